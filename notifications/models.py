@@ -1,0 +1,296 @@
+"""The domain tables: who we send to, what we send, and what happened to every message.
+
+Writes that are business logic live in `services.py`; these classes hold data, constraints and
+the vocabulary shared by the database, the API and the admin.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    """The four provider backends a campaign can go out through."""
+
+    IMSHOP = "imshop", "Imshop push"
+    LEADCONVERTER = "leadconverter", "LeadConverter"
+    YANDEX_MARKET = "yandex_market", "Yandex Market chat"
+    BITRIX24 = "bitrix24", "Bitrix24 push"
+
+
+class Recipient(models.Model):
+    """A person we may message, identified by the id the client's own system gives them.
+
+    `external_id` is also Imshop's `userId` and Sendios' `client_user_id`.
+    """
+
+    external_id = models.CharField(max_length=255, unique=True)
+    phone = models.CharField(max_length=32, blank=True, db_index=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Template variables for this recipient."
+    )
+    opted_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the recipient asked not to be messaged."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        full_name = f"{self.first_name} {self.last_name}".strip()
+        return f"{self.external_id} ({full_name})" if full_name else self.external_id
+
+
+class RecipientAttribute(models.Model):
+    """Every attribute name any recipient has ever had: what templates may refer to.
+
+    Kept by the services that write recipients, so validating a template needs no scan of the
+    recipients' JSON.
+    """
+
+    name = models.CharField(max_length=100, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Address(models.Model):
+    """A recipient's address on one channel (LeadConverter subscriber, Yandex chat, ...)."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="addresses")
+    channel = models.CharField(max_length=32, choices=Channel.choices)
+    value = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "value"], name="address_unique_value"),
+            models.UniqueConstraint(
+                fields=["recipient", "channel"], name="address_one_per_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.value}"
+
+
+class Audience(models.Model):
+    """A named, static set of recipients; CSV import fills it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(
+        Recipient, through="AudienceMember", related_name="audiences", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceMember(models.Model):
+    """Membership of one recipient in one audience."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE)
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "recipient"], name="audience_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} in {self.audience_id}"
+
+
+class MessageTemplate(models.Model):
+    """What a campaign says. Every text field is a template rendered per recipient."""
+
+    name = models.CharField(max_length=200, unique=True)
+    title = models.CharField(max_length=500, blank=True, help_text="Imshop push title.")
+    body = models.TextField(blank=True, help_text="The message text on every channel.")
+    deeplink = models.CharField(
+        max_length=2048, blank=True, help_text="Imshop: app link opened from the push."
+    )
+    file_uuid = models.CharField(
+        max_length=255, blank=True, help_text="LeadConverter: UUID of a file to attach."
+    )
+    avatar_url = models.CharField(
+        max_length=2048, blank=True, help_text="Bitrix24: https URL of the push's image."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    """One message to one or more audiences through one channel, and its lifecycle."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=32, choices=Channel.choices)
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    audiences = models.ManyToManyField(Audience, related_name="campaigns")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    content = models.JSONField(
+        default=dict, blank=True, help_text="The template's fields as frozen at dispatch."
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    sendios_project_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sendios project whose SMS callbacks belong here."
+    )
+    sendios_template_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sendios template whose SMS callbacks belong here."
+    )
+    pause_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("dispatch_campaign", "Can dispatch, schedule, pause, resume and cancel campaigns")
+        ]
+        indexes = [
+            models.Index(
+                fields=["sendios_project_id", "sendios_template_id"], name="campaign_sendios"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Delivery(models.Model):
+    """One message of one campaign to one recipient, and where it stands."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        UNKNOWN = "unknown", "Unknown"
+        CANCELLED = "cancelled", "Cancelled"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="deliveries")
+    address = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    content = models.JSONField(null=True, blank=True, help_text="What was actually sent.")
+    provider_response = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "recipient"], name="delivery_unique")
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
+            models.Index(
+                fields=["campaign", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_due",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="sending"),
+                name="delivery_lease",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.status}"
+
+
+class DeliveryEvent(models.Model):
+    """Append-only history: every state change of a delivery and every SMS callback."""
+
+    class Type(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        RETRY_SCHEDULED = "retry_scheduled", "Retry scheduled"
+        UNKNOWN = "unknown", "Unknown"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+        SMS_SENT = "sms_sent", "SMS sent"
+        SMS_LOST = "sms_lost", "SMS lost"
+        SMS_CLICK = "sms_click", "SMS click"
+
+    # Not limited to Type: callbacks of other kinds are stored under their own name.
+    type = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    detail = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["campaign", "type"], name="event_campaign_type"),
+            models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,52 @@
+"""Small builders for test data: real rows in the test database, with sensible defaults."""
+
+import itertools
+
+from notifications.models import (
+    Address,
+    Audience,
+    AudienceMember,
+    Campaign,
+    MessageTemplate,
+    Recipient,
+    RecipientAttribute,
+)
+
+_sequence = itertools.count(1)
+
+
+def make_recipient(*, addresses: dict[str, str] | None = None, **fields) -> Recipient:
+    number = next(_sequence)
+    fields.setdefault("external_id", f"r-{number}")
+    recipient = Recipient.objects.create(**fields)
+    RecipientAttribute.objects.bulk_create(
+        [RecipientAttribute(name=name) for name in recipient.attributes], ignore_conflicts=True
+    )
+    for channel, value in (addresses or {}).items():
+        Address.objects.create(recipient=recipient, channel=channel, value=value)
+    return recipient
+
+
+def make_audience(*recipients: Recipient, name: str = "") -> Audience:
+    audience = Audience.objects.create(name=name or f"audience-{next(_sequence)}")
+    AudienceMember.objects.bulk_create(
+        [AudienceMember(audience=audience, recipient=recipient) for recipient in recipients]
+    )
+    return audience
+
+
+def make_template(**fields) -> MessageTemplate:
+    fields.setdefault("name", f"template-{next(_sequence)}")
+    fields.setdefault("title", "Hello")
+    fields.setdefault("body", "Hi {{ first_name | default: 'there' }}")
+    return MessageTemplate.objects.create(**fields)
+
+
+def make_campaign(*audiences: Audience, **fields) -> Campaign:
+    fields.setdefault("name", f"campaign-{next(_sequence)}")
+    fields.setdefault("channel", "imshop")
+    if "template" not in fields:
+        fields["template"] = make_template()
+    campaign = Campaign.objects.create(**fields)
+    campaign.audiences.set(audiences)
+    return campaign
