@@ -1,0 +1,95 @@
+"""`manage.py import_recipients FILE --audience NAME`: upsert recipients from a CSV file."""
+
+import csv
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from notifications.importing import CsvFormatError, RecipientRow, RejectedRow, read_recipient_rows
+from notifications.models import Audience
+from notifications.services import recipients_import
+
+SHOWN_REJECTIONS = 20
+PROGRESS_EVERY_ROWS = 1000
+
+
+class Command(BaseCommand):
+    help = (
+        "Import recipients from a CSV file (upsert by external_id) into an audience. Columns: "
+        "external_id, phone, first_name, last_name, imshop, leadconverter, yandex_market, "
+        "bitrix24; any other column becomes an attribute."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="CSV file, UTF-8, with a header row.")
+        parser.add_argument(
+            "--audience", required=True, help="Audience to add everyone to (created if new)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every row and report; change nothing."
+        )
+        parser.add_argument(
+            "--rejects", type=Path, help="Write every rejected row (line, external_id, reason)."
+        )
+
+    def handle(
+        self, *args, file: Path, audience: str, dry_run: bool, rejects: Path | None, **options
+    ) -> None:
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}.")
+        audience_name = audience.strip()
+        if not audience_name:
+            raise CommandError("--audience needs a name.")
+        target = Audience.objects.filter(name=audience_name).first()
+        if target is None and not dry_run:
+            target = Audience.objects.create(name=audience_name)
+            self.stdout.write(f"Created audience '{audience_name}'.")
+
+        with file.open("rb") as stream:
+            try:
+                report = recipients_import(
+                    rows=self._with_progress(read_recipient_rows(stream), stream, file),
+                    audience=target,
+                    dry_run=dry_run,
+                )
+            except CsvFormatError as exc:
+                raise CommandError(f"{file}: {exc}") from exc
+
+        for rejected in report.rejected[:SHOWN_REJECTIONS]:
+            who = f" ({rejected.external_id})" if rejected.external_id else ""
+            self.stderr.write(f"line {rejected.line}{who}: {rejected.reason}")
+        hidden = len(report.rejected) - SHOWN_REJECTIONS
+        if hidden > 0:
+            self.stderr.write(f"... and {hidden} more rejected rows (see --rejects).")
+        if rejects is not None:
+            self._write_rejects(rejects, report.rejected)
+        self.stdout.write(report.summary())
+        if report.rejected:
+            rejected = len(report.rejected)
+            raise CommandError(
+                f"{rejected} {'row was' if rejected == 1 else 'rows were'} rejected; "
+                f"the other {report.accepted} {'would be' if dry_run else 'went in'}."
+            )
+
+    def _with_progress(
+        self, rows: Iterable[RecipientRow | RejectedRow], stream: BinaryIO, file: Path
+    ) -> Iterator[RecipientRow | RejectedRow]:
+        # Progress is in bytes: known up front, unlike the number of rows.
+        with tqdm(
+            total=file.stat().st_size, unit="B", unit_scale=True, desc="Importing", disable=None
+        ) as bar:
+            for count, row in enumerate(rows, start=1):
+                if count % PROGRESS_EVERY_ROWS == 0:
+                    bar.update(stream.tell() - bar.n)
+                yield row
+            bar.update(bar.total - bar.n)
+
+    def _write_rejects(self, path: Path, rejected: list[RejectedRow]) -> None:
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "external_id", "reason"])
+            writer.writerows((row.line, row.external_id, row.reason) for row in rejected)
+        self.stdout.write(f"Wrote {len(rejected)} rejected rows to {path}.")

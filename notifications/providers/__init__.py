@@ -1,0 +1,4 @@
+"""Provider backends: turn rendered messages into HTTP requests and HTTP answers into results.
+
+Providers never touch the database (Bitrix24 keeps its OAuth tokens through a store passed in).
+"""

@@ -1,0 +1,65 @@
+"""Checks of recipient data shared by CSV import, admin forms and the API.
+
+Each function returns the clean value or raises `django.core.exceptions.ValidationError` with a
+sentence a person can act on.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+from .models import Channel
+
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_INT64 = 2**63 - 1
+
+# The id each provider uses to address a person, and whether it is a number.
+ADDRESS_KINDS: dict[str, tuple[str, bool]] = {
+    Channel.IMSHOP: ("Imshop user id", False),
+    Channel.LEADCONVERTER: ("LeadConverter subscriber_id", True),
+    Channel.YANDEX_MARKET: ("Yandex Market chatId", True),
+    Channel.BITRIX24: ("Bitrix24 USER_ID", True),
+}
+
+
+def clean_external_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValidationError("external_id is empty.")
+    if len(value) > 255:
+        raise ValidationError("external_id is longer than 255 characters.")
+    return value
+
+
+def clean_phone(value: str) -> str:
+    """A phone number as digits only (E.164 without '+'), the form Imshop also accepts."""
+    digits = _PHONE_PUNCTUATION.sub("", value.strip()).removeprefix("+")
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ValidationError(f"'{value}' is not a phone number (7 to 15 digits, '+' allowed).")
+    return digits
+
+
+def clean_address(channel: str, value: str) -> str:
+    """An address on `channel`: a positive integer id where the provider uses one."""
+    label, numeric = ADDRESS_KINDS[channel]
+    value = value.strip()
+    if not value:
+        raise ValidationError(f"{label} is empty.")
+    if numeric:
+        if not value.isdigit() or not 0 < int(value) <= MAX_INT64:
+            raise ValidationError(f"{label} must be a positive whole number, not '{value}'.")
+        return str(int(value))
+    if len(value) > 255 or any(ch.isspace() for ch in value):
+        raise ValidationError(f"{label} must be at most 255 characters without spaces.")
+    return value
+
+
+def clean_attribute_name(name: str) -> str:
+    """An attribute name usable as a template variable ({{ city }})."""
+    if not _ATTRIBUTE_NAME.match(name) or len(name) > 100:
+        raise ValidationError(
+            f"'{name}' cannot be a template variable: use letters, digits and underscores, "
+            "starting with a letter."
+        )
+    return name
