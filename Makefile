@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` (the whole product on SQLite) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+ADDR ?= 127.0.0.1:8000
+
+.PHONY: run test lint format bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# A local .env: the example's safe values, debug on, and a fresh random SECRET_KEY.
+.env: | $(BIN)/python
+	$(BIN)/python -c "import re, secrets; text = open('.env.example').read(); \
+	text = re.sub(r'(?m)^SECRET_KEY=.*$$', 'SECRET_KEY=' + secrets.token_urlsafe(50), text); \
+	text = re.sub(r'(?m)^DEBUG=.*$$', 'DEBUG=True', text); open('.env', 'w').write(text)"
+	@echo "Wrote .env for local use."
+
+run: $(VENV)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py devserver $(ADDR)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest $(ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.import_recipients --rows $(or $(ROWS),100000)

@@ -1,0 +1,126 @@
+"""Admin forms: each turns the domain's checks into field errors staff can act on."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Address, Audience, Campaign, MessageTemplate, Recipient
+from .rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
+from .selectors import recipient_attribute_names
+from .validators import clean_address, clean_attribute_name, clean_phone
+
+
+class RecipientForm(forms.ModelForm):
+    class Meta:
+        model = Recipient
+        fields = ["external_id", "phone", "first_name", "last_name", "attributes", "opted_out_at"]
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"]
+        return clean_phone(phone) if phone else ""
+
+    def clean_attributes(self) -> dict:
+        attributes = self.cleaned_data["attributes"]
+        if attributes is None:
+            return {}
+        if not isinstance(attributes, dict):
+            raise ValidationError('Attributes must be a JSON object, such as {"city": "Kazan"}.')
+        for name in attributes:
+            clean_attribute_name(name)
+        return attributes
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ["channel", "value"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        channel, value = cleaned.get("channel"), cleaned.get("value")
+        if channel and value:
+            try:
+                cleaned["value"] = clean_address(channel, value)
+            except ValidationError as exc:
+                self.add_error("value", exc)
+        return cleaned
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["name", *TEMPLATE_FIELDS]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6, "cols": 80})}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        fields = {name: cleaned.get(name) or "" for name in TEMPLATE_FIELDS}
+        errors = template_errors(fields, known_variables=recipient_attribute_names())
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field, message)
+        if self.instance.pk:
+            # Dispatched campaigns froze their content; only drafts follow template edits.
+            self._check_draft_campaigns(fields)
+        return cleaned
+
+    def _check_draft_campaigns(self, fields: dict[str, str]) -> None:
+        """A draft campaign using this template must still be sendable on its channel."""
+        drafts = self.instance.campaigns.filter(status=Campaign.Status.DRAFT)
+        for channel in sorted(set(drafts.values_list("channel", flat=True))):
+            for field, messages in channel_template_errors(channel, fields).items():
+                for message in messages:
+                    self.add_error(field, f"{message} (a draft campaign on this channel uses it)")
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "channel",
+            "template",
+            "audiences",
+            "scheduled_at",
+            "sendios_project_id",
+            "sendios_template_id",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        channel, template = cleaned.get("channel"), cleaned.get("template")
+        if channel and template:
+            for messages in channel_template_errors(channel, template_fields(template)).values():
+                for message in messages:
+                    self.add_error("template", f"'{template}' cannot go out here: {message}")
+        project, sendios_template = (
+            cleaned.get("sendios_project_id"),
+            cleaned.get("sendios_template_id"),
+        )
+        if (project is None) != (sendios_template is None):
+            self.add_error(
+                "sendios_template_id",
+                "Give both the Sendios project id and template id, or neither.",
+            )
+        return cleaned
+
+
+class RecipientImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
+    audience = forms.ModelChoiceField(
+        queryset=Audience.objects.all(), required=False, help_text="Add everyone to this audience."
+    )
+    new_audience = forms.CharField(
+        required=False, max_length=200, help_text="...or create a new audience with this name."
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        audience, new_name = cleaned.get("audience"), (cleaned.get("new_audience") or "").strip()
+        if audience and new_name:
+            raise ValidationError("Choose an audience or name a new one, not both.")
+        if not audience and not new_name:
+            raise ValidationError("Choose an audience or name a new one.")
+        if new_name and Audience.objects.filter(name=new_name).exists():
+            self.add_error("new_audience", f"An audience named '{new_name}' exists; choose it.")
+        cleaned["new_audience"] = new_name
+        return cleaned
