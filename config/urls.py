@@ -1,7 +1,7 @@
 """URL routes: the admin is the product's front door."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Vestnik"
@@ -11,4 +11,5 @@ admin.site.index_title = "Campaigns, recipients and deliveries"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("webhooks.urls")),
 ]

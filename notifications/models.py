@@ -285,11 +285,40 @@ class DeliveryEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Callbacks (Sendios SMS events) carry their own identity and the ids they are linked by;
+    # system events leave these empty.
+    sms_id = models.BigIntegerField(null=True, blank=True)
+    link = models.TextField(blank=True, help_text="On sms_click: the link that was followed.")
+    sendios_user_id = models.CharField(
+        max_length=255, blank=True, help_text="client_user_id: the recipient's external_id."
+    )
+    sendios_project_id = models.PositiveIntegerField(null=True, blank=True)
+    sendios_template_id = models.PositiveIntegerField(null=True, blank=True)
+    dedup_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Hash of the callback's identity (event, sms_id, ts, link): stored once.",
+    )
+
     class Meta:
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["campaign", "type"], name="event_campaign_type"),
             models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
+            models.Index(fields=["sms_id"], name="event_sms_id"),
+            # Callbacks waiting for their recipient or campaign to appear.
+            models.Index(
+                fields=["sendios_user_id"],
+                condition=Q(recipient__isnull=True) & ~Q(sendios_user_id=""),
+                name="event_unlinked_recipient",
+            ),
+            models.Index(
+                fields=["sendios_project_id", "sendios_template_id"],
+                condition=Q(campaign__isnull=True, sendios_project_id__isnull=False),
+                name="event_unlinked_campaign",
+            ),
         ]
 
     def __str__(self) -> str:

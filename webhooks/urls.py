@@ -1,0 +1,3 @@
+"""Inbound webhook routes."""
+
+urlpatterns: list = []
