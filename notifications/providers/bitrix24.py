@@ -1,0 +1,582 @@
+"""Bitrix24 app pushes (`pull.application.push.add`) sent by an OAuth 2.0 application.
+
+Wire format (CONTRACTS.md, "Bitrix24"): `POST https://{portal}/rest/pull.application.push.add.json`
+with `USER_ID` (an array of ints), `TEXT`, `AVATAR` and the access token as `auth`, all in the JSON
+body so the token never appears in a URL. Recipients whose text and avatar differ go out as one
+`batch.json` request of up to 50 calls: the portal's leaky bucket (2 requests a second drained,
+50 burst) counts a batch as one request.
+
+Access tokens live an hour and every refresh hands out a new refresh token, so tokens live in
+the database behind a `TokenStore` that this module never touches directly. When a call answers
+`expired_token`, the provider refreshes under the store's lock and repeats the call once; a worker
+that finds the token already refreshed by another simply uses the new one.
+
+The module-level OAuth helpers (`authorize_url`, `exchange_code`, `exchange_refresh_token`) are for
+the admin page and management command that connect the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode, urlsplit
+
+from .base import (
+    Answer,
+    BatchOutcome,
+    HttpClient,
+    Limits,
+    OutboundMessage,
+    Provider,
+    ProviderConfigurationError,
+    ProviderError,
+    Redactor,
+    ResultStatus,
+    SendResult,
+    TransportFailure,
+    Verdict,
+    check_url,
+    error_text,
+    http_timeout,
+    merge,
+    required_setting,
+    url_setting,
+    utcnow,
+    verdict_for_status,
+)
+
+# What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
+ERROR_VERDICTS: dict[str, Verdict] = {
+    "TEXT_ERROR": Verdict.FAILED,
+    "EMPTY_APP_NAME": Verdict.FAILED,
+    "ACCESS_ERROR": Verdict.FAILED,
+    "WRONG_AUTH_TYPE": Verdict.CONFIGURATION,
+    "expired_token": Verdict.REFRESH,
+    "NO_AUTH_FOUND": Verdict.CONFIGURATION,
+    "QUERY_LIMIT_EXCEEDED": Verdict.HOLD,
+    "OPERATION_TIME_LIMIT": Verdict.HOLD,
+    "INTERNAL_SERVER_ERROR": Verdict.RETRY,
+    "ERROR_UNEXPECTED_ANSWER": Verdict.RETRY,
+    "insufficient_scope": Verdict.CONFIGURATION,
+    "user_access_error": Verdict.CONFIGURATION,
+    "ACCESS_DENIED": Verdict.CONFIGURATION,
+    "OVERLOAD_LIMIT": Verdict.CONFIGURATION,  # a manual block: only Bitrix24 support lifts it
+    "PORTAL_DELETED": Verdict.CONFIGURATION,
+    "ERROR_METHOD_NOT_FOUND": Verdict.CONFIGURATION,
+}
+# For an answer without a known `error`. Unlisted: 5xx retry, other statuses failed.
+STATUS_VERDICTS: dict[int, Verdict] = {
+    401: Verdict.CONFIGURATION,
+    403: Verdict.CONFIGURATION,
+    429: Verdict.HOLD,
+    503: Verdict.HOLD,
+}
+
+RECONNECT = "a person must connect the Bitrix24 app again (Admin → Connect Bitrix24)"
+NOT_CONNECTED = (
+    "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
+)
+# What staff must do about each configuration error; the rest get the code and description.
+CONFIGURATION_HINTS: dict[str, str] = {
+    "WRONG_AUTH_TYPE": "pushes can only be sent by an OAuth application, not a webhook: check "
+    "BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app (Admin → Connect "
+    "Bitrix24)",
+    "NO_AUTH_FOUND": f"the stored authorisation was not accepted; {RECONNECT}",
+    "insufficient_scope": f"the app needs the `pull` scope; {RECONNECT}",
+}
+
+# ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
+# `time.operating_reset_at`. Bitrix24 counts a method's run time over 10 minutes and releases
+# it gradually.
+OPERATION_TIME_LIMIT_HOLD = timedelta(seconds=60)
+
+PUSH_METHOD = "pull.application.push.add"
+MAX_BATCH_COMMANDS = 50
+MAX_USER_ID = 2**63 - 1
+DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+# Cloud portals; Enterprise portals drain 5 a second with a burst of 250 (BITRIX24_RATE/_BURST).
+DEFAULT_LIMITS = Limits(batch_size=50, rate="2/s", burst=50)
+
+
+# --- Tokens -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """An OAuth token pair. The tokens are left out of repr so they never reach a log."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime | None = None
+
+
+class TokenStore(Protocol):
+    """Where Bitrix24 tokens live (the database in production). Shared by every worker.
+
+    `refresh` must run under a lock shared by all workers (a row lock in the database): if the
+    stored access token is no longer `expired_access_token`, another worker already refreshed,
+    and the stored tokens are returned as they are. Otherwise it calls `do_refresh` with the
+    stored refresh token, saves what it returns (the new refresh token replaces the old one) and
+    returns it. An exception from `do_refresh` leaves the stored tokens untouched.
+    """
+
+    def get(self) -> Tokens | None:
+        """The stored tokens, or None when the app was never connected."""
+        ...
+
+    def refresh(self, expired_access_token: str, do_refresh: Callable[[str], Tokens]) -> Tokens:
+        """Refresh once for all workers; see the class docstring."""
+        ...
+
+
+class MemoryTokenStore:
+    """A thread-safe TokenStore in memory: for tests and one-off scripts."""
+
+    def __init__(self, tokens: Tokens | None = None) -> None:
+        self._lock = threading.Lock()
+        self._tokens = tokens
+
+    def get(self) -> Tokens | None:
+        with self._lock:
+            return self._tokens
+
+    def save(self, tokens: Tokens) -> None:
+        with self._lock:
+            self._tokens = tokens
+
+    def refresh(self, expired_access_token: str, do_refresh: Callable[[str], Tokens]) -> Tokens:
+        with self._lock:
+            if self._tokens is None:
+                raise ProviderConfigurationError(NOT_CONNECTED)
+            if self._tokens.access_token != expired_access_token:
+                return self._tokens
+            self._tokens = do_refresh(self._tokens.refresh_token)
+            return self._tokens
+
+
+class _OAuthServer:
+    """The token endpoint of Bitrix24's OAuth server (`{BITRIX24_OAUTH_URL}/oauth/token/`)."""
+
+    def __init__(self, *, oauth_url: str, client_id: str, client_secret: str, http: HttpClient):
+        self.token_url = f"{oauth_url.rstrip('/')}/oauth/token/"
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.http = http
+        http.remember_secrets(client_secret)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        return self.tokens("refresh_token", refresh_token=refresh_token)
+
+    def tokens(self, grant_type: str, **grant: str) -> Tokens:
+        """Ask for tokens. Raises ProviderConfigurationError when refused, TransportFailure
+        (status retry) when the server cannot be reached or answers with a server error."""
+        self.http.remember_secrets(*grant.values())
+        params = {
+            "grant_type": grant_type,
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            **grant,
+        }
+        try:
+            answer = self.http.request("GET", self.token_url, params=params)
+        except TransportFailure as failure:
+            raise TransportFailure(
+                ResultStatus.RETRY,
+                failure.code,
+                f"Bitrix24's OAuth server could not be reached ({failure.code}).",
+            ) from None
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if answer.ok and body.get("access_token") and body.get("refresh_token"):
+            access, refresh = str(body["access_token"]), str(body["refresh_token"])
+            self.http.remember_secrets(access, refresh)
+            return Tokens(access, refresh, _expiry(body))
+        error = str(body.get("error") or "")
+        description = str(body.get("error_description") or "")
+        if error == "invalid_grant":
+            raise ProviderConfigurationError(
+                f"Bitrix24 refused the stored authorisation (invalid_grant): {RECONNECT}.",
+                status_code=answer.status_code,
+                response_text=answer.text,
+            )
+        if error == "invalid_client":
+            raise ProviderConfigurationError(
+                "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET (invalid_client): "
+                "check them and that the app is installed on the portal.",
+                status_code=answer.status_code,
+                response_text=answer.text,
+            )
+        if error and answer.status_code < 500:
+            raise ProviderConfigurationError(
+                error_text("Bitrix24's OAuth server refused", error, description),
+                status_code=answer.status_code,
+                response_text=answer.text,
+            )
+        raise TransportFailure(
+            ResultStatus.RETRY,
+            f"oauth_http_{answer.status_code}",
+            f"Bitrix24's OAuth server answered HTTP {answer.status_code} without tokens.",
+        )
+
+
+def _expiry(body: Mapping[str, Any]) -> datetime | None:
+    expires, expires_in = body.get("expires"), body.get("expires_in")
+    if isinstance(expires, int | float):
+        return datetime.fromtimestamp(expires, UTC)
+    if isinstance(expires_in, int | float):
+        return utcnow() + timedelta(seconds=expires_in)
+    return None
+
+
+def _portal_url() -> str:
+    """BITRIX24_PORTAL_URL as `https://host`: a bare host is accepted, any path dropped."""
+    raw = required_setting("BITRIX24_PORTAL_URL")
+    url = check_url("BITRIX24_PORTAL_URL", raw if "://" in raw else f"https://{raw}")
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _oauth_server_from_settings() -> _OAuthServer:
+    redactor = Redactor()
+    return _OAuthServer(
+        oauth_url=url_setting("BITRIX24_OAUTH_URL", DEFAULT_OAUTH_URL),
+        client_id=required_setting("BITRIX24_CLIENT_ID"),
+        client_secret=required_setting("BITRIX24_CLIENT_SECRET"),
+        http=HttpClient(channel="bitrix24", redactor=redactor, timeout=http_timeout()),
+    )
+
+
+def authorize_url(state: str) -> str:
+    """Where to send the person who connects the app: the portal's OAuth consent page."""
+    query = urlencode({"client_id": required_setting("BITRIX24_CLIENT_ID"), "state": state})
+    return f"{_portal_url()}/oauth/authorize/?{query}"
+
+
+def _tokens_from_settings(grant_type: str, **grant: str) -> Tokens:
+    server = _oauth_server_from_settings()
+    try:
+        return server.tokens(grant_type, **grant)
+    except TransportFailure as failure:
+        raise ProviderError(f"{failure.message} Try again.") from None
+
+
+def exchange_code(code: str) -> Tokens:
+    """The first tokens, for the `code` Bitrix24 passed back to our redirect (valid 30 s)."""
+    return _tokens_from_settings("authorization_code", code=code)
+
+
+def exchange_refresh_token(refresh_token: str) -> Tokens:
+    """New tokens for a refresh token. The answer's refresh token replaces the old one."""
+    return _tokens_from_settings("refresh_token", refresh_token=refresh_token)
+
+
+# --- The provider ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Push:
+    """One `pull.application.push.add` call: one text and avatar for several users."""
+
+    key: str
+    text: str
+    avatar: str
+    messages: tuple[OutboundMessage, ...]
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [int(message.address) for message in self.messages]
+
+    def params(self, access_token: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"USER_ID": self.user_ids, "TEXT": self.text}
+        if self.avatar:
+            params["AVATAR"] = self.avatar
+        return {**params, "auth": access_token}
+
+    def command(self) -> str:
+        """The call as a `batch.json` command string (its values URL-encoded once)."""
+        query = [f"USER_ID[]={user_id}" for user_id in self.user_ids]
+        query.append(f"TEXT={quote(self.text, safe='')}")
+        if self.avatar:
+            query.append(f"AVATAR={quote(self.avatar, safe='')}")
+        return f"{PUSH_METHOD}?{'&'.join(query)}"
+
+
+def _push_key(message: OutboundMessage) -> tuple[str, str]:
+    return (message.content.body, message.content.avatar_url)
+
+
+class Bitrix24Provider(Provider):
+    """Sends Bitrix24 app pushes: one call for one text, a `batch.json` for several texts."""
+
+    channel = "bitrix24"
+    settings_prefix = "BITRIX24"
+    default_limits = DEFAULT_LIMITS
+    max_batch_size = MAX_BATCH_COMMANDS
+
+    def __init__(
+        self,
+        *,
+        portal_url: str,
+        client_id: str,
+        client_secret: str,
+        token_store: TokenStore,
+        oauth_url: str = DEFAULT_OAUTH_URL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            account=urlsplit(portal_url).hostname or "", secrets=[client_secret], **kwargs
+        )
+        self.portal_url = portal_url.rstrip("/")
+        self.token_store = token_store
+        self._oauth = _OAuthServer(
+            oauth_url=oauth_url, client_id=client_id, client_secret=client_secret, http=self.http
+        )
+
+    @classmethod
+    def read_settings(cls) -> dict[str, Any]:
+        return {
+            "portal_url": _portal_url(),
+            "client_id": required_setting("BITRIX24_CLIENT_ID"),
+            "client_secret": required_setting("BITRIX24_CLIENT_SECRET"),
+            "oauth_url": url_setting("BITRIX24_OAUTH_URL", DEFAULT_OAUTH_URL),
+        }
+
+    @classmethod
+    def from_settings(cls, *, token_store: TokenStore | None = None) -> Bitrix24Provider:
+        values = cls.read_settings()
+        if token_store is None:
+            raise ValueError("Bitrix24 needs a token_store: its OAuth tokens rotate")
+        return cls(
+            **values,
+            token_store=token_store,
+            limits=cls.limits_from_settings(),
+            timeout=http_timeout(),
+        )
+
+    def plan(self, messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:
+        """Messages ordered so identical pushes sit together, then cut into requests.
+
+        A group whose pushes are all identical is one plain call; any other is one batch.json
+        (a group of at most 50 messages never needs more than its 50 calls).
+        """
+        by_push: dict[tuple[str, str], list[OutboundMessage]] = {}
+        for message in messages:
+            by_push.setdefault(_push_key(message), []).append(message)
+        ordered = [message for same in by_push.values() for message in same]
+        size = self.limits.batch_size
+        return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+        self.check_size(group)
+        refused = {
+            index: result
+            for index, message in enumerate(group)
+            if (result := self._refuse(message)) is not None
+        }
+        sendable = [message for index, message in enumerate(group) if index not in refused]
+        if not sendable:
+            return merge(group, refused, None)
+        pushes = self._pushes(sendable)
+        if len(pushes) > MAX_BATCH_COMMANDS:
+            raise ValueError(f"a batch.json carries at most {MAX_BATCH_COMMANDS} calls")
+        tokens = self.token_store.get()
+        if tokens is None:
+            raise ProviderConfigurationError(NOT_CONNECTED)
+        self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
+        try:
+            answer = self._post(pushes, tokens.access_token)
+            if self._error_code(answer) == "expired_token":
+                tokens = self._refreshed(tokens.access_token)
+                answer = self._post(pushes, tokens.access_token)
+        except TransportFailure as failure:
+            return merge(group, refused, self.transport_outcome(sendable, failure))
+        return merge(group, refused, self._read(pushes, sendable, answer))
+
+    def _refreshed(self, expired_access_token: str) -> Tokens:
+        try:
+            tokens = self.token_store.refresh(expired_access_token, self._oauth.refresh)
+        except TransportFailure as failure:
+            # The push itself was refused with expired_token, so nothing went out: retry.
+            raise TransportFailure(
+                ResultStatus.RETRY,
+                "refresh_failed",
+                f"The access token expired and could not be refreshed; nothing was sent. "
+                f"{failure.message}",
+            ) from None
+        self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
+        return tokens
+
+    def _refuse(self, message: OutboundMessage) -> SendResult | None:
+        """A result for a message Bitrix24 would refuse anyway, so it is not sent."""
+        address = message.address.strip()
+        if not address.isdigit() or not 0 < int(address) <= MAX_USER_ID:
+            return self.result(
+                message,
+                ResultStatus.FAILED,
+                code="invalid_address",
+                text=f"A Bitrix24 USER_ID must be a positive whole number, not {address!r}.",
+            )
+        if not message.content.body:
+            return self.result(
+                message,
+                ResultStatus.FAILED,
+                code="TEXT_ERROR",
+                text="Bitrix24 pushes need a text.",
+            )
+        return None
+
+    @staticmethod
+    def _pushes(messages: Sequence[OutboundMessage]) -> list[_Push]:
+        by_push: dict[tuple[str, str], list[OutboundMessage]] = {}
+        for message in messages:
+            by_push.setdefault(_push_key(message), []).append(message)
+        return [
+            _Push(key=f"push_{number}", text=text, avatar=avatar, messages=tuple(same))
+            for number, ((text, avatar), same) in enumerate(by_push.items())
+        ]
+
+    def _post(self, pushes: Sequence[_Push], access_token: str) -> Answer:
+        if len(pushes) == 1:
+            return self.http.request(
+                "POST",
+                f"{self.portal_url}/rest/{PUSH_METHOD}.json",
+                json=pushes[0].params(access_token),
+            )
+        payload = {
+            "halt": 0,
+            "cmd": {push.key: push.command() for push in pushes},
+            "auth": access_token,
+        }
+        return self.http.request("POST", f"{self.portal_url}/rest/batch.json", json=payload)
+
+    @staticmethod
+    def _error_code(answer: Answer) -> str:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        return str(body.get("error") or "")
+
+    def _read(
+        self, pushes: Sequence[_Push], messages: Sequence[OutboundMessage], answer: Answer
+    ) -> BatchOutcome:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        error = self._error_code(answer)
+        if error or not answer.ok:
+            return self._refused_whole(messages, answer, error)
+        if len(pushes) == 1:
+            if "result" not in body:
+                return self._unreadable(messages, answer)
+            return self._call_outcome(messages, body.get("result"), answer)
+        batch = body.get("result")
+        if not isinstance(batch, dict):
+            return self._unreadable(messages, answer)
+        values, errors = _as_mapping(batch.get("result")), _as_mapping(batch.get("result_error"))
+        results: list[SendResult] = []
+        holds: list[datetime] = []
+        for push in pushes:
+            if isinstance(errors.get(push.key), dict):
+                outcome = self._call_error(push.messages, answer, errors[push.key])
+            elif push.key in values:
+                outcome = self._call_outcome(push.messages, values[push.key], answer)
+            else:
+                outcome = self.conclude(
+                    push.messages,
+                    Verdict.UNKNOWN,
+                    code="missing_call_result",
+                    text="Bitrix24's batch answer has no result for this call; the push may "
+                    "have been delivered.",
+                    answer=answer,
+                )
+            results.extend(outcome.results)
+            holds.extend([outcome.hold_until] if outcome.hold_until else [])
+        by_delivery = {result.delivery_id: result for result in results}
+        return BatchOutcome(
+            results=[by_delivery[message.delivery_id] for message in messages],
+            hold_until=max(holds, default=None),
+        )
+
+    def _call_outcome(
+        self, messages: Sequence[OutboundMessage], value: Any, answer: Answer
+    ) -> BatchOutcome:
+        if value is True:
+            return self.conclude(messages, Verdict.SENT, answer=answer)
+        return self.conclude(
+            messages,
+            Verdict.FAILED,
+            code="not_sent",
+            text=f"Bitrix24 answered result={value!r} instead of true.",
+            answer=answer,
+        )
+
+    def _call_error(
+        self, messages: Sequence[OutboundMessage], answer: Answer, error: Mapping[str, Any]
+    ) -> BatchOutcome:
+        """One batch call's own error: its code decides (a call has no HTTP status)."""
+        code = str(error.get("error") or "error")
+        description = str(error.get("error_description") or "")
+        verdict = ERROR_VERDICTS.get(code, Verdict.FAILED)
+        return self._error_outcome(messages, answer, verdict, code, description)
+
+    def _refused_whole(
+        self, messages: Sequence[OutboundMessage], answer: Answer, error: str
+    ) -> BatchOutcome:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        description = str(body.get("error_description") or "")
+        verdict = ERROR_VERDICTS.get(error) or verdict_for_status(
+            answer.status_code, STATUS_VERDICTS
+        )
+        return self._error_outcome(
+            messages, answer, verdict, error or f"http_{answer.status_code}", description
+        )
+
+    def _error_outcome(
+        self,
+        messages: Sequence[OutboundMessage],
+        answer: Answer,
+        verdict: Verdict,
+        code: str,
+        description: str,
+    ) -> BatchOutcome:
+        if verdict is Verdict.CONFIGURATION:
+            hint = CONFIGURATION_HINTS.get(code, "the app or the portal needs a person's attention")
+            raise self.configuration_error(
+                error_text(f"Bitrix24 answered {code}", f"{hint}. {description}".strip()), answer
+            )
+        text = error_text(f"Bitrix24 answered {code}", description)
+        if verdict is Verdict.REFRESH:
+            text = f"Bitrix24 still answered {code} after the token was refreshed; will retry."
+        return self.conclude(
+            messages,
+            verdict,
+            code=code,
+            text=text,
+            answer=answer,
+            hold_hint=self._hold_hint(code, answer) if verdict is Verdict.HOLD else None,
+        )
+
+    @staticmethod
+    def _hold_hint(code: str, answer: Answer) -> datetime | None:
+        """When a blocked method is free again: `time.operating_reset_at` if still ahead."""
+        if code != "OPERATION_TIME_LIMIT":
+            return None
+        body = answer.body if isinstance(answer.body, dict) else {}
+        timing = body.get("time") if isinstance(body.get("time"), dict) else {}
+        reset = timing.get("operating_reset_at")
+        if isinstance(reset, int | float) and reset > utcnow().timestamp():
+            return datetime.fromtimestamp(reset, UTC)
+        return answer.retry_after() or utcnow() + OPERATION_TIME_LIMIT_HOLD
+
+    def _unreadable(self, messages: Sequence[OutboundMessage], answer: Answer) -> BatchOutcome:
+        return self.conclude(
+            messages,
+            Verdict.UNKNOWN,
+            code="unreadable_answer",
+            text=f"Bitrix24 accepted the request (HTTP {answer.status_code}) but its answer "
+            "cannot be read; the push may have been delivered.",
+            answer=answer,
+        )
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    # PHP encodes an empty array as `[]`, so an empty result or result_error arrives as a list.
+    return value if isinstance(value, dict) else {}

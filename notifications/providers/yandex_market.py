@@ -1,0 +1,182 @@
+"""Yandex Market buyer chats: one message to one chat per request, 1000 requests an hour.
+
+Wire format (CONTRACTS.md, "Yandex Market"): `POST {YANDEX_MARKET_API_URL}/v2/businesses/
+{YANDEX_MARKET_BUSINESS_ID}/chats/message?chatId={chatId}` with `Api-Key: <YANDEX_MARKET_API_KEY>`
+and `{"message": text}`. Errors carry `{"status": "ERROR", "errors": [{"code", "message"}]}`.
+Every answer reports the hourly quota in `X-RateLimit-Resource-Limit`, `-Remaining` and `-Until`
+(an RFC 822 date); it is passed on as `BatchOutcome.quota`, and an exhausted quota holds the
+business until `-Until`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .base import (
+    Answer,
+    BatchOutcome,
+    Limits,
+    OutboundMessage,
+    Provider,
+    ProviderConfigurationError,
+    QuotaInfo,
+    ResultStatus,
+    SendResult,
+    TransportFailure,
+    Verdict,
+    error_text,
+    merge,
+    parse_http_date,
+    required_setting,
+    url_setting,
+    verdict_for_status,
+)
+
+DEFAULT_API_URL = "https://api.partner.market.yandex.ru"
+MAX_TEXT_LENGTH = 4096
+MAX_CHAT_ID = 2**63 - 1
+
+# What an HTTP status means for the message. Unlisted: 5xx retry, other 4xx failed.
+STATUS_VERDICTS: dict[int, Verdict] = {
+    400: Verdict.FAILED,
+    401: Verdict.CONFIGURATION,
+    403: Verdict.CONFIGURATION,
+    404: Verdict.FAILED,  # the chat is gone
+    420: Verdict.HOLD,  # the hourly quota is used up: not the message's fault
+    429: Verdict.HOLD,  # assumed to mean what 420 means; Yandex documents 420
+    500: Verdict.RETRY,
+}
+
+# Per business: 1000 requests an hour counted in a window that ends at X-RateLimit-Resource-Until,
+# and at most 4 requests in flight.
+DEFAULT_LIMITS = Limits(batch_size=1, rate="1000/h", parallel=4, quota_window=3600)
+
+
+def read_quota(headers: Any) -> QuotaInfo | None:
+    """The quota Yandex reports in an answer's X-RateLimit-Resource-* headers, or None."""
+
+    def number(name: str) -> int | None:
+        value = (headers.get(name) or "").strip()
+        return int(value) if value.isdigit() else None
+
+    quota = QuotaInfo(
+        limit=number("X-RateLimit-Resource-Limit"),
+        remaining=number("X-RateLimit-Resource-Remaining"),
+        resets_at=parse_http_date(headers.get("X-RateLimit-Resource-Until")),
+    )
+    return None if quota == QuotaInfo(None, None, None) else quota
+
+
+class YandexMarketProvider(Provider):
+    """Sends one message to one Yandex Market buyer chat per request."""
+
+    channel = "yandex_market"
+    settings_prefix = "YANDEX_MARKET"
+    default_limits = DEFAULT_LIMITS
+    max_batch_size = 1
+
+    def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
+        super().__init__(account=business_id, secrets=[api_key], **kwargs)
+        self.url = f"{api_url.rstrip('/')}/v2/businesses/{business_id}/chats/message"
+        self._api_key = api_key
+
+    @classmethod
+    def read_settings(cls) -> dict[str, Any]:
+        business_id = required_setting("YANDEX_MARKET_BUSINESS_ID")
+        if not business_id.isdigit():
+            raise ProviderConfigurationError("YANDEX_MARKET_BUSINESS_ID must be a number")
+        return {
+            "api_url": url_setting("YANDEX_MARKET_API_URL", DEFAULT_API_URL),
+            "api_key": required_setting("YANDEX_MARKET_API_KEY"),
+            "business_id": business_id,
+        }
+
+    def plan(self, messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:
+        """One message per request: the method takes one chat."""
+        return [[message] for message in messages]
+
+    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+        self.check_size(group)
+        if not group:
+            return BatchOutcome(results=[])
+        message = group[0]
+        refused = self._refuse(message)
+        if refused is not None:
+            return merge(group, {0: refused}, None)
+        try:
+            answer = self.http.request(
+                "POST",
+                self.url,
+                params={"chatId": message.address.strip()},
+                json={"message": message.content.body},
+                headers={"Api-Key": self._api_key},
+            )
+        except TransportFailure as failure:
+            return self.transport_outcome(group, failure)
+        return self._read(group, answer)
+
+    def _refuse(self, message: OutboundMessage) -> SendResult | None:
+        """A result for a message Yandex would refuse anyway, so no request is spent on it."""
+        address = message.address.strip()
+        if not address.isdigit() or not 0 < int(address) <= MAX_CHAT_ID:
+            return self.result(
+                message,
+                ResultStatus.FAILED,
+                code="invalid_address",
+                text=f"A Yandex Market chatId must be a positive whole number, not {address!r}.",
+            )
+        length = len(message.content.body)
+        if not 1 <= length <= MAX_TEXT_LENGTH:
+            return self.result(
+                message,
+                ResultStatus.FAILED,
+                code="invalid_content",
+                text=f"Yandex Market takes 1 to {MAX_TEXT_LENGTH} characters; this text has "
+                f"{length}.",
+            )
+        return None
+
+    def _read(self, group: Sequence[OutboundMessage], answer: Answer) -> BatchOutcome:
+        quota = read_quota(answer.headers)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
+        code = str(errors[0].get("code") or "") if errors else ""
+        described = "; ".join(
+            error_text(error.get("code"), error.get("message")) for error in errors
+        )
+        if answer.ok and body.get("status") != "ERROR":
+            # 200 alone means sent: Yandex documents "an empty answer means the message was sent".
+            outcome = self.conclude(group, Verdict.SENT, answer=answer, quota=quota)
+        elif answer.ok:
+            outcome = self.conclude(
+                group,
+                Verdict.FAILED,
+                code=code or "error",
+                text=error_text("Yandex Market refused the message", described),
+                answer=answer,
+                quota=quota,
+            )
+        else:
+            verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
+            text = error_text(f"Yandex Market answered HTTP {answer.status_code}", described)
+            if verdict is Verdict.CONFIGURATION:
+                text = error_text(
+                    f"Yandex Market refused YANDEX_MARKET_API_KEY for business {self.account} "
+                    f"(HTTP {answer.status_code}); check the key, its `communication` scope and "
+                    "YANDEX_MARKET_BUSINESS_ID",
+                    described,
+                )
+            outcome = self.conclude(
+                group,
+                verdict,
+                code=code or f"http_{answer.status_code}",
+                text=text,
+                answer=answer,
+                hold_hint=quota.resets_at if quota else None,
+                quota=quota,
+            )
+        if outcome.hold_until is None and quota and quota.remaining == 0 and quota.resets_at:
+            # The quota is used up (failed requests count too): hold until Yandex resets it.
+            return BatchOutcome(outcome.results, hold_until=quota.resets_at, quota=quota)
+        return outcome
