@@ -1,3 +1,5 @@
+"""The webhooks app: inbound callbacks, kept raw and turned into delivery events."""
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,6 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks
