@@ -14,11 +14,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# A local .env: the example's safe values, debug on, and a fresh random SECRET_KEY.
+# A local .env: the example's safe values, debug on, a fresh random SECRET_KEY and webhook secret.
 .env: | $(BIN)/python
 	$(BIN)/python -c "import re, secrets; text = open('.env.example').read(); \
 	text = re.sub(r'(?m)^SECRET_KEY=.*$$', 'SECRET_KEY=' + secrets.token_urlsafe(50), text); \
-	text = re.sub(r'(?m)^DEBUG=.*$$', 'DEBUG=True', text); open('.env', 'w').write(text)"
+	text = re.sub(r'(?m)^DEBUG=.*$$', 'DEBUG=True', text); \
+	text = re.sub(r'(?m)^SMS_WEBHOOK_SECRETS=.*$$', 'SMS_WEBHOOK_SECRETS=' + secrets.token_urlsafe(32), text); \
+	open('.env', 'w').write(text)"
 	@echo "Wrote .env for local use."
 
 run: $(VENV)/.installed .env

@@ -158,7 +158,24 @@ REST_FRAMEWORK = {
 VESTNIK_RENDER_MAX_OUTPUT = env.int("VESTNIK_RENDER_MAX_OUTPUT", default=20_000)
 VESTNIK_RENDER_MAX_LOOP_ITERATIONS = env.int("VESTNIK_RENDER_MAX_LOOP_ITERATIONS", default=1_000)
 
+# Dispatch. Attempts and backoff for transient provider errors; the circuit breaker pauses a
+# campaign after this many whole requests failed in a row.
+VESTNIK_MAX_ATTEMPTS = env.int("VESTNIK_MAX_ATTEMPTS", default=5)
+VESTNIK_RETRY_BASE_SECONDS = env.float("VESTNIK_RETRY_BASE_SECONDS", default=30)
+VESTNIK_RETRY_MAX_SECONDS = env.float("VESTNIK_RETRY_MAX_SECONDS", default=3600)
+VESTNIK_BREAKER_THRESHOLD = env.int("VESTNIK_BREAKER_THRESHOLD", default=10)
+# Send loops started per campaign (never more than the provider's parallel cap).
+VESTNIK_SEND_CONCURRENCY = env.int("VESTNIK_SEND_CONCURRENCY", default=2)
+# A running campaign whose worker has not been seen this long gets a new one from the tick.
+VESTNIK_WORKER_STALE_SECONDS = env.int("VESTNIK_WORKER_STALE_SECONDS", default=120)
+# Off only for benchmarks against the emulator: providers' limits are real.
+VESTNIK_RATE_LIMITS_ENABLED = env.bool("VESTNIK_RATE_LIMITS_ENABLED", default=True)
+# Requests are spaced this fraction wider than a provider's rate, so jitter never crosses it.
+VESTNIK_RATE_SAFETY_MARGIN = env.float("VESTNIK_RATE_SAFETY_MARGIN", default=0.02)
+
 # Providers. A provider whose settings are missing is "not configured" and cannot be dispatched to.
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5)
+PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30)
 IMSHOP_PUSH_URL = env.str("IMSHOP_PUSH_URL", default="")
 IMSHOP_API_KEY = env.str("IMSHOP_API_KEY", default="")
 LEADCONVERTER_API_URL = env.str("LEADCONVERTER_API_URL", default="https://leadconverter.ru/api/v1")
@@ -173,5 +190,24 @@ BITRIX24_CLIENT_ID = env.str("BITRIX24_CLIENT_ID", default="")
 BITRIX24_CLIENT_SECRET = env.str("BITRIX24_CLIENT_SECRET", default="")
 BITRIX24_OAUTH_URL = env.str("BITRIX24_OAUTH_URL", default="https://oauth.bitrix.info")
 
+# Provider limits (docs/providers.md): empty means the vendor's published limit.
+IMSHOP_RATE = env.str("IMSHOP_RATE", default="")
+IMSHOP_BURST = env.str("IMSHOP_BURST", default="")
+IMSHOP_PARALLEL = env.str("IMSHOP_PARALLEL", default="")
+IMSHOP_BATCH_SIZE = env.str("IMSHOP_BATCH_SIZE", default="")
+LEADCONVERTER_RATE = env.str("LEADCONVERTER_RATE", default="")
+LEADCONVERTER_BURST = env.str("LEADCONVERTER_BURST", default="")
+LEADCONVERTER_PARALLEL = env.str("LEADCONVERTER_PARALLEL", default="")
+LEADCONVERTER_BATCH_SIZE = env.str("LEADCONVERTER_BATCH_SIZE", default="")
+YANDEX_MARKET_RATE = env.str("YANDEX_MARKET_RATE", default="")
+YANDEX_MARKET_BURST = env.str("YANDEX_MARKET_BURST", default="")
+YANDEX_MARKET_PARALLEL = env.str("YANDEX_MARKET_PARALLEL", default="")
+BITRIX24_RATE = env.str("BITRIX24_RATE", default="")
+BITRIX24_BURST = env.str("BITRIX24_BURST", default="")
+BITRIX24_PARALLEL = env.str("BITRIX24_PARALLEL", default="")
+BITRIX24_BATCH_SIZE = env.str("BITRIX24_BATCH_SIZE", default="")
+
 # Inbound SMS callbacks: a comma-separated list so a secret can be rotated.
 SMS_WEBHOOK_SECRETS = env.list("SMS_WEBHOOK_SECRETS", default=[])
+# Larger bodies get 413; Sendios sends a few events per request.
+SMS_WEBHOOK_MAX_BODY_BYTES = env.int("SMS_WEBHOOK_MAX_BODY_BYTES", default=1_048_576)

@@ -7,16 +7,22 @@ count.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from .connections import DatabaseTokenStore, bitrix24_portal, channel_status
 from .forms import (
     AddressForm,
     CampaignForm,
@@ -28,6 +34,7 @@ from .importing import CsvFormatError, read_recipient_rows
 from .models import (
     Address,
     Audience,
+    Bitrix24Token,
     Campaign,
     Channel,
     Delivery,
@@ -35,6 +42,8 @@ from .models import (
     MessageTemplate,
     Recipient,
 )
+from .providers.base import ProviderError
+from .providers.bitrix24 import NOT_CONNECTED, authorize_url, exchange_code
 from .rendering import (
     CHANNEL_FIELDS,
     RenderError,
@@ -43,7 +52,21 @@ from .rendering import (
     recipient_context,
     template_fields,
 )
-from .services import recipient_attributes_register, recipients_import
+from .selectors import campaign_audience_size, campaign_progress
+from .services import (
+    TransitionError,
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_preflight,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_retry_failed,
+    campaign_send_test,
+    recipient_attributes_register,
+    recipients_import,
+)
+from .sms import campaign_sms_stats, sms_events_link_pending
 
 HISTORY_ROWS = 20
 
@@ -117,6 +140,7 @@ class RecipientAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Recipient, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         recipient_attributes_register(names=obj.attributes)
+        sms_events_link_pending(recipient_ids=[obj.pk])
 
     @admin.display(description="Audiences")
     def audience_list(self, obj: Recipient) -> str:
@@ -335,6 +359,7 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = [
         "status",
         "delivery_counts",
+        "sms_stats",
         "pause_reason",
         "created_by",
         "dispatched_by",
@@ -347,7 +372,7 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "channel", "template", "audiences", "scheduled_at", "status"]}),
         ("SMS callbacks (Sendios)", {"fields": ["sendios_project_id", "sendios_template_id"]}),
-        ("Progress", {"fields": ["delivery_counts", "pause_reason"]}),
+        ("Progress", {"fields": ["delivery_counts", "sms_stats", "pause_reason"]}),
         (
             "History",
             {
@@ -374,15 +399,26 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if obj.sendios_project_id is not None:
+            sms_events_link_pending(campaign_ids=[obj.pk])
+
+    @admin.display(description="SMS (Sendios callbacks)")
+    def sms_stats(self, obj: Campaign) -> str:
+        if not obj.pk or obj.sendios_project_id is None:
+            return "—"
+        stats = campaign_sms_stats(campaign_id=obj.pk)
+        rate = f"{stats.click_through_rate:.1%}" if stats.click_through_rate is not None else "—"
+        return (
+            f"sent {stats.sent:,}, lost {stats.lost:,}, delivered {stats.delivered:,}, "
+            f"clicked {stats.clicked:,}; click-through {rate}"
+        )
 
     @admin.display(description="Deliveries")
     def delivery_counts(self, obj: Campaign) -> str:
         if not obj.pk:
             return "—"
-        counts = dict(
-            obj.deliveries.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-        )
-        if not counts:
+        progress = campaign_progress(campaign_id=obj.pk)
+        if not progress["total"]:
             return "No deliveries yet."
         return format_html_join(
             ", ",
@@ -391,15 +427,260 @@ class CampaignAdmin(admin.ModelAdmin):
                 (
                     _changelist_link(
                         Delivery,
-                        f"{label}: {counts[value]:,}",
+                        f"{label}: {progress[value]:,}",
                         campaign__id__exact=obj.pk,
                         status__exact=value,
                     ),
                 )
                 for value, label in Delivery.Status.choices
-                if counts.get(value)
+                if progress[value]
             ),
         )
+
+    # --- Sending: every transition is a service call behind the dispatch permission. ---------
+
+    def has_dispatch_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.dispatch_campaign")
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/send/<slug:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="notifications_campaign_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        campaign = Campaign.objects.filter(pk=object_id).first()
+        if campaign is not None and self.has_dispatch_permission(request):
+            extra["transitions"] = [
+                (action, TRANSITIONS[action].label) for action in _allowed(campaign)
+            ]
+        return super().change_view(request, object_id, form_url, extra)
+
+    def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """Ask for confirmation with the number of recipients touched, then call the service."""
+        if not self.has_dispatch_permission(request) or action not in TRANSITIONS:
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        transition = TRANSITIONS[action]
+        change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+        form = TransitionForm(request.POST if request.method == "POST" else None, action=action)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = transition.run(campaign, request.user, form.cleaned_data)
+            except TransitionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect(change_url)
+        preflight = campaign_preflight(campaign=campaign) if action == "dispatch" else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{transition.label}: {campaign}",
+            "opts": self.model._meta,
+            "original": campaign,
+            "campaign": campaign,
+            "question": transition.question(campaign),
+            "preflight": preflight,
+            "form": form,
+            "change_url": change_url,
+            "button": transition.label,
+        }
+        return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
+
+    @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._bulk(request, queryset, lambda c: campaign_pause(campaign_id=c.pk, user=request.user))
+
+    @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._bulk(
+            request, queryset, lambda c: campaign_resume(campaign_id=c.pk, user=request.user)
+        )
+
+    @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._bulk(
+            request, queryset, lambda c: campaign_cancel(campaign_id=c.pk, user=request.user)
+        )
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet, call) -> None:
+        done, refused = 0, []
+        for campaign in queryset:
+            try:
+                call(campaign)
+            except TransitionError as exc:
+                refused.append(str(exc))
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    actions = ["pause_selected", "resume_selected", "cancel_selected"]
+
+
+class TransitionForm(forms.Form):
+    """What a transition needs besides a click: a time for dispatch, recipients for a test."""
+
+    scheduled_at = forms.DateTimeField(
+        required=False,
+        label="Send at",
+        help_text="Leave empty to send now. Format: 2026-12-01 09:00.",
+    )
+    recipients = forms.CharField(
+        required=False,
+        label="Recipients (external_id)",
+        help_text="Comma- or space-separated, at most 50.",
+    )
+
+    def __init__(self, *args, action: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action != "dispatch":
+            del self.fields["scheduled_at"]
+        if action != "send_test":
+            del self.fields["recipients"]
+
+    def clean_recipients(self) -> list[int]:
+        wanted = self.cleaned_data["recipients"].replace(",", " ").split()
+        if not wanted:
+            raise forms.ValidationError("Give at least one recipient's external_id.")
+        found = dict(
+            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        )
+        missing = [value for value in wanted if value not in found]
+        if missing:
+            raise forms.ValidationError(f"No recipient has external_id {', '.join(missing)}.")
+        return list(found.values())
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: str
+    question: Callable[[Campaign], str]
+    run: Callable[[Campaign, object, dict], str]
+
+
+def _audience(campaign: Campaign) -> int:
+    return campaign_audience_size(campaign_id=campaign.pk)
+
+
+def _open(campaign: Campaign) -> int:
+    progress = campaign_progress(campaign_id=campaign.pk)
+    return progress["pending"] + progress["sending"]
+
+
+def _dispatch(campaign: Campaign, user, data: dict) -> str:
+    dispatched = campaign_dispatch(
+        campaign_id=campaign.pk, user=user, scheduled_at=data.get("scheduled_at")
+    )
+    if dispatched.status == Campaign.Status.SCHEDULED:
+        return f"'{campaign}' is scheduled for {dispatched.scheduled_at:%Y-%m-%d %H:%M}."
+    return f"'{campaign}' is being sent."
+
+
+def _count_of(status: str) -> Callable[[Campaign], int]:
+    return lambda campaign: campaign_progress(campaign_id=campaign.pk)[status]
+
+
+def _pause(campaign: Campaign, user, data: dict) -> str:
+    campaign_pause(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' is paused."
+
+
+def _resume(campaign: Campaign, user, data: dict) -> str:
+    campaign_resume(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' goes on."
+
+
+def _cancel(campaign: Campaign, user, data: dict) -> str:
+    campaign_cancel(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' is cancelled."
+
+
+def _retry_failed(campaign: Campaign, user, data: dict) -> str:
+    count = campaign_retry_failed(campaign_id=campaign.pk, user=user)
+    return f"{count:,} failed deliveries will be sent again."
+
+
+def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
+    count = campaign_resend_unknown(campaign_id=campaign.pk, user=user)
+    return f"{count:,} deliveries of unknown fate will be sent again."
+
+
+def _send_test(campaign: Campaign, user, data: dict) -> str:
+    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=data["recipients"], user=user)
+    return f"Test send '{test}' started."
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "dispatch": Transition(
+        "Dispatch",
+        lambda c: f"Send '{c}' to {_audience(c):,} recipients on {c.get_channel_display()}?",
+        _dispatch,
+    ),
+    "pause": Transition(
+        "Pause",
+        lambda c: f"Pause '{c}'? {_open(c):,} deliveries wait; requests under way finish.",
+        _pause,
+    ),
+    "resume": Transition(
+        "Resume", lambda c: f"Resume '{c}'? {_open(c):,} deliveries are left to send.", _resume
+    ),
+    "cancel": Transition(
+        "Cancel",
+        lambda c: f"Cancel '{c}' for good? {_open(c):,} deliveries will not be sent.",
+        _cancel,
+    ),
+    "retry_failed": Transition(
+        "Retry failed",
+        lambda c: f"Send the {_count_of('failed')(c):,} failed deliveries of '{c}' again?",
+        _retry_failed,
+    ),
+    "resend_unknown": Transition(
+        "Resend unknown",
+        lambda c: (
+            f"Send the {_count_of('unknown')(c):,} deliveries of '{c}' whose fate is "
+            "unknown again? Some of these people may have got the message and will get it twice."
+        ),
+        _resend_unknown,
+    ),
+    "send_test": Transition(
+        "Send test",
+        lambda c: f"Send '{c}' now to chosen recipients as a test? The campaign does not change.",
+        _send_test,
+    ),
+}
+
+
+def _allowed(campaign: Campaign) -> list[str]:
+    """The transitions that make sense for a campaign as it stands."""
+    status = Campaign.Status
+    if campaign.kind != Campaign.Kind.CAMPAIGN:
+        return []
+    progress = campaign_progress(campaign_id=campaign.pk)
+    allowed = {
+        status.DRAFT: ["dispatch"],
+        status.SCHEDULED: ["pause", "cancel"],
+        status.RUNNING: ["pause", "cancel"],
+        status.PAUSED: ["resume", "cancel"],
+        status.COMPLETED: [],
+        status.CANCELLED: [],
+    }[campaign.status]
+    if campaign.status in (status.RUNNING, status.PAUSED, status.COMPLETED):
+        if progress["failed"]:
+            allowed.append("retry_failed")
+        if progress["unknown"]:
+            allowed.append("resend_unknown")
+    if campaign.status != status.CANCELLED:
+        allowed.append("send_test")
+    return allowed
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -451,6 +732,14 @@ class DeliveryEventAdmin(ReadOnlyAdmin):
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
 
+    actions = ["link_unlinked_sms_events"]
+
+    @admin.action(description="Link unlinked SMS events to recipients and campaigns")
+    def link_unlinked_sms_events(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Links every waiting callback, whatever was selected: the work is the same query.
+        links = sms_events_link_pending()
+        self.message_user(request, f"{links:,} links made.", messages.SUCCESS)
+
     @admin.display(description="Delivery")
     def delivery_link(self, obj: DeliveryEvent) -> str:
         return _admin_link_by_id("delivery", obj.delivery_id)
@@ -461,3 +750,88 @@ def _admin_link_by_id(model_name: str, pk: int | None) -> str:
         return "—"
     url = reverse(f"admin:notifications_{model_name}_change", args=[pk])
     return format_html('<a href="{}">#{}</a>', url, pk)
+
+
+@admin.register(Bitrix24Token)
+class Bitrix24TokenAdmin(admin.ModelAdmin):
+    """The Bitrix24 connection: shown without its tokens, made through the OAuth flow."""
+
+    list_display = ["portal", "expires_at", "updated_at"]
+    fields = ["portal", "expires_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "connect/",
+                self.admin_site.admin_view(self.connect_view),
+                name="notifications_bitrix24token_connect",
+            ),
+            path(
+                "callback/",
+                self.admin_site.admin_view(self.callback_view),
+                name="notifications_bitrix24token_callback",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_connect(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("notifications.add_bitrix24token"):
+            raise PermissionDenied
+
+    def connect_view(self, request: HttpRequest) -> HttpResponse:
+        """Explain, then send the person to the portal to authorise the app."""
+        self._may_connect(request)
+        callback = request.build_absolute_uri(reverse("admin:notifications_bitrix24token_callback"))
+        if request.method == "POST":
+            state = secrets.token_urlsafe(24)
+            request.session[BITRIX24_STATE_KEY] = state
+            try:
+                return redirect(authorize_url(state))
+            except ProviderError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        configured, reason = channel_status(Channel.BITRIX24)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Connect Bitrix24",
+            "opts": self.model._meta,
+            "callback_url": callback,
+            "portal": bitrix24_portal(),
+            "connected": Bitrix24Token.objects.filter(portal=bitrix24_portal()).first(),
+            "settings_missing": reason if not configured and reason != NOT_CONNECTED else "",
+        }
+        return TemplateResponse(request, "admin/notifications/bitrix24token/connect.html", context)
+
+    def callback_view(self, request: HttpRequest) -> HttpResponse:
+        """Bitrix24 sends the person back here with a code (valid 30 s): trade it for tokens."""
+        self._may_connect(request)
+        expected = request.session.pop(BITRIX24_STATE_KEY, None)
+        state, code = request.GET.get("state", ""), request.GET.get("code", "")
+        if not expected or not secrets.compare_digest(state, expected):
+            self.message_user(
+                request,
+                "This answer from Bitrix24 does not match a connection we started; start again.",
+                messages.ERROR,
+            )
+        elif not code:
+            self.message_user(request, "Bitrix24 sent no authorisation code.", messages.ERROR)
+        else:
+            try:
+                tokens = exchange_code(code)
+            except ProviderError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                DatabaseTokenStore(bitrix24_portal()).save(tokens)
+                self.message_user(
+                    request, f"Bitrix24 portal {bitrix24_portal()} is connected.", messages.SUCCESS
+                )
+        return redirect("admin:notifications_bitrix24token_connect")
+
+
+BITRIX24_STATE_KEY = "vestnik_bitrix24_oauth_state"

@@ -73,6 +73,12 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 class CampaignForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The model allows none for API messages with literal content; staff always choose one.
+        if "template" in self.fields:
+            self.fields["template"].required = True
+
     class Meta:
         model = Campaign
         fields = [

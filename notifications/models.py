@@ -149,10 +149,24 @@ class Campaign(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Kind(models.TextChoices):
+        CAMPAIGN = "campaign", "Campaign"
+        TEST = "test", "Test send"
+        TRANSACTIONAL = "transactional", "Transactional"
+
     name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="test_sends",
+        help_text="For a test send: the campaign it tests.",
+    )
     channel = models.CharField(max_length=32, choices=Channel.choices)
     template = models.ForeignKey(
-        MessageTemplate, on_delete=models.PROTECT, related_name="campaigns"
+        MessageTemplate, on_delete=models.PROTECT, related_name="campaigns", null=True, blank=True
     )
     audiences = models.ManyToManyField(Audience, related_name="campaigns")
     status = models.CharField(
@@ -169,6 +183,15 @@ class Campaign(models.Model):
         null=True, blank=True, help_text="Sendios template whose SMS callbacks belong here."
     )
     pause_reason = models.TextField(blank=True)
+    materialised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When every delivery of the audience existed."
+    )
+    worker_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of a worker sending this campaign."
+    )
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, help_text="Provider requests failed in a row (the circuit breaker's count)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -224,6 +247,9 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the provider request for this delivery begins: a claimed delivery whose request
+    # never began can go back to pending; one whose request began may have reached the provider.
+    request_started_at = models.DateTimeField(null=True, blank=True)
     content = models.JSONField(null=True, blank=True, help_text="What was actually sent.")
     provider_response = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -247,6 +273,12 @@ class Delivery(models.Model):
                 fields=["lease_expires_at"],
                 condition=Q(status="sending"),
                 name="delivery_lease",
+            ),
+            # Start, release and record find a worker's deliveries by its claim.
+            models.Index(
+                fields=["claim_token"],
+                condition=Q(claim_token__isnull=False),
+                name="delivery_claim",
             ),
         ]
 
@@ -323,3 +355,65 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryCounter(models.Model):
+    """How many deliveries of a campaign are in each status, kept as the statuses change.
+
+    Counting a million rows on every page view is what this avoids; `campaign_counters_rebuild`
+    recomputes them from the deliveries should they ever drift.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="counters")
+    status = models.CharField(max_length=16, choices=Delivery.Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "status"], name="counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.count}"
+
+
+class RateLimitState(models.Model):
+    """The shared limiter's state for one provider account (database backend).
+
+    `tat` is GCRA's theoretical arrival time, in seconds since the epoch.
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    tat = models.FloatField(default=0)
+    hold_until = models.FloatField(default=0)
+    hold_reason = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RateLimitSlot(models.Model):
+    """One request in flight for a provider account: the parallel-request cap (database backend)."""
+
+    key = models.CharField(max_length=200, db_index=True)
+    token = models.CharField(max_length=64, unique=True)
+    expires_at = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.token}"
+
+
+class Bitrix24Token(models.Model):
+    """OAuth tokens of the Bitrix24 application for one portal; they rotate on every refresh."""
+
+    portal = models.CharField(max_length=255, unique=True)
+    access_token = models.TextField()
+    refresh_token = models.TextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Bitrix24 connection"
+
+    def __str__(self) -> str:
+        return self.portal

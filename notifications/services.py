@@ -8,14 +8,40 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
+from .connections import channel_status
+from .counters import counters_move, counters_rebuild
 from .importing import RecipientRow, RejectedRow
-from .models import Address, Audience, AudienceMember, Recipient, RecipientAttribute
+from .models import (
+    Address,
+    Audience,
+    AudienceMember,
+    Campaign,
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    Recipient,
+    RecipientAttribute,
+)
+from .queue import enqueue, enqueue_senders
+from .rendering import (
+    RenderError,
+    channel_template_errors,
+    compile_template,
+    recipient_context,
+    render_for_channel,
+    template_errors,
+    template_fields,
+)
+from .selectors import recipient_attribute_names
+from .sms import sms_events_link_pending
 
 IMPORT_CHUNK_SIZE = 2000
 
@@ -220,6 +246,8 @@ def _import_chunk(
     recipient_attributes_register(
         names=itertools.chain.from_iterable(r.attributes for r in accepted)
     )
+    # SMS callbacks that arrived before these recipients existed now find them.
+    sms_events_link_pending(recipient_ids=ids.values())
 
 
 def _addresses_taken(rows: list[RecipientRow]) -> dict[tuple[str, str], str]:
@@ -239,3 +267,440 @@ def _addresses_taken(rows: list[RecipientRow]) -> dict[tuple[str, str], str]:
             "channel", "value", "recipient__external_id"
         )
     }
+
+
+# --- Campaign lifecycle ---------------------------------------------------------------------
+
+
+class TransitionError(Exception):
+    """A campaign cannot make this move now; the message says why, for staff and the API."""
+
+
+SAMPLE_RENDERS = 20
+
+_PAUSABLE = {Campaign.Status.SCHEDULED, Campaign.Status.RUNNING}
+_CANCELLABLE = {
+    Campaign.Status.DRAFT,
+    Campaign.Status.SCHEDULED,
+    Campaign.Status.RUNNING,
+    Campaign.Status.PAUSED,
+}
+
+
+def _locked(campaign_id: int) -> Campaign:
+    try:
+        return Campaign.objects.select_for_update().get(pk=campaign_id)
+    except Campaign.DoesNotExist:
+        raise TransitionError(f"Campaign {campaign_id} does not exist.") from None
+
+
+def _refuse(campaign: Campaign, action: str) -> TransitionError:
+    return TransitionError(
+        f"Cannot {action} '{campaign.name}': it is {campaign.get_status_display().lower()}."
+    )
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What stops a campaign's dispatch (errors) and what staff should know (warnings)."""
+
+    errors: list[str]
+    warnings: list[str]
+
+
+def campaign_preflight(*, campaign: Campaign) -> Preflight:
+    """Check a campaign before dispatch: content fits the channel, audience, provider."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    fields = campaign.content or (template_fields(campaign.template) if campaign.template else {})
+    if not any(fields.values()):
+        errors.append("The campaign has no message: choose a template.")
+    for messages in channel_template_errors(campaign.channel, fields).values():
+        errors.extend(messages)
+    for field_name, messages in template_errors(
+        fields, known_variables=recipient_attribute_names()
+    ).items():
+        errors.extend(f"{field_name}: {message}" for message in messages)
+    configured, reason = channel_status(campaign.channel)
+    if not configured:
+        errors.append(f"{Channel(campaign.channel).label} is not configured: {reason}")
+    sample = list(
+        Recipient.objects.filter(audiences__campaigns=campaign)
+        .distinct()
+        .order_by("id")[:SAMPLE_RENDERS]
+    )
+    if not sample and campaign.kind == Campaign.Kind.CAMPAIGN:
+        errors.append("The audience is empty: add recipients or choose another audience.")
+    if sample and not errors:
+        compiled = compile_template(fields)
+        failures = []
+        for recipient in sample:
+            try:
+                render_for_channel(compiled, campaign.channel, recipient_context(recipient))
+            except RenderError as exc:
+                failures.append(f"{recipient.external_id}: {exc}")
+        if len(failures) == len(sample):
+            errors.append(f"The message renders for none of the first recipients; {failures[0]}")
+        elif failures:
+            warnings.append(
+                f"{len(failures)} of the first {len(sample)} recipients cannot get this message "
+                f"(they will fail); for example {failures[0]}"
+            )
+    return Preflight(errors, warnings)
+
+
+def campaign_dispatch(
+    *, campaign_id: int, user: Any = None, scheduled_at: datetime | None = None
+) -> Campaign:
+    """Send a draft campaign now, or at `scheduled_at`; content and audience freeze here."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise _refuse(campaign, "dispatch")
+        now = timezone.now()
+        if scheduled_at is not None and scheduled_at <= now:
+            scheduled_at = None
+        if campaign.template is not None:
+            campaign.content = template_fields(campaign.template)
+        check = campaign_preflight(campaign=campaign)
+        if check.errors:
+            raise TransitionError(" ".join(check.errors))
+        campaign.scheduled_at = scheduled_at or campaign.scheduled_at
+        if campaign.scheduled_at and campaign.scheduled_at > now:
+            campaign.status = Campaign.Status.SCHEDULED
+        else:
+            campaign.status = Campaign.Status.RUNNING
+            campaign.started_at = now
+        campaign.dispatched_at = now
+        campaign.dispatched_by = user if getattr(user, "pk", None) else None
+        campaign.pause_reason = ""
+        campaign.save()
+        enqueue("materialise_campaign", campaign.pk)
+    return campaign
+
+
+def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, int]:
+    """Create one delivery per distinct recipient of the audiences; safe to run again.
+
+    Runs in the database, in recipient-id ranges, so memory stays flat at any audience size.
+    Opted-out recipients and those without an address on the channel are `skipped` with the
+    reason. When done, a running campaign's senders are started.
+    """
+    campaign = Campaign.objects.get(pk=campaign_id)
+    members = AudienceMember.objects.filter(audience__campaigns=campaign)
+    bounds = members.aggregate(low=Min("recipient_id"), high=Max("recipient_id"))
+    if bounds["low"] is not None:
+        for start in range(bounds["low"], bounds["high"] + 1, chunk):
+            with transaction.atomic():
+                _materialise_range(campaign, start, start + chunk - 1)
+    with transaction.atomic():
+        counts = counters_rebuild(campaign_id=campaign_id)
+        Campaign.objects.filter(pk=campaign_id).update(materialised_at=timezone.now())
+        # SMS callbacks that arrived before the campaign started or its deliveries existed.
+        sms_events_link_pending(campaign_ids=[campaign_id])
+        campaign.refresh_from_db()
+        if campaign.status == Campaign.Status.RUNNING:
+            enqueue_senders(campaign_id)
+    return counts
+
+
+def _materialise_range(campaign: Campaign, first_id: int, last_id: int) -> None:
+    quote = connection.ops.quote_name
+    delivery = quote(Delivery._meta.db_table)
+    recipient = quote(Recipient._meta.db_table)
+    address = quote(Address._meta.db_table)
+    member = quote(AudienceMember._meta.db_table)
+    campaign_audiences = quote(Campaign.audiences.through._meta.db_table)
+    event = quote(DeliveryEvent._meta.db_table)
+    stamp = db_timestamp(timezone.now())
+    # Imshop addresses default to the recipient's own external_id.
+    fallback = "r.external_id" if campaign.channel == Channel.IMSHOP else "NULL"
+    no_address = f"No {Channel(campaign.channel).label} address."
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {delivery} (campaign_id, recipient_id, address, status, error, attempts,
+                                    created_at, updated_at)
+            SELECT %s, r.id, COALESCE(a.value, {fallback}, ''),
+                   CASE WHEN r.opted_out_at IS NOT NULL THEN 'skipped'
+                        WHEN COALESCE(a.value, {fallback}) IS NULL THEN 'skipped'
+                        ELSE 'pending' END,
+                   CASE WHEN r.opted_out_at IS NOT NULL THEN %s
+                        WHEN COALESCE(a.value, {fallback}) IS NULL THEN %s
+                        ELSE '' END,
+                   0, %s, %s
+            FROM {recipient} r
+            LEFT JOIN {address} a ON a.recipient_id = r.id AND a.channel = %s
+            WHERE r.id BETWEEN %s AND %s
+              AND r.id IN (SELECT m.recipient_id FROM {member} m
+                           JOIN {campaign_audiences} ca ON ca.audience_id = m.audience_id
+                           WHERE ca.campaign_id = %s AND m.recipient_id BETWEEN %s AND %s)
+            ON CONFLICT (campaign_id, recipient_id) DO NOTHING
+            """,  # noqa: S608 - table names are quoted model tables; values are parameters
+            [
+                campaign.pk,
+                OPTED_OUT,
+                no_address,
+                stamp,
+                stamp,
+                campaign.channel,
+                first_id,
+                last_id,
+                campaign.pk,
+                first_id,
+                last_id,
+            ],
+        )
+        # History for the skipped, once even if this range is materialised again.
+        cursor.execute(
+            f"""
+            INSERT INTO {event} (type, occurred_at, created_at, campaign_id, delivery_id,
+                                 recipient_id, detail, data, link, sendios_user_id)
+            SELECT 'skipped', %s, %s, d.campaign_id, d.id, d.recipient_id, d.error, %s, '', ''
+            FROM {delivery} d
+            WHERE d.campaign_id = %s AND d.status = 'skipped'
+              AND d.recipient_id BETWEEN %s AND %s
+              AND NOT EXISTS (SELECT 1 FROM {event} e
+                              WHERE e.delivery_id = d.id AND e.type = 'skipped')
+            """,  # noqa: S608
+            [
+                stamp,
+                stamp,
+                db_value(DeliveryEvent, "data", {}),
+                campaign.pk,
+                first_id,
+                last_id,
+            ],
+        )
+
+
+OPTED_OUT = "The recipient opted out."
+
+
+def campaigns_start_due() -> list[int]:
+    """Start scheduled campaigns whose time has come."""
+    started = []
+    due = Campaign.objects.filter(
+        status=Campaign.Status.SCHEDULED, scheduled_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    for campaign_id in due:
+        with transaction.atomic():
+            campaign = _locked(campaign_id)
+            if campaign.status != Campaign.Status.SCHEDULED:
+                continue
+            campaign.status = Campaign.Status.RUNNING
+            campaign.started_at = timezone.now()
+            campaign.save(update_fields=["status", "started_at", "updated_at"])
+            if campaign.materialised_at is not None:
+                enqueue_senders(campaign_id)
+            started.append(campaign_id)
+    return started
+
+
+def campaign_pause(*, campaign_id: int, user: Any = None, reason: str = "") -> Campaign:
+    """Stop new sends at once. Requests already under way finish and are recorded."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status not in _PAUSABLE:
+            raise _refuse(campaign, "pause")
+        campaign.status = Campaign.Status.PAUSED
+        who = getattr(user, "get_username", lambda: "")()
+        campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
+        campaign.save(update_fields=["status", "pause_reason", "updated_at"])
+        _take_back_claims(campaign_id, Delivery.Status.PENDING)
+    return campaign
+
+
+def _take_back_claims(campaign_id: int, status: str) -> int:
+    """Claimed deliveries whose request has not begun: out of the workers' hands, to `status`."""
+    taken = Delivery.objects.filter(
+        campaign_id=campaign_id,
+        status=Delivery.Status.SENDING,
+        request_started_at__isnull=True,
+    ).update(status=status, claim_token=None, lease_expires_at=None, updated_at=timezone.now())
+    counters_move(
+        campaign_id=campaign_id, source=Delivery.Status.SENDING, target=status, count=taken
+    )
+    return taken
+
+
+def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
+    """Continue a paused campaign where it stopped."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status != Campaign.Status.PAUSED:
+            raise _refuse(campaign, "resume")
+        now = timezone.now()
+        if campaign.started_at is None and campaign.scheduled_at and campaign.scheduled_at > now:
+            campaign.status = Campaign.Status.SCHEDULED
+        else:
+            campaign.status = Campaign.Status.RUNNING
+            campaign.started_at = campaign.started_at or now
+        campaign.pause_reason = ""
+        campaign.consecutive_failures = 0
+        campaign.save()
+        if campaign.status == Campaign.Status.RUNNING:
+            if campaign.materialised_at is None:
+                enqueue("materialise_campaign", campaign.pk)
+            else:
+                enqueue_senders(campaign.pk)
+    return campaign
+
+
+def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
+    """Stop for good: what has not gone out is cancelled; nothing starts after this returns."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status not in _CANCELLABLE:
+            raise _refuse(campaign, "cancel")
+        campaign.status = Campaign.Status.CANCELLED
+        campaign.finished_at = timezone.now()
+        campaign.save(update_fields=["status", "finished_at", "updated_at"])
+        _take_back_claims(campaign_id, Delivery.Status.CANCELLED)
+        cancelled = Delivery.objects.filter(
+            campaign_id=campaign_id, status=Delivery.Status.PENDING
+        ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
+        counters_move(
+            campaign_id=campaign_id,
+            source=Delivery.Status.PENDING,
+            target=Delivery.Status.CANCELLED,
+            count=cancelled,
+        )
+    return campaign
+
+
+def _requeue(*, campaign_id: int, source: str, action: str) -> int:
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status not in {
+            Campaign.Status.RUNNING,
+            Campaign.Status.PAUSED,
+            Campaign.Status.COMPLETED,
+        }:
+            raise _refuse(campaign, action)
+        count = Delivery.objects.filter(campaign_id=campaign_id, status=source).update(
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+        counters_move(
+            campaign_id=campaign_id, source=source, target=Delivery.Status.PENDING, count=count
+        )
+        if count and campaign.status == Campaign.Status.COMPLETED:
+            campaign.status = Campaign.Status.RUNNING
+            campaign.finished_at = None
+            campaign.save(update_fields=["status", "finished_at", "updated_at"])
+        if count and campaign.status == Campaign.Status.RUNNING:
+            enqueue_senders(campaign_id)
+    return count
+
+
+def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> int:
+    """Send the failed deliveries again; returns how many."""
+    return _requeue(campaign_id=campaign_id, source=Delivery.Status.FAILED, action="retry")
+
+
+def campaign_resend_unknown(*, campaign_id: int, user: Any = None) -> int:
+    """Send again the deliveries whose fate is unknown (some may arrive twice); how many."""
+    return _requeue(campaign_id=campaign_id, source=Delivery.Status.UNKNOWN, action="resend")
+
+
+def campaign_send_test(
+    *, campaign_id: int, recipient_ids: Iterable[int], user: Any = None
+) -> Campaign:
+    """Send this campaign's message now to chosen recipients, as a separate test campaign.
+
+    The campaign's own deliveries are untouched; the test send is a child campaign of kind
+    `test` with its own deliveries and history.
+    """
+    ids = sorted(set(recipient_ids))
+    if not ids:
+        raise TransitionError("Choose at least one recipient to send the test to.")
+    if len(ids) > MAX_TEST_RECIPIENTS:
+        raise TransitionError(f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.")
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        test = Campaign.objects.create(
+            name=f"Test of {campaign.name}"[:200],
+            kind=Campaign.Kind.TEST,
+            parent=campaign,
+            channel=campaign.channel,
+            template=campaign.template,
+            content=campaign.content or template_fields(campaign.template),
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        audience_members = Recipient.objects.filter(pk__in=ids)
+        if audience_members.count() != len(ids):
+            raise TransitionError("Some of the chosen recipients do not exist.")
+        check = campaign_preflight(campaign=test)
+        if check.errors:
+            raise TransitionError(" ".join(check.errors))
+        now = timezone.now()
+        test.status = Campaign.Status.RUNNING
+        test.dispatched_at = test.started_at = now
+        test.dispatched_by = test.created_by
+        test.save()
+        _materialise_recipients(test, ids)
+        counters_rebuild(campaign_id=test.pk)
+        Campaign.objects.filter(pk=test.pk).update(materialised_at=now)
+        enqueue_senders(test.pk)
+    return test
+
+
+MAX_TEST_RECIPIENTS = 50
+
+
+def _materialise_recipients(campaign: Campaign, recipient_ids: list[int]) -> None:
+    """Deliveries for an explicit list of recipients (test sends, transactional messages)."""
+    addresses = dict(
+        Address.objects.filter(
+            recipient_id__in=recipient_ids, channel=campaign.channel
+        ).values_list("recipient_id", "value")
+    )
+    people = Recipient.objects.filter(pk__in=recipient_ids).values_list(
+        "pk", "external_id", "opted_out_at"
+    )
+    now = timezone.now()
+    rows = []
+    for pk, external_id, opted_out_at in people:
+        address = addresses.get(pk) or (external_id if campaign.channel == Channel.IMSHOP else "")
+        if opted_out_at is not None:
+            status, error = Delivery.Status.SKIPPED, OPTED_OUT
+        elif not address:
+            status, error = (
+                Delivery.Status.SKIPPED,
+                f"No {Channel(campaign.channel).label} address.",
+            )
+        else:
+            status, error = Delivery.Status.PENDING, ""
+        rows.append(
+            Delivery(
+                campaign=campaign,
+                recipient_id=pk,
+                address=address,
+                status=status,
+                error=error,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def campaign_complete_if_done(*, campaign_id: int) -> bool:
+    """Mark a running campaign completed when nothing is left pending or in flight."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status != Campaign.Status.RUNNING or campaign.materialised_at is None:
+            return False
+        open_work = Delivery.objects.filter(
+            campaign_id=campaign_id,
+            status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],
+        ).exists()
+        if open_work:
+            return False
+        campaign.status = Campaign.Status.COMPLETED
+        campaign.finished_at = timezone.now()
+        campaign.save(update_fields=["status", "finished_at", "updated_at"])
+    return True

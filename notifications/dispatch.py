@@ -1,0 +1,646 @@
+"""The send loop: claim due deliveries, render, ask the limiter, send, record.
+
+A delivery moves `pending -> sending` when a worker claims it (a token and a lease), gets
+`request_started_at` the moment its provider request begins, and leaves `sending` when the
+worker records the answer, but only while it still carries that worker's claim. So:
+
+- pause, cancel and an expired lease can take back a claimed delivery whose request has not
+  begun (one conditional UPDATE decides the race with the worker's own "start" UPDATE), and a
+  paused or cancelled campaign starts no request after the call returns;
+- a delivery whose request began and whose worker vanished becomes `unknown`, never resent
+  automatically (the providers have no idempotency key);
+- a worker that wakes up after its lease ran out cannot overwrite what happened since.
+
+Claims use SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and one conditional UPDATE under
+SQLite's write lock elsewhere, so two workers never hold the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .bulk import bulk_insert, bulk_update, db_timestamp, db_value
+from .counters import counters_add, counters_move
+from .models import Campaign, Delivery, DeliveryEvent, Recipient
+from .providers.base import (
+    BatchOutcome,
+    Content,
+    OutboundMessage,
+    Provider,
+    ProviderConfigurationError,
+    ResultStatus,
+    SendResult,
+)
+from .ratelimit import Limiter, get_limiter
+from .rendering import RECIPIENT_FIELDS, RenderError, compile_template, render_for_channel
+from .services import campaign_pause
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+MAX_CLAIM = 1000
+# Claim what the provider's limits let us send in about this many seconds.
+CLAIM_HORIZON_SECONDS = 10
+WORKER_LOST = "The worker sending this stopped before the provider answered."
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker holds."""
+
+    id: int
+    recipient_id: int
+    address: str
+    attempts: int
+
+
+@dataclass
+class SendReport:
+    """What one run of the send loop did."""
+
+    requests: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    stopped_because: str = ""
+    more_work: bool = False
+
+
+def _token_value(token: uuid.UUID) -> Any:
+    return Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
+
+
+# --- Claims -------------------------------------------------------------------------------
+
+
+def deliveries_claim(
+    *, campaign_id: int, limit: int, lease_seconds: float
+) -> tuple[uuid.UUID, list[Claimed]]:
+    """Take up to `limit` due pending deliveries of a running campaign for this worker."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    due = Q(campaign_id=campaign_id, status=Status.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    claim = {
+        "status": Status.SENDING,
+        "claim_token": token,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "request_started_at": None,
+        "updated_at": now,
+    }
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists():
+            return token, []
+        if connection.vendor == "postgresql":
+            ids = list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(due)
+                .order_by("id")
+                .values_list("id", flat=True)[:limit]
+            )
+            claimed = Delivery.objects.filter(id__in=ids).update(**claim) if ids else 0
+        else:
+            # One statement under SQLite's write lock: nobody can claim between read and write.
+            subquery = Delivery.objects.filter(due).order_by("id").values("id")[:limit]
+            claimed = Delivery.objects.filter(id__in=subquery, status=Status.PENDING).update(
+                **claim
+            )
+        counters_move(
+            campaign_id=campaign_id, source=Status.PENDING, target=Status.SENDING, count=claimed
+        )
+    rows = Delivery.objects.filter(claim_token=token).order_by("id")
+    return token, [
+        Claimed(*row) for row in rows.values_list("id", "recipient_id", "address", "attempts")
+    ]
+
+
+def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
+    """Mark the request for `ids` as begun; returns the ids still held by this claim.
+
+    Runs right before the provider request. Racing a pause, a cancel or the lease sweep, it is
+    one conditional UPDATE: either it wins and the request may go, or the rows were taken
+    back and are not sent.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        started = Delivery.objects.filter(
+            id__in=ids,
+            claim_token=token,
+            status=Status.SENDING,
+            request_started_at__isnull=True,
+            campaign__status=Campaign.Status.RUNNING,
+        )
+        started_ids = set(started.values_list("id", flat=True))
+        if started_ids:
+            Delivery.objects.filter(id__in=started_ids).update(
+                request_started_at=now, attempts=F("attempts") + 1, updated_at=now
+            )
+    return started_ids
+
+
+def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool = False) -> int:
+    """Give back this claim's deliveries whose request has not begun; they become pending.
+
+    With `started_too`, also those whose request the provider refused as a whole before it
+    did anything (bad credentials): that request does not count as an attempt.
+    """
+    now = timezone.now()
+    back = {
+        "status": Status.PENDING,
+        "claim_token": None,
+        "lease_expires_at": None,
+        "request_started_at": None,
+        "updated_at": now,
+    }
+    held = Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+    with transaction.atomic():
+        released = held.filter(request_started_at__isnull=True).update(**back)
+        if started_too:
+            released += held.filter(request_started_at__isnull=False).update(
+                **back, attempts=F("attempts") - 1
+            )
+        counters_move(
+            campaign_id=campaign_id, source=Status.SENDING, target=Status.PENDING, count=released
+        )
+    return released
+
+
+# --- Recording ----------------------------------------------------------------------------
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before attempt `attempt + 1`: exponential backoff with jitter."""
+    base = settings.VESTNIK_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1)
+    capped = min(settings.VESTNIK_RETRY_MAX_SECONDS, base)
+    # "Equal jitter": never less than half the delay, so retries spread without bunching early.
+    return capped / 2 + random.uniform(0, capped / 2)  # noqa: S311 - not for security
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One delivery's new state, ready for the bulk UPDATE."""
+
+    delivery_id: int
+    status: str
+    event: str
+    detail: str
+    next_attempt_at: datetime | None = None
+    attempts_back: int = 0
+
+
+def deliveries_record(
+    *,
+    campaign_id: int,
+    token: uuid.UUID,
+    results: Sequence[SendResult],
+    contents: dict[int, Content],
+    recipients: dict[int, int],
+    attempts: dict[int, int],
+    throttled: bool = False,
+) -> Counter:
+    """Store each result on its delivery, if the delivery still carries this claim.
+
+    `throttled` means the provider refused the whole request because of its rate limit: the
+    deliveries go back to pending for the time it named without using up an attempt.
+    Returns how many deliveries reached each status.
+    """
+    now = timezone.now()
+    max_attempts = settings.VESTNIK_MAX_ATTEMPTS
+    rows: list[_Row] = []
+    for result in results:
+        detail = ": ".join(part for part in (result.code, result.message) if part)
+        if result.status == ResultStatus.SENT:
+            rows.append(_Row(result.delivery_id, Status.SENT, DeliveryEvent.Type.SENT, detail))
+        elif result.status == ResultStatus.FAILED:
+            rows.append(_Row(result.delivery_id, Status.FAILED, DeliveryEvent.Type.FAILED, detail))
+        elif result.status == ResultStatus.UNKNOWN:
+            rows.append(
+                _Row(result.delivery_id, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, detail)
+            )
+        elif throttled:
+            rows.append(
+                _Row(
+                    result.delivery_id,
+                    Status.PENDING,
+                    DeliveryEvent.Type.RETRY_SCHEDULED,
+                    f"provider limit reached; {detail}".rstrip("; "),
+                    next_attempt_at=result.retry_at or now,
+                    attempts_back=1,
+                )
+            )
+        else:
+            made = attempts.get(result.delivery_id, 0)
+            if made >= max_attempts:
+                rows.append(
+                    _Row(
+                        result.delivery_id,
+                        Status.FAILED,
+                        DeliveryEvent.Type.FAILED,
+                        f"gave up after {made} attempts; last: {detail}",
+                    )
+                )
+                continue
+            later = now + timedelta(seconds=retry_delay(made))
+            if result.retry_at and result.retry_at > later:
+                later = result.retry_at
+            rows.append(
+                _Row(
+                    result.delivery_id,
+                    Status.PENDING,
+                    DeliveryEvent.Type.RETRY_SCHEDULED,
+                    detail,
+                    next_attempt_at=later,
+                )
+            )
+    responses = {r.delivery_id: r.response for r in results}
+    stamp = db_timestamp(now)
+    quote = connection.ops.quote_name
+    where = f"{quote('claim_token')} = %s AND {quote('status')} = %s"
+    reached: Counter = Counter()
+    with transaction.atomic():
+        updated = set(
+            bulk_update(
+                Delivery,
+                [
+                    "status",
+                    "error",
+                    "content",
+                    "provider_response",
+                    "next_attempt_at",
+                    "sent_at",
+                    "attempts",
+                    "claim_token",
+                    "lease_expires_at",
+                    "request_started_at",
+                    "updated_at",
+                ],
+                [
+                    (
+                        row.delivery_id,
+                        row.status,
+                        "" if row.status == Status.SENT else row.detail,
+                        db_value(Delivery, "content", contents[row.delivery_id].as_dict())
+                        if row.delivery_id in contents
+                        else None,
+                        db_value(Delivery, "provider_response", responses.get(row.delivery_id)),
+                        db_timestamp(row.next_attempt_at) if row.next_attempt_at else None,
+                        stamp if row.status == Status.SENT else None,
+                        max(0, attempts.get(row.delivery_id, 0) - row.attempts_back),
+                        None,
+                        None,
+                        None,
+                        stamp,
+                    )
+                    for row in rows
+                ],
+                where=where,
+                params=[_token_value(token), Status.SENDING],
+            )
+        )
+        kept = [row for row in rows if row.delivery_id in updated]
+        reached.update(row.status for row in kept)
+        deltas = Counter(reached)
+        deltas[Status.SENDING] -= len(kept)
+        counters_add(campaign_id=campaign_id, deltas=deltas)
+        _events_add(campaign_id, kept, recipients, now)
+    lost = len(rows) - len(kept)
+    if lost:
+        logger.warning(
+            "campaign %s: %s results arrived after their claim ended and were not recorded",
+            campaign_id,
+            lost,
+        )
+    return reached
+
+
+def _events_add(campaign_id: int, rows: Sequence[_Row], recipients: dict[int, int], now) -> None:
+    stamp = db_timestamp(now)
+    empty = db_value(DeliveryEvent, "data", {})
+    bulk_insert(
+        DeliveryEvent,
+        [
+            "type",
+            "occurred_at",
+            "created_at",
+            "campaign_id",
+            "delivery_id",
+            "recipient_id",
+            "detail",
+            "data",
+            "link",
+            "sendios_user_id",
+        ],
+        [
+            (
+                row.event,
+                stamp,
+                stamp,
+                campaign_id,
+                row.delivery_id,
+                recipients.get(row.delivery_id),
+                row.detail,
+                empty,
+                "",
+                "",
+            )
+            for row in rows
+        ],
+    )
+
+
+# --- Leases -------------------------------------------------------------------------------
+
+
+def deliveries_expire_leases() -> dict[str, int]:
+    """Resolve deliveries whose worker is gone: begun requests become unknown, the rest pending."""
+    now = timezone.now()
+    expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    quote = connection.ops.quote_name
+    # Re-checked in the UPDATE itself: a worker may record its answer in the meantime.
+    still_expired = f"{quote('status')} = %s AND {quote('lease_expires_at')} < %s"
+    stamp = db_timestamp(now)
+    totals: Counter = Counter()
+    columns = ["status", "error", "claim_token", "lease_expires_at", "updated_at"]
+    for campaign_id in set(expired.values_list("campaign_id", flat=True).distinct()):
+        rows = list(
+            expired.filter(campaign_id=campaign_id).values_list(
+                "id", "recipient_id", "request_started_at"
+            )
+        )
+        begun = {pk: recipient for pk, recipient, started in rows if started is not None}
+        with transaction.atomic():
+            unknown = bulk_update(
+                Delivery,
+                columns,
+                [(pk, Status.UNKNOWN, WORKER_LOST, None, None, stamp) for pk in begun],
+                where=still_expired,
+                params=[Status.SENDING, stamp],
+            )
+            released = bulk_update(
+                Delivery,
+                [*columns, "request_started_at"],
+                [
+                    (pk, Status.PENDING, "", None, None, stamp, None)
+                    for pk, _, s in rows
+                    if s is None
+                ],
+                where=still_expired,
+                params=[Status.SENDING, stamp],
+            )
+            counters_add(
+                campaign_id=campaign_id,
+                deltas={
+                    Status.SENDING: -(len(unknown) + len(released)),
+                    Status.UNKNOWN: len(unknown),
+                    Status.PENDING: len(released),
+                },
+            )
+            _events_add(
+                campaign_id,
+                [
+                    _Row(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, WORKER_LOST)
+                    for pk in unknown
+                ],
+                begun,
+                now,
+            )
+        totals.update({"unknown": len(unknown), "released": len(released)})
+    return dict(totals)
+
+
+# --- The loop -----------------------------------------------------------------------------
+
+
+def _render(
+    campaign: Campaign, claimed: Sequence[Claimed]
+) -> tuple[list[OutboundMessage], list[SendResult], dict[int, Content]]:
+    compiled = compile_template(campaign.content)
+    people = {
+        pk: data
+        for pk, *data in Recipient.objects.filter(
+            id__in={c.recipient_id for c in claimed}
+        ).values_list("id", *RECIPIENT_FIELDS, "attributes")
+    }
+    messages: list[OutboundMessage] = []
+    failures: list[SendResult] = []
+    contents: dict[int, Content] = {}
+    for delivery in claimed:
+        *fields, attributes = people[delivery.recipient_id]
+        context = {**(attributes or {}), **dict(zip(RECIPIENT_FIELDS, fields, strict=True))}
+        try:
+            content = render_for_channel(compiled, campaign.channel, context)
+        except RenderError as exc:
+            failures.append(
+                SendResult(delivery.id, ResultStatus.FAILED, code="render_error", message=str(exc))
+            )
+            continue
+        contents[delivery.id] = content
+        messages.append(OutboundMessage(delivery.id, delivery.address, content))
+    return messages, failures, contents
+
+
+def campaign_send(
+    *,
+    campaign_id: int,
+    provider: Provider,
+    budget_seconds: float,
+    limiter: Limiter | None = None,
+) -> SendReport:
+    """Send due deliveries of a running campaign until none is due or the budget is spent."""
+    limiter = limiter or get_limiter()
+    report = SendReport()
+    deadline = time.monotonic() + budget_seconds
+    read_timeout = settings.PROVIDER_READ_TIMEOUT
+    connect_timeout = settings.PROVIDER_CONNECT_TIMEOUT
+    # A claim lives through the budget plus the slowest possible last request, and no longer:
+    # the lease sweep resolves a dead worker's deliveries soon after.
+    lease = budget_seconds + connect_timeout + read_timeout + 10
+    key = f"{provider.channel}:{provider.account}"
+    limits = provider.limits
+    claim_size = _claim_size(limits, limiter.enabled)
+    while time.monotonic() < deadline:
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != Campaign.Status.RUNNING:
+            report.stopped_because = "the campaign is not running"
+            return report
+        Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
+        token, claimed = deliveries_claim(
+            campaign_id=campaign_id, limit=claim_size, lease_seconds=lease
+        )
+        if not claimed:
+            report.stopped_because = "nothing is due"
+            return report
+        attempts = {c.id: c.attempts for c in claimed}
+        recipients = {c.id: c.recipient_id for c in claimed}
+        messages, failures, contents = _render(campaign, claimed)
+        if failures:
+            # Render errors are the message's own fault: recorded without any request.
+            report.outcomes.update(
+                deliveries_record(
+                    campaign_id=campaign_id,
+                    token=token,
+                    results=failures,
+                    contents={},
+                    recipients=recipients,
+                    attempts=attempts,
+                )
+            )
+        stop = _send_groups(
+            campaign=campaign,
+            provider=provider,
+            limiter=limiter,
+            key=key,
+            token=token,
+            groups=provider.plan(messages),
+            deadline=deadline,
+            read_timeout=read_timeout,
+            contents=contents,
+            recipients=recipients,
+            attempts=attempts,
+            report=report,
+        )
+        deliveries_release(campaign_id=campaign_id, token=token)
+        if stop:
+            report.stopped_because = stop
+            return report
+    report.stopped_because = "the time budget is spent"
+    report.more_work = True
+    return report
+
+
+def _claim_size(limits, limited: bool) -> int:
+    """Enough deliveries for the requests the limits allow soon, so claims are not hoarded."""
+    if not limited:
+        return MAX_CLAIM
+    requests_soon = limits.burst + CLAIM_HORIZON_SECONDS * limits.rate_count / limits.rate_period
+    return max(limits.batch_size, min(MAX_CLAIM, int(limits.batch_size * requests_soon)))
+
+
+def _send_groups(
+    *,
+    campaign: Campaign,
+    provider: Provider,
+    limiter: Limiter,
+    key: str,
+    token: uuid.UUID,
+    groups: list[list[OutboundMessage]],
+    deadline: float,
+    read_timeout: float,
+    contents: dict[int, Content],
+    recipients: dict[int, int],
+    attempts: dict[int, int],
+    report: SendReport,
+) -> str:
+    """Send each group as one request; returns why the loop must stop, or "" to go on."""
+    limits = provider.limits
+    for group in groups:
+        if time.monotonic() >= deadline:
+            report.more_work = True
+            return "the time budget is spent"
+        remaining = deadline - time.monotonic() - read_timeout
+        wait = limiter.acquire(key, limits, max_wait=remaining)
+        if wait is None:
+            report.more_work = True
+            return "the provider's limit leaves no room within this task's time"
+        if wait > 0:
+            time.sleep(wait)
+        with limiter.slot(key, limits, max_wait=remaining, lease=read_timeout + 30) as got_slot:
+            if not got_slot:
+                report.more_work = True
+                return "no parallel-request slot came free within this task's time"
+            started = deliveries_start(
+                campaign_id=campaign.pk, token=token, ids=[m.delivery_id for m in group]
+            )
+            if not started:
+                continue
+            if len(started) < len(group):
+                group = [m for m in group if m.delivery_id in started]
+            for message in group:
+                attempts[message.delivery_id] = attempts.get(message.delivery_id, 0) + 1
+            try:
+                outcome = provider.send(group)
+            except ProviderConfigurationError as exc:
+                deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
+                _campaign_pause_for(campaign.pk, f"{provider.channel}: {exc}")
+                return "the provider refused our credentials or configuration"
+            except Exception:
+                # We cannot tell whether the request left: never risk sending it twice.
+                _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
+                raise
+        report.requests += 1
+        if outcome.hold_until is not None:
+            limiter.hold(key, until=outcome.hold_until.timestamp(), reason="provider asked to wait")
+        throttled = outcome.hold_until is not None and all(
+            r.status == ResultStatus.RETRY for r in outcome.results
+        )
+        report.outcomes.update(
+            deliveries_record(
+                campaign_id=campaign.pk,
+                token=token,
+                results=outcome.results,
+                contents=contents,
+                recipients=recipients,
+                attempts=attempts,
+                throttled=throttled,
+            )
+        )
+        if _breaker_trips(campaign.pk, outcome, throttled):
+            _campaign_pause_for(
+                campaign.pk,
+                f"{provider.channel} failed {settings.VESTNIK_BREAKER_THRESHOLD} requests in a "
+                f"row; last: {_last_error(outcome)}",
+            )
+            return "the circuit breaker opened"
+    return ""
+
+
+def _record_unknown(campaign_id, token, group, contents, recipients, attempts) -> None:
+    deliveries_record(
+        campaign_id=campaign_id,
+        token=token,
+        results=[
+            SendResult(m.delivery_id, ResultStatus.UNKNOWN, code="internal_error") for m in group
+        ],
+        contents=contents,
+        recipients=recipients,
+        attempts=attempts,
+    )
+
+
+def _last_error(outcome: BatchOutcome) -> str:
+    for result in outcome.results:
+        if result.code or result.message:
+            return ": ".join(p for p in (result.code, result.message) if p)
+    return "no detail"
+
+
+def _breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> bool:
+    """Count requests that failed as a whole; any delivered answer resets the count."""
+    if throttled:
+        return False
+    failed_whole = all(
+        r.status in (ResultStatus.RETRY, ResultStatus.UNKNOWN) for r in outcome.results
+    )
+    campaigns = Campaign.objects.filter(pk=campaign_id)
+    if not failed_whole:
+        campaigns.exclude(consecutive_failures=0).update(consecutive_failures=0)
+        return False
+    campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
+    count = campaigns.values_list("consecutive_failures", flat=True).first() or 0
+    return count >= settings.VESTNIK_BREAKER_THRESHOLD
+
+
+def _campaign_pause_for(campaign_id: int, reason: str) -> None:
+    campaign_pause(campaign_id=campaign_id, reason=reason, user=None)

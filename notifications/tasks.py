@@ -1,0 +1,99 @@
+"""django-q2 entry points: ids in, a service call out. Every task is safe to run twice.
+
+Time: a task stops claiming work well before django-q2's `timeout` and enqueues its own
+continuation, so a long campaign is many short tasks, not one endless one.
+"""
+
+import contextlib
+import logging
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from .connections import build_provider
+from .dispatch import campaign_send, deliveries_expire_leases
+from .models import Campaign, Delivery
+from .providers.base import ProviderConfigurationError
+from .queue import enqueue, enqueue_senders
+from .services import (
+    TransitionError,
+    campaign_complete_if_done,
+    campaign_materialise,
+    campaign_pause,
+    campaigns_start_due,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def send_budget_seconds() -> float:
+    """How long one send task may work: django-q2's timeout less the slowest last request."""
+    read_timeout = settings.PROVIDER_READ_TIMEOUT
+    return max(5.0, settings.Q_CLUSTER["timeout"] - read_timeout - 15)
+
+
+def materialise_campaign(campaign_id: int) -> None:
+    campaign_materialise(campaign_id=campaign_id)
+
+
+def send_campaign(campaign_id: int) -> str:
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != Campaign.Status.RUNNING:
+        return "not running"
+    try:
+        provider = build_provider(campaign.channel)
+    except ProviderConfigurationError as exc:
+        # Already paused or cancelled by someone else: nothing more to say.
+        with contextlib.suppress(TransitionError):
+            campaign_pause(campaign_id=campaign_id, reason=f"{campaign.channel}: {exc}")
+        return "provider not configured"
+    report = campaign_send(
+        campaign_id=campaign_id, provider=provider, budget_seconds=send_budget_seconds()
+    )
+    if report.more_work:
+        enqueue("send_campaign", campaign_id)
+    elif report.stopped_because == "nothing is due":
+        campaign_complete_if_done(campaign_id=campaign_id)
+    logger.info(
+        "campaign %s: %s requests, %s; stopped: %s",
+        campaign_id,
+        report.requests,
+        dict(report.outcomes),
+        report.stopped_because,
+    )
+    return report.stopped_because
+
+
+def tick() -> dict:
+    """The periodic safety net: start due campaigns, resolve lost workers, resume stalled work.
+
+    The queue may lose a task (the Redis broker drops one whose worker dies) or hold it back;
+    this finds every running campaign with due work and no live worker, and wakes one up.
+    """
+    started = campaigns_start_due()
+    leases = deliveries_expire_leases()
+    now = timezone.now()
+    stale = now - timezone.timedelta(seconds=settings.VESTNIK_WORKER_STALE_SECONDS)
+    due = Delivery.objects.filter(campaign=OuterRef("pk"), status=Delivery.Status.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    running = Campaign.objects.filter(status=Campaign.Status.RUNNING).filter(
+        Q(worker_seen_at__isnull=True) | Q(worker_seen_at__lt=stale)
+    )
+    woken = []
+    for campaign in running.filter(materialised_at__isnull=True):
+        enqueue("materialise_campaign", campaign.pk)
+        woken.append(campaign.pk)
+    with_due_work = running.filter(Exists(due), materialised_at__isnull=False)
+    for campaign_id in with_due_work.values_list("pk", flat=True):
+        enqueue_senders(campaign_id)
+        woken.append(campaign_id)
+    completed = [
+        pk
+        for pk in Campaign.objects.filter(
+            status=Campaign.Status.RUNNING, materialised_at__isnull=False
+        ).values_list("pk", flat=True)
+        if campaign_complete_if_done(campaign_id=pk)
+    ]
+    return {"started": started, "leases": leases, "woken": woken, "completed": completed}

@@ -1,0 +1,117 @@
+"""Sending from the admin: buttons per allowed transition, behind `dispatch_campaign`."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from notifications.models import Campaign, Delivery
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def imshop(settings):
+    settings.IMSHOP_PUSH_URL = "https://imshop.test/push"
+    settings.IMSHOP_API_KEY = "imshop-key"
+
+
+@pytest.fixture
+def campaign():
+    recipients = [make_recipient(external_id=f"c-{i}") for i in range(3)]
+    return make_campaign(make_audience(*recipients), name="Spring", template=make_template())
+
+
+def editor(django_user_model, *, can_send: bool):
+    user = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    codenames = ["view_campaign", "change_campaign"] + (["dispatch_campaign"] if can_send else [])
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def transition_url(campaign, action):
+    return reverse("admin:notifications_campaign_transition", args=[campaign.pk, action])
+
+
+def test_an_editor_without_the_permission_sees_no_sending_buttons_and_is_refused(
+    client, django_user_model, campaign
+):
+    client.force_login(editor(django_user_model, can_send=False))
+    page = client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    assert page.status_code == 200
+    assert "transition-dispatch" not in page.content.decode()
+    assert client.post(transition_url(campaign, "dispatch")).status_code == 403
+    changelist = client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert "pause_selected" not in changelist
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_a_draft_offers_dispatch_and_a_test_send(client, django_user_model, campaign):
+    client.force_login(editor(django_user_model, can_send=True))
+    html = client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk])).content
+    html = html.decode()
+    assert "transition-dispatch" in html
+    assert "transition-send_test" in html
+    assert "transition-pause" not in html
+
+
+def test_dispatch_asks_with_the_number_of_recipients_then_sends(
+    client, django_user_model, campaign, django_capture_on_commit_callbacks
+):
+    client.force_login(editor(django_user_model, can_send=True))
+    question = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert "Send &#x27;Spring&#x27; to 3 recipients on Imshop push?" in question
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(transition_url(campaign, "dispatch"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+    assert campaign.dispatched_by.username == "editor"
+    assert len(callbacks) == 1  # the materialise task, once the transaction committed
+
+
+def test_a_failed_preflight_is_shown_and_nothing_is_sent(
+    client, django_user_model, settings, campaign
+):
+    settings.IMSHOP_API_KEY = ""
+    client.force_login(editor(django_user_model, can_send=True))
+    page = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert "Imshop push is not configured: IMSHOP_API_KEY is not set" in page
+    response = client.post(transition_url(campaign, "dispatch"))
+    assert "IMSHOP_API_KEY is not set" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_an_illegal_transition_is_a_message_not_a_crash(client, django_user_model, campaign):
+    client.force_login(editor(django_user_model, can_send=True))
+    response = client.post(transition_url(campaign, "resume"))
+    assert "Cannot resume &#x27;Spring&#x27;: it is draft." in response.content.decode()
+
+
+def test_a_test_send_needs_known_recipients(client, django_user_model, campaign):
+    client.force_login(editor(django_user_model, can_send=True))
+    response = client.post(transition_url(campaign, "send_test"), {"recipients": "c-1, ghost"})
+    assert "No recipient has external_id ghost." in response.content.decode()
+    response = client.post(transition_url(campaign, "send_test"), {"recipients": "c-1"})
+    assert response.status_code == 302
+    test = Campaign.objects.get(kind="test")
+    assert list(
+        Delivery.objects.filter(campaign=test).values_list("recipient__external_id", flat=True)
+    ) == ["c-1"]
+
+
+def test_pause_selected_campaigns_from_the_list(admin_client, campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(status="running")
+    other = make_campaign(name="Draft one")
+    response = admin_client.post(
+        reverse("admin:notifications_campaign_changelist"),
+        {"action": "pause_selected", "_selected_action": [campaign.pk, other.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "1 campaign(s) done." in html
+    assert "Cannot pause &#x27;Draft one&#x27;: it is draft." in html
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"

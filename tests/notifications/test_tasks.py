@@ -1,0 +1,113 @@
+"""The django-q2 side: the tick's safety net, the schedule, and the tasks' time budget."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+
+from notifications.models import Campaign, Delivery
+from notifications.tasks import send_budget_seconds, tick
+from tests.factories import make_audience, make_campaign, make_recipient
+
+pytestmark = pytest.mark.django_db
+
+
+def queued(callbacks) -> list:
+    """The tasks enqueued by the captured on-commit callbacks, as (function, args)."""
+    sent = []
+    import notifications.queue as queue
+
+    original = queue.async_task
+    queue.async_task = lambda func, *args, **kwargs: sent.append((func, args))
+    try:
+        for callback in callbacks:
+            callback()
+    finally:
+        queue.async_task = original
+    return sent
+
+
+def test_the_migrations_schedule_the_tick_every_minute():
+    tick_schedule = Schedule.objects.get(name="vestnik-tick")
+    assert (tick_schedule.func, tick_schedule.schedule_type, tick_schedule.minutes) == (
+        "notifications.tasks.tick",
+        Schedule.MINUTES,
+        1,
+    )
+
+
+def test_a_send_task_stops_well_within_django_q2s_timeout():
+    budget = send_budget_seconds()
+    assert budget + settings.PROVIDER_READ_TIMEOUT < settings.Q_CLUSTER["timeout"]
+    assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+
+
+def test_the_tick_wakes_a_running_campaign_that_no_worker_is_sending(
+    django_capture_on_commit_callbacks,
+):
+    campaign = make_campaign(
+        status=Campaign.Status.RUNNING,
+        materialised_at=timezone.now(),
+        worker_seen_at=timezone.now() - timedelta(minutes=10),
+    )
+    Delivery.objects.create(campaign=campaign, recipient=make_recipient())
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = tick()
+    assert result["woken"] == [campaign.pk]
+    assert queued(callbacks) == [("notifications.tasks.send_campaign", (campaign.pk,))] * 2
+
+
+def test_the_tick_leaves_a_campaign_alone_while_its_worker_is_alive(
+    django_capture_on_commit_callbacks,
+):
+    campaign = make_campaign(
+        status=Campaign.Status.RUNNING,
+        materialised_at=timezone.now(),
+        worker_seen_at=timezone.now(),
+    )
+    Delivery.objects.create(campaign=campaign, recipient=make_recipient())
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert tick()["woken"] == []
+    assert callbacks == []
+
+
+def test_the_tick_does_not_wake_a_campaign_whose_retries_are_not_due(
+    django_capture_on_commit_callbacks,
+):
+    campaign = make_campaign(status=Campaign.Status.RUNNING, materialised_at=timezone.now())
+    Delivery.objects.create(
+        campaign=campaign,
+        recipient=make_recipient(),
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    with django_capture_on_commit_callbacks():
+        result = tick()
+    assert result["woken"] == []
+    assert result["completed"] == []
+
+
+def test_the_tick_restarts_an_unfinished_materialisation(django_capture_on_commit_callbacks):
+    campaign = make_campaign(make_audience(make_recipient()), status=Campaign.Status.RUNNING)
+    with django_capture_on_commit_callbacks() as callbacks:
+        tick()
+    assert queued(callbacks) == [("notifications.tasks.materialise_campaign", (campaign.pk,))]
+
+
+def test_the_tick_starts_due_campaigns_and_completes_finished_ones(
+    django_capture_on_commit_callbacks,
+):
+    due = make_campaign(
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() - timedelta(seconds=1),
+        materialised_at=timezone.now(),
+    )
+    finished = make_campaign(status=Campaign.Status.RUNNING, materialised_at=timezone.now())
+    Delivery.objects.create(campaign=finished, recipient=make_recipient(), status="sent")
+    with django_capture_on_commit_callbacks():
+        result = tick()
+    assert result["started"] == [due.pk]
+    assert finished.pk in result["completed"]
+    finished.refresh_from_db()
+    assert finished.status == Campaign.Status.COMPLETED
