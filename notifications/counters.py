@@ -3,6 +3,10 @@
 Every bulk status change knows how many rows it moved from which status to which; it adds those
 numbers here in the same transaction. Reading progress is then a handful of rows, however many
 deliveries a campaign has.
+
+Rule for writers: add to the counters once per transaction, after every delivery update. The
+counter rows are shared by all workers of a campaign; taking them between two delivery updates
+lets a worker's claim and this transaction wait on each other (a deadlock).
 """
 
 from __future__ import annotations

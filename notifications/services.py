@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
 from .connections import channel_status
-from .counters import counters_move, counters_rebuild
+from .counters import counters_add, counters_move, counters_rebuild
 from .importing import RecipientRow, RejectedRow
 from .models import (
     Address,
@@ -511,16 +511,20 @@ def campaign_pause(*, campaign_id: int, user: Any = None, reason: str = "") -> C
     return campaign
 
 
-def _take_back_claims(campaign_id: int, status: str) -> int:
-    """Claimed deliveries whose request has not begun: out of the workers' hands, to `status`."""
+def _take_back_claims(campaign_id: int, status: str, *, count: bool = True) -> int:
+    """Claimed deliveries whose request has not begun: out of the workers' hands, to `status`.
+
+    With `count=False` the caller adds the move to the counters itself, with its other moves.
+    """
     taken = Delivery.objects.filter(
         campaign_id=campaign_id,
         status=Delivery.Status.SENDING,
         request_started_at__isnull=True,
     ).update(status=status, claim_token=None, lease_expires_at=None, updated_at=timezone.now())
-    counters_move(
-        campaign_id=campaign_id, source=Delivery.Status.SENDING, target=status, count=taken
-    )
+    if count:
+        counters_move(
+            campaign_id=campaign_id, source=Delivery.Status.SENDING, target=status, count=taken
+        )
     return taken
 
 
@@ -556,15 +560,19 @@ def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
         campaign.status = Campaign.Status.CANCELLED
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
-        _take_back_claims(campaign_id, Delivery.Status.CANCELLED)
+        taken = _take_back_claims(campaign_id, Delivery.Status.CANCELLED, count=False)
         cancelled = Delivery.objects.filter(
             campaign_id=campaign_id, status=Delivery.Status.PENDING
         ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
-        counters_move(
+        # Counters last and once per transaction, like every other writer: touching them between
+        # delivery updates deadlocks against a worker's claim.
+        counters_add(
             campaign_id=campaign_id,
-            source=Delivery.Status.PENDING,
-            target=Delivery.Status.CANCELLED,
-            count=cancelled,
+            deltas={
+                Delivery.Status.SENDING: -taken,
+                Delivery.Status.PENDING: -cancelled,
+                Delivery.Status.CANCELLED: taken + cancelled,
+            },
         )
     return campaign
 

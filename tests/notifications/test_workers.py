@@ -334,7 +334,7 @@ def test_a_provider_that_is_down_for_a_while_gets_everything_once_it_is_back(
     assert statuses(campaign) == {"sent": 500}
     assert len(received) == 500
     assert max(received.values()) == 1
-    assert Delivery.objects.filter(campaign=campaign, attempts__gt=1).exists()
+    assert server.record.unavailable > 0, "the outage never refused a request"
 
 
 def test_two_workers_never_cross_a_providers_rate_limit(real_stack, provider_settings, tmp_path):

@@ -27,6 +27,7 @@ class Recorded:
     received: list[tuple[str, float]] = field(default_factory=list)
     requests: list[float] = field(default_factory=list)
     refused: int = 0
+    unavailable: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -119,6 +120,8 @@ class RecordingServer:
 
             def _serve(self, parts, payload: dict) -> None:
                 if time.time() < server.down_until:
+                    with server._lock:
+                        server.record.unavailable += 1
                     self._reply(503, {"error": "Service unavailable"})
                     return
                 if server.latency:
