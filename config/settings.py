@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "notifications",
     "webhooks",
@@ -152,6 +155,37 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Requests per API key (or staff user); the cache counts them, so with REDIS_URL every
+    # web process shares the count.
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/m")},
+}
+
+# The REST API (/api/): page sizes, the largest batch one request may carry, and how long an
+# Idempotency-Key's first answer is replayed.
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=100)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=1000)
+API_MAX_BATCH = env.int("API_MAX_BATCH", default=1000)
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+
+# OpenAPI schema and docs; the Swagger UI files are served by us (sidecar), so no CDN is needed.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vestnik API",
+    "DESCRIPTION": (
+        "Recipients, templates, campaigns, transactional messages, deliveries and events. "
+        "Authenticate with `Authorization: Api-Key <key>` (`manage.py create_api_key`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["notifications.api.schema.api_endpoints_only"],
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "notifications.models.Campaign.Status",
+        "DeliveryStatusEnum": "notifications.models.Delivery.Status",
+    },
 }
 
 # Rendering: caps that keep an untrusted template author from exhausting a worker.

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("webhooks/", include("webhooks.urls")),
+    path("api/", include("notifications.api.urls")),
 ]

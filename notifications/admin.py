@@ -21,6 +21,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from .connections import DatabaseTokenStore, bitrix24_portal, channel_status
 from .forms import (
@@ -39,6 +41,7 @@ from .models import (
     Channel,
     Delivery,
     DeliveryEvent,
+    IntegrationKey,
     MessageTemplate,
     Recipient,
 )
@@ -835,3 +838,15 @@ class Bitrix24TokenAdmin(admin.ModelAdmin):
 
 
 BITRIX24_STATE_KEY = "vestnik_bitrix24_oauth_state"
+
+
+# API keys: ours carry a read-only flag and last use; the library's own model goes unused.
+admin.site.unregister(APIKey)
+
+
+@admin.register(IntegrationKey)
+class IntegrationKeyAdmin(APIKeyModelAdmin):
+    """API keys for integrations: the key is shown once, at creation; revoke to cut access."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "read_only", "last_used_at"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "read_only"]

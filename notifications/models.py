@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class Channel(models.TextChoices):
@@ -417,3 +418,47 @@ class Bitrix24Token(models.Model):
 
     def __str__(self) -> str:
         return self.portal
+
+
+# --- REST API -------------------------------------------------------------------------------
+
+
+class IntegrationKey(AbstractAPIKey):
+    """A key an integration sends as `Authorization: Api-Key <key>`; only its hash is stored.
+
+    The library keeps the name, hash, expiry and revocation; we add whether the key may write
+    and when it was last seen, so stale keys can be found and revoked.
+    """
+
+    read_only = models.BooleanField(
+        default=False, help_text="A read-only key may list and read, never change anything."
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an `Idempotency-Key` header, to replay on repeats.
+
+    Unique per caller and key: of two concurrent identical requests only one can insert its
+    record, and the other waits for it and replays its answer instead of sending again.
+    """
+
+    # "key:<api key id>" or "user:<user id>": whose key it is (keys are per caller).
+    owner = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

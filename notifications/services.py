@@ -6,13 +6,13 @@ Functions are named `<entity>_<action>`, take keyword arguments and own their tr
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Min, ProtectedError, Q
 from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
@@ -27,11 +27,15 @@ from .models import (
     Channel,
     Delivery,
     DeliveryEvent,
+    IdempotencyRecord,
+    IntegrationKey,
+    MessageTemplate,
     Recipient,
     RecipientAttribute,
 )
 from .queue import enqueue, enqueue_senders
 from .rendering import (
+    TEMPLATE_FIELDS,
     RenderError,
     channel_template_errors,
     compile_template,
@@ -712,3 +716,266 @@ def campaign_complete_if_done(*, campaign_id: int) -> bool:
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
     return True
+
+
+# --- REST API -------------------------------------------------------------------------------
+# The API's writes. Recipients and templates get small save/delete services so that API views
+# stay thin; bulk upserts reuse `recipients_import`.
+
+
+def integration_key_create(*, name: str, read_only: bool = False) -> tuple[IntegrationKey, str]:
+    """A new API key and its secret; only the hash is stored, so the secret is shown once."""
+    return IntegrationKey.objects.create_key(name=name, read_only=read_only)
+
+
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def integration_key_touch(*, key: IntegrationKey) -> None:
+    """Record that a key was used; at most once a minute, to keep a write off every request."""
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < KEY_TOUCH_INTERVAL:
+        return
+    IntegrationKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now
+
+
+def recipient_save(
+    *,
+    recipient: Recipient | None,
+    data: dict[str, Any],
+    addresses: dict[str, str] | None = None,
+) -> Recipient:
+    """Create or change one recipient; `addresses`, when given, replace the stored ones."""
+    with transaction.atomic():
+        recipient = recipient or Recipient()
+        for name, value in data.items():
+            setattr(recipient, name, value)
+        recipient.save()
+        if addresses is not None:
+            recipient.addresses.exclude(channel__in=list(addresses)).delete()
+            for channel, value in addresses.items():
+                Address.objects.update_or_create(
+                    recipient=recipient, channel=channel, defaults={"value": value}
+                )
+        recipient_attributes_register(names=recipient.attributes)
+        # SMS callbacks that arrived before this recipient existed now find them.
+        sms_events_link_pending(recipient_ids=[recipient.pk])
+    return recipient
+
+
+def recipient_delete(*, recipient: Recipient) -> None:
+    """Forget a recipient; their deliveries go with them, events stay unlinked."""
+    recipient.delete()
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What a bulk upsert did with one item: `created`, `updated` or `rejected` (and why)."""
+
+    index: int
+    external_id: str
+    result: str
+    reason: str = ""
+
+
+def recipients_upsert(
+    *, rows: list[RecipientRow | RejectedRow], audience: Audience | None = None
+) -> list[UpsertResult]:
+    """Upsert recipients (rows numbered by their index) and say per row what happened.
+
+    A thin layer over `recipients_import`: a bad row never stops the good ones.
+    """
+    known = set(
+        Recipient.objects.filter(
+            external_id__in=[row.external_id for row in rows if isinstance(row, RecipientRow)]
+        ).values_list("external_id", flat=True)
+    )
+    report = recipients_import(rows=rows, audience=audience)
+    rejected = {row.line: row for row in report.rejected}
+    results = []
+    for row in rows:
+        if row.line in rejected:
+            results.append(
+                UpsertResult(row.line, row.external_id, "rejected", rejected[row.line].reason)
+            )
+        else:
+            outcome = "updated" if row.external_id in known else "created"
+            results.append(UpsertResult(row.line, row.external_id, outcome))
+    return results
+
+
+def message_template_save(
+    *, template: MessageTemplate | None, data: dict[str, Any]
+) -> MessageTemplate:
+    """Create or change a template; the caller has checked it with `template_errors`."""
+    template = template or MessageTemplate()
+    for name, value in data.items():
+        setattr(template, name, value)
+    template.save()
+    return template
+
+
+def message_template_delete(*, template: MessageTemplate) -> None:
+    """Delete a template no campaign uses; raises TransitionError otherwise."""
+    try:
+        template.delete()
+    except ProtectedError:
+        raise TransitionError(
+            f"Cannot delete template '{template.name}': campaigns use it."
+        ) from None
+
+
+def campaign_save(
+    *,
+    campaign_id: int | None,
+    data: dict[str, Any],
+    audiences: Iterable[Audience] | None = None,
+    user: Any = None,
+) -> Campaign:
+    """Create a draft campaign, or change one that is still a draft (else TransitionError)."""
+    with transaction.atomic():
+        if campaign_id is None:
+            campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
+        else:
+            campaign = _locked(campaign_id)
+            if campaign.status != Campaign.Status.DRAFT:
+                raise _refuse(campaign, "change")
+        for name, value in data.items():
+            setattr(campaign, name, value)
+        campaign.save()
+        if audiences is not None:
+            campaign.audiences.set(audiences)
+    return campaign
+
+
+def campaign_delete(*, campaign_id: int) -> None:
+    """Delete a draft campaign; one that was dispatched keeps its history (TransitionError)."""
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise _refuse(campaign, "delete")
+        campaign.delete()
+
+
+MAX_MESSAGE_RECIPIENTS = 1000
+
+
+def message_send(
+    *,
+    channel: str,
+    external_ids: Iterable[str],
+    template: MessageTemplate | None = None,
+    content: dict[str, str] | None = None,
+    user: Any = None,
+) -> Campaign:
+    """Send one message now to a few recipients: a running campaign of kind `transactional`.
+
+    The content is frozen from `template` or given literally as `content`. Raises
+    TransitionError, and creates nothing, when a recipient is unknown or the message cannot go
+    out on `channel`.
+    """
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        raise TransitionError("Name at least one recipient.")
+    if len(wanted) > MAX_MESSAGE_RECIPIENTS:
+        raise TransitionError(f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.")
+    if (template is None) == (content is None):
+        raise TransitionError("Give either a template or a literal content, not both.")
+    with transaction.atomic():
+        ids = dict(
+            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        )
+        unknown = [external_id for external_id in wanted if external_id not in ids]
+        if unknown:
+            raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
+        fields = template_fields(template) if template is not None else template_fields_of(content)
+        now = timezone.now()
+        message = Campaign.objects.create(
+            name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
+                :200
+            ],
+            kind=Campaign.Kind.TRANSACTIONAL,
+            channel=channel,
+            template=template,
+            content=fields,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        check = campaign_preflight(campaign=message)
+        if check.errors:
+            raise TransitionError(" ".join(check.errors))
+        message.status = Campaign.Status.RUNNING
+        message.dispatched_at = message.started_at = now
+        message.dispatched_by = message.created_by
+        message.save()
+        _materialise_recipients(message, sorted(ids.values()))
+        counters_rebuild(campaign_id=message.pk)
+        Campaign.objects.filter(pk=message.pk).update(materialised_at=now)
+        enqueue_senders(message.pk)
+    return message
+
+
+def template_fields_of(content: dict[str, str] | None) -> dict[str, str]:
+    """Literal message content as the full set of template fields, missing ones empty."""
+    return {name: (content or {}).get(name) or "" for name in TEMPLATE_FIELDS}
+
+
+class IdempotencyMismatch(Exception):
+    """An Idempotency-Key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class IdempotentAnswer:
+    """The answer to give: `replayed` when it is the stored answer of an earlier request."""
+
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def idempotent_call(
+    *,
+    owner: str,
+    key: str,
+    fingerprint: str,
+    action: Callable[[], tuple[int, Any]],
+    ttl: timedelta,
+) -> IdempotentAnswer:
+    """Run `action` once per (owner, key) within `ttl`; repeats get the first answer.
+
+    The record is inserted first, in the same transaction as the action's writes: a concurrent
+    request with the same key blocks on the unique constraint until this one commits, then
+    finds the stored answer, so two identical requests never both send. If the action raises,
+    the record rolls back with everything else and the key may be used again.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    owner=owner, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.select_for_update().get(owner=owner, key=key)
+            if record.created_at >= timezone.now() - ttl and record.status_code is not None:
+                if record.fingerprint != fingerprint:
+                    raise IdempotencyMismatch(
+                        "This Idempotency-Key was used with a different request; "
+                        "use a new key for a new request."
+                    ) from None
+                return IdempotentAnswer(record.status_code, record.response, replayed=True)
+            # Expired: the key starts a new request.
+            record.fingerprint = fingerprint
+            record.created_at = timezone.now()
+        status_code, body = action()
+        record.status_code = status_code
+        record.response = body
+        record.save()
+    return IdempotentAnswer(status_code, body, replayed=False)
+
+
+def idempotency_records_purge(*, older_than: timedelta) -> int:
+    """Forget answers older than the replay window; returns how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted

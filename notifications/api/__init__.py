@@ -1,0 +1,1 @@
+"""The REST API for integrations: recipients, templates, campaigns, messages, history."""

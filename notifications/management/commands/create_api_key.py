@@ -1,0 +1,30 @@
+"""`manage.py create_api_key NAME [--read-only]`: a new API key for an integration."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from notifications.services import integration_key_create
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key for an integration and print it as the last line. Only its hash is "
+        "stored: copy it now. Revoke it in the admin."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="Who uses the key, such as 'shop backend' (50 max).")
+        parser.add_argument(
+            "--read-only", action="store_true", help="The key may read but never write."
+        )
+
+    def handle(self, *args, name: str, read_only: bool, **options) -> None:
+        name = name.strip()
+        if not name or len(name) > 50:
+            raise CommandError("Give the key a name of 1 to 50 characters.")
+        key, secret = integration_key_create(name=name, read_only=read_only)
+        access = "read-only" if read_only else "read-write"
+        self.stdout.write(
+            f"Created {access} API key '{key.name}' (prefix {key.prefix}). It is shown only "
+            "now; send it as the header 'Authorization: Api-Key <key>':"
+        )
+        self.stdout.write(secret)
