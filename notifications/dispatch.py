@@ -5,8 +5,8 @@ A delivery moves `pending -> sending` when a worker claims it (a token and a lea
 worker records the answer, but only while it still carries that worker's claim. So:
 
 - pause, cancel and an expired lease can take back a claimed delivery whose request has not
-  begun (one conditional UPDATE decides the race with the worker's own "start" UPDATE), and a
-  paused or cancelled campaign starts no request after the call returns;
+  begun (row locks decide the race with the worker's own "start" transaction), and a paused
+  or cancelled campaign starts no request after the call returns;
 - a delivery whose request began and whose worker vanished becomes `unknown`, never resent
   automatically (the providers have no idempotency key);
 - a worker that wakes up after its lease ran out cannot overwrite what happened since.
@@ -105,7 +105,7 @@ def deliveries_claim(
             return token, []
         if connection.vendor == "postgresql":
             ids = list(
-                Delivery.objects.select_for_update(skip_locked=True)
+                Delivery.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(due)
                 .order_by("id")
                 .values_list("id", flat=True)[:limit]
@@ -129,20 +129,29 @@ def deliveries_claim(
 def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
     """Mark the request for `ids` as begun; returns the ids still held by this claim.
 
-    Runs right before the provider request. Racing a pause, a cancel or the lease sweep, it is
-    one conditional UPDATE: either it wins and the request may go, or the rows were taken
-    back and are not sent.
+    Runs right before the provider request, in one short transaction that locks the rows it
+    reads (SQLite's write lock does the same). Racing a pause, a cancel or the lease sweep,
+    either it wins and the request may go, or the rows were taken back and are not sent.
     """
     now = timezone.now()
     with transaction.atomic():
-        started = Delivery.objects.filter(
+        held = Delivery.objects.filter(
             id__in=ids,
             claim_token=token,
             status=Status.SENDING,
             request_started_at__isnull=True,
-            campaign__status=Campaign.Status.RUNNING,
         )
-        started_ids = set(started.values_list("id", flat=True))
+        if connection.vendor == "postgresql":
+            # Lock what we read: a pause committing between the read and the write would
+            # otherwise take rows back that we then mark started and send (found by the
+            # worker tests). Holding the rows, pause waits and then sees them begun.
+            held = held.select_for_update(no_key=True)
+        started_ids = set(held.values_list("id", flat=True))
+        if (
+            started_ids
+            and not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists()
+        ):
+            return set()
         if started_ids:
             Delivery.objects.filter(id__in=started_ids).update(
                 request_started_at=now, attempts=F("attempts") + 1, updated_at=now

@@ -292,8 +292,11 @@ _CANCELLABLE = {
 
 
 def _locked(campaign_id: int) -> Campaign:
+    # NO KEY UPDATE: a worker committing rows that reference the campaign takes KEY SHARE on it
+    # for the foreign key check; a plain FOR UPDATE would make that worker wait on us while we
+    # wait on its rows (a deadlock the worker tests found).
     try:
-        return Campaign.objects.select_for_update().get(pk=campaign_id)
+        return Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
     except Campaign.DoesNotExist:
         raise TransitionError(f"Campaign {campaign_id} does not exist.") from None
 

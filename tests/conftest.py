@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 
@@ -9,3 +10,17 @@ def postgres_only(db):
     """Skip, with the reason, where the test database is not PostgreSQL."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiter_state():
+    """The database rolls back after each test; the limiter's Redis state must be cleared too.
+
+    Otherwise a hold from one test's 429 would starve the next one's requests.
+    """
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter("vestnik:ratelimit:*"):
+            client.delete(key)
