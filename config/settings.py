@@ -182,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["notifications.api.schema.api_endpoints_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notifications.api.schema.document_error_answers",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "notifications.models.Campaign.Status",
         "DeliveryStatusEnum": "notifications.models.Delivery.Status",

@@ -33,6 +33,10 @@ MAX_ATTRIBUTE_VALUE = 1000
 MAX_TEXT = 10_000
 MAX_BATCH = settings.API_MAX_BATCH
 
+# The largest id a row can have (64-bit keys); a larger number names nothing and would
+# overflow the database driver.
+MAX_ID = 2**63 - 1
+
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not declare (with every other error of the same request)."""
@@ -165,7 +169,7 @@ class RecipientFilterSerializer(serializers.Serializer):
 
     external_id = serializers.CharField(required=False, max_length=255)
     phone = serializers.CharField(required=False, max_length=32)
-    audience = serializers.IntegerField(required=False, min_value=1)
+    audience = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     opted_out = serializers.BooleanField(required=False, allow_null=True, default=None)
     search = serializers.CharField(required=False, max_length=255)
 
@@ -511,8 +515,8 @@ class DeliveryEventSerializer(serializers.ModelSerializer):
 class HistoryFilterSerializer(serializers.Serializer):
     """Query parameters shared by deliveries and events; the time range is inclusive."""
 
-    campaign = serializers.IntegerField(required=False, min_value=1)
-    recipient = serializers.IntegerField(required=False, min_value=1)
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    recipient = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     recipient_external_id = serializers.CharField(required=False, max_length=255)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -528,4 +532,4 @@ class EventFilterSerializer(HistoryFilterSerializer):
     """Query parameters of the event list (time range on `occurred_at`)."""
 
     type = serializers.CharField(required=False, max_length=32)
-    delivery = serializers.IntegerField(required=False, min_value=1)
+    delivery = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
