@@ -982,3 +982,43 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
         created_at__lt=timezone.now() - older_than
     ).delete()
     return deleted
+
+
+# --- Audiences --------------------------------------------------------------------------------
+
+
+def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audience:
+    """Create an audience, or rename / redescribe one."""
+    audience = audience or Audience()
+    for name, value in data.items():
+        setattr(audience, name, value)
+    audience.save()
+    return audience
+
+
+def audience_members_change(
+    *, audience: Audience, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> dict[str, int]:
+    """Add and remove members by external_id; all named recipients must exist.
+
+    Raises TransitionError naming the unknown ones, and then changes nothing. Adding a member
+    twice or removing a non-member is not an error. Returns how many were added and removed.
+    """
+    add, remove = set(add), set(remove)
+    known = dict(
+        Recipient.objects.filter(external_id__in=add | remove).values_list("external_id", "pk")
+    )
+    unknown = sorted((add | remove) - set(known))
+    if unknown:
+        raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
+    with transaction.atomic():
+        before = AudienceMember.objects.filter(audience=audience).count()
+        AudienceMember.objects.bulk_create(
+            [AudienceMember(audience=audience, recipient_id=known[x]) for x in sorted(add)],
+            ignore_conflicts=True,
+        )
+        added = AudienceMember.objects.filter(audience=audience).count() - before
+        removed, _ = AudienceMember.objects.filter(
+            audience=audience, recipient_id__in=[known[x] for x in remove]
+        ).delete()
+    return {"added": added, "removed": removed}

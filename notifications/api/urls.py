@@ -9,6 +9,7 @@ from . import views
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("recipients", views.RecipientViewSet, basename="recipient")
+router.register("audiences", views.AudienceViewSet, basename="audience")
 router.register("templates", views.MessageTemplateViewSet, basename="template")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")

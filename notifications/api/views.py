@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -23,7 +23,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..importing import RecipientRow, RejectedRow
-from ..models import Campaign, Delivery, DeliveryEvent, IntegrationKey, MessageTemplate, Recipient
+from ..models import (
+    Audience,
+    Campaign,
+    Delivery,
+    DeliveryEvent,
+    IntegrationKey,
+    MessageTemplate,
+    Recipient,
+)
 from ..rendering import (
     CHANNEL_FIELDS,
     RenderError,
@@ -36,6 +44,8 @@ from ..selectors import campaign_progress
 from ..services import (
     IdempotencyMismatch,
     TransitionError,
+    audience_members_change,
+    audience_save,
     campaign_cancel,
     campaign_delete,
     campaign_dispatch,
@@ -218,6 +228,46 @@ def _reason(errors: Any) -> str:
 
 
 # --- Templates ------------------------------------------------------------------------------
+
+
+class AudienceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """Audiences, and their members by external_id."""
+
+    serializer_class = api.AudienceSerializer
+    queryset = Audience.objects.annotate(member_count=Count("audiencemember")).order_by("id")
+    lookup_value_regex = r"\d+"
+
+    def perform_create(self, serializer: api.AudienceSerializer) -> None:
+        saved = audience_save(audience=None, data=dict(serializer.validated_data))
+        serializer.instance = self.get_queryset().get(pk=saved.pk)
+
+    def perform_update(self, serializer: api.AudienceSerializer) -> None:
+        saved = audience_save(audience=serializer.instance, data=dict(serializer.validated_data))
+        serializer.instance = self.get_queryset().get(pk=saved.pk)
+
+    @extend_schema(request=api.MembersChangeSerializer, responses=api.MembersChangedSerializer)
+    @action(detail=True, methods=["post"])
+    def members(self, request: Request, pk: str) -> Response:
+        """Add and remove recipients by external_id; unknown ones are refused, nothing changes."""
+        audience = self.get_object()
+        ask = api.MembersChangeSerializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        try:
+            changed = audience_members_change(
+                audience=audience,
+                add=ask.validated_data.get("add", []),
+                remove=ask.validated_data.get("remove", []),
+            )
+        except TransitionError as exc:
+            raise serializers.ValidationError({"recipients": [str(exc)]}) from None
+        return Response(changed)
 
 
 class MessageTemplateViewSet(
