@@ -412,6 +412,7 @@ class CampaignStatsSerializer(serializers.Serializer):
     deliveries = serializers.DictField(child=serializers.IntegerField())
     sms = SmsStatsSerializer()
     progress = serializers.FloatField()
+    eta_seconds = serializers.FloatField(allow_null=True)
 
 
 # --- Transactional messages -----------------------------------------------------------------

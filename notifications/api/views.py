@@ -40,7 +40,7 @@ from ..rendering import (
     render_for_channel,
     template_fields,
 )
-from ..selectors import campaign_progress
+from ..selectors import campaign_audience_size, campaign_progress, send_eta_seconds
 from ..services import (
     IdempotencyMismatch,
     TransitionError,
@@ -431,10 +431,19 @@ class CampaignViewSet(
     @extend_schema(responses=api.CampaignStatsSerializer)
     @action(detail=True, methods=["get"])
     def stats(self, request: Request, pk: str) -> Response:
-        """Deliveries by status, SMS sent/lost/clicked, and the fraction done."""
+        """Deliveries by status, SMS sent/lost/clicked, the fraction done, and the least time
+        the rest takes within the provider's limits (`eta_seconds`, null if unknown)."""
         campaign = self.get_object()
         counts = campaign_progress(campaign_id=campaign.pk)
         sms = campaign_sms_stats(campaign_id=campaign.pk)
+        if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
+            eta = 0.0
+        else:
+            left = counts["pending"] + counts["sending"]
+            if campaign.materialised_at is None:
+                left = campaign_audience_size(campaign_id=campaign.pk)
+            content = campaign.content or template_fields(campaign.template)
+            eta = send_eta_seconds(channel=campaign.channel, content=content, messages=left)
         return Response(
             {
                 "campaign": campaign.pk,
@@ -448,6 +457,7 @@ class CampaignViewSet(
                     "click_through_rate": sms.click_through_rate,
                 },
                 "progress": counts["done"] / counts["total"] if counts["total"] else 0.0,
+                "eta_seconds": eta,
             }
         )
 

@@ -137,3 +137,12 @@ def test_stats_count_deliveries_by_status(api):
         "clicked": 0,
         "click_through_rate": None,
     }
+
+
+def test_stats_say_how_long_the_rest_takes_within_the_providers_limits(api):
+    audience = make_audience(*[make_recipient(external_id=f"e-{i}") for i in range(3)])
+    template = make_template(title="Hi {{ first_name | default: 'you' }}", body="Sale")
+    campaign = make_campaign(audience, channel="imshop", template=template)
+    stats = api.get(f"/api/campaigns/{campaign.pk}/stats/").json()
+    # A draft: three personalised pushes, one request each, 10 a minute, the first at once.
+    assert stats["eta_seconds"] == 12.0
