@@ -6,7 +6,7 @@ Functions are named `<entity>_<action>`, take keyword arguments and own their tr
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -411,7 +411,11 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
     return counts
 
 
-def _materialise_range(campaign: Campaign, first_id: int, last_id: int) -> None:
+def _materialise_range(
+    campaign: Campaign, first_id: int, last_id: int, recipient_ids: Sequence[int] = ()
+) -> None:
+    """Deliveries for the recipients with ids in [first_id, last_id]: members of the campaign's
+    audiences, or, when `recipient_ids` is given (test sends, messages), exactly those."""
     quote = connection.ops.quote_name
     delivery = quote(Delivery._meta.db_table)
     recipient = quote(Recipient._meta.db_table)
@@ -423,6 +427,15 @@ def _materialise_range(campaign: Campaign, first_id: int, last_id: int) -> None:
     # Imshop addresses default to the recipient's own external_id.
     fallback = "r.external_id" if campaign.channel == Channel.IMSHOP else "NULL"
     no_address = f"No {Channel(campaign.channel).label} address."
+    if recipient_ids:
+        members, member_params = ", ".join(["%s"] * len(recipient_ids)), list(recipient_ids)
+    else:
+        members = (
+            f"SELECT m.recipient_id FROM {member} m "  # noqa: S608 - quoted table names
+            f"JOIN {campaign_audiences} ca ON ca.audience_id = m.audience_id "
+            "WHERE ca.campaign_id = %s AND m.recipient_id BETWEEN %s AND %s"
+        )
+        member_params = [campaign.pk, first_id, last_id]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -438,10 +451,7 @@ def _materialise_range(campaign: Campaign, first_id: int, last_id: int) -> None:
                    0, %s, %s
             FROM {recipient} r
             LEFT JOIN {address} a ON a.recipient_id = r.id AND a.channel = %s
-            WHERE r.id BETWEEN %s AND %s
-              AND r.id IN (SELECT m.recipient_id FROM {member} m
-                           JOIN {campaign_audiences} ca ON ca.audience_id = m.audience_id
-                           WHERE ca.campaign_id = %s AND m.recipient_id BETWEEN %s AND %s)
+            WHERE r.id BETWEEN %s AND %s AND r.id IN ({members})
             ON CONFLICT (campaign_id, recipient_id) DO NOTHING
             """,  # noqa: S608 - table names are quoted model tables; values are parameters
             [
@@ -453,9 +463,7 @@ def _materialise_range(campaign: Campaign, first_id: int, last_id: int) -> None:
                 campaign.channel,
                 first_id,
                 last_id,
-                campaign.pk,
-                first_id,
-                last_id,
+                *member_params,
             ],
         )
         # History for the skipped, once even if this range is materialised again.
@@ -645,62 +653,30 @@ def campaign_send_test(
             content=campaign.content or template_fields(campaign.template),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        audience_members = Recipient.objects.filter(pk__in=ids)
-        if audience_members.count() != len(ids):
+        if Recipient.objects.filter(pk__in=ids).count() != len(ids):
             raise TransitionError("Some of the chosen recipients do not exist.")
-        check = campaign_preflight(campaign=test)
-        if check.errors:
-            raise TransitionError(" ".join(check.errors))
-        now = timezone.now()
-        test.status = Campaign.Status.RUNNING
-        test.dispatched_at = test.started_at = now
-        test.dispatched_by = test.created_by
-        test.save()
-        _materialise_recipients(test, ids)
-        counters_rebuild(campaign_id=test.pk)
-        Campaign.objects.filter(pk=test.pk).update(materialised_at=now)
-        enqueue_senders(test.pk)
+        _start_now(test, ids)
     return test
 
 
 MAX_TEST_RECIPIENTS = 50
 
 
-def _materialise_recipients(campaign: Campaign, recipient_ids: list[int]) -> None:
-    """Deliveries for an explicit list of recipients (test sends, transactional messages)."""
-    addresses = dict(
-        Address.objects.filter(
-            recipient_id__in=recipient_ids, channel=campaign.channel
-        ).values_list("recipient_id", "value")
-    )
-    people = Recipient.objects.filter(pk__in=recipient_ids).values_list(
-        "pk", "external_id", "opted_out_at"
-    )
+def _start_now(campaign: Campaign, recipient_ids: Sequence[int]) -> None:
+    """Check a new test send or message, make its deliveries and start sending, in the
+    caller's transaction; raises TransitionError (and the caller's transaction rolls back)."""
+    check = campaign_preflight(campaign=campaign)
+    if check.errors:
+        raise TransitionError(" ".join(check.errors))
     now = timezone.now()
-    rows = []
-    for pk, external_id, opted_out_at in people:
-        address = addresses.get(pk) or (external_id if campaign.channel == Channel.IMSHOP else "")
-        if opted_out_at is not None:
-            status, error = Delivery.Status.SKIPPED, OPTED_OUT
-        elif not address:
-            status, error = (
-                Delivery.Status.SKIPPED,
-                f"No {Channel(campaign.channel).label} address.",
-            )
-        else:
-            status, error = Delivery.Status.PENDING, ""
-        rows.append(
-            Delivery(
-                campaign=campaign,
-                recipient_id=pk,
-                address=address,
-                status=status,
-                error=error,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    campaign.status = Campaign.Status.RUNNING
+    campaign.dispatched_at = campaign.started_at = now
+    campaign.dispatched_by = campaign.created_by
+    campaign.save()
+    _materialise_range(campaign, min(recipient_ids), max(recipient_ids), recipient_ids)
+    counters_rebuild(campaign_id=campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(materialised_at=now)
+    enqueue_senders(campaign.pk)
 
 
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
@@ -893,7 +869,6 @@ def message_send(
         if unknown:
             raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
         fields = template_fields(template) if template is not None else template_fields_of(content)
-        now = timezone.now()
         message = Campaign.objects.create(
             name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
                 :200
@@ -904,17 +879,7 @@ def message_send(
             content=fields,
             created_by=user if getattr(user, "pk", None) else None,
         )
-        check = campaign_preflight(campaign=message)
-        if check.errors:
-            raise TransitionError(" ".join(check.errors))
-        message.status = Campaign.Status.RUNNING
-        message.dispatched_at = message.started_at = now
-        message.dispatched_by = message.created_by
-        message.save()
-        _materialise_recipients(message, sorted(ids.values()))
-        counters_rebuild(campaign_id=message.pk)
-        Campaign.objects.filter(pk=message.pk).update(materialised_at=now)
-        enqueue_senders(message.pk)
+        _start_now(message, sorted(ids.values()))
     return message
 
 

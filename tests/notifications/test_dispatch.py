@@ -484,3 +484,15 @@ def test_a_test_send_goes_to_chosen_recipients_and_leaves_the_campaign_alone(moc
     assert not Delivery.objects.filter(campaign=campaign).exists()
     assert (test.kind, test.parent_id) == ("test", campaign.pk)
     assert json.loads(mocked.calls[0].request.body)["userIds"] == ["c-0"]
+
+
+def test_a_test_send_skips_like_a_campaign_with_the_reason_and_its_event():
+    reachable = make_recipient(external_id="in")
+    opted_out = make_recipient(external_id="out", opted_out_at=timezone.now())
+    campaign = make_campaign(make_audience(reachable), template=make_template(title="T", body="B"))
+    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=[reachable.pk, opted_out.pk])
+    skipped = Delivery.objects.get(campaign=test, recipient=opted_out)
+    assert (skipped.status, skipped.error) == ("skipped", "The recipient opted out.")
+    assert Delivery.objects.get(campaign=test, recipient=reachable).address == "in"
+    assert DeliveryEvent.objects.filter(campaign=test, type="skipped").count() == 1
+    assert statuses(test) == {"pending": 1, "skipped": 1}
