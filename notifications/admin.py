@@ -102,8 +102,15 @@ def _history_table(rows: QuerySet, columns: list[tuple[str, callable]], more_lin
 def _admin_link(obj: object, label: object = None) -> str:
     if obj is None:
         return "—"
-    url = reverse(f"admin:notifications_{obj._meta.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label if label is not None else obj)
+    return _change_link(obj._meta.model_name, obj.pk, label if label is not None else obj)
+
+
+def _change_link(model_name: str, pk: int | None, label: object) -> str:
+    """A link to an object's admin page by id, without loading the object."""
+    if pk is None:
+        return "—"
+    url = reverse(f"admin:notifications_{model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, label)
 
 
 class AddressInline(admin.TabularInline):
@@ -745,14 +752,7 @@ class DeliveryEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Delivery")
     def delivery_link(self, obj: DeliveryEvent) -> str:
-        return _admin_link_by_id("delivery", obj.delivery_id)
-
-
-def _admin_link_by_id(model_name: str, pk: int | None) -> str:
-    if pk is None:
-        return "—"
-    url = reverse(f"admin:notifications_{model_name}_change", args=[pk])
-    return format_html('<a href="{}">#{}</a>', url, pk)
+        return _change_link("delivery", obj.delivery_id, f"#{obj.delivery_id}")
 
 
 @admin.register(Bitrix24Token)
