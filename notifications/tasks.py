@@ -89,11 +89,16 @@ def tick() -> dict:
     for campaign_id in with_due_work.values_list("pk", flat=True):
         enqueue_senders(campaign_id)
         woken.append(campaign_id)
+    # Only campaigns with nothing open are worth a lock to complete them.
+    open_work = Delivery.objects.filter(
+        campaign=OuterRef("pk"), status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]
+    )
+    finished = Campaign.objects.filter(
+        ~Exists(open_work), status=Campaign.Status.RUNNING, materialised_at__isnull=False
+    )
     completed = [
         pk
-        for pk in Campaign.objects.filter(
-            status=Campaign.Status.RUNNING, materialised_at__isnull=False
-        ).values_list("pk", flat=True)
+        for pk in finished.values_list("pk", flat=True)
         if campaign_complete_if_done(campaign_id=pk)
     ]
     return {"started": started, "leases": leases, "woken": woken, "completed": completed}
