@@ -63,7 +63,10 @@ class RecipientAttribute(models.Model):
 class Address(models.Model):
     """A recipient's address on one channel (LeadConverter subscriber, Yandex chat, ...)."""
 
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="addresses")
+    # No index of its own: the (recipient, channel) constraint starts with this column.
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.CASCADE, related_name="addresses", db_index=False
+    )
     channel = models.CharField(max_length=32, choices=Channel.choices)
     value = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,7 +104,8 @@ class Audience(models.Model):
 class AudienceMember(models.Model):
     """Membership of one recipient in one audience."""
 
-    audience = models.ForeignKey(Audience, on_delete=models.CASCADE)
+    # No index of its own: the (audience, recipient) constraint starts with this column.
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, db_index=False)
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE)
     added_at = models.DateTimeField(default=timezone.now)
 
@@ -240,7 +244,11 @@ class Delivery(models.Model):
         UNKNOWN = "unknown", "Unknown"
         CANCELLED = "cancelled", "Cancelled"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the composite indexes below all start with the campaign, and one
+    # more index would be one more write for every delivery of every campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="deliveries")
     address = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -305,8 +313,14 @@ class DeliveryEvent(models.Model):
     # Not limited to Type: callbacks of other kinds are stored under their own name.
     type = models.CharField(max_length=32)
     occurred_at = models.DateTimeField(default=timezone.now)
+    # No index of its own: (campaign, type) and (campaign, occurred_at) start with it.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     delivery = models.ForeignKey(
         Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
@@ -365,7 +379,10 @@ class DeliveryCounter(models.Model):
     recomputes them from the deliveries should they ever drift.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="counters")
+    # No index of its own: the (campaign, status) constraint starts with this column.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="counters", db_index=False
+    )
     status = models.CharField(max_length=16, choices=Delivery.Status.choices)
     count = models.BigIntegerField(default=0)
 
