@@ -716,6 +716,23 @@ class Provider(abc.ABC):
                 f"this group has {len(group)}"
             )
 
+    def split_refused(
+        self, group: Sequence[OutboundMessage]
+    ) -> tuple[dict[int, SendResult], list[OutboundMessage]]:
+        """Check the group's size and set aside, by position, the messages `_refuse` turns down
+        (they get their result without a request); returns those and the rest, in order."""
+        self.check_size(group)
+        refused = {
+            index: result
+            for index, message in enumerate(group)
+            if (result := self._refuse(message)) is not None
+        }
+        return refused, [message for index, message in enumerate(group) if index not in refused]
+
+    def _refuse(self, message: OutboundMessage) -> SendResult | None:
+        """A result for a message the provider would refuse anyway, or None to send it."""
+        return None
+
     def result(
         self,
         message: OutboundMessage,

@@ -369,13 +369,7 @@ class Bitrix24Provider(Provider):
         return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
     def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
-        self.check_size(group)
-        refused = {
-            index: result
-            for index, message in enumerate(group)
-            if (result := self._refuse(message)) is not None
-        }
-        sendable = [message for index, message in enumerate(group) if index not in refused]
+        refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)
         pushes = self._pushes(sendable)

@@ -94,15 +94,9 @@ class ImshopProvider(Provider):
         ]
 
     def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
-        self.check_size(group)
+        refused, sendable = self.split_refused(group)
         if len({_push_key(message.content) for message in group}) > 1:
             raise ValueError("an Imshop request carries one push: the group's contents differ")
-        refused = {
-            index: result
-            for index, message in enumerate(group)
-            if (result := self._refuse(message)) is not None
-        }
-        sendable = [message for index, message in enumerate(group) if index not in refused]
         if not sendable:
             return merge(group, refused, None)
         content = sendable[0].content

@@ -125,13 +125,7 @@ class LeadConverterProvider(Provider):
         return [list(messages[start : start + size]) for start in range(0, len(messages), size)]
 
     def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
-        self.check_size(group)
-        refused = {
-            index: result
-            for index, message in enumerate(group)
-            if (result := self._refuse(message)) is not None
-        }
-        sendable = [message for index, message in enumerate(group) if index not in refused]
+        refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)
         payload = {"batch": [self._item(message) for message in sendable]}
