@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -375,6 +376,13 @@ class CampaignViewSet(
     def _answer(self, campaign_id: int) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=campaign_id)).data)
 
+    def _transition(self, request: Request, service: Callable[..., Campaign]) -> Response:
+        """Call a bodiless lifecycle service on this campaign and answer with the campaign."""
+        campaign = self.get_object()
+        self._no_body(request)
+        service(campaign_id=campaign.pk, user=request.user)
+        return self._answer(campaign.pk)
+
     def _no_body(self, request: Request) -> None:
         api.EmptySerializer(data=request.data).is_valid(raise_exception=True)
 
@@ -397,28 +405,19 @@ class CampaignViewSet(
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
         """Stop new sends at once."""
-        campaign = self.get_object()
-        self._no_body(request)
-        campaign_pause(campaign_id=campaign.pk, user=request.user)
-        return self._answer(campaign.pk)
+        return self._transition(request, campaign_pause)
 
     @extend_schema(request=api.EmptySerializer, responses=api.CampaignSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         """Continue a paused campaign where it stopped."""
-        campaign = self.get_object()
-        self._no_body(request)
-        campaign_resume(campaign_id=campaign.pk, user=request.user)
-        return self._answer(campaign.pk)
+        return self._transition(request, campaign_resume)
 
     @extend_schema(request=api.EmptySerializer, responses=api.CampaignSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Stop for good; what has not gone out is cancelled."""
-        campaign = self.get_object()
-        self._no_body(request)
-        campaign_cancel(campaign_id=campaign.pk, user=request.user)
-        return self._answer(campaign.pk)
+        return self._transition(request, campaign_cancel)
 
     @extend_schema(request=api.EmptySerializer, responses=api.RetriedSerializer)
     @action(detail=True, methods=["post"], url_path="retry-failed")
