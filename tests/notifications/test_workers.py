@@ -103,6 +103,13 @@ class Clusters:
                 )
             )
 
+    def __enter__(self) -> Clusters:
+        self.start(2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def logs(self) -> str:
         """The end of every cluster's log, for a failure message."""
         return "\n".join(
@@ -197,13 +204,9 @@ def test_two_workers_send_20000_deliveries_each_exactly_once(
     with RecordingServer(latency=0.01) as server:
         provider_settings(server)
         campaign = campaign_for(20_000)
-        clusters = Clusters(server, tmp_path)
-        clusters.start(2)
-        try:
+        with Clusters(server, tmp_path) as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
-        finally:
-            clusters.stop()
     received = Counter(server.addresses())
     assert campaign.status == "completed"
     assert statuses(campaign) == {"sent": 20_000}
@@ -217,9 +220,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_nothing(
     with RecordingServer(latency=0.02) as server:
         provider_settings(server)
         campaign = campaign_for(20_000)
-        clusters = Clusters(server, tmp_path)
-        clusters.start(2)
-        try:
+        with Clusters(server, tmp_path) as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(
                 lambda: len(server.addresses()) >= 6_000,
@@ -230,8 +231,6 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_nothing(
             wait_until(
                 lambda: finished(campaign), "the survivor to finish the campaign", clusters=clusters
             )
-        finally:
-            clusters.stop()
     received = Counter(server.addresses())
     deliveries = dict(Delivery.objects.filter(campaign=campaign).values_list("address", "status"))
     assert max(received.values()) == 1, "a message reached the provider twice"
@@ -257,9 +256,7 @@ def test_pause_then_resume_sends_nobody_twice_and_nothing_starts_while_paused(
     with RecordingServer(latency=0.02) as server:
         provider_settings(server)
         campaign = campaign_for(5_000)
-        clusters = Clusters(server, tmp_path)
-        clusters.start(2)
-        try:
+        with Clusters(server, tmp_path) as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(lambda: len(server.addresses()) >= 1_000, "some messages", clusters=clusters)
             campaign_pause(campaign_id=campaign.pk)
@@ -274,8 +271,6 @@ def test_pause_then_resume_sends_nobody_twice_and_nothing_starts_while_paused(
             assert len(server.addresses()) == received_while_paused
             campaign_resume(campaign_id=campaign.pk)
             wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
-        finally:
-            clusters.stop()
     received = Counter(server.addresses())
     assert statuses(campaign) == {"sent": 5_000}
     assert len(received) == 5_000
@@ -286,16 +281,12 @@ def test_cancel_sends_nobody_after_it_returns(real_stack, provider_settings, tmp
     with RecordingServer(latency=0.02) as server:
         provider_settings(server)
         campaign = campaign_for(5_000)
-        clusters = Clusters(server, tmp_path)
-        clusters.start(2)
-        try:
+        with Clusters(server, tmp_path) as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(lambda: len(server.addresses()) >= 1_000, "some messages", clusters=clusters)
             campaign_cancel(campaign_id=campaign.pk)
             cancelled_at = timezone.now()
             time.sleep(3)
-        finally:
-            clusters.stop()
     counts = statuses(campaign)
     received = Counter(server.addresses())
     cancelled = set(
@@ -319,17 +310,13 @@ def test_a_provider_that_is_down_for_a_while_gets_everything_once_it_is_back(
         provider_settings(server)
         campaign = campaign_for(500)
         server.down_until = time.time() + 4
-        clusters = Clusters(server, tmp_path, VESTNIK_BREAKER_THRESHOLD="1000")
-        clusters.start(2)
-        try:
+        with Clusters(server, tmp_path, VESTNIK_BREAKER_THRESHOLD="1000") as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(
                 lambda: finished(campaign),
                 "the campaign to complete after the outage",
                 clusters=clusters,
             )
-        finally:
-            clusters.stop()
     received = Counter(server.addresses())
     assert statuses(campaign) == {"sent": 500}
     assert len(received) == 500
@@ -341,9 +328,9 @@ def test_two_workers_never_cross_a_providers_rate_limit(real_stack, provider_set
     with RecordingServer(window_limit=10, window=1.0, latency=0.05) as server:
         provider_settings(server)
         campaign = campaign_for(60, channel="yandex_market")
-        clusters = Clusters(server, tmp_path, YANDEX_MARKET_RATE="10/s", YANDEX_MARKET_PARALLEL="4")
-        clusters.start(2)
-        try:
+        with Clusters(
+            server, tmp_path, YANDEX_MARKET_RATE="10/s", YANDEX_MARKET_PARALLEL="4"
+        ) as clusters:
             campaign_dispatch(campaign_id=campaign.pk)
             wait_until(
                 lambda: finished(campaign),
@@ -351,8 +338,6 @@ def test_two_workers_never_cross_a_providers_rate_limit(real_stack, provider_set
                 clusters=clusters,
                 tick_every=1,
             )
-        finally:
-            clusters.stop()
     assert server.record.refused == 0
     assert server.record.max_in_flight <= 4
     assert statuses(campaign) == {"sent": 60}
