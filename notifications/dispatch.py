@@ -22,17 +22,17 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from .bulk import bulk_insert, bulk_update, db_timestamp, db_value
+from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from .counters import counters_add, counters_move
 from .models import Campaign, Delivery, DeliveryEvent, Recipient
 from .providers.base import (
@@ -84,79 +84,106 @@ def _token_value(token: uuid.UUID) -> Any:
 # --- Claims -------------------------------------------------------------------------------
 
 
+def _sql_names() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "delivery": quote(Delivery._meta.db_table),
+        "campaign": quote(Campaign._meta.db_table),
+    }
+
+
+def _commit_without_flush() -> None:
+    """Let this transaction's commit return before its WAL reaches disk (PostgreSQL only).
+
+    Only for writes whose loss in a database crash our rules already survive: a lost claim
+    leaves the rows pending (the lease sweep finds nothing to do), a lost result leaves them
+    `sending` with their request begun, so they become `unknown` and are never resent. The
+    start marker is never written this way: losing it could send a message twice.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _running(campaign_param: str = "%s") -> str:
+    """SQL: the campaign is running (checked in the same statement as the change it guards)."""
+    return (
+        f"EXISTS (SELECT 1 FROM {_sql_names()['campaign']} "  # noqa: S608 - quoted names
+        f"WHERE id = {campaign_param} AND status = '{Campaign.Status.RUNNING}')"
+    )
+
+
 def deliveries_claim(
     *, campaign_id: int, limit: int, lease_seconds: float
 ) -> tuple[uuid.UUID, list[Claimed]]:
-    """Take up to `limit` due pending deliveries of a running campaign for this worker."""
+    """Take up to `limit` due pending deliveries of a running campaign for this worker.
+
+    One statement: `UPDATE ... WHERE id IN (due rows) RETURNING`. On PostgreSQL the due rows
+    are picked FOR NO KEY UPDATE SKIP LOCKED, so concurrent workers take disjoint rows; SQLite
+    runs the whole statement under its write lock.
+    """
     token = uuid.uuid4()
     now = timezone.now()
-    due = Q(campaign_id=campaign_id, status=Status.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    stamp = db_timestamp(now)
+    lock = " FOR NO KEY UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    table = _sql_names()["delivery"]
+    sql = (
+        f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, "  # noqa: S608
+        "request_started_at = NULL, updated_at = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE campaign_id = %s AND status = %s "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+        f"ORDER BY id LIMIT %s{lock}) AND {_running()} "
+        "RETURNING id, recipient_id, address, attempts"
     )
-    claim = {
-        "status": Status.SENDING,
-        "claim_token": token,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
-        "request_started_at": None,
-        "updated_at": now,
-    }
-    with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists():
-            return token, []
-        if connection.vendor == "postgresql":
-            ids = list(
-                Delivery.objects.select_for_update(skip_locked=True, no_key=True)
-                .filter(due)
-                .order_by("id")
-                .values_list("id", flat=True)[:limit]
-            )
-            claimed = Delivery.objects.filter(id__in=ids).update(**claim) if ids else 0
-        else:
-            # One statement under SQLite's write lock: nobody can claim between read and write.
-            subquery = Delivery.objects.filter(due).order_by("id").values("id")[:limit]
-            claimed = Delivery.objects.filter(id__in=subquery, status=Status.PENDING).update(
-                **claim
-            )
-        counters_move(
-            campaign_id=campaign_id, source=Status.PENDING, target=Status.SENDING, count=claimed
-        )
-    rows = Delivery.objects.filter(claim_token=token).order_by("id")
-    return token, [
-        Claimed(*row) for row in rows.values_list("id", "recipient_id", "address", "attempts")
+    params = [
+        Status.SENDING,
+        _token_value(token),
+        db_timestamp(now + timedelta(seconds=lease_seconds)),
+        stamp,
+        campaign_id,
+        Status.PENDING,
+        stamp,
+        limit,
+        campaign_id,
     ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        _commit_without_flush()
+        cursor.execute(sql, params)
+        claimed = [Claimed(*row) for row in sorted(cursor.fetchall())]
+        counters_move(
+            campaign_id=campaign_id,
+            source=Status.PENDING,
+            target=Status.SENDING,
+            count=len(claimed),
+        )
+    return token, claimed
 
 
 def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
     """Mark the request for `ids` as begun; returns the ids still held by this claim.
 
-    Runs right before the provider request, in one short transaction that locks the rows it
-    reads (SQLite's write lock does the same). Racing a pause, a cancel or the lease sweep,
-    either it wins and the request may go, or the rows were taken back and are not sent.
+    Runs right before the provider request, as one conditional UPDATE. Racing a pause, a cancel
+    or the lease sweep, either it takes the row locks first and the request may go (they then
+    see the rows begun), or they took the rows back first and PostgreSQL re-checks the
+    condition on the rows' new versions (SQLite's write lock serialises the same way), so the
+    rows are not marked and not sent.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        held = Delivery.objects.filter(
-            id__in=ids,
-            claim_token=token,
-            status=Status.SENDING,
-            request_started_at__isnull=True,
-        )
-        if connection.vendor == "postgresql":
-            # Lock what we read: a pause committing between the read and the write would
-            # otherwise take rows back that we then mark started and send (found by the
-            # worker tests). Holding the rows, pause waits and then sees them begun.
-            held = held.select_for_update(no_key=True)
-        started_ids = set(held.values_list("id", flat=True))
-        if (
-            started_ids
-            and not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING).exists()
-        ):
-            return set()
-        if started_ids:
-            Delivery.objects.filter(id__in=started_ids).update(
-                request_started_at=now, attempts=F("attempts") + 1, updated_at=now
-            )
-    return started_ids
+    if not ids:
+        return set()
+    stamp = db_timestamp(timezone.now())
+    if connection.vendor == "postgresql":
+        in_ids, id_params = "id = ANY(%s)", [list(ids)]
+    else:
+        in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    sql = (
+        f"UPDATE {_sql_names()['delivery']} SET request_started_at = %s, "  # noqa: S608
+        f"attempts = attempts + 1, updated_at = %s WHERE {in_ids} AND claim_token = %s "
+        f"AND status = %s AND request_started_at IS NULL AND {_running()} RETURNING id"
+    )
+    params = [stamp, stamp, *id_params, _token_value(token), Status.SENDING, campaign_id]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool = False) -> int:
@@ -227,6 +254,7 @@ def deliveries_record(
     """
     now = timezone.now()
     max_attempts = settings.VESTNIK_MAX_ATTEMPTS
+    responses = {r.delivery_id: r.response for r in results}
     rows: list[_Row] = []
     for result in results:
         detail = ": ".join(part for part in (result.code, result.message) if part)
@@ -273,12 +301,18 @@ def deliveries_record(
                     next_attempt_at=later,
                 )
             )
-    responses = {r.delivery_id: r.response for r in results}
+    # Many rows share one content (an unpersonalised message) and one response (a whole
+    # request's answer): each is turned into JSON once.
+    content_json = _json_once(
+        (contents[r.delivery_id] for r in results if r.delivery_id in contents), Content.as_dict
+    )
+    response_json = _json_once(responses.values())
     stamp = db_timestamp(now)
     quote = connection.ops.quote_name
     where = f"{quote('claim_token')} = %s AND {quote('status')} = %s"
     reached: Counter = Counter()
     with transaction.atomic():
+        _commit_without_flush()
         updated = set(
             bulk_update(
                 Delivery,
@@ -290,30 +324,28 @@ def deliveries_record(
                     "next_attempt_at",
                     "sent_at",
                     "attempts",
-                    "claim_token",
-                    "lease_expires_at",
-                    "request_started_at",
-                    "updated_at",
                 ],
                 [
                     (
                         row.delivery_id,
                         row.status,
                         "" if row.status == Status.SENT else row.detail,
-                        db_value(Delivery, "content", contents[row.delivery_id].as_dict())
+                        content_json[id(contents[row.delivery_id])]
                         if row.delivery_id in contents
                         else None,
-                        db_value(Delivery, "provider_response", responses.get(row.delivery_id)),
+                        response_json[id(responses[row.delivery_id])],
                         db_timestamp(row.next_attempt_at) if row.next_attempt_at else None,
                         stamp if row.status == Status.SENT else None,
                         max(0, attempts.get(row.delivery_id, 0) - row.attempts_back),
-                        None,
-                        None,
-                        None,
-                        stamp,
                     )
                     for row in rows
                 ],
+                same={
+                    "claim_token": None,
+                    "lease_expires_at": None,
+                    "request_started_at": None,
+                    "updated_at": stamp,
+                },
                 where=where,
                 params=[_token_value(token), Status.SENDING],
             )
@@ -334,9 +366,19 @@ def deliveries_record(
     return reached
 
 
+def _json_once(values: Iterable[Any], convert: Callable[[Any], Any] = lambda v: v) -> dict:
+    """JSON text of each distinct object among `values` (alive while the result is used), by
+    its id()."""
+    texts: dict[int, str | None] = {}
+    for value in values:
+        if id(value) not in texts:
+            texts[id(value)] = db_json(convert(value))
+    return texts
+
+
 def _events_add(campaign_id: int, rows: Sequence[_Row], recipients: dict[int, int], now) -> None:
     stamp = db_timestamp(now)
-    empty = db_value(DeliveryEvent, "data", {})
+    empty = db_json({})
     bulk_insert(
         DeliveryEvent,
         [

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from http.cookiejar import DefaultCookiePolicy
@@ -53,7 +53,14 @@ class Content:
 
     def as_dict(self) -> dict[str, str]:
         """The non-empty fields, as stored on a delivery."""
-        return {key: value for key, value in asdict(self).items() if value}
+        fields = {
+            "title": self.title,
+            "body": self.body,
+            "deeplink": self.deeplink,
+            "file_uuid": self.file_uuid,
+            "avatar_url": self.avatar_url,
+        }
+        return {key: value for key, value in fields.items() if value}
 
 
 # --- Values passed between the dispatch engine and a provider ---------------------------------
@@ -781,16 +788,13 @@ class Provider(abc.ABC):
             # rate (the window the provider counts in), and leave the retry time to backoff.
             retry_at = hold_hint or (answer.retry_after() if answer else None)
             hold = retry_at or utcnow() + timedelta(seconds=self.limits.rate_period)
-        summary = answer.summary() if answer else None
+        # One answer for the whole request: redacted once, shared by every result.
+        status = RESULT_OF_VERDICT[verdict]
+        code = "" if verdict is Verdict.SENT else self.redactor(code)
+        text = "" if verdict is Verdict.SENT else self.redactor(text)[:MAX_TEXT]
+        summary = self.redactor.value(answer.summary()) if answer else None
         results = [
-            self.result(
-                message,
-                RESULT_OF_VERDICT[verdict],
-                code="" if verdict is Verdict.SENT else code,
-                text="" if verdict is Verdict.SENT else text,
-                retry_at=retry_at,
-                response=summary,
-            )
+            SendResult(message.delivery_id, status, code, text, retry_at, summary)
             for message in messages
         ]
         return BatchOutcome(results=results, hold_until=hold, quota=quota)
