@@ -13,18 +13,32 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from .connections import DatabaseTokenStore, bitrix24_portal, channel_status
+from .desk import (
+    campaign_content,
+    campaign_desk,
+    campaign_live,
+    deliveries_url,
+    events_url,
+    plan_sentence,
+    rate_text,
+    recipients_url,
+)
 from .forms import (
     AddressForm,
     CampaignForm,
@@ -36,6 +50,7 @@ from .importing import CsvFormatError, read_recipient_rows
 from .models import (
     Address,
     Audience,
+    AudienceMember,
     Bitrix24Token,
     Campaign,
     Channel,
@@ -55,8 +70,16 @@ from .rendering import (
     recipient_context,
     template_fields,
 )
-from .selectors import campaign_audience_size, campaign_progress
+from .selectors import (
+    campaign_progress,
+    campaign_send_plan,
+    campaigns_audience_sizes,
+    campaigns_progress,
+    campaigns_sms_clicks,
+    providers_overview,
+)
 from .services import (
+    ImportReport,
     TransitionError,
     campaign_cancel,
     campaign_dispatch,
@@ -69,7 +92,13 @@ from .services import (
     recipient_attributes_register,
     recipients_import,
 )
-from .sms import campaign_sms_stats, sms_events_link_pending
+from .sms import sms_events_link_pending
+from .staging import (
+    IMPORT_SESSION_KEY,
+    staged_import_discard,
+    staged_import_open,
+    staged_import_save,
+)
 
 HISTORY_ROWS = 20
 
@@ -119,12 +148,67 @@ class AddressInline(admin.TabularInline):
     extra = 0
 
 
+class CampaignAudienceFilter(admin.SimpleListFilter):
+    """Recipients in a campaign's audiences: where the numbers of a send plan link to."""
+
+    title = "campaign audience"
+    parameter_name = "campaign"
+    RECENT = 10
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        recent = Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN).order_by("-id")
+        return [(str(pk), name) for pk, name in recent.values_list("pk", "name")[: self.RECENT]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        members = AudienceMember.objects.filter(audience__campaigns=int(self.value()))
+        return queryset.filter(pk__in=members.values("recipient_id"))
+
+
+class ReachFilter(admin.SimpleListFilter):
+    """Whom a campaign reaches or skips, by the rules of materialisation."""
+
+    title = "reach in that campaign"
+    parameter_name = "reach"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        if not request.GET.get("campaign"):
+            return []
+        return [
+            ("reachable", "Reachable"),
+            ("opted_out", "Skipped: opted out"),
+            ("no_address", "Skipped: no address"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        campaign_id = request.GET.get("campaign", "")
+        if not self.value() or not campaign_id.isdigit():
+            return queryset
+        channel = Campaign.objects.filter(pk=int(campaign_id)).values_list("channel", flat=True)
+        channel = channel.first()
+        if self.value() == "opted_out":
+            return queryset.filter(opted_out_at__isnull=False)
+        has_address = Address.objects.filter(recipient=OuterRef("pk"), channel=channel)
+        if channel == Channel.IMSHOP:
+            has_address = Recipient.objects.filter(pk=OuterRef("pk"))  # the external_id serves
+        if self.value() == "no_address":
+            return queryset.filter(opted_out_at__isnull=True).exclude(Exists(has_address))
+        return queryset.filter(Exists(has_address), opted_out_at__isnull=True)
+
+
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]
     search_fields = ["=external_id", "=phone", "last_name", "=addresses__value"]
-    list_filter = [("opted_out_at", admin.EmptyFieldListFilter), "audiences", "addresses__channel"]
+    list_filter = [
+        ("opted_out_at", admin.EmptyFieldListFilter),
+        "audiences",
+        "addresses__channel",
+        CampaignAudienceFilter,
+        ReachFilter,
+    ]
     readonly_fields = [
         "audience_list",
         "recent_deliveries",
@@ -242,36 +326,79 @@ class AudienceAdmin(admin.ModelAdmin):
         ]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload a CSV of recipients into an audience and show what happened to each row."""
+        """Upload a CSV of recipients, see what a dry run would do, then confirm the import.
+
+        Between the two steps the file waits in a temporary folder under a random name that only
+        this person's session knows.
+        """
         if not (
             request.user.has_perm("notifications.add_recipient")
             and request.user.has_perm("notifications.change_recipient")
         ):
             raise PermissionDenied
-        report = None
-        form = RecipientImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            audience = form.cleaned_data["audience"]
-            if audience is None:
-                audience = Audience.objects.create(name=form.cleaned_data["new_audience"])
-            try:
-                report = recipients_import(
-                    rows=read_recipient_rows(form.cleaned_data["file"]), audience=audience
+        report, pending = None, None
+        form = RecipientImportForm()
+        if request.method == "POST" and "confirm" in request.POST:
+            pending = request.session.pop(IMPORT_SESSION_KEY, None)
+            if not pending or pending["token"] != request.POST["confirm"]:
+                self.message_user(
+                    request, "That check has expired: upload the file again.", messages.ERROR
                 )
-            except CsvFormatError as exc:
-                form.add_error("file", str(exc))
-            else:
-                level = messages.WARNING if report.rejected else messages.SUCCESS
-                self.message_user(request, f"{audience}: {report.summary()}", level)
+                return redirect("admin:notifications_audience_import")
+            report = self._import_confirmed(request, pending)
+            if report is None:
+                return redirect("admin:notifications_audience_import")
+            pending = None
+        elif request.method == "POST":
+            form = RecipientImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                pending = staged_import_save(form.cleaned_data)
+                try:
+                    report = recipients_import(
+                        rows=read_recipient_rows(form.cleaned_data["file"]),
+                        audience=form.cleaned_data["audience"],
+                        dry_run=True,
+                    )
+                except CsvFormatError as exc:
+                    staged_import_discard(pending)
+                    pending = None
+                    form.add_error("file", str(exc))
+                else:
+                    request.session[IMPORT_SESSION_KEY] = pending
         context = {
             **self.admin_site.each_context(request),
             "title": "Import recipients from CSV",
             "opts": self.model._meta,
             "form": form,
             "report": report,
+            "pending": pending,
             "shown_rejections": report.rejected[:500] if report else [],
         }
         return TemplateResponse(request, "admin/notifications/audience/import.html", context)
+
+    def _import_confirmed(self, request: HttpRequest, pending: dict) -> ImportReport | None:
+        """Import a file checked by a dry run; None (with a message) when it cannot be."""
+        try:
+            with staged_import_open(pending) as stream:
+                audience = None
+                if pending["audience_id"]:
+                    audience = Audience.objects.filter(pk=pending["audience_id"]).first()
+                if audience is None:
+                    audience, _ = Audience.objects.get_or_create(
+                        name=pending["new_audience"] or f"Import {pending['filename']}"
+                    )
+                report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
+        except FileNotFoundError:
+            self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
+            return None
+        except CsvFormatError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        finally:
+            staged_import_discard(pending)
+        level = messages.WARNING if report.rejected else messages.SUCCESS
+        self.message_user(request, f"{audience}: {report.summary()}", level)
+        return report
 
 
 @admin.register(MessageTemplate)
@@ -349,27 +476,51 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         )
 
 
+class CampaignChangeList(ChangeList):
+    """The campaign list: each page's counters, audience sizes and SMS clicks are read in one
+    query each for the whole page, never by counting deliveries."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        campaigns = list(self.result_list)
+        progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
+        sizes = campaigns_audience_sizes(
+            campaign_ids=[c.pk for c in campaigns if c.materialised_at is None]
+        )
+        clicks = campaigns_sms_clicks(
+            campaign_ids=[c.pk for c in campaigns if c.sendios_project_id is not None]
+        )
+        for campaign in campaigns:
+            campaign.desk_progress = progress[campaign.pk]
+            campaign.desk_audience = sizes.get(campaign.pk, progress[campaign.pk]["total"])
+            campaign.desk_clicks = clicks.get(campaign.pk)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     list_display = [
         "name",
+        "status_badge",
         "channel",
-        "status",
-        "template",
-        "scheduled_at",
+        "audience",
+        "progress_bar",
+        "sent",
+        "failed",
+        "unknown",
+        "sms_clicks",
+        "when",
         "created_by",
-        "created_at",
     ]
-    list_filter = ["status", "channel", "created_by"]
+    list_filter = ["status", "channel", "kind", "created_by"]
     search_fields = ["name"]
-    list_select_related = ["template", "created_by"]
+    list_select_related = ["created_by"]
+    list_per_page = 50
+    show_full_result_count = False
     filter_horizontal = ["audiences"]
     autocomplete_fields = ["template"]
     readonly_fields = [
         "status",
-        "delivery_counts",
-        "sms_stats",
         "pause_reason",
         "created_by",
         "dispatched_by",
@@ -382,10 +533,10 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "channel", "template", "audiences", "scheduled_at", "status"]}),
         ("SMS callbacks (Sendios)", {"fields": ["sendios_project_id", "sendios_template_id"]}),
-        ("Progress", {"fields": ["delivery_counts", "sms_stats", "pause_reason"]}),
         (
             "History",
             {
+                "classes": ["collapse"],
                 "fields": [
                     "created_by",
                     "created_at",
@@ -394,10 +545,17 @@ class CampaignAdmin(admin.ModelAdmin):
                     "started_at",
                     "finished_at",
                     "updated_at",
-                ]
+                ],
             },
         ),
     ]
+
+    class Media:
+        css = {"all": ["notifications/desk.css"]}
+        js = ["notifications/desk.js"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
+        return CampaignChangeList
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         # Content and audience freeze at dispatch: only a draft can be edited.
@@ -412,42 +570,77 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj.sendios_project_id is not None:
             sms_events_link_pending(campaign_ids=[obj.pk])
 
-    @admin.display(description="SMS (Sendios callbacks)")
-    def sms_stats(self, obj: Campaign) -> str:
-        if not obj.pk or obj.sendios_project_id is None:
-            return "—"
-        stats = campaign_sms_stats(campaign_id=obj.pk)
-        rate = f"{stats.click_through_rate:.1%}" if stats.click_through_rate is not None else "—"
-        return (
-            f"sent {stats.sent:,}, lost {stats.lost:,}, delivered {stats.delivered:,}, "
-            f"clicked {stats.clicked:,}; click-through {rate}"
+    # --- List columns: read from what CampaignChangeList attached to each row. --------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Campaign) -> str:
+        return format_html(
+            '<span class="badge status-{}">{}</span>', obj.status, obj.get_status_display()
         )
 
-    @admin.display(description="Deliveries")
-    def delivery_counts(self, obj: Campaign) -> str:
-        if not obj.pk:
+    @admin.display(description="Audience")
+    def audience(self, obj: Campaign) -> str:
+        size = getattr(obj, "desk_audience", None)
+        if size is None:
             return "—"
-        progress = campaign_progress(campaign_id=obj.pk)
-        if not progress["total"]:
-            return "No deliveries yet."
-        return format_html_join(
-            ", ",
-            "{}",
-            (
-                (
-                    _changelist_link(
-                        Delivery,
-                        f"{label}: {progress[value]:,}",
-                        campaign__id__exact=obj.pk,
-                        status__exact=value,
-                    ),
-                )
-                for value, label in Delivery.Status.choices
-                if progress[value]
-            ),
+        return format_html('<a href="{}">{}</a>', recipients_url(obj.pk), f"{size:,}")
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: Campaign) -> str:
+        progress = getattr(obj, "desk_progress", None)
+        if not progress or not progress["total"]:
+            return "—"
+        percent = int(progress["done"] * 100 / progress["total"])
+        return format_html(
+            '<div class="progress" role="progressbar" aria-valuenow="{}" aria-valuemin="0" '
+            'aria-valuemax="100" title="{} of {} done"><span style="width: {}%"></span></div>'
+            '<span class="progress-text">{} of {}</span>',
+            percent,
+            f"{progress['done']:,}",
+            f"{progress['total']:,}",
+            percent,
+            f"{progress['done']:,}",
+            f"{progress['total']:,}",
         )
 
-    # --- Sending: every transition is a service call behind the dispatch permission. ---------
+    def _status_count(self, obj: Campaign, status: str) -> str:
+        progress = getattr(obj, "desk_progress", None)
+        if not progress or not progress["total"]:
+            return "—"
+        count = progress[status]
+        css = f"count {status}" if count else "count zero"
+        return format_html(
+            '<a class="{}" href="{}">{}</a>', css, deliveries_url(obj.pk, status), f"{count:,}"
+        )
+
+    @admin.display(description="Sent")
+    def sent(self, obj: Campaign) -> str:
+        return self._status_count(obj, "sent")
+
+    @admin.display(description="Failed")
+    def failed(self, obj: Campaign) -> str:
+        return self._status_count(obj, "failed")
+
+    @admin.display(description="Unknown")
+    def unknown(self, obj: Campaign) -> str:
+        return self._status_count(obj, "unknown")
+
+    @admin.display(description="SMS clicks")
+    def sms_clicks(self, obj: Campaign) -> str:
+        clicks = getattr(obj, "desk_clicks", None)
+        if clicks is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', events_url(obj.pk, "sms_click"), f"{clicks:,}")
+
+    @admin.display(description="When", ordering="scheduled_at")
+    def when(self, obj: Campaign) -> str:
+        if obj.started_at:
+            return format_html("Started {}", _moment(obj.started_at))
+        if obj.scheduled_at:
+            return format_html("Scheduled {}", _moment(obj.scheduled_at))
+        return format_html("Created {}", _moment(obj.created_at))
+
+    # --- The campaign page, its live progress and the provider status page. -----------------
 
     def has_dispatch_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notifications.dispatch_campaign")
@@ -459,17 +652,50 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="notifications_campaign_transition",
             ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="notifications_campaign_progress",
+            ),
+            path(
+                "providers/",
+                self.admin_site.admin_view(self.providers_view),
+                name="notifications_campaign_providers",
+            ),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = dict(extra_context or {})
-        campaign = Campaign.objects.filter(pk=object_id).first()
-        if campaign is not None and self.has_dispatch_permission(request):
-            extra["transitions"] = [
-                (action, TRANSITIONS[action].label) for action in _allowed(campaign)
-            ]
+        campaign = Campaign.objects.filter(pk=object_id).select_related("template").first()
+        if campaign is not None and self.has_view_permission(request, campaign):
+            extra["desk"] = campaign_desk(campaign)
+            if self.has_dispatch_permission(request):
+                extra["transitions"] = _buttons(campaign)
         return super().change_view(request, object_id, form_url, extra)
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The campaign's live progress as JSON, for the few lines of script that poll it."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return JsonResponse(campaign_live(campaign))
+
+    def providers_view(self, request: HttpRequest) -> HttpResponse:
+        """Each provider: configured or not and why, its limits, the limiter, the last error."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Providers",
+            "opts": self.model._meta,
+            "providers": [
+                {"overview": o, "rate": rate_text(o.limits) if o.limits else ""}
+                for o in providers_overview()
+            ],
+            "can_connect_bitrix24": request.user.has_perm("notifications.add_bitrix24token"),
+        }
+        return TemplateResponse(request, "admin/notifications/campaign/providers.html", context)
 
     def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         """Ask for confirmation with the number of recipients touched, then call the service."""
@@ -478,7 +704,11 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = get_object_or_404(Campaign, pk=pk)
         transition = TRANSITIONS[action]
         change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-        form = TransitionForm(request.POST if request.method == "POST" else None, action=action)
+        form = TransitionForm(
+            request.POST if request.method == "POST" else None,
+            action=action,
+            initial={"scheduled_at": campaign.scheduled_at},
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 message = transition.run(campaign, request.user, form.cleaned_data)
@@ -487,7 +717,10 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return redirect(change_url)
-        preflight = campaign_preflight(campaign=campaign) if action == "dispatch" else None
+        sending = action in ("dispatch", "schedule")
+        plan = None
+        if sending and campaign.status == Campaign.Status.DRAFT:
+            plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
         context = {
             **self.admin_site.each_context(request),
             "title": f"{transition.label}: {campaign}",
@@ -495,32 +728,67 @@ class CampaignAdmin(admin.ModelAdmin):
             "original": campaign,
             "campaign": campaign,
             "question": transition.question(campaign),
-            "preflight": preflight,
+            "plan_sentence": plan_sentence(plan) if plan else "",
+            "preflight": campaign_preflight(campaign=campaign) if sending else None,
             "form": form,
             "change_url": change_url,
             "button": transition.label,
+            "dangerous": action in ("cancel", "resend_unknown"),
         }
         return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
 
+    # --- Bulk actions: confirmed on a page that counts what they touch. ----------------------
+
     @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._bulk(request, queryset, lambda c: campaign_pause(campaign_id=c.pk, user=request.user))
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "pause",
+            lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
+        )
 
     @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
-    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._bulk(
-            request, queryset, lambda c: campaign_resume(campaign_id=c.pk, user=request.user)
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "resume",
+            lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
         )
 
     @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
-    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._bulk(
-            request, queryset, lambda c: campaign_cancel(campaign_id=c.pk, user=request.user)
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "cancel",
+            lambda c: campaign_cancel(campaign_id=c.pk, user=request.user),
         )
 
-    def _bulk(self, request: HttpRequest, queryset: QuerySet, call) -> None:
+    def _bulk(
+        self, request: HttpRequest, queryset: QuerySet, verb: str, call
+    ) -> HttpResponse | None:
+        campaigns = list(queryset)
+        if request.POST.get("confirmed") != "yes":
+            progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
+            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in campaigns]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{verb.capitalize()} {len(campaigns)} campaign(s)?",
+                "opts": self.model._meta,
+                "rows": rows,
+                "open_total": sum(open_count for _, open_count in rows),
+                "verb": verb,
+                "action": request.POST.get("action", ""),
+                "selected": [c.pk for c in campaigns],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/notifications/campaign/bulk_confirm.html", context
+            )
         done, refused = 0, []
-        for campaign in queryset:
+        for campaign in campaigns:
             try:
                 call(campaign)
             except TransitionError as exc:
@@ -531,31 +799,41 @@ class CampaignAdmin(admin.ModelAdmin):
             self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
+        return None
 
     actions = ["pause_selected", "resume_selected", "cancel_selected"]
 
 
+def _moment(value) -> str:
+    return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
 class TransitionForm(forms.Form):
-    """What a transition needs besides a click: a time for dispatch, recipients for a test."""
+    """What a transition needs besides a click: a time to schedule, recipients for a test."""
 
     scheduled_at = forms.DateTimeField(
-        required=False,
         label="Send at",
-        help_text="Leave empty to send now. Format: 2026-12-01 09:00.",
+        help_text="Date and time, such as 2026-12-01 09:00 (server time zone).",
     )
     recipients = forms.CharField(
-        required=False,
         label="Recipients (external_id)",
         help_text="Comma- or space-separated, at most 50.",
+        widget=forms.TextInput(attrs={"size": 60}),
     )
 
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
-        if action != "dispatch":
+        if action != "schedule":
             del self.fields["scheduled_at"]
         if action != "send_test":
             del self.fields["recipients"]
+
+    def clean_scheduled_at(self):
+        moment = self.cleaned_data["scheduled_at"]
+        if moment <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future, or dispatch now.")
+        return moment
 
     def clean_recipients(self) -> list[int]:
         wanted = self.cleaned_data["recipients"].replace(",", " ").split()
@@ -577,8 +855,19 @@ class Transition:
     run: Callable[[Campaign, object, dict], str]
 
 
-def _audience(campaign: Campaign) -> int:
-    return campaign_audience_size(campaign_id=campaign.pk)
+def _reach(campaign: Campaign) -> str:
+    plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
+    skipped = plan.audience - plan.reachable
+    sentence = f"'{campaign}' to {plan.reachable:,} recipients on {campaign.get_channel_display()}"
+    if skipped:
+        sentence += f" ({skipped:,} of {plan.audience:,} are skipped: opted out or no address)"
+    return sentence
+
+
+def _dispatch_question(campaign: Campaign) -> str:
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        return f"Schedule {_reach(campaign)} for {_moment(campaign.scheduled_at)}?"
+    return f"Send {_reach(campaign)}?"
 
 
 def _open(campaign: Campaign) -> int:
@@ -591,7 +880,7 @@ def _dispatch(campaign: Campaign, user, data: dict) -> str:
         campaign_id=campaign.pk, user=user, scheduled_at=data.get("scheduled_at")
     )
     if dispatched.status == Campaign.Status.SCHEDULED:
-        return f"'{campaign}' is scheduled for {dispatched.scheduled_at:%Y-%m-%d %H:%M}."
+        return f"'{campaign}' is scheduled for {_moment(dispatched.scheduled_at)}."
     return f"'{campaign}' is being sent."
 
 
@@ -630,11 +919,8 @@ def _send_test(campaign: Campaign, user, data: dict) -> str:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "dispatch": Transition(
-        "Dispatch",
-        lambda c: f"Send '{c}' to {_audience(c):,} recipients on {c.get_channel_display()}?",
-        _dispatch,
-    ),
+    "dispatch": Transition("Dispatch", _dispatch_question, _dispatch),
+    "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _dispatch),
     "pause": Transition(
         "Pause",
         lambda c: f"Pause '{c}'? {_open(c):,} deliveries wait; requests under way finish.",
@@ -669,14 +955,13 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def _allowed(campaign: Campaign) -> list[str]:
+def _allowed(campaign: Campaign, progress: dict[str, int]) -> list[str]:
     """The transitions that make sense for a campaign as it stands."""
     status = Campaign.Status
     if campaign.kind != Campaign.Kind.CAMPAIGN:
         return []
-    progress = campaign_progress(campaign_id=campaign.pk)
     allowed = {
-        status.DRAFT: ["dispatch"],
+        status.DRAFT: ["dispatch", "schedule"],
         status.SCHEDULED: ["pause", "cancel"],
         status.RUNNING: ["pause", "cancel"],
         status.PAUSED: ["resume", "cancel"],
@@ -691,6 +976,24 @@ def _allowed(campaign: Campaign) -> list[str]:
     if campaign.status != status.CANCELLED:
         allowed.append("send_test")
     return allowed
+
+
+def _buttons(campaign: Campaign) -> list[tuple[str, str]]:
+    """(action, label) of each allowed transition; labels carry the numbers they touch."""
+    progress = campaign_progress(campaign_id=campaign.pk)
+    labels = {
+        "dispatch": "Dispatch now",
+        "schedule": "Schedule…",
+        "retry_failed": f"Retry {progress['failed']:,} failed",
+        "resend_unknown": f"Resend {progress['unknown']:,} unknown",
+        "send_test": "Send test…",
+    }
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        labels["dispatch"] = f"Dispatch for {_moment(campaign.scheduled_at)}"
+    return [
+        (action, labels.get(action, TRANSITIONS[action].label))
+        for action in _allowed(campaign, progress)
+    ]
 
 
 class DeliveryEventInline(admin.TabularInline):

@@ -1,9 +1,37 @@
-"""Read queries shared by admin pages, the API and services."""
+"""Read queries shared by admin pages, the API and services.
 
-from .connections import build_provider
-from .models import Delivery, DeliveryCounter, Recipient, RecipientAttribute
-from .providers.base import ProviderError
-from .rendering import CHANNEL_FIELDS, compile_template
+Pages that must stay fast on campaigns of a million deliveries read the per-status counters
+(`DeliveryCounter`) instead of counting deliveries, and aggregate events in one grouped query
+over the `(campaign, occurred_at)` index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from .connections import build_provider, channel_status
+from .models import (
+    Address,
+    AudienceMember,
+    Campaign,
+    Channel,
+    Delivery,
+    DeliveryCounter,
+    DeliveryEvent,
+    Recipient,
+    RecipientAttribute,
+)
+from .providers.base import Limits, ProviderError
+from .providers.registry import PROVIDERS
+from .rendering import CHANNEL_FIELDS, RECIPIENT_FIELDS, RenderError, compile_template
 
 
 def recipient_attribute_names() -> set[str]:
@@ -11,16 +39,58 @@ def recipient_attribute_names() -> set[str]:
     return set(RecipientAttribute.objects.values_list("name", flat=True))
 
 
-def campaign_progress(*, campaign_id: int) -> dict[str, int]:
-    """Deliveries of a campaign by status, plus `total` and `done`: a few rows at any size."""
+def _progress_from(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
     counts = dict.fromkeys(Delivery.Status.values, 0)
-    for status, count in DeliveryCounter.objects.filter(campaign_id=campaign_id).values_list(
-        "status", "count"
-    ):
+    for status, count in rows:
         counts[status] = count
     counts["total"] = sum(counts[status] for status in Delivery.Status.values)
     counts["done"] = counts["total"] - counts["pending"] - counts["sending"]
     return counts
+
+
+def campaign_progress(*, campaign_id: int) -> dict[str, int]:
+    """Deliveries of a campaign by status, plus `total` and `done`: a few rows at any size."""
+    return _progress_from(
+        DeliveryCounter.objects.filter(campaign_id=campaign_id).values_list("status", "count")
+    )
+
+
+def campaigns_progress(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """`campaign_progress` for many campaigns (a page of the list) in one query."""
+    rows: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    ids = list(campaign_ids)
+    for campaign_id, status, count in DeliveryCounter.objects.filter(
+        campaign_id__in=ids
+    ).values_list("campaign_id", "status", "count"):
+        rows[campaign_id].append((status, count))
+    return {campaign_id: _progress_from(rows[campaign_id]) for campaign_id in ids}
+
+
+def campaigns_audience_sizes(*, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """Distinct recipients in each campaign's audiences, for many campaigns in one query."""
+    sizes = dict.fromkeys(campaign_ids, 0)
+    sizes.update(
+        AudienceMember.objects.filter(audience__campaigns__in=list(sizes))
+        .values("audience__campaigns")
+        .annotate(n=Count("recipient_id", distinct=True))
+        .values_list("audience__campaigns", "n")
+    )
+    return sizes
+
+
+def campaigns_sms_clicks(*, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """Distinct SMS clicked per campaign (one grouped query over the (campaign, type) index)."""
+    ids = list(campaign_ids)
+    clicks = dict.fromkeys(ids, 0)
+    clicks.update(
+        DeliveryEvent.objects.filter(
+            campaign_id__in=ids, type=DeliveryEvent.Type.SMS_CLICK, sms_id__isnull=False
+        )
+        .values("campaign_id")
+        .annotate(n=Count("sms_id", distinct=True))
+        .values_list("campaign_id", "n")
+    )
+    return clicks
 
 
 def campaign_audience_size(*, campaign_id: int) -> int:
@@ -28,23 +98,348 @@ def campaign_audience_size(*, campaign_id: int) -> int:
     return Recipient.objects.filter(audiences__campaigns__id=campaign_id).distinct().count()
 
 
-def send_eta_seconds(*, channel: str, content: dict[str, str], messages: int) -> float | None:
-    """The least time `messages` deliveries take within the provider's limits, or None when
-    the provider is not configured.
+def channel_limits(channel: str) -> Limits | None:
+    """The limits campaigns on `channel` are sent within (settings applied), or None when the
+    limit settings themselves are invalid."""
+    try:
+        return PROVIDERS[channel].limits_from_settings()
+    except ProviderError:
+        return None
+
+
+def messages_per_request(*, channel: str, content: Mapping[str, str], limits: Limits) -> int:
+    """How many messages share one request on `channel`.
 
     Messages share a request up to the provider's batch size, except Imshop pushes that are
     personalised: Imshop carries one text per request, so each recipient needs their own.
     """
+    if channel == Channel.IMSHOP:
+        compiled = compile_template(content)
+        if compiled.variables and any(content.get(f) for f in CHANNEL_FIELDS[channel]):
+            return 1
+    return limits.batch_size
+
+
+def send_eta_seconds(*, channel: str, content: dict[str, str], messages: int) -> float | None:
+    """The least time `messages` deliveries take within the provider's limits, or None when
+    the provider is not configured."""
     if messages <= 0:
         return 0.0
     try:
         limits = build_provider(channel).limits
     except (ProviderError, ValueError):
         return None
-    per_request = limits.batch_size
-    if channel == "imshop":
-        compiled = compile_template(content)
-        if compiled.variables and any(content.get(f) for f in CHANNEL_FIELDS[channel]):
-            per_request = 1
-    requests = -(-messages // per_request)
-    return limits.min_duration(requests).total_seconds()
+    per_request = messages_per_request(channel=channel, content=content, limits=limits)
+    return limits.min_duration(-(-messages // per_request)).total_seconds()
+
+
+# --- The campaign desk --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What dispatching a draft would do: who is reached, who is skipped and why, how long.
+
+    `eta_seconds` is the least time within the provider's limits; None when they are unknown.
+    """
+
+    channel: str
+    audience: int
+    opted_out: int
+    no_address: int
+    per_request: int
+    requests: int
+    limits: Limits | None
+    eta_seconds: float | None
+    configured: bool
+    not_configured_reason: str
+
+    @property
+    def reachable(self) -> int:
+        return self.audience - self.opted_out - self.no_address
+
+
+def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> SendPlan:
+    """The send plan of a campaign's audience on its channel: two aggregate queries.
+
+    The same rules as materialisation: opted-out recipients and those without an address on the
+    channel are skipped (Imshop addresses default to the recipient's own external_id).
+    """
+    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
+    counts = Recipient.objects.filter(pk__in=members).aggregate(
+        audience=Count("pk"), opted_out=Count("pk", filter=Q(opted_out_at__isnull=False))
+    )
+    no_address = 0
+    if campaign.channel != Channel.IMSHOP:
+        with_address = Address.objects.filter(
+            channel=campaign.channel, recipient__in=members, recipient__opted_out_at__isnull=True
+        ).count()
+        no_address = counts["audience"] - counts["opted_out"] - with_address
+    configured, reason = channel_status(campaign.channel)
+    limits = channel_limits(campaign.channel)
+    reachable = counts["audience"] - counts["opted_out"] - no_address
+    per_request, requests, eta = 1, reachable, None
+    if limits is not None:
+        per_request = messages_per_request(channel=campaign.channel, content=content, limits=limits)
+        requests = -(-reachable // per_request)
+        eta = limits.min_duration(requests).total_seconds() if requests else 0.0
+    return SendPlan(
+        channel=campaign.channel,
+        audience=counts["audience"],
+        opted_out=counts["opted_out"],
+        no_address=no_address,
+        per_request=per_request,
+        requests=requests,
+        limits=limits,
+        eta_seconds=eta,
+        configured=configured,
+        not_configured_reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class MissingVariable:
+    """A template variable some recipients of the audience do not have."""
+
+    name: str
+    recipients: int
+    example: Recipient
+
+
+def campaign_missing_variables(
+    *, campaign: Campaign, content: Mapping[str, str]
+) -> list[MissingVariable]:
+    """Attribute variables of the message that recipients of the audience lack, with how many.
+
+    One count per variable the template uses (templates use a handful).
+    """
+    try:
+        variables = compile_template(content).variables
+    except RenderError:  # a broken template is reported by the preflight instead
+        return []
+    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
+    missing = []
+    for name in sorted(set(variables) - set(RECIPIENT_FIELDS)):
+        lacking = Recipient.objects.filter(pk__in=members).exclude(attributes__has_key=name)
+        example = lacking.order_by("pk").first()
+        if example is not None:
+            missing.append(MissingVariable(name, lacking.count(), example))
+    return missing
+
+
+def campaign_sample_recipients(*, campaign: Campaign, limit: int = 3) -> list[Recipient]:
+    """A few real recipients of the audience to preview the message for, reachable ones first."""
+    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
+    recipients = Recipient.objects.filter(pk__in=members, opted_out_at__isnull=True)
+    if campaign.channel != Channel.IMSHOP:
+        recipients = recipients.filter(addresses__channel=campaign.channel)
+    sample = list(recipients.order_by("pk")[:limit])
+    if not sample:
+        sample = list(Recipient.objects.filter(pk__in=members).order_by("pk")[:limit])
+    return sample
+
+
+OUTCOME_EVENTS = (DeliveryEvent.Type.SENT, DeliveryEvent.Type.FAILED, DeliveryEvent.Type.UNKNOWN)
+RATE_WINDOW_SECONDS = 60
+
+
+def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> float:
+    """Deliveries resolved (sent, failed or unknown) per minute over the last minute.
+
+    A range scan of the (campaign, occurred_at) index: at most a minute of events.
+    """
+    now = now or timezone.now()
+    resolved = DeliveryEvent.objects.filter(
+        campaign_id=campaign_id,
+        occurred_at__gt=now - timedelta(seconds=RATE_WINDOW_SECONDS),
+        occurred_at__lte=now,
+        type__in=OUTCOME_EVENTS,
+    ).count()
+    return resolved * 60 / RATE_WINDOW_SECONDS
+
+
+TIMELINE_TYPES = (
+    *OUTCOME_EVENTS,
+    DeliveryEvent.Type.SMS_SENT,
+    DeliveryEvent.Type.SMS_LOST,
+    DeliveryEvent.Type.SMS_CLICK,
+)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Events of a campaign per time bucket: `counts[bucket_start][type]`."""
+
+    unit: str
+    buckets: list[datetime]
+    counts: dict[datetime, dict[str, int]]
+
+    def series(self, event_type: str) -> list[int]:
+        return [self.counts.get(bucket, {}).get(event_type, 0) for bucket in self.buckets]
+
+
+def timeline_unit(start: datetime, end: datetime) -> str:
+    """Minutes for a campaign of up to three hours, hours up to a week, else days."""
+    span = end - start
+    if span <= timedelta(hours=3):
+        return "minute"
+    if span <= timedelta(days=7):
+        return "hour"
+    return "day"
+
+
+_UNIT_STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Timeline | None:
+    """Sends and SMS events per minute, hour or day: one grouped query, None without events.
+
+    The span comes from the campaign's own times, so the unit is chosen before the query.
+    """
+    now = now or timezone.now()
+    start = campaign.started_at or campaign.dispatched_at or campaign.created_at
+    end = campaign.finished_at or now
+    unit = timeline_unit(start, max(start, end))
+    rows = (
+        DeliveryEvent.objects.filter(campaign_id=campaign.pk, type__in=TIMELINE_TYPES)
+        .annotate(bucket=Trunc("occurred_at", unit))
+        .values("bucket", "type")
+        .annotate(n=Count("*"))
+        .values_list("bucket", "type", "n")
+        .order_by()
+    )
+    counts: dict[datetime, dict[str, int]] = defaultdict(dict)
+    for bucket, event_type, n in rows:
+        counts[bucket][event_type] = n
+    if not counts:
+        return None
+    step = _UNIT_STEP[unit]
+    first, last = min(counts), max(counts)
+    buckets, bucket = [], first
+    # Empty buckets between the first and the last event are drawn as gaps, not skipped.
+    while bucket <= last and len(buckets) < MAX_TIMELINE_BUCKETS:
+        buckets.append(bucket)
+        bucket += step
+    return Timeline(unit=unit, buckets=buckets, counts=dict(counts))
+
+
+MAX_TIMELINE_BUCKETS = 400
+
+
+# --- Providers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderOverview:
+    """What staff see of one provider: never a secret."""
+
+    channel: str
+    label: str
+    configured: bool
+    reason: str
+    account: str
+    limits: Limits | None
+    requests_available_now: int | None
+    next_request_in: float | None
+    hold_seconds_left: float | None
+    hold_reason: str
+    in_flight: int | None
+    last_error: str
+    last_error_at: datetime | None
+    last_error_campaign: Campaign | None
+
+
+def providers_overview() -> list[ProviderOverview]:
+    """Every channel's configuration, limits, the shared limiter's state and the last error."""
+    from .ratelimit import Rule, get_limiter
+
+    limiter = get_limiter()
+    overview = []
+    for channel in Channel:
+        configured, reason = channel_status(channel)
+        limits = channel_limits(channel)
+        account, available, next_in, hold_left, hold_reason, in_flight = (
+            "",
+            None,
+            None,
+            None,
+            "",
+            None,
+        )
+        try:
+            provider = build_provider(channel)
+        except (ProviderError, ValueError):
+            provider = None
+        if provider is not None and limits is not None:
+            account = provider.account
+            state = limiter.state(f"{channel}:{provider.account}")
+            now = time.time()
+            rule = Rule.from_limits(limits)
+            backlog = max(0.0, state.next_start - now)
+            # GCRA: the bucket holds `burst` requests and drains one per interval.
+            available = max(0, min(limits.burst, limits.burst - int(-(-backlog // rule.interval))))
+            next_in = max(0.0, state.next_start - (limits.burst - 1) * rule.interval - now)
+            if state.hold_until > now:
+                hold_left, hold_reason = state.hold_until - now, state.hold_reason
+                available, next_in = 0, max(next_in, hold_left)
+            in_flight = state.in_flight
+        error, error_at, error_campaign = _last_error(channel)
+        overview.append(
+            ProviderOverview(
+                channel=channel,
+                label=Channel(channel).label,
+                configured=configured,
+                reason=reason,
+                account=account,
+                limits=limits,
+                requests_available_now=available,
+                next_request_in=next_in,
+                hold_seconds_left=hold_left,
+                hold_reason=hold_reason,
+                in_flight=in_flight,
+                last_error=error,
+                last_error_at=error_at,
+                last_error_campaign=error_campaign,
+            )
+        )
+    return overview
+
+
+LAST_ERROR_CAMPAIGNS = 5
+
+
+def _last_error(channel: str) -> tuple[str, datetime | None, Campaign | None]:
+    """The newest provider error on `channel`: a failed or unknown delivery event of one of its
+    latest campaigns that have any (known from the counters), or a pause by the system."""
+    recent = list(
+        Campaign.objects.filter(channel=channel, started_at__isnull=False).order_by("-started_at")[
+            :LAST_ERROR_CAMPAIGNS
+        ]
+    )
+    troubled = set(
+        DeliveryCounter.objects.filter(
+            campaign__in=recent, status__in=["failed", "unknown"], count__gt=0
+        ).values_list("campaign_id", flat=True)
+    )
+    best: tuple[str, datetime | None, Campaign | None] = ("", None, None)
+    for campaign in recent:
+        if (
+            campaign.status == Campaign.Status.PAUSED
+            and campaign.pause_reason
+            and (not campaign.pause_reason.startswith("Paused"))
+        ):
+            candidate = (campaign.pause_reason, campaign.updated_at, campaign)
+            if best[1] is None or candidate[1] > best[1]:
+                best = candidate
+        if campaign.pk in troubled:
+            event = (
+                DeliveryEvent.objects.filter(
+                    campaign_id=campaign.pk, type__in=["failed", "unknown"]
+                )
+                .exclude(detail="")
+                .order_by("-occurred_at")
+                .first()
+            )
+            if event is not None and (best[1] is None or event.occurred_at > best[1]):
+                best = (f"{event.type}: {event.detail}", event.occurred_at, campaign)
+    return best

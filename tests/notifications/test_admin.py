@@ -255,20 +255,49 @@ def test_preview_says_when_no_recipient_matches(staff):
     )
 
 
-def test_csv_import_page_imports_and_reports_rejections(staff):
+def test_csv_import_checks_the_file_first_and_imports_only_on_confirmation(staff):
     upload = SimpleUploadedFile(
         "people.csv", b"external_id,phone\nc-1,79990000001\nc-2,oops\n", content_type="text/csv"
     )
-    response = staff.post(
-        reverse("admin:notifications_audience_import"), {"file": upload, "new_audience": "Spring"}
-    )
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in html
+    url = reverse("admin:notifications_audience_import")
+    check = staff.post(url, {"file": upload, "new_audience": "Spring"})
+    html = check.content.decode()
+    assert check.status_code == 200
+    assert "nothing is imported yet" in html
     assert "&#x27;oops&#x27; is not a phone number" in html
+    assert not Recipient.objects.exists()
+    assert not Audience.objects.filter(name="Spring").exists()
+
+    token = check.context["pending"]["token"]
+    done = staff.post(url, {"confirm": token}, follow=True)
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in done.content.decode()
     assert list(
         Audience.objects.get(name="Spring").members.values_list("external_id", flat=True)
     ) == ["c-1"]
+
+
+def test_a_checked_import_cannot_be_confirmed_twice(staff):
+    upload = SimpleUploadedFile("people.csv", b"external_id\nc-1\n", content_type="text/csv")
+    url = reverse("admin:notifications_audience_import")
+    token = staff.post(url, {"file": upload, "new_audience": "Once"}).context["pending"]["token"]
+    staff.post(url, {"confirm": token})
+    again = staff.post(url, {"confirm": token}, follow=True)
+    assert "That check has expired" in again.content.decode()
+    assert Recipient.objects.count() == 1
+
+
+def test_a_dry_run_into_an_existing_audience_counts_updates(staff):
+    make_recipient(external_id="c-1", first_name="Old")
+    audience = make_audience()
+    upload = SimpleUploadedFile(
+        "people.csv", b"external_id,first_name\nc-1,New\nc-2,Bo\n", content_type="text/csv"
+    )
+    check = staff.post(
+        reverse("admin:notifications_audience_import"), {"file": upload, "audience": audience.pk}
+    )
+    report = check.context["report"]
+    assert (report.created, report.updated, len(report.rejected)) == (1, 1, 0)
+    assert Recipient.objects.get(external_id="c-1").first_name == "Old"
 
 
 def test_csv_import_page_refuses_a_bad_file_without_importing(staff):

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from notifications.counters import counters_add
 from notifications.models import Campaign, Delivery
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
@@ -102,14 +103,18 @@ def test_a_test_send_needs_known_recipients(client, django_user_model, campaign)
     ) == ["c-1"]
 
 
-def test_pause_selected_campaigns_from_the_list(admin_client, campaign):
+def test_pause_selected_campaigns_asks_first_with_the_deliveries_left(admin_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status="running")
+    counters_add(campaign_id=campaign.pk, deltas={"pending": 40, "sent": 2})
     other = make_campaign(name="Draft one")
-    response = admin_client.post(
-        reverse("admin:notifications_campaign_changelist"),
-        {"action": "pause_selected", "_selected_action": [campaign.pk, other.pk]},
-        follow=True,
-    )
+    changelist = reverse("admin:notifications_campaign_changelist")
+    selection = {"action": "pause_selected", "_selected_action": [campaign.pk, other.pk]}
+    question = admin_client.post(changelist, selection).content.decode()
+    assert "Pause these campaigns? 40 deliveries have not been sent yet." in question
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+
+    response = admin_client.post(changelist, {**selection, "confirmed": "yes"}, follow=True)
     html = response.content.decode()
     assert "1 campaign(s) done." in html
     assert "Cannot pause &#x27;Draft one&#x27;: it is draft." in html

@@ -1,0 +1,420 @@
+"""The campaign desk's presentation: plan sentences, durations and the server-rendered timeline.
+
+Charts are SVG written here, on the server: no script library, nothing fetched from a CDN, and the
+page reads the same without JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+
+from .models import Campaign, Channel, Delivery
+from .providers.base import Limits
+from .rendering import (
+    CHANNEL_FIELDS,
+    RenderError,
+    compile_template,
+    content_errors,
+    recipient_context,
+    template_fields,
+)
+from .selectors import (
+    SendPlan,
+    Timeline,
+    campaign_missing_variables,
+    campaign_progress,
+    campaign_recent_rate,
+    campaign_sample_recipients,
+    campaign_send_plan,
+    campaign_timeline,
+    send_eta_seconds,
+)
+from .services import campaign_preflight
+from .sms import SmsStats, campaign_sms_stats
+
+# What one message is called on each channel, in the plural.
+MESSAGE_NOUNS = {
+    Channel.IMSHOP: "Imshop pushes",
+    Channel.LEADCONVERTER: "LeadConverter messages",
+    Channel.YANDEX_MARKET: "Yandex Market chats",
+    Channel.BITRIX24: "Bitrix24 pushes",
+}
+_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+
+
+def rate_text(limits: Limits) -> str:
+    """A provider's rate as people say it: '1,000/hour'."""
+    return f"{limits.rate_count:,}/{_PERIOD_NAMES[limits.rate_period]}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A rough duration: 'under a minute', '≈ 12 min', '≈ 3 h 20 min', '≈ 2 days'."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"≈ {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
+    days = round(seconds / 86400, 1)
+    return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
+
+
+def plan_sentence(plan: SendPlan) -> str:
+    """'48,000 Yandex Market chats at 1,000/hour ≈ 2 days', with the requests when they differ."""
+    noun = MESSAGE_NOUNS[plan.channel]
+    if plan.limits is None:
+        return f"{plan.reachable:,} {noun}; the provider's limit settings are invalid."
+    requests = ""
+    if plan.requests != plan.reachable:
+        requests = f" in {plan.requests:,} request{'s' if plan.requests != 1 else ''}"
+    return (
+        f"{plan.reachable:,} {noun}{requests} at {rate_text(plan.limits)} "
+        f"{duration_text(plan.eta_seconds)}"
+    )
+
+
+# --- Timeline chart -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One stacked layer of the chart: the event type, its label and its colour class."""
+
+    type: str
+    label: str
+    css: str
+
+
+DELIVERY_SERIES = (
+    Series("sent", "Sent", "sent"),
+    Series("failed", "Failed", "failed"),
+    Series("unknown", "Unknown", "unknown"),
+)
+SMS_SERIES = (
+    Series("sms_sent", "SMS sent", "sms-sent"),
+    Series("sms_lost", "SMS lost", "sms-lost"),
+    Series("sms_click", "SMS clicks", "sms-click"),
+)
+
+CHART_WIDTH, CHART_HEIGHT = 860, 150
+MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 48, 20, 8
+_UNIT_FORMAT = {"minute": "%H:%M", "hour": "%d %b %H:00", "day": "%d %b"}
+
+
+def _label(moment: datetime, unit: str) -> str:
+    return timezone.localtime(moment).strftime(_UNIT_FORMAT[unit])
+
+
+def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) -> SafeString:
+    """A stacked bar chart of `series` per bucket, with a y scale and start, middle, end labels.
+
+    Every bar carries a tooltip (an SVG <title>) with its exact numbers.
+    """
+    columns = [[timeline.series(s.type)[i] for s in series] for i in range(len(timeline.buckets))]
+    peak = max((sum(column) for column in columns), default=0) or 1
+    plot_width = CHART_WIDTH - MARGIN_LEFT - 4
+    plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+    step = plot_width / max(1, len(columns))
+    gap = 1 if step > 4 else 0
+    bars = []
+    for index, (bucket, column) in enumerate(zip(timeline.buckets, columns, strict=True)):
+        x = MARGIN_LEFT + index * step
+        base = MARGIN_TOP + plot_height
+        tooltip = ", ".join(
+            f"{s.label.lower()} {n:,}" for s, n in zip(series, column, strict=True) if n
+        )
+        rects = []
+        for layer, value in zip(series, column, strict=True):
+            if not value:
+                continue
+            height = value / peak * plot_height
+            base -= height
+            rects.append(
+                (layer.css, f"{x:.1f}", f"{base:.1f}", f"{step - gap:.1f}", f"{height:.1f}")
+            )
+        bars.append(
+            format_html(
+                "<g><title>{}: {}</title>{}</g>",
+                _label(bucket, timeline.unit),
+                tooltip or "nothing",
+                format_html_join(
+                    "",
+                    '<rect class="bar {}" x="{}" y="{}" width="{}" height="{}"></rect>',
+                    rects,
+                ),
+            )
+        )
+    bottom = MARGIN_TOP + plot_height
+    ticks = sorted({0, len(columns) // 2, len(columns) - 1})
+    x_labels = format_html_join(
+        "",
+        '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
+        (
+            (
+                f"{MARGIN_LEFT + (i + 0.5) * step:.1f}",
+                CHART_HEIGHT - 5,
+                "start" if i == 0 and len(ticks) > 1 else "end" if i == ticks[-1] else "middle",
+                _label(timeline.buckets[i], timeline.unit),
+            )
+            for i in ticks
+        ),
+    )
+    return format_html(
+        '<svg class="timeline" viewBox="0 0 {w} {h}" role="img" aria-label="{title}" '
+        'preserveAspectRatio="xMinYMin meet">'
+        '<text class="axis" x="{lx}" y="{top}" text-anchor="end" dy="0.8em">{peak}</text>'
+        '<text class="axis" x="{lx}" y="{bottom}" text-anchor="end">0</text>'
+        '<line class="grid" x1="{left}" y1="{top}" x2="{w}" y2="{top}"></line>'
+        '<line class="baseline" x1="{left}" y1="{bottom}" x2="{w}" y2="{bottom}"></line>'
+        "{bars}{labels}</svg>",
+        w=CHART_WIDTH,
+        h=CHART_HEIGHT,
+        title=title,
+        lx=MARGIN_LEFT - 6,
+        top=MARGIN_TOP,
+        bottom=bottom,
+        left=MARGIN_LEFT,
+        peak=f"{peak:,}",
+        bars=format_html_join("", "{}", ((bar,) for bar in bars)),
+        labels=x_labels,
+    )
+
+
+# --- The campaign page --------------------------------------------------------------------
+
+PREVIEW_RECIPIENTS = 3
+LIVE_STATUSES = ("scheduled", "running")
+
+
+def deliveries_url(campaign_id: int, status: str | None = None) -> str:
+    """The delivery list filtered to a campaign (and a status)."""
+    filters = {"campaign__id__exact": campaign_id}
+    if status:
+        filters["status__exact"] = status
+    return f"{reverse('admin:notifications_delivery_changelist')}?{urlencode(filters)}"
+
+
+def events_url(campaign_id: int, event_type: str | None = None) -> str:
+    """The event list filtered to a campaign (and an event type)."""
+    filters = {"campaign__id__exact": campaign_id}
+    if event_type:
+        filters["type__exact"] = event_type
+    return f"{reverse('admin:notifications_deliveryevent_changelist')}?{urlencode(filters)}"
+
+
+def recipients_url(campaign_id: int, reach: str = "") -> str:
+    """The recipient list filtered to a campaign's audience (and who it skips)."""
+    filters = {"campaign": campaign_id}
+    if reach:
+        filters["reach"] = reach
+    return f"{reverse('admin:notifications_recipient_changelist')}?{urlencode(filters)}"
+
+
+def campaign_content(campaign: Campaign) -> dict[str, str]:
+    """The message: frozen at dispatch, or the template's fields while a draft."""
+    if campaign.content:
+        return dict(campaign.content)
+    return template_fields(campaign.template) if campaign.template else {}
+
+
+def campaign_live(campaign: Campaign) -> dict:
+    """Progress as the page shows it and the JSON endpoint returns it: the counters, the rate
+    over the last minute, the ETA, and why it is paused."""
+    progress = campaign_progress(campaign_id=campaign.pk)
+    total, done = progress["total"], progress["done"]
+    left = progress["pending"] + progress["sending"]
+    rate = campaign_recent_rate(campaign_id=campaign.pk) if campaign.status == "running" else 0.0
+    if not left:
+        eta = None
+    elif rate:
+        eta = left / rate * 60
+    else:
+        eta = send_eta_seconds(
+            channel=campaign.channel, content=campaign_content(campaign), messages=left
+        )
+    return {
+        "status": campaign.status,
+        "status_label": campaign.get_status_display(),
+        "counts": {status: progress[status] for status in Delivery.Status.values},
+        "total": total,
+        "done": done,
+        "left": left,
+        "percent": int(done * 100 / total) if total else 0,
+        "materialised": campaign.materialised_at is not None,
+        "rate_per_minute": round(rate, 1),
+        "eta_seconds": eta,
+        "eta": duration_text(eta) if left else "",
+        "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
+    }
+
+
+def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
+    try:
+        compiled = compile_template(content)
+    except RenderError as exc:
+        return [{"recipient": None, "error": str(exc)}]
+    previews = []
+    for recipient in campaign_sample_recipients(campaign=campaign, limit=PREVIEW_RECIPIENTS):
+        try:
+            rendered = compiled.render(
+                recipient_context(recipient), fields=CHANNEL_FIELDS[campaign.channel]
+            )
+        except RenderError as exc:
+            previews.append({"recipient": recipient, "error": str(exc)})
+            continue
+        problems = [m for ms in content_errors(campaign.channel, rendered).values() for m in ms]
+        previews.append(
+            {
+                "recipient": recipient,
+                "fields": [
+                    (name, getattr(rendered, name))
+                    for name in CHANNEL_FIELDS[campaign.channel]
+                    if getattr(rendered, name)
+                ],
+                "error": " ".join(problems),
+            }
+        )
+    return previews
+
+
+def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], audience: int):
+    """Variables some recipients lack, where the message then fails (no default in the
+    template), as sentences with how many."""
+    warnings = []
+    try:
+        compiled = compile_template(content)
+    except RenderError:
+        return warnings
+    for missing in campaign_missing_variables(campaign=campaign, content=content):
+        try:
+            compiled.render(
+                recipient_context(missing.example), fields=CHANNEL_FIELDS[campaign.channel]
+            )
+        except RenderError:
+            warnings.append(
+                f"{missing.recipients:,} of {audience:,} recipients have no '{missing.name}': "
+                f"their message cannot be rendered and will fail (for example "
+                f"{missing.example.external_id}). Give the variable a default, such as "
+                f"{{{{ {missing.name} | default: '…' }}}}, or import the column."
+            )
+    return warnings
+
+
+def campaign_desk(campaign: Campaign) -> dict:
+    """Everything the campaign page shows above the form, by phase.
+
+    A draft gets the send plan, previews for a few real recipients and warnings; a dispatched
+    campaign gets live progress, the delivery funnel and the timeline.
+    """
+    desk: dict = {"status": campaign.status, "pk": campaign.pk}
+    if campaign.kind == Campaign.Kind.CAMPAIGN and campaign.status == Campaign.Status.DRAFT:
+        content = campaign_content(campaign)
+        plan = campaign_send_plan(campaign=campaign, content=content)
+        check = campaign_preflight(campaign=campaign)
+        desk.update(
+            phase="draft",
+            plan=plan,
+            plan_sentence=plan_sentence(plan),
+            eta=duration_text(plan.eta_seconds),
+            rate=rate_text(plan.limits) if plan.limits else "",
+            previews=_previews(campaign, content),
+            errors=check.errors,
+            warnings=[
+                *check.warnings,
+                *_missing_variable_warnings(campaign, content, plan.audience),
+            ],
+            links={
+                "audience": recipients_url(campaign.pk),
+                "opted_out": recipients_url(campaign.pk, "opted_out"),
+                "no_address": recipients_url(campaign.pk, "no_address"),
+                "reachable": recipients_url(campaign.pk, "reachable"),
+            },
+        )
+        return desk
+    live = campaign_live(campaign)
+    desk.update(phase="sending", live=live, poll=campaign.status in LIVE_STATUSES)
+    desk["funnel"] = _funnel(campaign, live)
+    sms = campaign_sms_stats(campaign_id=campaign.pk)
+    if campaign.sendios_project_id is not None or sms.sent:
+        desk["sms_funnel"] = _sms_funnel(campaign, sms)
+    timeline = campaign_timeline(campaign=campaign)
+    if timeline is not None:
+        desk["timeline_unit"] = timeline.unit
+        desk["timeline"] = timeline_svg(timeline, DELIVERY_SERIES, title="Deliveries over time")
+        desk["timeline_legend"] = _legend(campaign, timeline, DELIVERY_SERIES)
+        if any(sum(timeline.series(s.type)) for s in SMS_SERIES):
+            desk["sms_timeline"] = timeline_svg(timeline, SMS_SERIES, title="SMS over time")
+            desk["sms_timeline_legend"] = _legend(campaign, timeline, SMS_SERIES)
+    return desk
+
+
+def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) -> list[dict]:
+    return [
+        {
+            "label": s.label,
+            "css": s.css,
+            "count": sum(timeline.series(s.type)),
+            "url": events_url(campaign.pk, s.type),
+        }
+        for s in series
+    ]
+
+
+def _funnel(campaign: Campaign, live: dict) -> list[dict]:
+    """Materialised deliveries and where they went, each with the list behind its number."""
+    counts, total = live["counts"], live["total"] or 1
+    rows = [("Materialised", live["total"], None, "total")]
+    rows += [
+        (label, counts[status], status, status)
+        for status, label in (
+            ("sent", "Sent"),
+            ("failed", "Failed"),
+            ("unknown", "Unknown (may have arrived)"),
+            ("skipped", "Skipped (opted out, no address)"),
+            ("cancelled", "Cancelled"),
+            ("pending", "Waiting"),
+            ("sending", "Being sent"),
+        )
+        if counts[status] or status in ("sent", "failed", "unknown")
+    ]
+    return [
+        {
+            "label": label,
+            "count": count,
+            "css": css,
+            "percent": round(count * 100 / total, 1),
+            "url": deliveries_url(campaign.pk, status),
+        }
+        for label, count, status, css in rows
+    ]
+
+
+def _sms_funnel(campaign: Campaign, sms: SmsStats) -> list[dict]:
+    base = sms.sent or 1
+    rows = [
+        ("SMS sent", sms.sent, "sms_sent", "sms-sent"),
+        ("Lost", sms.lost, "sms_lost", "sms-lost"),
+        ("Delivered", sms.delivered, "sms_sent", "sms-delivered"),
+        ("Clicked", sms.clicked, "sms_click", "sms-click"),
+    ]
+    return [
+        {
+            "label": label,
+            "count": count,
+            "css": css,
+            "percent": round(count * 100 / base, 1),
+            "url": events_url(campaign.pk, event_type),
+        }
+        for label, count, event_type, css in rows
+    ]

@@ -1,0 +1,52 @@
+// Live progress on the campaign page: poll the JSON endpoint while the campaign is scheduled or
+// running, update the numbers, and reload when its status changes (the buttons change with it).
+// Without JavaScript the page is the same, as of when it was loaded.
+"use strict";
+(function () {
+  const desk = document.getElementById("campaign-desk");
+  if (!desk || !desk.dataset.progressUrl) return;
+  const every = 2000;
+  const fmt = (n) => Number(n).toLocaleString("en-US");
+
+  function show(data) {
+    const text = {
+      status_label: data.status_label,
+      percent: data.percent + " %",
+      done: fmt(data.done),
+      total: fmt(data.total),
+      left: fmt(data.left),
+      rate_per_minute: fmt(data.rate_per_minute),
+      eta: data.eta || "—",
+      pause_reason: data.pause_reason,
+    };
+    desk.querySelectorAll("[data-live]").forEach((el) => {
+      const value = text[el.dataset.live];
+      if (value !== undefined) el.textContent = value;
+    });
+    desk.querySelectorAll("[data-live-count]").forEach((el) => {
+      const key = el.dataset.liveCount;
+      const value = key === "total" ? data.total : data.counts[key];
+      if (value !== undefined) el.textContent = fmt(value);
+    });
+    const bar = desk.querySelector("[data-live-bar]");
+    if (bar) {
+      bar.style.width = data.percent + "%";
+      bar.parentElement.setAttribute("aria-valuenow", data.percent);
+    }
+  }
+
+  function poll() {
+    fetch(desk.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((data) => {
+        show(data);
+        if (data.status !== desk.dataset.status) {
+          window.location.reload();
+          return;
+        }
+        window.setTimeout(poll, every);
+      })
+      .catch(() => window.setTimeout(poll, every * 3));
+  }
+  window.setTimeout(poll, every);
+})();

@@ -1,0 +1,395 @@
+"""The campaign desk: list columns, the send plan, previews and warnings, live progress, the
+funnel and timeline, the provider page, and who may see and do what."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.counters import counters_add
+from notifications.models import Campaign, Delivery, DeliveryEvent
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def providers(settings):
+    settings.LEADCONVERTER_API_URL = "https://leadconverter.test/api/v1"
+    settings.LEADCONVERTER_TOKEN = "lc-token-never-shown"
+    settings.YANDEX_MARKET_API_KEY = "ym-key-never-shown"
+    settings.YANDEX_MARKET_BUSINESS_ID = "42"
+
+
+def change_url(campaign):
+    return reverse("admin:notifications_campaign_change", args=[campaign.pk])
+
+
+def user_with(django_user_model, *codenames, name="staffer"):
+    user = django_user_model.objects.create_user(name, password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+VIEW_ALL = [
+    "view_campaign",
+    "view_recipient",
+    "view_audience",
+    "view_messagetemplate",
+    "view_delivery",
+    "view_deliveryevent",
+    "view_address",
+    "view_bitrix24token",
+]
+
+
+@pytest.fixture
+def chat_campaign():
+    """48 recipients on Yandex Market: 45 with a chat, 2 without, 1 opted out."""
+    people = [
+        make_recipient(
+            external_id=f"y-{i}",
+            first_name=f"Person{i}",
+            attributes={"city": "Kazan"} if i % 3 else {},
+            addresses={"yandex_market": str(1000 + i)} if i < 46 else {},
+            opted_out_at=timezone.now() if i == 0 else None,
+        )
+        for i in range(48)
+    ]
+    template = make_template(body="Hi {{ first_name }}, news from {{ city }}!")
+    return make_campaign(
+        make_audience(*people), name="Chats", channel="yandex_market", template=template
+    )
+
+
+def running(campaign, **counts):
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="running",
+        started_at=timezone.now() - timedelta(minutes=30),
+        dispatched_at=timezone.now() - timedelta(minutes=30),
+        materialised_at=timezone.now() - timedelta(minutes=30),
+        content={"body": "Hi"},
+    )
+    counters_add(campaign_id=campaign.pk, deltas=counts)
+    campaign.refresh_from_db()
+    return campaign
+
+
+# --- Draft: the send plan, previews and warnings ------------------------------------------
+
+
+def test_a_draft_shows_the_send_plan_with_who_is_skipped_and_why(admin_client, chat_campaign):
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    # 48 in the audience, 1 opted out, 2 without a chat: 45 chats at 1,000 an hour.
+    assert "45 Yandex Market chats at 1,000/hour ≈ 3 min" in html
+    assert 'data-plan="reachable">45<' in html
+    assert "Skipped: no Yandex Market chat address" in html
+    assert "reach=opted_out" in html
+
+
+def test_the_plan_counts_requests_where_messages_share_them(admin_client):
+    people = [make_recipient(addresses={"leadconverter": str(i)}) for i in range(250)]
+    campaign = make_campaign(
+        make_audience(*people), channel="leadconverter", template=make_template(body="Same")
+    )
+    html = admin_client.get(change_url(campaign)).content.decode()
+    assert "250 LeadConverter messages in 3 requests at 5/second under a minute" in html
+
+
+def test_a_draft_previews_the_message_for_real_recipients(admin_client, chat_campaign):
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert "Hi Person1, news from Kazan!" in html
+    assert html.count('class="preview-card') == 3
+
+
+def test_a_draft_warns_how_many_recipients_lack_a_variable(admin_client, chat_campaign):
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    # Every third recipient (0, 3, ..., 45) has no city: 16 of 48.
+    assert "16 of 48 recipients have no &#x27;city&#x27;" in html
+
+
+def test_a_variable_with_a_default_is_no_warning(admin_client, chat_campaign):
+    chat_campaign.template.body = "Hi from {{ city | default: 'us' }}"
+    chat_campaign.template.save()
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert "recipients have no" not in html
+
+
+def test_a_draft_warns_when_the_text_is_too_long_for_the_channel(admin_client, chat_campaign):
+    chat_campaign.template.body = "x" * 5000
+    chat_campaign.template.save()
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert "Yandex Market accepts at most 4096 characters; this text has 5000." in html
+
+
+def test_an_unconfigured_provider_is_said_on_the_plan(admin_client, chat_campaign, settings):
+    settings.YANDEX_MARKET_API_KEY = ""
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert "Yandex Market chat is not configured: YANDEX_MARKET_API_KEY is not set" in html
+    assert "ym-key-never-shown" not in html
+
+
+def test_the_send_plan_links_lead_to_exactly_those_recipients(admin_client, chat_campaign):
+    recipients = reverse("admin:notifications_recipient_changelist")
+
+    def listed(reach):
+        page = admin_client.get(recipients, {"campaign": chat_campaign.pk, "reach": reach})
+        return {r.external_id for r in page.context["cl"].result_list}
+
+    assert listed("opted_out") == {"y-0"}
+    assert listed("no_address") == {"y-46", "y-47"}
+    assert len(listed("reachable")) == 45
+
+
+def test_a_draft_offers_dispatch_now_schedule_and_test(admin_client, chat_campaign):
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    for action in ("dispatch", "schedule", "send_test"):
+        assert f"transition-{action}" in html
+    assert "transition-pause" not in html
+
+
+def test_schedule_needs_a_future_time_and_then_schedules(
+    admin_client, chat_campaign, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:notifications_campaign_transition", args=[chat_campaign.pk, "schedule"])
+    question = admin_client.get(url).content.decode()
+    assert "Schedule &#x27;Chats&#x27; to 45 recipients on Yandex Market chat" in question
+    assert "(3 of 48 are skipped: opted out or no address)" in question
+    past = admin_client.post(url, {"scheduled_at": "2001-01-01 09:00"})
+    assert "Choose a time in the future" in past.content.decode()
+    later = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert admin_client.post(url, {"scheduled_at": later}).status_code == 302
+    chat_campaign.refresh_from_db()
+    assert chat_campaign.status == "scheduled"
+
+
+# --- Sending and after: progress, funnel, timeline ----------------------------------------
+
+
+def test_a_running_campaign_shows_progress_rate_and_a_poll_address(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=30, pending=10, failed=2, skipped=3)
+    now = timezone.now()
+    DeliveryEvent.objects.bulk_create(
+        DeliveryEvent(type="sent", campaign=campaign, occurred_at=now - timedelta(seconds=s))
+        for s in range(12)
+    )
+    html = admin_client.get(change_url(campaign)).content.decode()
+    assert "data-progress-url" in html
+    assert '<strong data-live="percent">77 %</strong>' in html
+    assert '<span data-live="rate_per_minute">12.0</span> / min' in html
+    assert "transition-pause" in html
+    assert "Retry 2 failed" in html
+
+
+def test_the_progress_endpoint_answers_json_from_the_counters(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    url = reverse("admin:notifications_campaign_progress", args=[campaign.pk])
+    data = admin_client.get(url).json()
+    assert data["status"] == "running"
+    assert (data["done"], data["total"], data["percent"], data["left"]) == (5, 10, 50, 5)
+    assert data["eta"]
+
+
+def test_a_paused_campaign_says_why(admin_client, chat_campaign):
+    campaign = running(chat_campaign, pending=5)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused", pause_reason="yandex_market: the provider refused our key"
+    )
+    html = admin_client.get(change_url(campaign)).content.decode()
+    assert "yandex_market: the provider refused our key" in html
+    assert "transition-resume" in html
+    assert "data-progress-url" not in html
+
+
+def test_a_finished_campaign_shows_the_funnel_with_links(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=40, failed=2, unknown=1, skipped=3)
+    Campaign.objects.filter(pk=campaign.pk).update(status="completed")
+    html = admin_client.get(change_url(campaign)).content.decode()
+    deliveries = reverse("admin:notifications_delivery_changelist")
+    assert f"{deliveries}?campaign__id__exact={campaign.pk}&amp;status__exact=failed" in html
+    assert 'data-live-count="sent">40<' in html
+    assert 'data-live-count="total">46<' in html
+    assert "Resend 1 unknown" in html
+
+
+def test_the_timeline_draws_sends_and_sms_events_per_minute(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=3)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="completed", sendios_project_id=1, sendios_template_id=2
+    )
+    campaign.refresh_from_db()
+    start = campaign.started_at
+    moments = [(1, "sent"), (1, "sent"), (5, "failed"), (6, "sms_sent"), (7, "sms_click")]
+    for minute, kind in moments:
+        DeliveryEvent.objects.create(
+            type=kind, campaign=campaign, occurred_at=start + timedelta(minutes=minute), sms_id=7
+        )
+    html = admin_client.get(change_url(campaign)).content.decode()
+    assert "Sends per minute" in html
+    assert html.count('<rect class="bar sent"') == 1
+    assert html.count('<rect class="bar failed"') == 1
+    assert "SMS events per minute" in html
+    assert "SMS clicks: 1" in html
+    events = reverse("admin:notifications_deliveryevent_changelist")
+    assert f"{events}?campaign__id__exact={campaign.pk}&amp;type__exact=sms_click" in html
+    assert 'id="sms-funnel"' in html
+
+
+def test_the_funnel_numbers_lead_to_lists_that_open(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=1)
+    recipient = chat_campaign.audiences.first().members.first()
+    Delivery.objects.create(campaign=campaign, recipient=recipient, status="sent")
+    deliveries = reverse("admin:notifications_delivery_changelist")
+    filters = {"campaign__id__exact": campaign.pk}
+    page = admin_client.get(deliveries, {**filters, "status__exact": "sent"})
+    assert page.status_code == 200
+    assert len(page.context["cl"].result_list) == 1
+    events = reverse("admin:notifications_deliveryevent_changelist")
+    page = admin_client.get(events, {**filters, "type__exact": "sms_click"})
+    assert page.status_code == 200
+
+
+# --- The list -----------------------------------------------------------------------------
+
+
+def test_the_list_shows_badges_progress_and_counts_in_a_few_queries(
+    admin_client, chat_campaign, django_assert_max_num_queries
+):
+    running(chat_campaign, sent=30, pending=10, failed=2)
+    for i in range(10):
+        make_campaign(name=f"more-{i}")
+    url = reverse("admin:notifications_campaign_changelist")
+    admin_client.get(url)  # warm up the session and content types
+    with django_assert_max_num_queries(14):
+        html = admin_client.get(url).content.decode()
+    assert '<span class="badge status-running">Running</span>' in html
+    assert 'aria-valuenow="76"' in html  # 32 of 42 done
+    assert "32 of 42" in html
+    assert "status__exact=failed" in html
+
+
+def test_the_list_filters_by_status_channel_and_creator(admin_client, chat_campaign):
+    url = reverse("admin:notifications_campaign_changelist")
+    for params in ({"status__exact": "draft"}, {"channel__exact": "yandex_market"}):
+        page = admin_client.get(url, params)
+        assert [c.name for c in page.context["cl"].result_list] == ["Chats"]
+    assert "created_by" in admin_client.get(url).content.decode()
+
+
+# --- Providers ----------------------------------------------------------------------------
+
+
+def test_the_provider_page_shows_status_and_limits_never_a_secret(admin_client, settings):
+    settings.IMSHOP_API_KEY = ""
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "IMSHOP_API_KEY is not set" in html or "IMSHOP_PUSH_URL is not set" in html
+    assert "1,000/hour" in html  # Yandex Market
+    assert "account 42" in html
+    assert "lc-token-never-shown" not in html
+    assert "ym-key-never-shown" not in html
+
+
+def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
+    campaign = running(chat_campaign, failed=1)
+    DeliveryEvent.objects.create(type="failed", campaign=campaign, detail="chat 1001 is closed")
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "failed: chat 1001 is closed" in html
+
+
+# --- Recipient page -----------------------------------------------------------------------
+
+
+def test_the_recipient_page_shows_addresses_audiences_deliveries_and_events(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=1)
+    recipient = chat_campaign.audiences.first().members.get(external_id="y-5")
+    delivery = Delivery.objects.create(campaign=campaign, recipient=recipient, status="sent")
+    DeliveryEvent.objects.create(
+        type="sent", campaign=campaign, delivery=delivery, recipient=recipient
+    )
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    html = admin_client.get(url).content.decode()
+    assert "1005" in html  # the Yandex Market chat
+    assert chat_campaign.audiences.first().name in html
+    assert "All deliveries of this recipient" in html
+    assert "All events of this recipient" in html
+
+
+# --- Permissions --------------------------------------------------------------------------
+
+
+def test_a_view_only_user_sees_every_page_and_no_button(client, django_user_model, chat_campaign):
+    client.force_login(user_with(django_user_model, *VIEW_ALL))
+    draft = client.get(change_url(chat_campaign)).content.decode()
+    assert "Send plan" in draft
+    assert "transition-" not in draft
+    running_one = running(make_campaign(name="Live"), sent=1, pending=1)
+    live = client.get(change_url(running_one)).content.decode()
+    assert "Delivery funnel" in live
+    assert "transition-" not in live
+    for url in [
+        reverse("admin:notifications_campaign_changelist"),
+        reverse("admin:notifications_campaign_providers"),
+        reverse("admin:notifications_campaign_progress", args=[running_one.pk]),
+        reverse("admin:notifications_recipient_changelist"),
+        reverse("admin:notifications_audience_changelist"),
+    ]:
+        assert client.get(url).status_code == 200, url
+    changelist = client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert "pause_selected" not in changelist
+    assert (
+        "Import recipients"
+        not in client.get(reverse("admin:notifications_audience_changelist")).content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    "action", ["dispatch", "schedule", "pause", "resume", "cancel", "retry_failed", "send_test"]
+)
+def test_a_view_only_user_is_refused_every_transition(
+    client, django_user_model, chat_campaign, action
+):
+    client.force_login(user_with(django_user_model, *VIEW_ALL))
+    url = reverse("admin:notifications_campaign_transition", args=[chat_campaign.pk, action])
+    assert client.post(url, {"scheduled_at": "2099-01-01 09:00"}).status_code == 403
+    chat_campaign.refresh_from_db()
+    assert chat_campaign.status == "draft"
+
+
+def test_a_view_only_user_cannot_change_or_import(client, django_user_model, chat_campaign):
+    client.force_login(user_with(django_user_model, *VIEW_ALL))
+    response = client.post(change_url(chat_campaign), {"name": "Renamed"})
+    assert response.status_code == 403
+    assert client.get(reverse("admin:notifications_audience_import")).status_code == 403
+    bulk = client.post(
+        reverse("admin:notifications_campaign_changelist"),
+        {"action": "cancel_selected", "_selected_action": [chat_campaign.pk], "confirmed": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    chat_campaign.refresh_from_db()
+    assert chat_campaign.status == "draft"
+
+
+def test_an_editor_without_dispatch_sees_no_sending_button_anywhere(
+    client, django_user_model, chat_campaign
+):
+    client.force_login(user_with(django_user_model, *VIEW_ALL, "change_campaign", "add_campaign"))
+    assert "transition-" not in client.get(change_url(chat_campaign)).content.decode()
+    running_one = running(make_campaign(name="Live"), sent=1, pending=1)
+    assert "transition-" not in client.get(change_url(running_one)).content.decode()
+    url = reverse("admin:notifications_campaign_transition", args=[running_one.pk, "pause"])
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    running_one.refresh_from_db()
+    assert running_one.status == "running"
+
+
+def test_the_progress_endpoint_needs_view_permission(client, django_user_model, chat_campaign):
+    client.force_login(user_with(django_user_model, "view_recipient"))
+    url = reverse("admin:notifications_campaign_progress", args=[chat_campaign.pk])
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("admin:notifications_campaign_providers")).status_code == 403
