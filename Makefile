@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
+EMULATOR_ADDR ?= 127.0.0.1:8025
 
 .PHONY: run test lint format bench
 
@@ -14,19 +15,21 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# A local .env: the example's safe values, debug on, a fresh random SECRET_KEY and webhook secret.
+# A local .env: the example's safe values, debug on, a fresh random SECRET_KEY and webhook secret,
+# and every provider pointed at the provider emulator with fresh random credentials.
 .env: | $(BIN)/python
 	$(BIN)/python -c "import re, secrets; text = open('.env.example').read(); \
 	text = re.sub(r'(?m)^SECRET_KEY=.*$$', 'SECRET_KEY=' + secrets.token_urlsafe(50), text); \
 	text = re.sub(r'(?m)^DEBUG=.*$$', 'DEBUG=True', text); \
 	text = re.sub(r'(?m)^SMS_WEBHOOK_SECRETS=.*$$', 'SMS_WEBHOOK_SECRETS=' + secrets.token_urlsafe(32), text); \
 	open('.env', 'w').write(text)"
-	@echo "Wrote .env for local use."
+	$(BIN)/python -m emulator.localenv --addr $(EMULATOR_ADDR) .env
+	@echo "Wrote .env for local use: the providers are the emulator on $(EMULATOR_ADDR)."
 
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
-	$(BIN)/python manage.py devserver $(ADDR)
+	$(BIN)/python manage.py devserver $(ADDR) --emulator --emulator-addr $(EMULATOR_ADDR)
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(ARGS)

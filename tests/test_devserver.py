@@ -1,5 +1,6 @@
 """`manage.py devserver`, the heart of `make run`: real processes on a scratch SQLite file."""
 
+import json
 import os
 import signal
 import socket
@@ -29,6 +30,14 @@ def scratch_env(tmp_path):
         DEBUG="True",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         Q_WORKERS="1",
+        SMS_WEBHOOK_SECRETS="devserver-test-webhook-secret",
+        # The provider emulator checks these (tests/emulator has the same fakes).
+        IMSHOP_API_KEY="test-imshop-key",
+        LEADCONVERTER_TOKEN="test-lc-token",
+        YANDEX_MARKET_API_KEY="test-ym-key",
+        YANDEX_MARKET_BUSINESS_ID="777",
+        BITRIX24_CLIENT_ID="local.test.1",
+        BITRIX24_CLIENT_SECRET="test-b24-secret",
     )
     return env
 
@@ -88,11 +97,22 @@ def admin_login_answers(port: int) -> bool:
         return False
 
 
+def emulator_stats(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/stats", timeout=2) as reply:
+            return json.load(reply)
+    except OSError:
+        return None
+
+
 def test_serves_the_admin_runs_tasks_and_stops_everything_on_ctrl_c(scratch_env):
     manage(scratch_env, "migrate", "--noinput")
-    port = free_port()
+    port, emulator_port = free_port(), free_port()
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}"],
+        [
+            *(sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}"),
+            *("--emulator", "--emulator-addr", f"127.0.0.1:{emulator_port}"),
+        ],
         cwd=settings.BASE_DIR,
         env=scratch_env,
         stdout=subprocess.PIPE,
@@ -100,6 +120,7 @@ def test_serves_the_admin_runs_tasks_and_stops_everything_on_ctrl_c(scratch_env)
     )
     try:
         wait_for(lambda: admin_login_answers(port), "the admin login page")
+        wait_for(lambda: emulator_stats(emulator_port), "the provider emulator")
         task_id = manage(
             scratch_env,
             "shell",
@@ -113,10 +134,26 @@ def test_serves_the_admin_runs_tasks_and_stops_everything_on_ctrl_c(scratch_env)
             "the worker to run a task",
         )
         family = descendants(server.pid)
-        assert len(family) >= 3  # runserver, its reloaded child, qcluster and its pool
+        assert len(family) >= 4  # runserver, its reloaded child, qcluster, its pool, the emulator
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=30) == 0
     finally:
         if server.poll() is None:
             server.kill()
     assert not [pid for pid in family if alive(pid)], "a child outlived devserver"
+
+
+def test_the_emulator_without_its_credentials_stops_before_anything_starts(scratch_env):
+    del scratch_env["IMSHOP_API_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "devserver", f"127.0.0.1:{free_port()}", "--emulator"],
+        cwd=settings.BASE_DIR,
+        env=scratch_env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+    )
+    assert result.returncode != 0
+    assert "IMSHOP_API_KEY is not set" in result.stderr
+    assert "emulator.localenv" in result.stderr
+    assert "Vestnik is starting" not in result.stdout
