@@ -12,15 +12,18 @@ runner can visit several databases and measure each child's peak memory on its o
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -260,8 +263,6 @@ def connect(database: ScratchDatabase) -> Iterator:
 
         conn = psycopg.connect(database.url)
     else:
-        import sqlite3
-
         conn = sqlite3.connect(urlsplit(database.url).path.removeprefix("/") or ":memory:")
         conn.execute("PRAGMA journal_mode=WAL")
     try:
@@ -284,11 +285,11 @@ def scratch_database(
     with tempfile.TemporaryDirectory(prefix=f"vestnik-{label}-") as scratch:
         directory = Path(scratch)
         if backend == SQLITE:
+            path = directory / "bench.sqlite3"
+            if migrate:
+                _copy_sqlite(_sqlite_template(), path)
             # sqlite:////abs/path: an absolute path after the scheme's slashes.
-            yield _migrated(
-                ScratchDatabase(SQLITE, f"sqlite:///{directory / 'bench.sqlite3'}", directory),
-                migrate,
-            )
+            yield ScratchDatabase(SQLITE, f"sqlite:///{path}", directory)
             return
         base = bench_database_url()
         if not base:
@@ -302,6 +303,27 @@ def scratch_database(
             yield _migrated(ScratchDatabase(POSTGRESQL, url, directory), migrate)
         finally:
             _admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_sqlite_template_path: Path | None = None
+
+
+def _sqlite_template() -> Path:
+    """A migrated SQLite database, made once per run: copying it beats migrating each time."""
+    global _sqlite_template_path
+    if _sqlite_template_path is None:
+        directory = Path(tempfile.mkdtemp(prefix="vestnik-bench-template-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        template = ScratchDatabase(SQLITE, f"sqlite:///{directory / 'template.sqlite3'}", directory)
+        template.migrate()
+        _sqlite_template_path = directory / "template.sqlite3"
+    return _sqlite_template_path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    # The backup API copies what the WAL holds too; a file copy might miss it.
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
 
 
 def _migrated(database: ScratchDatabase, migrate: bool) -> ScratchDatabase:

@@ -1,0 +1,32 @@
+"""The benchmarks still run: `python -m benchmarks --smoke` on tiny sizes, no error rows.
+
+Benchmarks are not tests (nothing here judges speed); this only keeps their code from rotting.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = "import_recipients,materialise,webhooks,admin_api"
+
+
+def test_smoke_run_prints_a_table_without_errors():
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--only", MODULES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    benchmarks = {line.split("|")[1].strip() for line in rows[1:]}
+    assert benchmarks == set(MODULES.split(",")), result.stdout
+    assert not [line for line in rows if "ERROR" in line], result.stdout
