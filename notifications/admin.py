@@ -510,7 +510,6 @@ class CampaignAdmin(admin.ModelAdmin):
         "unknown",
         "sms_clicks",
         "when",
-        "created_by",
     ]
     list_filter = ["status", "channel", "kind", "created_by"]
     search_fields = ["name"]

@@ -108,6 +108,7 @@ SMS_SERIES = (
 )
 
 CHART_WIDTH, CHART_HEIGHT = 860, 150
+MAX_BAR_WIDTH = 24
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 48, 20, 8
 _UNIT_FORMAT = {"minute": "%H:%M", "hour": "%d %b %H:00", "day": "%d %b"}
 
@@ -125,7 +126,8 @@ def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) 
     peak = max((sum(column) for column in columns), default=0) or 1
     plot_width = CHART_WIDTH - MARGIN_LEFT - 4
     plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
-    step = plot_width / max(1, len(columns))
+    # Few buckets are drawn as bars of a readable width from the left, not stretched to fill.
+    step = min(plot_width / max(1, len(columns)), MAX_BAR_WIDTH)
     gap = 1 if step > 4 else 0
     bars = []
     for index, (bucket, column) in enumerate(zip(timeline.buckets, columns, strict=True)):
@@ -235,7 +237,7 @@ def campaign_live(campaign: Campaign) -> dict:
     total, done = progress["total"], progress["done"]
     left = progress["pending"] + progress["sending"]
     rate = campaign_recent_rate(campaign_id=campaign.pk) if campaign.status == "running" else 0.0
-    if not left:
+    if not left or campaign.status not in LIVE_STATUSES:
         eta = None
     elif rate:
         eta = left / rate * 60
@@ -254,7 +256,7 @@ def campaign_live(campaign: Campaign) -> dict:
         "materialised": campaign.materialised_at is not None,
         "rate_per_minute": round(rate, 1),
         "eta_seconds": eta,
-        "eta": duration_text(eta) if left else "",
+        "eta": duration_text(eta) if eta is not None else "",
         "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
     }
 
@@ -343,7 +345,12 @@ def campaign_desk(campaign: Campaign) -> dict:
         )
         return desk
     live = campaign_live(campaign)
-    desk.update(phase="sending", live=live, poll=campaign.status in LIVE_STATUSES)
+    desk.update(
+        phase="sending",
+        live=live,
+        poll=campaign.status in LIVE_STATUSES,
+        finished=campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED),
+    )
     desk["funnel"] = _funnel(campaign, live)
     sms = campaign_sms_stats(campaign_id=campaign.pk)
     if campaign.sendios_project_id is not None or sms.sent:

@@ -2,7 +2,7 @@
 // running, update the numbers, and reload when its status changes (the buttons change with it).
 // Without JavaScript the page is the same, as of when it was loaded.
 "use strict";
-(function () {
+function startCampaignProgress() {
   const desk = document.getElementById("campaign-desk");
   if (!desk || !desk.dataset.progressUrl) return;
   const every = 2000;
@@ -49,4 +49,11 @@
       .catch(() => window.setTimeout(poll, every * 3));
   }
   window.setTimeout(poll, every);
-})();
+}
+
+// Admin loads form media in the page's head, before the desk exists.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", startCampaignProgress);
+} else {
+  startCampaignProgress();
+}
