@@ -11,6 +11,7 @@ business until `-Until`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from .base import (
@@ -30,10 +31,13 @@ from .base import (
     parse_http_date,
     required_setting,
     url_setting,
+    utcnow,
     verdict_for_status,
 )
 
 DEFAULT_API_URL = "https://api.partner.market.yandex.ru"
+# How long a 420 for too many parallel requests holds the business (quota still left).
+PARALLEL_RETRY_SECONDS = 2
 MAX_TEXT_LENGTH = 4096
 MAX_CHAT_ID = 2**63 - 1
 
@@ -173,10 +177,21 @@ class YandexMarketProvider(Provider):
                 code=code or f"http_{answer.status_code}",
                 text=text,
                 answer=answer,
-                hold_hint=quota.resets_at if quota else None,
+                hold_hint=_hold_hint(answer.status_code, quota),
                 quota=quota,
             )
         if outcome.hold_until is None and quota and quota.remaining == 0 and quota.resets_at:
             # The quota is used up (failed requests count too): hold until Yandex resets it.
             return BatchOutcome(outcome.results, hold_until=quota.resets_at, quota=quota)
         return outcome
+
+
+def _hold_hint(status_code: int, quota: QuotaInfo | None) -> datetime | None:
+    """Until when a refusal holds the business. A 420 with hourly quota left crossed the limit
+    of parallel requests (another client of the same business, say): a short pause, not the
+    rest of the hour."""
+    if quota is None:
+        return None
+    if status_code == 420 and quota.remaining is not None and quota.remaining > 0:
+        return utcnow() + timedelta(seconds=PARALLEL_RETRY_SECONDS)
+    return quota.resets_at

@@ -182,6 +182,24 @@ def test_420_retries_at_the_quota_reset_and_holds_the_business_until_then(yandex
     assert outcome.quota == QuotaInfo(limit=1000, remaining=0, resets_at=UNTIL_AT)
 
 
+def test_420_with_quota_left_is_the_parallel_limit_and_holds_only_briefly(yandex, http):
+    # The hourly quota is not used up, so the 420 is for parallel requests: holding the
+    # business until the hour's reset would stall every campaign for nothing.
+    http.post(
+        YANDEX_URL,
+        status=420,
+        json=error_body("LIMIT_EXCEEDED", "Too many requests"),
+        headers={**QUOTA_HEADERS, "X-RateLimit-Resource-Remaining": "640"},
+    )
+    before = datetime.now(UTC)
+
+    outcome = yandex.send([HELLO])
+
+    assert outcome.results[0].status == ResultStatus.RETRY
+    assert before < outcome.hold_until <= before + timedelta(seconds=5)
+    assert outcome.hold_until < UNTIL_AT
+
+
 def test_420_without_reset_headers_holds_for_the_hour_of_the_quota(yandex, http):
     http.post(YANDEX_URL, status=420, json=error_body("LIMIT_EXCEEDED", "Too many requests"))
     before = datetime.now(UTC)
