@@ -6,6 +6,7 @@ continuation, so a long campaign is many short tasks, not one endless one.
 
 import contextlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -22,6 +23,7 @@ from .services import (
     campaign_materialise,
     campaign_pause,
     campaigns_start_due,
+    idempotency_records_purge,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,4 +103,12 @@ def tick() -> dict:
         for pk in finished.values_list("pk", flat=True)
         if campaign_complete_if_done(campaign_id=pk)
     ]
-    return {"started": started, "leases": leases, "woken": woken, "completed": completed}
+    # Answers kept for Idempotency-Key replays: nothing may replay them after the window.
+    purged = idempotency_records_purge(older_than=timedelta(hours=settings.API_IDEMPOTENCY_HOURS))
+    return {
+        "started": started,
+        "leases": leases,
+        "woken": woken,
+        "completed": completed,
+        "idempotency_records_purged": purged,
+    }

@@ -111,3 +111,19 @@ def test_the_tick_starts_due_campaigns_and_completes_finished_ones(
     assert finished.pk in result["completed"]
     finished.refresh_from_db()
     assert finished.status == Campaign.Status.COMPLETED
+
+
+def test_the_tick_forgets_idempotency_answers_older_than_the_replay_window(settings):
+    from notifications.models import IdempotencyRecord
+
+    settings.API_IDEMPOTENCY_HOURS = 24
+    old = IdempotencyRecord.objects.create(owner="key:1", key="a", fingerprint="f" * 64)
+    fresh = IdempotencyRecord.objects.create(owner="key:1", key="b", fingerprint="f" * 64)
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+
+    result = tick()
+
+    assert result["idempotency_records_purged"] == 1
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
