@@ -67,12 +67,17 @@ def campaigns_progress(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, in
 
 
 def campaigns_audience_sizes(*, campaign_ids: Iterable[int]) -> dict[int, int]:
-    """Distinct recipients in each campaign's audiences, for many campaigns in one query."""
+    """Members of each campaign's audiences, for many campaigns in one query.
+
+    For a list page: a person in two audiences of one campaign counts twice here, which saves
+    the sort that counting distinct people needs (half a second at a million members). The
+    campaign page's send plan counts each person once.
+    """
     sizes = dict.fromkeys(campaign_ids, 0)
     sizes.update(
         AudienceMember.objects.filter(audience__campaigns__in=list(sizes))
         .values("audience__campaigns")
-        .annotate(n=Count("recipient_id", distinct=True))
+        .annotate(n=Count("*"))
         .values_list("audience__campaigns", "n")
     )
     return sizes
