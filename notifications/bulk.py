@@ -122,6 +122,7 @@ def bulk_update(
     """
     if not rows:
         return []
+    columns, rows, same = _factor_out_same(columns, rows, same or {})
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
@@ -133,10 +134,10 @@ def bulk_update(
                 f"{quote(c)} = {_from_text(f, 'v.' + n)}"
                 for c, n, f in zip(columns, names[1:], fields[1:], strict=True)
             ),
-            *(f"{quote(c)} = %s" for c in same or {}),
+            *(f"{quote(c)} = {_from_text(model._meta.get_field(c), '%s')}" for c in same),
         ]
     )
-    same_params = list((same or {}).values())
+    same_params = list(same.values())
     condition = f" AND ({where})" if where else ""
     tail = f"WHERE {table}.{pk} = v.vestnik_pk{condition} RETURNING {table}.{pk}"
     with connection.cursor() as cursor:
@@ -189,6 +190,31 @@ def _copy_text(rows: Sequence[Sequence[Any]]) -> str | None:
                 return None
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def _factor_out_same(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], same: dict[str, Any]
+) -> tuple[list[str], list[Sequence[Any]], dict[str, Any]]:
+    """Move every column whose value is the same on all rows into `same`: one parameter
+    instead of an array (a batch of sent messages shares its status, time and answer)."""
+    first = rows[0]
+    shared = [
+        index
+        for index in range(1, len(first))
+        if len(rows) > 1
+        and all(
+            type(row[index]) is type(first[index]) and row[index] == first[index] for row in rows
+        )
+    ]
+    if not shared:
+        return list(columns), list(rows), same
+    same = {**same, **{columns[index - 1]: first[index] for index in shared}}
+    keep = [index for index in range(len(first)) if index not in shared]
+    return (
+        [columns[index - 1] for index in keep[1:]],
+        [tuple(row[index] for index in keep) for row in rows],
+        same,
+    )
 
 
 def _is_json(field) -> bool:
