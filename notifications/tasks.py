@@ -55,8 +55,14 @@ def send_campaign(campaign_id: int) -> str:
     )
     if report.more_work:
         enqueue("send_campaign", campaign_id)
-    elif report.stopped_because == "nothing is due":
-        campaign_complete_if_done(campaign_id=campaign_id)
+    elif report.stopped_because == "nothing is due" and not campaign_complete_if_done(
+        campaign_id=campaign_id
+    ):
+        # Only retries not yet due are left: say no worker is on it, so the next tick wakes
+        # one as soon as they are due, instead of after the stale-worker window as well.
+        Campaign.objects.filter(pk=campaign_id, materialised_at__isnull=False).update(
+            worker_seen_at=None
+        )
     logger.info(
         "campaign %s: %s requests, %s; stopped: %s",
         campaign_id,

@@ -127,3 +127,32 @@ def test_the_tick_forgets_idempotency_answers_older_than_the_replay_window(setti
 
     assert result["idempotency_records_purged"] == 1
     assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_a_sender_with_only_later_retries_left_lets_the_next_tick_wake_one_when_due(
+    settings, django_capture_on_commit_callbacks
+):
+    from notifications.tasks import send_campaign
+
+    settings.LEADCONVERTER_TOKEN = "lc-token"
+    campaign = make_campaign(
+        channel="leadconverter",
+        status=Campaign.Status.RUNNING,
+        materialised_at=timezone.now(),
+        worker_seen_at=timezone.now(),
+    )
+    retry = Delivery.objects.create(
+        campaign=campaign,
+        recipient=make_recipient(),
+        address="100",
+        next_attempt_at=timezone.now() + timedelta(seconds=30),
+    )
+
+    assert send_campaign(campaign.pk) == "nothing is due"
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.RUNNING
+    assert campaign.worker_seen_at is None
+
+    Delivery.objects.filter(pk=retry.pk).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks():
+        assert tick()["woken"] == [campaign.pk]
