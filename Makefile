@@ -42,5 +42,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark, one table. BENCH_DATABASE_URL=postgres://... adds PostgreSQL; ARGS="--smoke"
+# for tiny sizes, ARGS="--only dispatch,limits" for some of them.
 bench: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.import_recipients --rows $(or $(ROWS),100000)
+	$(BIN)/python -m benchmarks $(ARGS)

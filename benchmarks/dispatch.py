@@ -1,0 +1,494 @@
+"""Dispatch throughput: a whole campaign, end to end, against the provider emulator.
+
+For each provider, with limits off: N recipients, one campaign, timed from the start of
+materialisation until every delivery is final, with 1 and 2 send processes (each runs the send
+loop the worker task runs, `campaign_send`, on the same campaign). The ceiling is a bare loop in
+the same run: the same provider client sends the same requests (same batches, same rendered
+texts) to the same emulator, from as many processes, with no database. The emulator runs in a
+process of its own and counts what it accepted, so each row also says whether anything was
+lost or sent twice.
+
+Child roles (`python -m benchmarks.dispatch ROLE ...`) do the work in their own processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from .common import (
+    BENCH_SECRET_KEY,
+    POSTGRESQL,
+    ROOT,
+    Row,
+    ScratchDatabase,
+    backends,
+    scratch_database,
+)
+
+NAME = "dispatch"
+# provider -> (template fields, address of recipient i, target deliveries/s on PostgreSQL with 2
+# processes, what the target is measured against)
+PROVIDERS: dict[str, dict[str, Any]] = {
+    "leadconverter": {
+        "template": {"body": "Hello {{ first_name }}, your order {{ external_id }} is ready"},
+        "target": 5_000,
+    },
+    "imshop": {
+        # Identical text for everyone: 1,000 user ids share one request.
+        "template": {"title": "Sale", "body": "Everything -20% until Sunday"},
+        "target": 20_000,
+    },
+    "yandex_market": {
+        "template": {"body": "Hello {{ first_name }}, your order is on its way"},
+        "target": None,
+        # One chat message per request: a tenth of the audience keeps the run short.
+        "share": 0.1,
+    },
+    "bitrix24": {
+        "template": {"body": "Hello {{ first_name }}, a task for you"},
+        "target": None,
+    },
+}
+WORKERS = (1, 2)
+AUDIENCES = {"everyone": 1.0, "a tenth": 0.1}
+RECIPIENTS = 100_000
+SMOKE_RECIPIENTS = 300
+
+
+def run(*, smoke: bool) -> list[Row]:
+    """Every provider, 1 and 2 processes, on each configured backend."""
+    count = (
+        SMOKE_RECIPIENTS
+        if smoke
+        else int(os.environ.get("BENCH_DISPATCH_RECIPIENTS", 0) or RECIPIENTS)
+    )
+    providers = ["leadconverter", "imshop"] if smoke else list(PROVIDERS)
+    rows: list[Row] = []
+    with Emulator() as emulator:
+        for backend in backends():
+            with scratch_database(backend, label="dispatch") as database:
+                env = database.env(
+                    **emulator.settings,
+                    VESTNIK_RATE_LIMITS_ENABLED="False",
+                    REDIS_URL="",
+                    LOG_LEVEL="ERROR",
+                )
+                _child(database, env, "prepare", "--count", str(count))
+                for provider in providers:
+                    for workers in WORKERS:
+                        rows.append(_measure(database, env, emulator, provider, workers, count))
+    return rows
+
+
+def _measure(
+    database: ScratchDatabase,
+    env: dict[str, str],
+    emulator: Emulator,
+    provider: str,
+    workers: int,
+    count: int,
+) -> Row:
+    count = max(1, int(count * PROVIDERS[provider].get("share", 1.0)))
+    case = f"{provider}, {workers} process{'es' if workers > 1 else ''}, {count:,} recipients"
+    try:
+        bare = _bare_loop(env, emulator, provider, workers, count)
+        campaign = _child(database, env, "campaign", "--channel", provider)["campaign"]
+        emulator.reset()
+        children = [_start(env, "materialise", "--campaign", str(campaign))]
+        children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(workers)]
+        reports = _go(children)
+        started = min(report["started"] for report in reports)
+        finished = max(report["finished"] for report in reports)
+        seconds = finished - started
+        stats = emulator.stats()["providers"][provider]
+        statuses = _child(database, env, "statuses", "--campaign", str(campaign))
+    except Exception as error:
+        return Row.failure(NAME, error, case=case)
+    sent = statuses.get("sent", 0)
+    target = PROVIDERS[provider]["target"]
+    at_target = database.backend == POSTGRESQL and workers == 2 and target
+    problems = []
+    if sent != count:
+        problems.append(f"sent {sent:,} of {count:,}: {statuses}")
+    if stats["duplicates"]:
+        problems.append(f"{stats['duplicates']} duplicates")
+    peak = max(report["peak_mb"] for report in reports)
+    return Row(
+        benchmark=NAME,
+        case=case,
+        backend=database.backend,
+        value=count / seconds,
+        unit="deliveries/s",
+        ceiling=bare,
+        target=f">= {target:,}/s and >= 0.7 of bare" if at_target else "",
+        met=(count / seconds >= target and count / seconds >= 0.7 * bare) if at_target else None,
+        extra="; ".join(
+            [
+                f"{seconds:.1f} s",
+                f"{stats['requests']:,} requests",
+                f"peak {peak:.0f} MB",
+                *problems,
+            ]
+        ),
+    )
+
+
+# --- The emulator, in a process of its own ------------------------------------------------------
+
+
+class Emulator:
+    """The provider emulator in a child process (limits off unless asked); stats over HTTP."""
+
+    def __init__(self, *, time_scale: float = 1.0, limits: bool = False) -> None:
+        self.flags = ["--time-scale", str(time_scale)] + (["--limits"] if limits else [])
+
+    def __enter__(self) -> Emulator:
+        from emulator.credentials import Credentials, provider_settings
+
+        self.credentials = Credentials.generate()
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.settings = provider_settings(self.url, self.credentials)
+        env = {**os.environ, **self.settings, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.dispatch",
+                "emulator",
+                "--port",
+                str(port),
+                *self.flags,
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                self.stats()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError("the emulator did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def stats(self) -> dict[str, Any]:
+        import requests
+
+        return requests.get(f"{self.url}/_emulator/stats", timeout=10).json()
+
+    def messages(self, provider: str) -> list[dict[str, Any]]:
+        import requests
+
+        url = f"{self.url}/_emulator/messages"
+        return requests.get(url, params={"provider": provider}, timeout=60).json()
+
+    def reset(self) -> None:
+        import requests
+
+        requests.post(f"{self.url}/_emulator/reset", timeout=10).raise_for_status()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- Children ---------------------------------------------------------------------------------
+
+
+def _child(database: ScratchDatabase, env: dict[str, str], *args: str) -> dict[str, Any]:
+    result = database.python("-m", "benchmarks.dispatch", *args, env=env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.dispatch", *args],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _go(children: list[subprocess.Popen]) -> list[dict[str, Any]]:
+    """Wait until every child is ready, start them together, collect their reports."""
+    for child in children:
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"a child did not start: {child.stderr.read()[-500:]}")
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    reports = []
+    for child in children:
+        _, status, usage = os.wait4(child.pid, 0)
+        out, err = child.stdout.read(), child.stderr.read()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"a child failed: {' / '.join(err.strip().splitlines()[-3:])}")
+        report = json.loads(out.strip().splitlines()[-1])
+        report["peak_mb"] = usage.ru_maxrss / 1024
+        reports.append(report)
+    return reports
+
+
+def _bare_loop(
+    env: dict[str, str], emulator: Emulator, provider: str, workers: int, count: int
+) -> float:
+    """Deliveries per second of the same requests with no database, from `workers` processes."""
+    emulator.reset()
+    share = -(-count // workers)
+    children = [
+        _start(env, "bare", "--channel", provider, "--first", str(i * share), "--count", str(share))
+        for i in range(workers)
+    ]
+    reports = _go(children)
+    seconds = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
+    return sum(r["messages"] for r in reports) / seconds
+
+
+def _wait_for_go() -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def _role_prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """N recipients with an address on every channel, one audience, and Bitrix24 connected."""
+    from django.db import connection, transaction
+
+    from notifications.connections import DatabaseTokenStore, bitrix24_portal
+    from notifications.models import Address, Audience, AudienceMember, Recipient
+
+    recipients = Recipient._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A recursive series: the same SQL on SQLite and PostgreSQL.
+        cursor.execute(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "
+            f"INSERT INTO {recipients} (external_id, phone, first_name, last_name, attributes, "
+            "created_at, updated_at) SELECT 'r-' || n, '7999' || n, 'Name' || n, 'Surname', "
+            "'{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM s",
+            [args.count],
+        )
+        for name, share in AUDIENCES.items():
+            audience = Audience.objects.create(name=name)
+            cursor.execute(
+                f"INSERT INTO {AudienceMember._meta.db_table} (added_at, audience_id, "
+                f"recipient_id) SELECT CURRENT_TIMESTAMP, %s, id FROM {recipients} "
+                "ORDER BY id LIMIT %s",
+                [audience.pk, max(1, int(args.count * share))],
+            )
+        for channel in PROVIDERS:
+            cursor.execute(
+                f"INSERT INTO {Address._meta.db_table} (channel, value, created_at, "
+                f"recipient_id) SELECT %s, CAST(100000 + id AS TEXT), CURRENT_TIMESTAMP, id "
+                f"FROM {recipients}",
+                [channel],
+            )
+    DatabaseTokenStore(bitrix24_portal()).save(_bitrix24_tokens())
+    return {"recipients": args.count}
+
+
+def _bitrix24_tokens():
+    """A token pair from the emulator's OAuth consent step, as Connect Bitrix24 gets one."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+    from django.conf import settings
+
+    from notifications.providers.bitrix24 import exchange_code
+
+    answer = requests.get(
+        f"{settings.BITRIX24_PORTAL_URL}/oauth/authorize/",
+        params={
+            "client_id": settings.BITRIX24_CLIENT_ID,
+            "state": "bench",
+            "redirect_uri": "http://127.0.0.1/connected",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    return exchange_code(code)
+
+
+def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
+    """A new campaign on the channel to everyone, dispatched; earlier runs' deliveries gone."""
+    from django.db import connection
+
+    from notifications.models import (
+        Audience,
+        Campaign,
+        Delivery,
+        DeliveryCounter,
+        DeliveryEvent,
+        MessageTemplate,
+    )
+    from notifications.services import campaign_dispatch
+
+    with connection.cursor() as cursor:
+        for model in (DeliveryEvent, DeliveryCounter, Delivery):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {Delivery._meta.db_table}")
+    fields = PROVIDERS[args.channel]["template"]
+    template = MessageTemplate.objects.create(name=f"{args.channel} {time.time()}", **fields)
+    campaign = Campaign.objects.create(name=template.name, channel=args.channel, template=template)
+    share = 1.0 if args.all else PROVIDERS[args.channel].get("share", 1.0)
+    campaign.audiences.set(Audience.objects.filter(name="a tenth" if share < 1 else "everyone"))
+    campaign_dispatch(campaign_id=campaign.pk)
+    return {"campaign": campaign.pk}
+
+
+def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
+    from notifications.tasks import materialise_campaign
+
+    _wait_for_go()
+    started = time.time()
+    materialise_campaign(args.campaign)
+    return {"started": started, "finished": time.time()}
+
+
+def _role_send(args: argparse.Namespace) -> dict[str, Any]:
+    """The worker's send loop on one campaign until it completes (waiting for materialisation
+    while nothing is due yet)."""
+    from notifications.connections import build_provider
+    from notifications.dispatch import campaign_send
+    from notifications.models import Campaign
+    from notifications.services import campaign_complete_if_done
+
+    campaign = Campaign.objects.get(pk=args.campaign)
+    provider = build_provider(campaign.channel)
+    _wait_for_go()
+    started = time.time()
+    while True:
+        report = campaign_send(campaign_id=campaign.pk, provider=provider, budget_seconds=600)
+        if report.stopped_because == "nothing is due":
+            campaign.refresh_from_db()
+            if campaign.materialised_at is not None:
+                campaign_complete_if_done(campaign_id=campaign.pk)
+                campaign.refresh_from_db()
+                if campaign.status != Campaign.Status.RUNNING:
+                    break
+            time.sleep(0.02)
+        elif report.stopped_because == "the campaign is not running":
+            campaign.refresh_from_db()
+            if campaign.status != Campaign.Status.COMPLETED:  # another process completed it
+                raise RuntimeError(f"the campaign is {campaign.status}: {campaign.pause_reason}")
+            break
+        elif report.stopped_because != "the time budget is spent":
+            raise RuntimeError(f"the send loop stopped: {report.stopped_because}")
+    return {"started": started, "finished": time.time()}
+
+
+def _role_statuses(args: argparse.Namespace) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from notifications.models import Delivery
+
+    return dict(
+        Delivery.objects.filter(campaign_id=args.campaign)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+
+
+def _role_bare(args: argparse.Namespace) -> dict[str, Any]:
+    """The same requests through the same client, rendered up front, with no database."""
+    from notifications.providers.base import OutboundMessage
+    from notifications.providers.bitrix24 import MemoryTokenStore
+    from notifications.providers.registry import get_provider
+    from notifications.rendering import compile_template, render_for_channel
+
+    store = MemoryTokenStore(_bitrix24_tokens()) if args.channel == "bitrix24" else None
+    provider = get_provider(args.channel, token_store=store)
+    compiled = compile_template(PROVIDERS[args.channel]["template"])
+    messages = []
+    for i in range(args.first, args.first + args.count):
+        n = i + 1
+        context = {"external_id": f"r-{n}", "first_name": f"Name{n}", "phone": f"7999{n}"}
+        content = render_for_channel(compiled, args.channel, context)
+        messages.append(OutboundMessage(n, str(100000 + n), content))
+    groups = provider.plan(messages)
+    _wait_for_go()
+    started = time.time()
+    sent = 0
+    for group in groups:
+        outcome = provider.send(group)
+        sent += sum(1 for result in outcome.results if result.status == "sent")
+    return {"started": started, "finished": time.time(), "messages": sent}
+
+
+def _role_emulator(args: argparse.Namespace) -> None:
+    from emulator.credentials import Credentials
+    from emulator.server import Emulator as Server
+
+    credentials = Credentials(
+        imshop_api_key=os.environ["IMSHOP_API_KEY"],
+        leadconverter_token=os.environ["LEADCONVERTER_TOKEN"],
+        yandex_market_api_key=os.environ["YANDEX_MARKET_API_KEY"],
+        yandex_market_business_id=os.environ["YANDEX_MARKET_BUSINESS_ID"],
+        bitrix24_client_id=os.environ["BITRIX24_CLIENT_ID"],
+        bitrix24_client_secret=os.environ["BITRIX24_CLIENT_SECRET"],
+    )
+    Server(
+        port=args.port,
+        limits=args.limits,
+        time_scale=args.time_scale,
+        credentials=credentials,
+        seed=1,
+    ).serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    roles = parser.add_subparsers(dest="role", required=True)
+    emulator = roles.add_parser("emulator")
+    emulator.add_argument("--port", type=int, required=True)
+    emulator.add_argument("--time-scale", type=float, default=1.0)
+    emulator.add_argument("--limits", action="store_true")
+    roles.add_parser("prepare").add_argument("--count", type=int, required=True)
+    campaign = roles.add_parser("campaign")
+    campaign.add_argument("--channel", choices=PROVIDERS, required=True)
+    campaign.add_argument("--all", action="store_true", help="to everyone, whatever the share")
+    for role in ("materialise", "send", "statuses"):
+        roles.add_parser(role).add_argument("--campaign", type=int, required=True)
+    bare = roles.add_parser("bare")
+    bare.add_argument("--channel", choices=PROVIDERS, required=True)
+    bare.add_argument("--first", type=int, required=True)
+    bare.add_argument("--count", type=int, required=True)
+    args = parser.parse_args(argv)
+    if args.role == "emulator":
+        _role_emulator(args)
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    _setup_django()
+    result = globals()[f"_role_{args.role}"](args)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
