@@ -273,8 +273,10 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
+            # Claims take the lowest ids first: in id order the scan stops after the rows it
+            # needs, where (campaign, next_attempt_at) read every pending row and sorted them.
             models.Index(
-                fields=["campaign", "next_attempt_at"],
+                fields=["campaign", "id"],
                 condition=Q(status="pending"),
                 name="delivery_due",
             ),

@@ -373,6 +373,35 @@ def test_two_claims_never_hold_the_same_delivery():
     assert statuses(campaign) == {"sending": 10} == counted_truth(campaign)
 
 
+def test_a_claim_starts_after_the_senders_cursor():
+    campaign = dispatched("leadconverter", people(6))
+    ids = sorted(Delivery.objects.filter(campaign=campaign).values_list("id", flat=True))
+    _, claimed = deliveries_claim(
+        campaign_id=campaign.pk, limit=10, lease_seconds=60, after_id=ids[3]
+    )
+    assert [c.id for c in claimed] == ids[4:]
+
+
+def test_a_retry_below_the_cursor_goes_out_in_the_same_send_loop(mocked, settings):
+    settings.VESTNIK_RETRY_BASE_SECONDS = 0.001
+    settings.LEADCONVERTER_BATCH_SIZE = 1
+    campaign = dispatched("leadconverter", people(3))
+    first = Delivery.objects.filter(campaign=campaign).order_by("id").first()
+    failures = iter([True])
+
+    def answer(request):
+        if next(failures, False):
+            return (500, {}, "busy")
+        return (200, {}, '{"result": "ok"}')
+
+    mocked.add_callback(responses.POST, LEADCONVERTER_SEND, callback=answer)
+    report = send_all(campaign)
+    assert report.stopped_because == "nothing is due"
+    assert statuses(campaign) == {"sent": 3} == counted_truth(campaign)
+    first.refresh_from_db()
+    assert first.attempts == 2
+
+
 def test_pause_takes_back_claims_whose_request_has_not_begun_and_resume_sends_them_once(mocked):
     campaign = dispatched("leadconverter", people(4))
     token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=4, lease_seconds=60)

@@ -1,5 +1,6 @@
 """Constraints live in the database, not only in forms."""
 
+import json
 import uuid
 
 import pytest
@@ -63,3 +64,39 @@ def test_the_engines_queries_can_use_their_indexes(postgres_only, query, index):
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = queries[query].explain()
     assert index in plan
+
+
+def test_a_claim_starts_its_index_scan_at_the_senders_cursor(postgres_only):
+    # Claims take the lowest ids first. Without the cursor the planner walked the primary key
+    # from the campaign's first row, past every row already sent: each claim cost grew with
+    # the send, quadratic over a whole campaign.
+    campaign = make_campaign()
+    recipients = Recipient.objects.bulk_create(
+        Recipient(external_id=f"claim-{i}") for i in range(3000)
+    )
+    Delivery.objects.bulk_create(
+        Delivery(campaign=campaign, recipient=r, status="sent" if i < 2000 else "pending")
+        for i, r in enumerate(recipients)
+    )
+    cursor_id = Delivery.objects.filter(campaign=campaign).order_by("id")[1999].id
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notifications_delivery")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM notifications_delivery "
+            "WHERE campaign_id = %s AND status = 'pending' AND id > %s "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+            "ORDER BY id LIMIT 10 FOR NO KEY UPDATE SKIP LOCKED",
+            [campaign.pk, cursor_id],
+        )
+        plan = cursor.fetchone()[0][0]["Plan"]
+    nodes = []
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node.get("Plans", []))
+    scans = [node for node in nodes if node["Node Type"] in ("Index Scan", "Index Only Scan")]
+    assert scans, json.dumps(plan)
+    assert "id >" in scans[0].get("Index Cond", ""), json.dumps(scans[0])
+    assert scans[0].get("Rows Removed by Filter", 0) == 0, json.dumps(scans[0])
+    assert not [node for node in nodes if node["Node Type"] == "Sort"]
