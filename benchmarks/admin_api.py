@@ -90,6 +90,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         "campaign list": "/admin/notifications/campaign/",
         "campaign change page": f"/admin/notifications/campaign/{big}/change/",
         "API campaign stats": f"/api/campaigns/{big}/stats/",
+        "API draft stats": f"/api/campaigns/{ids['campaigns']['draft']}/stats/",
     }
     code = f"PAGES = {pages!r}\nREPEATS = {sizes['repeats']}\nPASSWORD = {PASSWORD!r}\n" + CHILD
     code += "print(json.dumps(result))\n"
@@ -98,8 +99,9 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
     result = json.loads(child.stdout.strip().splitlines()[-1])
     ceiling = result["admin index"]["median"] * 1000
     rows = []
-    for name in ("campaign list", "campaign change page", "API campaign stats"):
+    for name in ("campaign list", "campaign change page", "API campaign stats", "API draft stats"):
         page = result[name]
+        scale = f"{sizes['deliveries']:,} {'members' if 'draft' in name else 'deliveries'}"
         value = page["median"] * 1000
         extra = f"{page['queries']} queries, {page['db_seconds'] * 1000:.0f} ms in SQL"
         if page["slowest_ms"] >= 20:
@@ -111,7 +113,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         rows.append(
             Row(
                 benchmark="admin_api",
-                case=f"{name}, {sizes['deliveries']:,} deliveries",
+                case=f"{name}, {scale}",
                 backend=database.backend,
                 value=value,
                 unit="ms",

@@ -158,6 +158,8 @@ def deliveries(database: ScratchDatabase, campaign_id: int, count: int) -> None:
             f"'cust-' || {_text(database, 'd.recipient_id')}, "
             f"'seed-{campaign}-' || {_text(database, 'd.id')} FROM notifications_delivery d "
             f"WHERE d.campaign_id = {campaign} AND d.status = 'sent' AND d.id % 10 = 0",
+            # Its deliveries exist: the campaign is materialised, as the worker would mark it.
+            f"UPDATE notifications_campaign SET materialised_at = {stamp} WHERE id = {campaign}",
         ]
     )
     analyse(database)
