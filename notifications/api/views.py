@@ -440,8 +440,9 @@ class CampaignViewSet(
         else:
             left = counts["pending"] + counts["sending"]
             if campaign.materialised_at is None:
-                # Distinct members counted on the membership table alone: joining the
-                # recipients to count them took seconds at a million.
+                # Members, not distinct people: someone in two of its audiences counts twice
+                # and the estimate errs long. Counting people joined and sorted a million
+                # recipients (3.3 s); this is one aggregate over the memberships (0.2 s).
                 left = campaigns_audience_sizes(campaign_ids=[campaign.pk])[campaign.pk]
             content = campaign.content or template_fields(campaign.template)
             eta = send_eta_seconds(channel=campaign.channel, content=content, messages=left)
