@@ -138,10 +138,17 @@ class Command(BaseCommand):
             )
         except (OSError, ValueError) as error:
             raise CommandError(f"The emulator cannot start on {host}:{port}: {error}") from None
-        lines = "\n".join(f"{name}={value}" for name, value in emulator.settings().items())
+        # Only the addresses: the credentials are the settings' own, and a key never goes to
+        # a console or a log, even a local one.
+        lines = "\n".join(
+            f"{name}={value}"
+            for name, value in emulator.settings().items()
+            if name.endswith("_URL") or name == "YANDEX_MARKET_BUSINESS_ID"
+        )
         self.stdout.write(
-            f"Provider emulator on {emulator.url} (stats: {emulator.url}/_emulator/stats). "
-            f"These .env lines point every provider at it:\n{lines}"
+            f"Provider emulator on {emulator.url} (stats: {emulator.url}/_emulator/stats), "
+            "checking the provider credentials in your settings. These .env lines point every "
+            f"provider at it:\n{lines}"
         )
         self.stdout.flush()
         try:
