@@ -58,3 +58,12 @@ def counters_rebuild(*, campaign_id: int) -> dict[str, int]:
         for status, n in actual.items()
     )
     return actual
+
+
+def counters_read(*, campaign_id: int) -> dict[str, int]:
+    """The campaign's deliveries per status, from the counters."""
+    return dict(
+        DeliveryCounter.objects.filter(campaign_id=campaign_id, count__gt=0).values_list(
+            "status", "count"
+        )
+    )

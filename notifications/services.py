@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
 from .connections import channel_status
-from .counters import counters_add, counters_move, counters_rebuild
+from .counters import counters_add, counters_move, counters_read, counters_rebuild
 from .importing import RecipientRow, RejectedRow
 from .models import (
     Address,
@@ -379,6 +379,9 @@ def campaign_dispatch(
             campaign.status = Campaign.Status.RUNNING
             campaign.started_at = now
         campaign.dispatched_at = now
+        # The materialisation task about to be queued counts as the campaign's live worker,
+        # so the tick does not queue a second one while it runs.
+        campaign.worker_seen_at = now
         campaign.dispatched_by = user if getattr(user, "pk", None) else None
         campaign.pause_reason = ""
         campaign.save()
@@ -394,12 +397,18 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
     reason. When done, a running campaign's senders are started.
     """
     campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.materialised_at is not None:
+        # A second run (a re-delivered task, or the tick's) must not rebuild the counters
+        # under senders that are already adding to them.
+        return counters_read(campaign_id=campaign_id)
     members = AudienceMember.objects.filter(audience__campaigns=campaign)
     bounds = members.aggregate(low=Min("recipient_id"), high=Max("recipient_id"))
     if bounds["low"] is not None:
         for start in range(bounds["low"], bounds["high"] + 1, chunk):
             with transaction.atomic():
                 _materialise_range(campaign, start, start + chunk - 1)
+            # A heartbeat: the tick restarts a materialisation only when this stops.
+            Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
     with transaction.atomic():
         counts = counters_rebuild(campaign_id=campaign_id)
         Campaign.objects.filter(pk=campaign_id).update(materialised_at=timezone.now())

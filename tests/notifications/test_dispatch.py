@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.connections import build_provider
@@ -35,6 +37,7 @@ from notifications.services import (
     campaign_send_test,
     campaigns_start_due,
 )
+from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +200,26 @@ def test_materialising_again_changes_nothing():
     campaign_materialise(campaign_id=campaign.pk)
     assert Delivery.objects.filter(campaign=campaign).count() == 4
     assert statuses(campaign) == {"pending": 4}
+
+
+def test_a_second_materialisation_leaves_counters_that_senders_change_alone():
+    # Rebuilding the counters while senders add to them would lose their changes.
+    campaign = dispatched("leadconverter", people(4))
+    deliveries_claim(campaign_id=campaign.pk, limit=2, lease_seconds=60)
+    with CaptureQueriesContext(connection) as queries:
+        assert campaign_materialise(campaign_id=campaign.pk) == {"pending": 2, "sending": 2}
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+
+
+def test_the_tick_does_not_queue_a_second_materialisation_while_the_first_runs(
+    django_capture_on_commit_callbacks,
+):
+    campaign = make_campaign(make_audience(*people(2)), channel="leadconverter")
+    campaign_dispatch(campaign_id=campaign.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert tick()["woken"] == []
+    assert callbacks == []
 
 
 def test_imshop_uses_the_external_id_when_no_imshop_address_is_given():
