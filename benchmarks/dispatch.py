@@ -371,8 +371,7 @@ def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _role_send(args: argparse.Namespace) -> dict[str, Any]:
-    """The worker's send loop on one campaign until it completes (waiting for materialisation
-    while nothing is due yet)."""
+    """The worker's send loop on one campaign, once it is materialised, until it completes."""
     from notifications.connections import build_provider
     from notifications.dispatch import campaign_send
     from notifications.models import Campaign
@@ -382,15 +381,17 @@ def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     provider = build_provider(campaign.channel)
     _wait_for_go()
     started = time.time()
+    # As in production, senders start once the materialisation is complete.
+    while campaign.materialised_at is None:
+        time.sleep(0.02)
+        campaign.refresh_from_db()
     while True:
         report = campaign_send(campaign_id=campaign.pk, provider=provider, budget_seconds=600)
         if report.stopped_because == "nothing is due":
+            campaign_complete_if_done(campaign_id=campaign.pk)
             campaign.refresh_from_db()
-            if campaign.materialised_at is not None:
-                campaign_complete_if_done(campaign_id=campaign.pk)
-                campaign.refresh_from_db()
-                if campaign.status != Campaign.Status.RUNNING:
-                    break
+            if campaign.status != Campaign.Status.RUNNING:
+                break
             time.sleep(0.02)
         elif report.stopped_because == "the campaign is not running":
             campaign.refresh_from_db()

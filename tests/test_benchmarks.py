@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = "import_recipients,materialise,webhooks,admin_api"
+MODULES = "import_recipients,materialise,dispatch,limits,webhooks,admin_api"
 
 
 def test_smoke_run_prints_a_table_without_errors():
@@ -22,7 +22,7 @@ def test_smoke_run_prints_a_table_without_errors():
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
