@@ -11,10 +11,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
-from django.db.models.functions import Trunc
+from django.conf import settings
+from django.db import connection
+from django.db.models import CharField, Count, Q
+from django.db.models.functions import Substr, Trunc
 from django.utils import timezone
 
 from .connections import build_provider, channel_status
@@ -96,11 +98,6 @@ def campaigns_sms_clicks(*, campaign_ids: Iterable[int]) -> dict[int, int]:
         .values_list("campaign_id", "n")
     )
     return clicks
-
-
-def campaign_audience_size(*, campaign_id: int) -> int:
-    """Distinct recipients in a campaign's audiences."""
-    return Recipient.objects.filter(audiences__campaigns__id=campaign_id).distinct().count()
 
 
 def channel_limits(channel: str) -> Limits | None:
@@ -307,7 +304,7 @@ def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Tim
     unit = timeline_unit(start, max(start, end))
     rows = (
         DeliveryEvent.objects.filter(campaign_id=campaign.pk, type__in=TIMELINE_TYPES)
-        .annotate(bucket=Trunc("occurred_at", unit))
+        .annotate(bucket=_bucket("occurred_at", unit))
         .values("bucket", "type")
         .annotate(n=Count("*"))
         .values_list("bucket", "type", "n")
@@ -315,7 +312,7 @@ def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Tim
     )
     counts: dict[datetime, dict[str, int]] = defaultdict(dict)
     for bucket, event_type, n in rows:
-        counts[bucket][event_type] = n
+        counts[_bucket_start(bucket, unit)][event_type] = n
     if not counts:
         return None
     step = _UNIT_STEP[unit]
@@ -329,6 +326,24 @@ def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Tim
 
 
 MAX_TIMELINE_BUCKETS = 400
+# SQLite stores times as UTC text ("2026-11-23 23:27:13.123456"): a prefix is the bucket.
+_SQLITE_PREFIX = {"minute": 16, "hour": 13, "day": 10}
+
+
+def _bucket(field: str, unit: str):
+    """The SQL for `field` truncated to `unit`. On SQLite, Django's Trunc calls a Python
+    function for every row (12 s at a million events): a prefix of the stored text is the same
+    bucket, in UTC, computed by SQLite itself."""
+    if connection.vendor == "sqlite" and settings.TIME_ZONE == "UTC":
+        return Substr(field, 1, _SQLITE_PREFIX[unit], output_field=CharField())
+    return Trunc(field, unit)
+
+
+def _bucket_start(bucket: datetime | str, unit: str) -> datetime:
+    if isinstance(bucket, datetime):
+        return bucket
+    text = {"minute": bucket + ":00", "hour": bucket + ":00:00", "day": bucket + " 00:00:00"}
+    return datetime.fromisoformat(text[unit]).replace(tzinfo=UTC)
 
 
 # --- Providers ----------------------------------------------------------------------------

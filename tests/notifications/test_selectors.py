@@ -1,5 +1,7 @@
 """Shared reads: progress from the counters, and the send ETA within the provider's limits."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from notifications.counters import counters_add
@@ -43,3 +45,32 @@ def test_progress_reads_the_counters():
     counters_add(campaign_id=campaign.pk, deltas={"sent": 7, "pending": 3, "failed": 1})
     progress = campaign_progress(campaign_id=campaign.pk)
     assert (progress["total"], progress["done"], progress["sent"]) == (11, 8, 7)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("span", "unit", "step"),
+    [
+        (timedelta(hours=1), "minute", timedelta(minutes=1)),
+        (timedelta(days=2), "hour", timedelta(hours=1)),
+        (timedelta(days=20), "day", timedelta(days=1)),
+    ],
+)
+def test_the_timeline_counts_events_per_bucket_in_utc(span, unit, step):
+    from notifications.models import DeliveryEvent
+    from notifications.selectors import campaign_timeline
+
+    start = datetime(2026, 11, 2, tzinfo=UTC)  # midnight: a bucket start for every unit
+    campaign = make_campaign(status="completed", started_at=start, finished_at=start + span)
+    moments = [start + step * 0.5, start + step * 0.9, start + step * 2.2]
+    for moment in moments:
+        DeliveryEvent.objects.create(type="sent", campaign=campaign, occurred_at=moment)
+    DeliveryEvent.objects.create(type="sms_click", campaign=campaign, occurred_at=moments[2])
+
+    timeline = campaign_timeline(campaign=campaign)
+
+    assert timeline.unit == unit
+    assert timeline.buckets == [start, start + step, start + 2 * step]
+    assert all(bucket.utcoffset() == timedelta(0) for bucket in timeline.buckets)
+    assert timeline.series("sent") == [2, 0, 1]
+    assert timeline.series("sms_click") == [0, 0, 1]
