@@ -89,6 +89,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         "admin index": "/admin/",
         "campaign list": "/admin/notifications/campaign/",
         "campaign change page": f"/admin/notifications/campaign/{big}/change/",
+        "draft campaign page": f"/admin/notifications/campaign/{ids['campaigns']['draft']}/change/",
         "API campaign stats": f"/api/campaigns/{big}/stats/",
         "API draft stats": f"/api/campaigns/{ids['campaigns']['draft']}/stats/",
     }
@@ -99,7 +100,13 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
     result = json.loads(child.stdout.strip().splitlines()[-1])
     ceiling = result["admin index"]["median"] * 1000
     rows = []
-    for name in ("campaign list", "campaign change page", "API campaign stats", "API draft stats"):
+    for name in (
+        "campaign list",
+        "campaign change page",
+        "draft campaign page",
+        "API campaign stats",
+        "API draft stats",
+    ):
         page = result[name]
         scale = f"{sizes['deliveries']:,} {'members' if 'draft' in name else 'deliveries'}"
         value = page["median"] * 1000

@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, Q
+from django.db.models import CharField, Count, FilteredRelation, Q
 from django.db.models.functions import Substr, Trunc
 from django.utils import timezone
 
 from .connections import build_provider, channel_status
 from .models import (
-    Address,
     AudienceMember,
     Campaign,
     Channel,
@@ -162,21 +161,27 @@ class SendPlan:
 
 
 def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> SendPlan:
-    """The send plan of a campaign's audience on its channel: two aggregate queries.
+    """The send plan of a campaign's audience on its channel: one aggregate query.
 
     The same rules as materialisation: opted-out recipients and those without an address on the
-    channel are skipped (Imshop addresses default to the recipient's own external_id).
+    channel are skipped (Imshop addresses default to the recipient's own external_id). The
+    channel's address is a LEFT JOIN on (recipient, channel), unique, so each person is one row
+    (a second query over the addresses took 1.6 s of 2.7 at a million members).
     """
     members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
-    counts = Recipient.objects.filter(pk__in=members).aggregate(
-        audience=Count("pk"), opted_out=Count("pk", filter=Q(opted_out_at__isnull=False))
+    people = Recipient.objects.filter(pk__in=members).annotate(
+        channel_address=FilteredRelation(
+            "addresses", condition=Q(addresses__channel=campaign.channel)
+        )
+    )
+    counts = people.aggregate(
+        audience=Count("pk"),
+        opted_out=Count("pk", filter=Q(opted_out_at__isnull=False)),
+        with_address=Count("channel_address", filter=Q(opted_out_at__isnull=True)),
     )
     no_address = 0
     if campaign.channel != Channel.IMSHOP:
-        with_address = Address.objects.filter(
-            channel=campaign.channel, recipient__in=members, recipient__opted_out_at__isnull=True
-        ).count()
-        no_address = counts["audience"] - counts["opted_out"] - with_address
+        no_address = counts["audience"] - counts["opted_out"] - counts["with_address"]
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)
     reachable = counts["audience"] - counts["opted_out"] - no_address

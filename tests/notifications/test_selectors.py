@@ -74,3 +74,27 @@ def test_the_timeline_counts_events_per_bucket_in_utc(span, unit, step):
     assert all(bucket.utcoffset() == timedelta(0) for bucket in timeline.buckets)
     assert timeline.series("sent") == [2, 0, 1]
     assert timeline.series("sms_click") == [0, 0, 1]
+
+
+@pytest.mark.django_db
+def test_the_send_plan_counts_each_person_once_and_says_who_is_skipped():
+    from django.utils import timezone
+
+    from notifications.selectors import campaign_send_plan
+    from tests.factories import make_audience, make_recipient
+
+    both = make_recipient(external_id="both", addresses={"leadconverter": "1", "bitrix24": "5"})
+    other_channel = make_recipient(external_id="other", addresses={"bitrix24": "6"})
+    opted_out = make_recipient(
+        external_id="out", addresses={"leadconverter": "2"}, opted_out_at=timezone.now()
+    )
+    campaign = make_campaign(
+        make_audience(both, other_channel),
+        make_audience(both, opted_out),  # "both" is in two audiences
+        channel="leadconverter",
+    )
+
+    plan = campaign_send_plan(campaign=campaign, content={"body": "Hi"})
+
+    assert (plan.audience, plan.opted_out, plan.no_address) == (3, 1, 1)
+    assert plan.requests == 1
