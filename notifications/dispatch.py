@@ -34,13 +34,14 @@ from django.utils import timezone
 
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from .counters import counters_add, counters_move
-from .models import Campaign, Delivery, DeliveryEvent, Recipient
+from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
 from .providers.base import (
     BatchOutcome,
     Content,
     OutboundMessage,
     Provider,
     ProviderConfigurationError,
+    QuotaInfo,
     ResultStatus,
     SendResult,
 )
@@ -642,6 +643,8 @@ def _send_groups(
                 _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
                 raise
         report.requests += 1
+        if outcome.quota is not None:
+            _quota_record(key, outcome.quota)
         if outcome.hold_until is not None:
             limiter.hold(key, until=outcome.hold_until.timestamp(), reason="provider asked to wait")
         throttled = outcome.hold_until is not None and all(
@@ -666,6 +669,19 @@ def _send_groups(
             )
             return "the circuit breaker opened"
     return ""
+
+
+def _quota_record(key: str, quota: QuotaInfo) -> None:
+    """Keep the provider's own count for the provider status page."""
+    ProviderQuota.objects.update_or_create(
+        key=key,
+        defaults={
+            "limit": quota.limit,
+            "remaining": quota.remaining,
+            "resets_at": quota.resets_at,
+            "seen_at": timezone.now(),
+        },
+    )
 
 
 def _record_unknown(campaign_id, token, group, contents, recipients, attempts) -> None:

@@ -412,6 +412,21 @@ class RateLimitState(models.Model):
         return self.key
 
 
+class ProviderQuota(models.Model):
+    """A provider account's quota as the provider itself last reported it (Yandex Market's
+    X-RateLimit-Resource-* headers): other clients of the same account use it up too, which
+    our own limiter cannot see."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    resets_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class RateLimitSlot(models.Model):
     """One request in flight for a provider account: the parallel-request cap (database backend)."""
 

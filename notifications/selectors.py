@@ -27,6 +27,7 @@ from .models import (
     Delivery,
     DeliveryCounter,
     DeliveryEvent,
+    ProviderQuota,
     Recipient,
     RecipientAttribute,
 )
@@ -369,6 +370,7 @@ class ProviderOverview:
     hold_seconds_left: float | None
     hold_reason: str
     in_flight: int | None
+    reported_quota: ProviderQuota | None
     last_error: str
     last_error_at: datetime | None
     last_error_campaign: Campaign | None
@@ -379,6 +381,7 @@ def providers_overview() -> list[ProviderOverview]:
     from .ratelimit import Rule, get_limiter
 
     limiter = get_limiter()
+    quotas = {quota.key: quota for quota in ProviderQuota.objects.all()}
     overview = []
     for channel in Channel:
         configured, reason = channel_status(channel)
@@ -422,6 +425,7 @@ def providers_overview() -> list[ProviderOverview]:
                 hold_seconds_left=hold_left,
                 hold_reason=hold_reason,
                 in_flight=in_flight,
+                reported_quota=quotas.get(f"{channel}:{account}") if account else None,
                 last_error=error,
                 last_error_at=error_at,
                 last_error_campaign=error_campaign,

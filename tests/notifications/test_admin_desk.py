@@ -299,6 +299,22 @@ def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
     assert "failed: chat 1001 is closed" in html
 
 
+def test_the_provider_page_shows_the_quota_the_provider_reported(admin_client):
+    from datetime import UTC, datetime
+
+    from notifications.models import ProviderQuota
+
+    ProviderQuota.objects.create(
+        key="yandex_market:42",
+        limit=1000,
+        remaining=640,
+        resets_at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC),
+        seen_at=datetime(2026, 11, 23, 13, 20, tzinfo=UTC),
+    )
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "Yandex Market chat reports 640 of 1,000 left until 14:00" in html
+
+
 # --- Recipient page -----------------------------------------------------------------------
 
 

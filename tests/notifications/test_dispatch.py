@@ -373,6 +373,28 @@ def test_many_failed_requests_in_a_row_open_the_circuit_breaker(mocked, settings
     assert campaign.pause_reason.startswith("imshop failed 3 requests in a row; last:")
 
 
+def test_the_quota_a_provider_reports_is_kept_for_the_status_page(mocked, settings):
+    from notifications.models import ProviderQuota
+
+    settings.YANDEX_MARKET_API_URL = "https://yandex.test"
+    settings.YANDEX_MARKET_API_KEY = "ym-key"
+    settings.YANDEX_MARKET_BUSINESS_ID = "42"
+    chat = make_recipient(external_id="chat", addresses={"yandex_market": "777"})
+    campaign = dispatched("yandex_market", [chat], body="Hi")
+    mocked.post(
+        "https://yandex.test/v2/businesses/42/chats/message",
+        json={"status": "OK"},
+        headers={
+            "X-RateLimit-Resource-Limit": "1000",
+            "X-RateLimit-Resource-Remaining": "640",
+            "X-RateLimit-Resource-Until": "Mon, 23 Nov 2026 14:00:00 GMT",
+        },
+    )
+    send_all(campaign)
+    quota = ProviderQuota.objects.get(key="yandex_market:42")
+    assert (quota.limit, quota.remaining, quota.resets_at.hour) == (1000, 640, 14)
+
+
 def test_a_rate_limit_answer_holds_the_deliveries_without_using_an_attempt(mocked):
     campaign = dispatched("imshop", people(1), title="T", body="B")
     mocked.post(IMSHOP_URL, status=429, headers={"Retry-After": "120"}, json={})
