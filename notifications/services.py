@@ -584,10 +584,15 @@ def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
         campaign.status = Campaign.Status.CANCELLED
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
-        taken = _take_back_claims(campaign_id, Delivery.Status.CANCELLED, count=False)
+        # Pending rows first, claims second. A worker's claim that holds rows this UPDATE
+        # reaches makes it wait, and they are `sending` when it goes on; taking claims back
+        # afterwards (a new statement, seeing that claim) cancels them too. In the other order
+        # they escaped both, and the worker's release put them back to pending (found by the
+        # worker test with real clusters).
         cancelled = Delivery.objects.filter(
             campaign_id=campaign_id, status=Delivery.Status.PENDING
         ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
+        taken = _take_back_claims(campaign_id, Delivery.Status.CANCELLED, count=False)
         # Counters last and once per transaction, like every other writer: touching them between
         # delivery updates deadlocks against a worker's claim.
         counters_add(
