@@ -107,6 +107,9 @@ def gunicorn(app: str, env: dict[str, str], directory: Path) -> Iterator[int]:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            # Stopping must not wait gunicorn's default 30 s for a busy worker.
+            "--graceful-timeout",
+            "5",
         ],
         cwd=ROOT,
         env=env,
@@ -128,7 +131,11 @@ def gunicorn(app: str, env: dict[str, str], directory: Path) -> Iterator[int]:
         yield port
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
 
 
