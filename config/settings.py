@@ -3,6 +3,7 @@
 `.env.example` lists each variable with a safe value. Nothing secret has a default here.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -11,7 +12,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# VESTNIK_ENV_FILE names another file, or none when empty: the test suite sets it empty, so a
+# developer's .env (written by `make run`, pointing at the emulator) never changes what it tests.
+ENV_FILE = os.environ.get("VESTNIK_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 

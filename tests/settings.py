@@ -6,6 +6,9 @@ still come from the environment so the same suite runs on SQLite and on PostgreS
 
 import os
 
+# Never a developer's .env: the suite must test the same settings in every checkout. Processes
+# the tests start inherit this, so they don't read it either.
+os.environ["VESTNIK_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else")
 
 from config.settings import *  # noqa: F403

@@ -1,6 +1,7 @@
 """Settings come from the environment and refuse to start when something vital is wrong."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -52,3 +53,36 @@ def test_retry_not_larger_than_timeout_is_refused():
     result = run_settings(SECRET_KEY="x" * 50, Q_TIMEOUT="300", Q_RETRY="300")
     assert result.returncode != 0
     assert "Q_RETRY must be larger than Q_TIMEOUT" in result.stderr
+
+
+def _settings_in_a_checkout_with_a_dotenv(tmp_path, module: str) -> str:
+    """IMSHOP_PUSH_URL as `module` sees it in a copy of our settings beside a `make run` .env."""
+    shutil.copytree(settings.BASE_DIR / "config", tmp_path / "config")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    shutil.copy(settings.BASE_DIR / "tests" / "settings.py", tmp_path / "tests" / "settings.py")
+    (tmp_path / ".env").write_text(
+        "SECRET_KEY=from-the-dotenv\nIMSHOP_PUSH_URL=http://127.0.0.1:8025/imshop/push\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"VESTNIK_ENV_FILE", "SECRET_KEY"}}
+    env.pop("IMSHOP_PUSH_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module} as s; print(repr(s.IMSHOP_PUSH_URL))"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_product_reads_the_dotenv_that_make_run_writes(tmp_path):
+    assert _settings_in_a_checkout_with_a_dotenv(tmp_path, "config.settings") == repr(
+        "http://127.0.0.1:8025/imshop/push"
+    )
+
+
+def test_the_test_settings_never_read_a_dotenv(tmp_path):
+    assert _settings_in_a_checkout_with_a_dotenv(tmp_path, "tests.settings") == repr("")
