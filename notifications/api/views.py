@@ -10,11 +10,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -93,6 +93,11 @@ class ApiView(APIView):
     permission_classes = [IntegrationAccess]
     throttle_classes = [ApiKeyRateThrottle]
     pagination_class = IdCursorPagination
+    # What a staff session needs, per action, where the admin asks for other permissions than
+    # the HTTP method's (see permissions.py): verbs on the view's model, as `("dispatch",)`.
+    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # The model of those permissions; a viewset's is its queryset's.
+    permission_model: ClassVar[type[Model] | None] = None
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TransitionError):
@@ -130,6 +135,8 @@ class RecipientViewSet(
 
     serializer_class = api.RecipientSerializer
     lookup_value_regex = r"\d+"
+    # Bulk creates and updates, as the admin's CSV import, which asks for both.
+    action_permissions = {"bulk": ("add", "change")}
 
     def get_queryset(self) -> QuerySet[Recipient]:
         return Recipient.objects.prefetch_related("addresses", "audiences")
@@ -244,6 +251,8 @@ class AudienceViewSet(
     serializer_class = api.AudienceSerializer
     queryset = Audience.objects.annotate(member_count=Count("audiencemember")).order_by("id")
     lookup_value_regex = r"\d+"
+    # Members are the audience's own many-to-many field: the admin edits them with the audience.
+    action_permissions = {"members": ("change",)}
 
     def perform_create(self, serializer: api.AudienceSerializer) -> None:
         saved = audience_save(audience=None, data=dict(serializer.validated_data))
@@ -284,6 +293,8 @@ class MessageTemplateViewSet(
     serializer_class = api.MessageTemplateSerializer
     queryset = MessageTemplate.objects.all()
     lookup_value_regex = r"\d+"
+    # A preview changes nothing: the admin shows it to whoever may view the template.
+    action_permissions = {"preview": ("view",)}
 
     def perform_create(self, serializer: api.MessageTemplateSerializer) -> None:
         serializer.instance = message_template_save(
@@ -347,6 +358,14 @@ class CampaignViewSet(
 
     serializer_class = api.CampaignSerializer
     lookup_value_regex = r"\d+"
+    # Every move of a campaign's life is behind the admin's sending buttons' permission.
+    action_permissions = {
+        "dispatch_campaign": ("dispatch",),
+        "pause": ("dispatch",),
+        "resume": ("dispatch",),
+        "cancel": ("dispatch",),
+        "retry_failed": ("dispatch",),
+    }
 
     def get_queryset(self) -> QuerySet[Campaign]:
         return Campaign.objects.prefetch_related("audiences")
@@ -469,6 +488,10 @@ class CampaignViewSet(
 
 class MessageView(ApiView):
     """Send one message now to up to API_MAX_BATCH recipients (a transactional campaign)."""
+
+    # A message is a campaign sent at once, as the admin's test send, which asks to dispatch.
+    permission_model = Campaign
+    action_permissions = {"post": ("dispatch",)}
 
     @extend_schema(
         request=api.MessageSerializer,

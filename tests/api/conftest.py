@@ -1,12 +1,18 @@
-"""Fixtures for API tests: keys, clients that send them, providers configured."""
+"""Fixtures for API tests: keys, clients that send them, staff sessions, providers configured."""
+
+import itertools
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from notifications.services import integration_key_create
 
 IMSHOP_URL = "https://imshop.test/push"
+
+_usernames = (f"staff-{number}" for number in itertools.count(1))
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +47,21 @@ def reader(db) -> APIClient:
     """A client with a read-only API key."""
     _, secret = integration_key_create(name="reports", read_only=True)
     return client_with(secret)
+
+
+def staff_with(*codenames: str):
+    """A new staff user with these permissions of the notifications app, and no other."""
+    user = get_user_model().objects.create_user(next(_usernames), is_staff=True)
+    granted = Permission.objects.filter(
+        content_type__app_label="notifications", codename__in=codenames
+    )
+    assert sorted(granted.values_list("codename", flat=True)) == sorted(set(codenames))
+    user.user_permissions.add(*granted)
+    return user
+
+
+def session_of(user) -> APIClient:
+    """A client logged in as this user, as the browsable API or the admin's pages would be."""
+    client = APIClient()
+    client.force_login(user)
+    return client

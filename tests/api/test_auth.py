@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from notifications.api.throttling import ApiKeyRateThrottle
 from notifications.models import IntegrationKey
 from notifications.services import integration_key_create
-from tests.api.conftest import client_with
+from tests.api.conftest import client_with, session_of, staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +53,8 @@ def test_a_read_only_key_cannot_write(reader):
     }
 
 
-def test_a_staff_session_may_use_the_api(django_user_model):
-    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    client = APIClient()
-    client.force_login(staff)
+def test_a_staff_session_with_the_admin_permission_may_use_the_api():
+    client = session_of(staff_with("add_recipient"))
     assert client.post("/api/recipients/", {"external_id": "c-1"}, format="json").status_code == 201
 
 
