@@ -28,6 +28,7 @@ from notifications.models import DeliveryEvent
 from notifications.sms import SmsOrigin, sms_links_find
 
 from .models import InboundEvent, InboundWebhook
+from .redaction import TOKEN_PARAMETER
 from .sendios import RejectedEvent, SendiosBodyError, SendiosEvent, parse_body
 
 logger = logging.getLogger(__name__)
@@ -403,7 +404,9 @@ def _request_fields(
 def _without_token(query_string: str) -> str:
     # The token is a credential: it must not be kept, whatever else the sender put there.
     pairs = parse_qsl(query_string, keep_blank_values=True)
-    return _printable(urlencode([(name, value) for name, value in pairs if name != "token"]))
+    return _printable(
+        urlencode([(name, value) for name, value in pairs if name != TOKEN_PARAMETER])
+    )
 
 
 def _printable(text: str) -> str:
