@@ -3,6 +3,8 @@
 Command-line options (or GUNICORN_CMD_ARGS) such as `--bind` and `--workers` add to these.
 This file settles the logs: an access line per request on stdout, errors on stderr, and
 neither carries a webhook secret sent in a URL (`?token=`): webhooks.redaction rewrites it.
+It finds the secret in URLs (after "?"), as gunicorn's default access format writes them
+(`%(r)s`); a custom format must not log the bare query string (`%(q)s`).
 """
 
 import logging
