@@ -20,6 +20,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from .redaction import TOKEN_PARAMETER
+
 REALM = "vestnik-webhooks"
 
 
@@ -80,7 +82,7 @@ class SmsWebhookSecretAuthentication(BaseAuthentication):
 
 def _presented_credentials(request: Request) -> tuple[bool, list[str]]:
     """Whether the request presents credentials at all, and the secrets it presents."""
-    candidates = list(request.query_params.getlist("token"))
+    candidates = list(request.query_params.getlist(TOKEN_PARAMETER))
     presented = bool(candidates)
     scheme, _, encoded = get_authorization_header(request).partition(b" ")
     if scheme.lower() == b"basic":

@@ -28,6 +28,7 @@ from notifications.models import DeliveryEvent
 from notifications.sms import SmsOrigin, sms_links_find
 
 from .models import InboundEvent, InboundWebhook
+from .redaction import TOKEN_PARAMETER
 from .sendios import RejectedEvent, SendiosBodyError, SendiosEvent, parse_body
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ STORED_HEADERS = (
     "X-Request-Id",
 )
 MAX_HEADER_VALUE = 1000
+# Why a body could not be read, in the server's words, cut to this many characters.
+MAX_READ_ERROR = 200
 
 # The answer lists at most this many rejection reasons; the count covers them all.
 MAX_REPORTED_REJECTIONS = 100
@@ -116,25 +119,49 @@ def sms_webhook_receive(
 
 def sms_webhook_refuse_oversized(
     *,
-    size: int,
+    size: int | None,
     limit: int,
     headers: Mapping[str, str],
     query_string: str = "",
     remote_addr: str | None = None,
 ) -> WebhookReceipt:
-    """Record that a body of `size` bytes was refused for exceeding `limit`, keeping none of it.
+    """Record that a body larger than `limit` bytes was refused, keeping none of it.
 
-    Keeping part of a body would look like a body that does not parse; the row says what
-    happened, who sent it and how big it was.
+    `size` is the length the sender declared, or None for a body sent without one (chunked),
+    refused once more than `limit` bytes of it arrived. Keeping part of a body would look like
+    a body that does not parse; the row says what happened, who sent it and how big it was.
     """
-    error = f"The body of {size} bytes is larger than the limit of {limit} bytes."
+    if size is None:
+        error = f"The body is larger than the limit of {limit} bytes."
+        size = limit + 1
+    else:
+        error = f"The body of {size} bytes is larger than the limit of {limit} bytes."
+    return _refuse(error, size, _request_fields(headers, query_string, remote_addr))
+
+
+def sms_webhook_refuse_unreadable(
+    *,
+    reason: str,
+    headers: Mapping[str, str],
+    query_string: str = "",
+    remote_addr: str | None = None,
+) -> WebhookReceipt:
+    """Record that a body could not be read to its end (`reason`: broken chunked framing, say).
+
+    What arrived before the break is not kept, for the same reason as an oversized body's.
+    """
+    error = f"The body could not be read: {_printable(reason)[:MAX_READ_ERROR]}."
+    return _refuse(error, 0, _request_fields(headers, query_string, remote_addr))
+
+
+def _refuse(error: str, size: int, request_fields: Mapping[str, object]) -> WebhookReceipt:
     inbound = InboundWebhook.objects.create(
         body=b"",
         body_size=size,
         status=InboundWebhook.Status.REJECTED,
         error=error,
         processed_at=timezone.now(),
-        **_request_fields(headers, query_string, remote_addr),
+        **request_fields,
     )
     logger.warning("SMS webhook #%s refused: %s", inbound.pk, error)
     return WebhookReceipt(inbound.pk, InboundWebhook.Status.REJECTED, error=error)
@@ -403,7 +430,9 @@ def _request_fields(
 def _without_token(query_string: str) -> str:
     # The token is a credential: it must not be kept, whatever else the sender put there.
     pairs = parse_qsl(query_string, keep_blank_values=True)
-    return _printable(urlencode([(name, value) for name, value in pairs if name != "token"]))
+    return _printable(
+        urlencode([(name, value) for name, value in pairs if name != TOKEN_PARAMETER])
+    )
 
 
 def _printable(text: str) -> str:

@@ -2,11 +2,14 @@
 
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+
+from tests.webhooks.servers import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "/webhooks/sms/"
@@ -74,3 +77,18 @@ def sendios(client):
         return post(client, body, **kwargs)
 
     return send
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """A SQLite file with every migration applied, made once per run for web servers started
+    as processes of their own. Copy it (`scratch_database`) rather than serve it."""
+    database = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
+    migrate(database)
+    return database
+
+
+@pytest.fixture
+def scratch_database(migrated_database, tmp_path) -> Path:
+    """A fresh copy of the migrated SQLite file, this test's own."""
+    return Path(shutil.copy(migrated_database, tmp_path / "db.sqlite3"))
