@@ -774,8 +774,10 @@ def recipient_delete(*, recipient: Recipient) -> None:
     """Forget a recipient; their deliveries go with them, events stay unlinked.
 
     The campaigns' counters lose those deliveries in the same transaction. The rows are locked
-    before they are counted: a worker recording one of them either commits first, and its new
-    status is the one taken off, or finds the row gone and counts nothing itself.
+    before anything is read: a worker recording one of them either commits first (its new
+    status is the one taken off, and the events it wrote are unlinked with the others) or finds
+    the row gone and records nothing. Unlocked, the deletion missed those events and failed on
+    their foreign key.
     """
     with transaction.atomic():
         gone = Counter(

@@ -5,6 +5,7 @@ Every case goes through the real admin as a logged-in superuser, the way staff u
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from notifications.counters import counters_read, counters_rebuild
+from notifications.dispatch import deliveries_claim, deliveries_start
 from notifications.models import (
     Audience,
     Campaign,
@@ -290,27 +292,11 @@ def _database_url() -> str:
     return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
 
 
-PAUSE_AND_HOLD = """
-import sys, time, django
-django.setup()
-from django.db import transaction
-from notifications.services import campaign_pause
-with transaction.atomic():
-    campaign_pause(campaign_id=int(sys.argv[1]), reason="Provider down.")
-    print("paused", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client, postgres_only):
-    campaign = make_campaign(make_audience(), name="Spring", status=Campaign.Status.RUNNING)
-    url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-    form = browser_form(admin_client.get(url))
-    # Another process pauses the campaign and holds its transaction open: the save below
-    # reads the campaign as running and reaches its write before the pause commits.
-    worker = subprocess.Popen(
-        [sys.executable, "-c", PAUSE_AND_HOLD, str(campaign.pk), "2"],
+def hold_open(script: str, *args: str) -> subprocess.Popen:
+    """Run `script` in another process on the test database; it prints a line once it holds
+    its transaction open, and this returns after that line."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
         cwd=settings.BASE_DIR,
         env={
             **os.environ,
@@ -321,10 +307,84 @@ def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+PAUSE_AND_HOLD = """
+import sys, time, django
+django.setup()
+from django.db import transaction
+from notifications.services import campaign_pause
+with transaction.atomic():
+    campaign_pause(campaign_id=int(sys.argv[1]), reason="Provider down.")
+    print("holding", flush=True)
+    time.sleep(2)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client, postgres_only):
+    campaign = make_campaign(make_audience(), name="Spring", status=Campaign.Status.RUNNING)
+    url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    form = browser_form(admin_client.get(url))
+    # The save below reads the campaign as running and reaches its write while the other
+    # process's pause is still open.
+    worker = hold_open(PAUSE_AND_HOLD, str(campaign.pk))
     try:
-        assert worker.stdout.readline().strip() == "paused"
         admin_client.post(url, form)
     finally:
         assert worker.wait(timeout=30) == 0
     campaign.refresh_from_db()
     assert (campaign.status, campaign.pause_reason) == (Campaign.Status.PAUSED, "Provider down.")
+
+
+RECORD_AND_HOLD = """
+import json, sys, time, uuid, django
+django.setup()
+from django.db import transaction
+from notifications.dispatch import deliveries_record
+from notifications.providers.base import ResultStatus, SendResult
+claim = json.loads(sys.argv[1])
+recipients = {int(pk): recipient for pk, recipient in claim["recipients"].items()}
+with transaction.atomic():
+    deliveries_record(
+        campaign_id=claim["campaign"],
+        token=uuid.UUID(claim["token"]),
+        results=[SendResult(pk, ResultStatus.SENT) for pk in recipients],
+        contents={},
+        recipients=recipients,
+        attempts=dict.fromkeys(recipients, 1),
+    )
+    print("holding", flush=True)
+    time.sleep(2)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_recipient_while_a_worker_records_their_delivery_keeps_counters_right(
+    admin_client, postgres_only
+):
+    leaving, staying = make_recipient(), make_recipient()
+    campaign = make_campaign(make_audience(leaving, staying), status=Campaign.Status.RUNNING)
+    for recipient in (leaving, staying):
+        Delivery.objects.create(campaign=campaign, recipient=recipient)
+    counters_rebuild(campaign_id=campaign.pk)
+    token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=10, lease_seconds=60)
+    deliveries_start(campaign_id=campaign.pk, token=token, ids=[c.id for c in claimed])
+    claim = {
+        "campaign": campaign.pk,
+        "token": str(token),
+        "recipients": {c.id: c.recipient_id for c in claimed},
+    }
+    # The worker has marked both deliveries sent but not committed: the deletion must count
+    # the leaving recipient's delivery as sent, not as the sending it still reads as.
+    worker = hold_open(RECORD_AND_HOLD, json.dumps(claim))
+    try:
+        admin_client.post(delete_url(leaving), {"post": "yes"})
+    finally:
+        assert worker.wait(timeout=30) == 0
+    assert list(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == [
+        "sent"
+    ]
+    assert counters_match_rows(campaign)
