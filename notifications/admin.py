@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db import transaction
+from django.db.models import Count, Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -81,15 +83,22 @@ from .selectors import (
 from .services import (
     ImportReport,
     TransitionError,
+    audience_delete,
+    audience_save,
     campaign_cancel,
+    campaign_delete,
     campaign_dispatch,
     campaign_pause,
     campaign_preflight,
     campaign_resend_unknown,
     campaign_resume,
     campaign_retry_failed,
+    campaign_save,
     campaign_send_test,
-    recipient_attributes_register,
+    message_template_delete,
+    message_template_save,
+    recipient_delete,
+    recipient_save,
     recipients_import,
 )
 from .sms import sms_events_link_pending
@@ -140,6 +149,85 @@ def _change_link(model_name: str, pk: int | None, label: object) -> str:
         return "—"
     url = reverse(f"admin:notifications_{model_name}_change", args=[pk])
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+class ThroughServicesAdmin(admin.ModelAdmin):
+    """An admin whose saves and deletions are the domain services', never its own writes.
+
+    A service may refuse with a sentence (TransitionError): staff see it and nothing changes.
+    Each form field also carries the value staff were shown, so `changed_data` means what they
+    changed; a save hands the service only that, and what an import, a worker or another person
+    wrote after the form opened stays.
+    """
+
+    actions = ["delete_selected"]
+
+    def delete_through_service(self, obj: Model) -> None:
+        """Delete one object by calling its service; each admin names its own."""
+        raise NotImplementedError
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            formfield.show_hidden_initial = True
+        return formfield
+
+    def changeform_view(
+        self, request: HttpRequest, object_id=None, form_url="", extra_context=None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except TransitionError as exc:
+            # Raised inside the view's transaction: the save and its log entry rolled back.
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(request.path)
+
+    def get_deleted_objects(self, objs, request: HttpRequest) -> tuple:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # No one deletes a delivery by itself; whether one goes along with what references it
+        # is the service's rule (a forgotten recipient's do, off the counters; a campaign that
+        # has any cannot be deleted), not a permission staff lack.
+        perms_needed.discard(Delivery._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_through_service(obj)
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except TransitionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
+
+    @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Django's confirmation page, then the service for each object: the ones it refuses
+        stay, each with its reason, and the others go."""
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)
+        deleted, refused = 0, []
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [obj])
+                    self.delete_through_service(obj)
+            except TransitionError as exc:
+                refused.append(str(exc))
+            else:
+                deleted += 1
+        if deleted:
+            label = self.opts.verbose_name if deleted == 1 else self.opts.verbose_name_plural
+            self.message_user(request, f"Successfully deleted {deleted} {label}.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        return None
+
+
+def _changed(form: forms.ModelForm, change: bool) -> dict:
+    """The form's values to save: all of them for a new object, else what staff changed."""
+    names = form.changed_data if change else form.cleaned_data
+    return {name: form.cleaned_data[name] for name in names}
 
 
 class AddressInline(admin.TabularInline):
@@ -198,7 +286,7 @@ class ReachFilter(admin.SimpleListFilter):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(admin.ModelAdmin):
+class RecipientAdmin(ThroughServicesAdmin):
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]
     search_fields = ["=external_id", "=phone", "last_name", "=addresses__value"]
@@ -232,9 +320,10 @@ class RecipientAdmin(admin.ModelAdmin):
         return super().get_queryset(request).distinct()
 
     def save_model(self, request: HttpRequest, obj: Recipient, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        recipient_attributes_register(names=obj.attributes)
-        sms_events_link_pending(recipient_ids=[obj.pk])
+        recipient_save(recipient=obj, data=_changed(form, change))
+
+    def delete_through_service(self, obj: Recipient) -> None:
+        recipient_delete(recipient=obj)
 
     @admin.display(description="Audiences")
     def audience_list(self, obj: Recipient) -> str:
@@ -295,7 +384,7 @@ class AddressAdmin(admin.ModelAdmin):
 
 
 @admin.register(Audience)
-class AudienceAdmin(admin.ModelAdmin):
+class AudienceAdmin(ThroughServicesAdmin):
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["member_count", "created_at"]
@@ -303,6 +392,12 @@ class AudienceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(_member_count=Count("audiencemember"))
+
+    def save_model(self, request: HttpRequest, obj: Audience, form, change: bool) -> None:
+        audience_save(audience=obj, data=_changed(form, change))
+
+    def delete_through_service(self, obj: Audience) -> None:
+        audience_delete(audience=obj)
 
     @admin.display(description="Members", ordering="_member_count")
     def member_count(self, obj: Audience) -> str:
@@ -402,11 +497,17 @@ class AudienceAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ThroughServicesAdmin):
     form = MessageTemplateForm
     list_display = ["name", "title", "short_body", "updated_at"]
     search_fields = ["name", "title", "body"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: MessageTemplate, form, change: bool) -> None:
+        message_template_save(template=obj, data=_changed(form, change))
+
+    def delete_through_service(self, obj: MessageTemplate) -> None:
+        message_template_delete(template=obj)
 
     @admin.display(description="Text")
     def short_body(self, obj: MessageTemplate) -> str:
@@ -497,7 +598,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ThroughServicesAdmin):
     form = CampaignForm
     list_display = [
         "name",
@@ -563,11 +664,22 @@ class CampaignAdmin(admin.ModelAdmin):
         return self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if obj.sendios_project_id is not None:
-            sms_events_link_pending(campaign_ids=[obj.pk])
+        data = _changed(form, change)
+        audiences = data.pop("audiences", None)
+        saved = campaign_save(
+            campaign_id=obj.pk if change else None,
+            data=data,
+            audiences=audiences,
+            user=request.user,
+        )
+        # The admin's own messages and log entry name the object it holds.
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """Nothing left to save: campaign_save set the audiences, and a campaign has no inlines."""
+
+    def delete_through_service(self, obj: Campaign) -> None:
+        campaign_delete(campaign_id=obj.pk)
 
     # --- List columns: read from what CampaignChangeList attached to each row. --------------
 
@@ -671,6 +783,14 @@ class CampaignAdmin(admin.ModelAdmin):
             extra["desk"] = campaign_desk(campaign)
             if self.has_dispatch_permission(request):
                 extra["transitions"] = _buttons(campaign)
+            if campaign.status != Campaign.Status.DRAFT:
+                # campaign_save and campaign_delete would refuse: no buttons that lead there.
+                extra.update(
+                    show_save=False,
+                    show_save_and_continue=False,
+                    show_save_and_add_another=False,
+                    show_delete=False,
+                )
         return super().change_view(request, object_id, form_url, extra)
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
@@ -800,7 +920,7 @@ class CampaignAdmin(admin.ModelAdmin):
             self.message_user(request, reason, messages.WARNING)
         return None
 
-    actions = ["pause_selected", "resume_selected", "cancel_selected"]
+    actions = ["pause_selected", "resume_selected", "cancel_selected", "delete_selected"]
 
 
 def _moment(value) -> str:
@@ -1008,12 +1128,18 @@ class DeliveryEventInline(admin.TabularInline):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is written by the system only; staff read it."""
+    """History is written by the system only; staff read it.
+
+    Not deleted either: a deleted delivery would still count in its campaign's counters.
+    """
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

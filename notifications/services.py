@@ -6,6 +6,7 @@ Functions are named `<entity>_<action>`, take keyword arguments and own their tr
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -733,6 +734,20 @@ def integration_key_touch(*, key: IntegrationKey) -> None:
     key.last_used_at = now
 
 
+def _save_fields(instance: Any, data: dict[str, Any]) -> None:
+    """Insert a new row whole; of an existing one write only the columns in `data`.
+
+    A full save would also write back every other column as this instance last read it, undoing
+    what an import or another person changed in the meantime.
+    """
+    for name, value in data.items():
+        setattr(instance, name, value)
+    if instance._state.adding:
+        instance.save()
+    else:
+        instance.save(update_fields=[*data, "updated_at"])
+
+
 def recipient_save(
     *,
     recipient: Recipient | None,
@@ -742,9 +757,7 @@ def recipient_save(
     """Create or change one recipient; `addresses`, when given, replace the stored ones."""
     with transaction.atomic():
         recipient = recipient or Recipient()
-        for name, value in data.items():
-            setattr(recipient, name, value)
-        recipient.save()
+        _save_fields(recipient, data)
         if addresses is not None:
             recipient.addresses.exclude(channel__in=list(addresses)).delete()
             for channel, value in addresses.items():
@@ -758,8 +771,27 @@ def recipient_save(
 
 
 def recipient_delete(*, recipient: Recipient) -> None:
-    """Forget a recipient; their deliveries go with them, events stay unlinked."""
-    recipient.delete()
+    """Forget a recipient; their deliveries go with them, events stay unlinked.
+
+    The campaigns' counters lose those deliveries in the same transaction. The rows are locked
+    before anything is read: a worker recording one of them either commits first (its new
+    status is the one taken off, and the events it wrote are unlinked with the others) or finds
+    the row gone and records nothing. Unlocked, the deletion missed those events and failed on
+    their foreign key.
+    """
+    with transaction.atomic():
+        gone = Counter(
+            Delivery.objects.select_for_update()
+            .filter(recipient=recipient)
+            .order_by("id")
+            .values_list("campaign_id", "status")
+        )
+        recipient.delete()
+        for campaign_id in sorted({campaign_id for campaign_id, _ in gone}):
+            counters_add(
+                campaign_id=campaign_id,
+                deltas={status: -n for (c, status), n in gone.items() if c == campaign_id},
+            )
 
 
 @dataclass(frozen=True)
@@ -803,9 +835,7 @@ def message_template_save(
 ) -> MessageTemplate:
     """Create or change a template; the caller has checked it with `template_errors`."""
     template = template or MessageTemplate()
-    for name, value in data.items():
-        setattr(template, name, value)
-    template.save()
+    _save_fields(template, data)
     return template
 
 
@@ -826,7 +856,11 @@ def campaign_save(
     audiences: Iterable[Audience] | None = None,
     user: Any = None,
 ) -> Campaign:
-    """Create a draft campaign, or change one that is still a draft (else TransitionError)."""
+    """Create a draft campaign, or change one that is still a draft (else TransitionError).
+
+    Only the fields in `data` are written, under the campaign's lock: workers and transitions
+    write the others (status, heartbeat, pause reason), and their changes stay.
+    """
     with transaction.atomic():
         if campaign_id is None:
             campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
@@ -834,20 +868,28 @@ def campaign_save(
             campaign = _locked(campaign_id)
             if campaign.status != Campaign.Status.DRAFT:
                 raise _refuse(campaign, "change")
-        for name, value in data.items():
-            setattr(campaign, name, value)
-        campaign.save()
+        _save_fields(campaign, data)
         if audiences is not None:
             campaign.audiences.set(audiences)
+        if campaign.sendios_project_id is not None:
+            # SMS callbacks that arrived before the campaign had these Sendios ids.
+            sms_events_link_pending(campaign_ids=[campaign.pk])
     return campaign
 
 
 def campaign_delete(*, campaign_id: int) -> None:
-    """Delete a draft campaign; one that was dispatched keeps its history (TransitionError)."""
+    """Delete a draft campaign; one that was dispatched keeps its history (TransitionError).
+
+    So do its test sends: they went out to real people, and a deletion would take them along.
+    """
     with transaction.atomic():
         campaign = _locked(campaign_id)
         if campaign.status != Campaign.Status.DRAFT:
             raise _refuse(campaign, "delete")
+        if campaign.test_sends.exists():
+            raise TransitionError(
+                f"Cannot delete '{campaign.name}': its test sends went out and keep their history."
+            )
         campaign.delete()
 
 
@@ -973,6 +1015,27 @@ def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audienc
         setattr(audience, name, value)
     audience.save()
     return audience
+
+
+def audience_delete(*, audience: Audience) -> None:
+    """Delete an audience no campaign has gone out to (else TransitionError); its members stay.
+
+    A dispatched campaign's audiences are part of its history. Its campaigns are locked first,
+    so a draft being dispatched meanwhile either goes first (and the audience stays) or finds
+    the audience gone.
+    """
+    with transaction.atomic():
+        campaigns = list(
+            Campaign.objects.select_for_update(no_key=True)
+            .filter(audiences=audience)
+            .order_by("id")
+        )
+        sent = next((c for c in campaigns if c.status != Campaign.Status.DRAFT), None)
+        if sent is not None:
+            raise TransitionError(
+                f"Cannot delete audience '{audience.name}': campaign '{sent.name}' went out to it."
+            )
+        audience.delete()
 
 
 def audience_members_change(

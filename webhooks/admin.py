@@ -1,4 +1,7 @@
-"""Admin for the raw inbox: every inbound callback exactly as received, and its events' fate."""
+"""Admin for the raw inbox: every inbound callback exactly as received, and its events' fate.
+
+History, read-only: no one adds, changes or deletes a body or an event here.
+"""
 
 from __future__ import annotations
 
@@ -127,6 +130,9 @@ class InboundWebhookAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(InboundEvent)
 class InboundEventAdmin(admin.ModelAdmin):
@@ -149,4 +155,7 @@ class InboundEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -1,0 +1,390 @@
+"""The admin keeps the services' rules: deletions and saves go through them, history stays.
+
+Every case goes through the real admin as a logged-in superuser, the way staff use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from html.parser import HTMLParser
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import RequestFactory
+from django.urls import reverse
+
+from notifications.counters import counters_read, counters_rebuild
+from notifications.dispatch import deliveries_claim, deliveries_start
+from notifications.models import (
+    Audience,
+    Campaign,
+    Delivery,
+    DeliveryEvent,
+    MessageTemplate,
+    Recipient,
+)
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
+
+pytestmark = pytest.mark.django_db
+
+
+class _FormReader(HTMLParser):
+    """What a browser would submit for the page's main form, field by field."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        name = attributes.get("name")
+        if tag == "input" and name:
+            kind = attributes.get("type", "text")
+            if kind in ("submit", "button") or (
+                kind in ("checkbox", "radio") and "checked" not in attributes
+            ):
+                return
+            self.data.setdefault(name, []).append(attributes.get("value") or "")
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in attributes:
+            self.data[self._select].append(attributes.get("value") or "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.data[self._textarea][0] += data.removeprefix("\n")
+
+
+def browser_form(page) -> dict[str, list[str]]:
+    reader = _FormReader()
+    reader.feed(page.content.decode())
+    return reader.data
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def counters_match_rows(campaign: Campaign) -> bool:
+    rows = Counter(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True))
+    return counters_read(campaign_id=campaign.pk) == dict(rows)
+
+
+def delete_url(obj) -> str:
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk])
+
+
+def delete_selected(client, model, *objects):
+    changelist = reverse(f"admin:notifications_{model._meta.model_name}_changelist")
+    return client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [o.pk for o in objects], "post": "yes"},
+        follow=True,
+    )
+
+
+def sent_campaign(*recipients: Recipient, **fields) -> Campaign:
+    """A running campaign with one delivery per recipient (sent, then pending) and counters."""
+    campaign = make_campaign(make_audience(*recipients), status=Campaign.Status.RUNNING, **fields)
+    for index, recipient in enumerate(recipients):
+        status = Delivery.Status.SENT if index % 2 == 0 else Delivery.Status.PENDING
+        Delivery.objects.create(campaign=campaign, recipient=recipient, status=status)
+    counters_rebuild(campaign_id=campaign.pk)
+    return campaign
+
+
+# --- Deleting campaigns -------------------------------------------------------------------
+
+
+def test_a_running_campaign_cannot_be_deleted_from_its_page(admin_client):
+    campaign = sent_campaign(make_recipient(), name="Spring")
+    response = admin_client.post(delete_url(campaign), {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "Cannot delete 'Spring': it is running." in messages_of(response)
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+    assert Delivery.objects.filter(campaign=campaign).count() == 1
+
+
+def test_delete_selected_deletes_the_drafts_and_refuses_the_others_with_a_sentence(admin_client):
+    draft = make_campaign(name="Draft")
+    running = make_campaign(name="Live", status=Campaign.Status.RUNNING)
+    response = delete_selected(admin_client, Campaign, draft, running)
+    assert response.status_code == 200
+    assert set(Campaign.objects.values_list("name", flat=True)) == {"Live"}
+    assert "Cannot delete 'Live': it is running." in messages_of(response)
+
+
+def test_a_draft_whose_test_sends_went_out_cannot_be_deleted(admin_client):
+    recipient = make_recipient()
+    draft = make_campaign(name="Draft")
+    test_send = make_campaign(
+        name="Test of Draft",
+        kind=Campaign.Kind.TEST,
+        parent=draft,
+        status=Campaign.Status.COMPLETED,
+    )
+    Delivery.objects.create(campaign=test_send, recipient=recipient, status=Delivery.Status.SENT)
+    admin_client.post(delete_url(draft), {"post": "yes"})
+    assert Campaign.objects.filter(pk__in=[draft.pk, test_send.pk]).count() == 2
+    assert Delivery.objects.filter(campaign=test_send).exists()
+
+
+# --- History is read-only -----------------------------------------------------------------
+
+
+def test_a_delivery_cannot_be_deleted_and_the_counters_stay_right(admin_client):
+    campaign = sent_campaign(make_recipient(), make_recipient())
+    delivery = Delivery.objects.filter(campaign=campaign).first()
+    assert admin_client.post(delete_url(delivery), {"post": "yes"}).status_code == 403
+    delete_selected(admin_client, Delivery, delivery)
+    assert Delivery.objects.filter(campaign=campaign).count() == 2
+    assert counters_match_rows(campaign)
+
+
+def test_a_delivery_event_cannot_be_deleted(admin_client):
+    event = DeliveryEvent.objects.create(type="sent", detail="ok")
+    assert admin_client.post(delete_url(event), {"post": "yes"}).status_code == 403
+    delete_selected(admin_client, DeliveryEvent, event)
+    assert DeliveryEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.parametrize("model", [Delivery, DeliveryEvent])
+def test_history_offers_no_delete_action(admin_user, model):
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    assert "delete_selected" not in admin.site._registry[model].get_actions(request)
+
+
+# --- Deleting what deliveries reference ---------------------------------------------------
+
+
+def test_deleting_a_recipient_takes_their_deliveries_off_the_counters(admin_client):
+    leaving, staying = make_recipient(), make_recipient()
+    campaign = sent_campaign(leaving, staying)
+    page = admin_client.get(delete_url(leaving))
+    assert page.status_code == 200
+    assert "permission" not in page.content.decode()
+    admin_client.post(delete_url(leaving), {"post": "yes"})
+    assert not Recipient.objects.filter(pk=leaving.pk).exists()
+    assert Delivery.objects.filter(campaign=campaign).count() == 1
+    assert counters_match_rows(campaign)
+
+
+def test_deleting_selected_recipients_keeps_every_campaigns_counters_right(admin_client):
+    first, second, third = make_recipient(), make_recipient(), make_recipient()
+    spring = sent_campaign(first, second, third)
+    autumn = sent_campaign(second, third)
+    response = delete_selected(admin_client, Recipient, first, second)
+    assert "Successfully deleted 2 recipients." in messages_of(response)
+    assert Recipient.objects.get() == third
+    assert counters_match_rows(spring)
+    assert counters_match_rows(autumn)
+
+
+def test_an_audience_a_campaign_went_out_to_cannot_be_deleted(admin_client):
+    audience = make_audience(make_recipient(), name="Everyone")
+    make_campaign(audience, name="Spring", status=Campaign.Status.RUNNING)
+    response = admin_client.post(delete_url(audience), {"post": "yes"}, follow=True)
+    assert "Cannot delete audience 'Everyone': campaign 'Spring' went out to it." in (
+        messages_of(response)
+    )
+    assert Campaign.objects.get().audiences.get() == audience
+
+
+def test_an_audience_only_drafts_use_can_be_deleted(admin_client):
+    audience = make_audience(make_recipient())
+    draft = make_campaign(audience)
+    response = delete_selected(admin_client, Audience, audience)
+    assert "Successfully deleted 1 audience." in messages_of(response)
+    assert not draft.audiences.exists()
+
+
+def test_a_template_a_campaign_uses_is_refused_by_delete_selected(admin_client):
+    template = make_template(name="Greeting")
+    make_campaign(template=template)
+    response = delete_selected(admin_client, MessageTemplate, template)
+    assert response.status_code == 200
+    assert "Cannot delete template 'Greeting': campaigns use it." in messages_of(response)
+    assert MessageTemplate.objects.filter(pk=template.pk).exists()
+
+
+# --- Saving -------------------------------------------------------------------------------
+
+
+def test_saving_a_campaign_dispatched_since_its_form_opened_is_refused_with_a_sentence(
+    admin_client,
+):
+    campaign = make_campaign(make_audience(), name="Spring")
+    url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    form = browser_form(admin_client.get(url))
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
+    response = admin_client.post(url, {**form, "name": "Summer"}, follow=True)
+    assert "Cannot change 'Spring': it is running." in messages_of(response)
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.status) == ("Spring", Campaign.Status.RUNNING)
+
+
+def test_a_running_campaign_page_offers_neither_save_nor_delete(admin_client):
+    campaign = make_campaign(make_audience(), status=Campaign.Status.RUNNING)
+    page = admin_client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    html = page.content.decode()
+    assert 'name="_save"' not in html
+    assert delete_url(campaign) not in html
+
+
+def test_saving_a_draft_keeps_what_others_changed_since_its_form_opened(admin_client):
+    first, second = make_audience(name="First"), make_audience(name="Second")
+    campaign = make_campaign(first, name="Spring")
+    url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    form = browser_form(admin_client.get(url))
+    campaign.audiences.set([second])  # through the API, say
+    response = admin_client.post(url, {**form, "name": "Summer"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Summer"
+    assert list(campaign.audiences.all()) == [second]
+
+
+def test_saving_a_recipient_keeps_what_an_import_changed_since_its_form_opened(admin_client):
+    recipient = make_recipient(external_id="c-1", first_name="Ann", phone="+79000000001")
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    form = browser_form(admin_client.get(url))
+    Recipient.objects.filter(pk=recipient.pk).update(phone="+79000000002")
+    response = admin_client.post(url, {**form, "first_name": "Anna"})
+    assert response.status_code == 302
+    recipient.refresh_from_db()
+    assert (recipient.first_name, recipient.phone) == ("Anna", "+79000000002")
+
+
+def test_saving_a_template_keeps_what_another_editor_saved_since_its_form_opened(admin_client):
+    template = make_template(title="Hello", body="Old text")
+    url = reverse("admin:notifications_messagetemplate_change", args=[template.pk])
+    form = browser_form(admin_client.get(url))
+    other_form = browser_form(admin_client.get(url))
+    admin_client.post(url, {**other_form, "body": "New text"})
+    admin_client.post(url, {**form, "title": "Hi"})
+    template.refresh_from_db()
+    assert (template.title, template.body) == ("Hi", "New text")
+
+
+def _database_url() -> str:
+    params = connection.settings_dict
+    return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+
+
+def hold_open(script: str, *args: str) -> subprocess.Popen:
+    """Run `script` in another process on the test database; it prints a line once it holds
+    its transaction open, and this returns after that line."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": _database_url(),
+        },
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+PAUSE_AND_HOLD = """
+import sys, time, django
+django.setup()
+from django.db import transaction
+from notifications.services import campaign_pause
+with transaction.atomic():
+    campaign_pause(campaign_id=int(sys.argv[1]), reason="Provider down.")
+    print("holding", flush=True)
+    time.sleep(2)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client, postgres_only):
+    campaign = make_campaign(make_audience(), name="Spring", status=Campaign.Status.RUNNING)
+    url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    form = browser_form(admin_client.get(url))
+    # The save below reads the campaign as running and reaches its write while the other
+    # process's pause is still open.
+    worker = hold_open(PAUSE_AND_HOLD, str(campaign.pk))
+    try:
+        admin_client.post(url, form)
+    finally:
+        assert worker.wait(timeout=30) == 0
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.pause_reason) == (Campaign.Status.PAUSED, "Provider down.")
+
+
+RECORD_AND_HOLD = """
+import json, sys, time, uuid, django
+django.setup()
+from django.db import transaction
+from notifications.dispatch import deliveries_record
+from notifications.providers.base import ResultStatus, SendResult
+claim = json.loads(sys.argv[1])
+recipients = {int(pk): recipient for pk, recipient in claim["recipients"].items()}
+with transaction.atomic():
+    deliveries_record(
+        campaign_id=claim["campaign"],
+        token=uuid.UUID(claim["token"]),
+        results=[SendResult(pk, ResultStatus.SENT) for pk in recipients],
+        contents={},
+        recipients=recipients,
+        attempts=dict.fromkeys(recipients, 1),
+    )
+    print("holding", flush=True)
+    time.sleep(2)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_recipient_while_a_worker_records_their_delivery_keeps_counters_right(
+    admin_client, postgres_only
+):
+    leaving, staying = make_recipient(), make_recipient()
+    campaign = make_campaign(make_audience(leaving, staying), status=Campaign.Status.RUNNING)
+    for recipient in (leaving, staying):
+        Delivery.objects.create(campaign=campaign, recipient=recipient)
+    counters_rebuild(campaign_id=campaign.pk)
+    token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=10, lease_seconds=60)
+    deliveries_start(campaign_id=campaign.pk, token=token, ids=[c.id for c in claimed])
+    claim = {
+        "campaign": campaign.pk,
+        "token": str(token),
+        "recipients": {c.id: c.recipient_id for c in claimed},
+    }
+    # The worker has marked both deliveries sent but not committed: the deletion must count
+    # the leaving recipient's delivery as sent, not as the sending it still reads as.
+    worker = hold_open(RECORD_AND_HOLD, json.dumps(claim))
+    try:
+        admin_client.post(delete_url(leaving), {"post": "yes"})
+    finally:
+        assert worker.wait(timeout=30) == 0
+    assert list(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == [
+        "sent"
+    ]
+    assert counters_match_rows(campaign)
