@@ -45,6 +45,7 @@ from ..selectors import campaign_progress, campaigns_audience_sizes, send_eta_se
 from ..services import (
     IdempotencyMismatch,
     TransitionError,
+    audience_delete,
     audience_members_change,
     audience_save,
     campaign_cancel,
@@ -261,6 +262,9 @@ class AudienceViewSet(
     def perform_update(self, serializer: api.AudienceSerializer) -> None:
         saved = audience_save(audience=serializer.instance, data=dict(serializer.validated_data))
         serializer.instance = self.get_queryset().get(pk=saved.pk)
+
+    def perform_destroy(self, instance: Audience) -> None:
+        audience_delete(audience=instance)
 
     @extend_schema(request=api.MembersChangeSerializer, responses=api.MembersChangedSerializer)
     @action(detail=True, methods=["post"])

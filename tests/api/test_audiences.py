@@ -2,8 +2,8 @@
 
 import pytest
 
-from notifications.models import Audience, AudienceMember
-from tests.factories import make_recipient
+from notifications.models import Audience, AudienceMember, Campaign
+from tests.factories import make_audience, make_campaign, make_recipient
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,19 @@ def test_a_read_only_key_cannot_change_members(reader):
     audience = Audience.objects.create(name="Spring")
     response = reader.post(f"/api/audiences/{audience.pk}/members/", {"add": []}, format="json")
     assert response.status_code == 403
+
+
+def test_an_audience_a_campaign_went_out_to_cannot_be_deleted(api):
+    audience = make_audience(make_recipient())
+    make_campaign(audience, status=Campaign.Status.COMPLETED, name="Spring sale")
+    answer = api.delete(f"/api/audiences/{audience.pk}/")
+    assert answer.status_code == 409
+    assert "campaign 'Spring sale' went out to it" in answer.json()["detail"]
+    assert Audience.objects.filter(pk=audience.pk).exists()
+
+
+def test_an_audience_only_drafts_use_is_deleted(api):
+    audience = make_audience(make_recipient())
+    make_campaign(audience)
+    assert api.delete(f"/api/audiences/{audience.pk}/").status_code == 204
+    assert not Audience.objects.filter(pk=audience.pk).exists()
