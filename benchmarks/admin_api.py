@@ -75,11 +75,14 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
     seed.recipients(database, sizes["deliveries"])
     specs = {"big": {"channel": seed.CHANNEL, "status": "running"}}
     specs["draft"] = {"channel": seed.CHANNEL, "status": "draft"}
+    # Imshop sends one text per request: the plan counts distinct texts (here all differ).
+    specs["imshop-draft"] = {"channel": "imshop", "status": "draft"}
     for n in range(SMALL_CAMPAIGNS):
         specs[f"small-{n}"] = {"channel": seed.CHANNEL, "status": "completed"}
     ids = seed.campaigns(database, specs, admin_password=PASSWORD)
     seed.members(database, ids["audiences"]["big"], sizes["deliveries"])
     seed.members(database, ids["audiences"]["draft"], sizes["deliveries"])
+    seed.members(database, ids["audiences"]["imshop-draft"], sizes["deliveries"])
     seed.deliveries(database, ids["campaigns"]["big"], sizes["deliveries"])
     for n in range(SMALL_CAMPAIGNS):
         seed.members(database, ids["audiences"][f"small-{n}"], sizes["small"])
@@ -92,10 +95,21 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         "draft campaign page": f"/admin/notifications/campaign/{ids['campaigns']['draft']}/change/",
         "API campaign stats": f"/api/campaigns/{big}/stats/",
         "API draft stats": f"/api/campaigns/{ids['campaigns']['draft']}/stats/",
+        "personalised Imshop draft page": (
+            f"/admin/notifications/campaign/{ids['campaigns']['imshop-draft']}/change/"
+        ),
+        "API personalised Imshop draft stats": (
+            f"/api/campaigns/{ids['campaigns']['imshop-draft']}/stats/"
+        ),
     }
     code = f"PAGES = {pages!r}\nREPEATS = {sizes['repeats']}\nPASSWORD = {PASSWORD!r}\n" + CHILD
     code += "print(json.dumps(result))\n"
-    env = database.env(ALLOWED_HOSTS="testserver")
+    # Imshop configured (never called), so its pages estimate as production's do.
+    env = database.env(
+        ALLOWED_HOSTS="testserver",
+        IMSHOP_PUSH_URL="http://127.0.0.1:9/push",
+        IMSHOP_API_KEY="benchmark-only",
+    )
     child = database.python("-c", code, env=env)
     result = json.loads(child.stdout.strip().splitlines()[-1])
     ceiling = result["admin index"]["median"] * 1000
@@ -106,6 +120,8 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         "draft campaign page",
         "API campaign stats",
         "API draft stats",
+        "personalised Imshop draft page",
+        "API personalised Imshop draft stats",
     ):
         page = result[name]
         scale = f"{sizes['deliveries']:,} {'members' if 'draft' in name else 'deliveries'}"

@@ -243,7 +243,10 @@ def campaign_live(campaign: Campaign) -> dict:
         eta = left / rate * 60
     else:
         eta = send_eta_seconds(
-            channel=campaign.channel, content=campaign_content(campaign), messages=left
+            channel=campaign.channel,
+            content=campaign_content(campaign),
+            messages=left,
+            campaign=campaign,
         )
     return {
         "status": campaign.status,
@@ -313,6 +316,23 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], audi
     return warnings
 
 
+def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
+    """Where variables in the message make the requests many more than one text for all
+    would need: which ones, what they cost, and how to avoid it."""
+    if not plan.personalised_by or plan.limits is None:
+        return []
+    names = ", ".join(f"{{{{ {name} }}}}" for name in plan.personalised_by)
+    fields = ", ".join(CHANNEL_FIELDS[campaign.channel])
+    shared = plan.requests_with_one_text
+    shared_eta = duration_text(plan.limits.min_duration(shared).total_seconds())
+    return [
+        f"{names} in the message makes the {MESSAGE_NOUNS[campaign.channel]} differ, and "
+        f"{campaign.get_channel_display()} sends one text per request: {plan.requests:,} "
+        f"requests ({duration_text(plan.eta_seconds)}) instead of {shared:,} ({shared_eta}). "
+        f"To send in {shared:,}, keep variables out of the {fields}."
+    ]
+
+
 def campaign_desk(campaign: Campaign) -> dict:
     """Everything the campaign page shows above the form, by phase.
 
@@ -334,6 +354,7 @@ def campaign_desk(campaign: Campaign) -> dict:
             errors=check.errors,
             warnings=[
                 *check.warnings,
+                *_personalisation_warnings(campaign, plan),
                 *_missing_variable_warnings(campaign, content, plan.audience),
             ],
             links={

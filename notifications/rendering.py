@@ -95,6 +95,7 @@ class CompiledTemplate:
         self._templates: dict[str, BoundTemplate] = {}
         self._static: dict[str, str] = {}
         self.variables: set[str] = set()
+        self._field_variables: dict[str, set[str]] = {}
         for name in TEMPLATE_FIELDS:
             source = fields.get(name) or ""
             if not _TAG_START.search(source):
@@ -109,9 +110,14 @@ class CompiledTemplate:
                 raise RenderError(name, f"unknown filter '{unknown_filters[0]}'")
             field_variables = set(template.global_variables())
             self.variables |= field_variables
+            self._field_variables[name] = field_variables
             self._templates[name] = template
             if not field_variables:
                 self._static[name] = self._render_field(name, {})
+
+    def variables_in(self, fields: Iterable[str]) -> set[str]:
+        """The variables that `fields` use: what makes their text differ between recipients."""
+        return set().union(*(self._field_variables.get(name, set()) for name in fields))
 
     def _render_field(self, name: str, context: Mapping[str, Any]) -> str:
         try:

@@ -12,11 +12,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, FilteredRelation, Q
-from django.db.models.functions import Substr, Trunc
+from django.db.models import CharField, Count, F, FilteredRelation, Q, QuerySet, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import RowNumber, Substr, Trunc
 from django.utils import timezone
 
 from .connections import build_provider, channel_status
@@ -109,30 +112,129 @@ def channel_limits(channel: str) -> Limits | None:
         return None
 
 
-def messages_per_request(*, channel: str, content: Mapping[str, str], limits: Limits) -> int:
-    """How many messages share one request on `channel`.
+def personalising_variables(*, channel: str, content: Mapping[str, str]) -> set[str]:
+    """The variables of what `channel` sends: what makes one recipient's text differ from
+    another's (empty for a template that does not compile: the preflight reports that)."""
+    try:
+        return compile_template(content).variables_in(CHANNEL_FIELDS[channel])
+    except RenderError:
+        return set()
 
-    Messages share a request up to the provider's batch size, except Imshop pushes that are
-    personalised: Imshop carries one text per request, so each recipient needs their own.
+
+def requests_needed(
+    *,
+    channel: str,
+    content: Mapping[str, str],
+    limits: Limits,
+    messages: int,
+    recipients: QuerySet[Recipient] | None = None,
+) -> int:
+    """How many requests `messages` deliveries to `recipients` take on `channel`.
+
+    Messages share a request up to the provider's batch size. Where a request carries one text
+    (Imshop), only messages that render the same share one: the engine claims deliveries in
+    recipient order a batch at a time and groups each claim by text, so the count is the number
+    of distinct values of the variables the sent fields use within each batch of recipients, one
+    SQL query. Without the recipients, each personalised message counts as its own request.
     """
-    if channel == Channel.IMSHOP:
-        compiled = compile_template(content)
-        if compiled.variables and any(content.get(f) for f in CHANNEL_FIELDS[channel]):
-            return 1
-    return limits.batch_size
+    if messages <= 0:
+        return 0
+    batches = -(-messages // limits.batch_size)
+    if not PROVIDERS[channel].one_text_per_request:
+        return batches
+    variables = personalising_variables(channel=channel, content=content)
+    if not variables:
+        return batches
+    if recipients is None:
+        return messages
+    return max(batches, _distinct_texts_per_batch(recipients, variables, limits.batch_size))
 
 
-def send_eta_seconds(*, channel: str, content: dict[str, str], messages: int) -> float | None:
+def _distinct_texts_per_batch(
+    recipients: QuerySet[Recipient], variables: set[str], batch_size: int
+) -> int:
+    """Distinct (batch, values of `variables`) among `recipients` numbered in id order.
+
+    A variable is the recipient's own field where one has that name, else the attribute (as
+    `recipient_context` resolves it). Text comparison of the values is what the render compares.
+    """
+    values = {
+        f"v{index}": F(name) if name in RECIPIENT_FIELDS else KT(f"attributes__{name}")
+        for index, name in enumerate(sorted(variables))
+    }
+    numbered = (
+        recipients.order_by()
+        .annotate(row_index=Window(RowNumber(), order_by=F("pk").asc()), **values)
+        .values("row_index", *values)
+    )
+    sql, params = numbered.query.sql_with_params()
+    columns = ", ".join(values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT (row_index - 1) / %s, {columns} "  # noqa: S608
+            f"FROM ({sql}) numbered) texts",
+            [batch_size, *params],
+        )
+        return cursor.fetchone()[0]
+
+
+def reachable_recipients(recipients: QuerySet[Recipient], channel: str) -> QuerySet[Recipient]:
+    """Those of `recipients` a campaign on `channel` sends to: not opted out, with an address
+    on the channel (Imshop addresses default to the recipient's own external_id)."""
+    reachable = recipients.filter(opted_out_at__isnull=True)
+    if channel != Channel.IMSHOP:
+        reachable = reachable.filter(addresses__channel=channel)
+    return reachable
+
+
+def campaign_recipients_left(campaign: Campaign) -> QuerySet[Recipient]:
+    """Who a campaign still has to send to: a draft's reachable audience, or the recipients of
+    its deliveries that are pending or being sent."""
+    if campaign.materialised_at is None:
+        members = AudienceMember.objects.filter(audience__campaigns=campaign.pk)
+        people = Recipient.objects.filter(pk__in=members.values("recipient_id"))
+        return reachable_recipients(people, campaign.channel)
+    open_deliveries = Delivery.objects.filter(
+        campaign=campaign.pk, status__in=(Delivery.Status.PENDING, Delivery.Status.SENDING)
+    )
+    return Recipient.objects.filter(pk__in=open_deliveries.values("recipient_id"))
+
+
+ESTIMATE_CACHE_SECONDS = 60
+
+
+def send_eta_seconds(
+    *,
+    channel: str,
+    content: Mapping[str, str],
+    messages: int,
+    campaign: Campaign | None = None,
+) -> float | None:
     """The least time `messages` deliveries take within the provider's limits, or None when
-    the provider is not configured."""
+    the provider is not configured.
+
+    With `campaign`, requests are counted on who it still has to send to (see
+    `requests_needed`); once it is dispatched that count is cached for a minute, because pages
+    poll progress every few seconds and the count reads every open delivery.
+    """
     if messages <= 0:
         return 0.0
     try:
         limits = build_provider(channel).limits
     except (ProviderError, ValueError):
         return None
-    per_request = messages_per_request(channel=channel, content=content, limits=limits)
-    return limits.min_duration(-(-messages // per_request)).total_seconds()
+    count = partial(requests_needed, channel=channel, content=content, limits=limits)
+    if campaign is None:
+        requests = count(messages=messages)
+    elif campaign.materialised_at is None:  # a draft's content may change at any moment
+        requests = count(messages=messages, recipients=campaign_recipients_left(campaign))
+    else:
+        key = f"vestnik:requests:{campaign.pk}:{campaign.status}:{messages}"
+        requests = cache.get(key)
+        if requests is None:
+            requests = count(messages=messages, recipients=campaign_recipients_left(campaign))
+            cache.set(key, requests, ESTIMATE_CACHE_SECONDS)
+    return limits.min_duration(requests).total_seconds()
 
 
 # --- The campaign desk --------------------------------------------------------------------
@@ -151,6 +253,10 @@ class SendPlan:
     no_address: int
     per_request: int
     requests: int
+    # Where personalisation multiplies requests (Imshop): the variables that do it, and the
+    # requests the same reachable people would take with one text for all.
+    personalised_by: tuple[str, ...]
+    requests_with_one_text: int
     limits: Limits | None
     eta_seconds: float | None
     configured: bool
@@ -186,10 +292,22 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)
     reachable = counts["audience"] - counts["opted_out"] - no_address
-    per_request, requests, eta = 1, reachable, None
+    per_request, requests, shared, eta = 1, reachable, reachable, None
+    personalised_by: tuple[str, ...] = ()
     if limits is not None:
-        per_request = messages_per_request(channel=campaign.channel, content=content, limits=limits)
-        requests = -(-reachable // per_request)
+        per_request = limits.batch_size
+        shared = -(-reachable // per_request)
+        requests = requests_needed(
+            channel=campaign.channel,
+            content=content,
+            limits=limits,
+            messages=reachable,
+            recipients=campaign_recipients_left(campaign),
+        )
+        if requests > shared:
+            personalised_by = tuple(
+                sorted(personalising_variables(channel=campaign.channel, content=content))
+            )
         eta = limits.min_duration(requests).total_seconds() if requests else 0.0
     return SendPlan(
         channel=campaign.channel,
@@ -198,6 +316,8 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
         no_address=no_address,
         per_request=per_request,
         requests=requests,
+        personalised_by=personalised_by,
+        requests_with_one_text=shared,
         limits=limits,
         eta_seconds=eta,
         configured=configured,
@@ -238,9 +358,7 @@ def campaign_missing_variables(
 def campaign_sample_recipients(*, campaign: Campaign, limit: int = 3) -> list[Recipient]:
     """A few real recipients of the audience to preview the message for, reachable ones first."""
     members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
-    recipients = Recipient.objects.filter(pk__in=members, opted_out_at__isnull=True)
-    if campaign.channel != Channel.IMSHOP:
-        recipients = recipients.filter(addresses__channel=campaign.channel)
+    recipients = reachable_recipients(Recipient.objects.filter(pk__in=members), campaign.channel)
     sample = list(recipients.order_by("pk")[:limit])
     if not sample:
         sample = list(Recipient.objects.filter(pk__in=members).order_by("pk")[:limit])

@@ -468,7 +468,9 @@ class CampaignViewSet(
                 # recipients (3.3 s); this is one aggregate over the memberships (0.2 s).
                 left = campaigns_audience_sizes(campaign_ids=[campaign.pk])[campaign.pk]
             content = campaign.content or template_fields(campaign.template)
-            eta = send_eta_seconds(channel=campaign.channel, content=content, messages=left)
+            eta = send_eta_seconds(
+                channel=campaign.channel, content=content, messages=left, campaign=campaign
+            )
         return Response(
             {
                 "campaign": campaign.pk,

@@ -643,6 +643,9 @@ class Provider(abc.ABC):
     settings_prefix: ClassVar[str]
     default_limits: ClassVar[Limits]
     max_batch_size: ClassVar[int]
+    # True where one request carries one text for all its recipients (Imshop): messages share a
+    # request only when they render the same, so personalisation multiplies requests.
+    one_text_per_request: ClassVar[bool] = False
 
     def __init__(
         self,

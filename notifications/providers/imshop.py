@@ -68,6 +68,7 @@ class ImshopProvider(Provider):
     settings_prefix = "IMSHOP"
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1000
+    one_text_per_request = True
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)

@@ -140,7 +140,9 @@ def test_stats_count_deliveries_by_status(api):
 
 
 def test_stats_say_how_long_the_rest_takes_within_the_providers_limits(api):
-    audience = make_audience(*[make_recipient(external_id=f"e-{i}") for i in range(3)])
+    audience = make_audience(
+        *[make_recipient(external_id=f"e-{i}", first_name=f"Name{i}") for i in range(3)]
+    )
     template = make_template(title="Hi {{ first_name | default: 'you' }}", body="Sale")
     campaign = make_campaign(audience, channel="imshop", template=template)
     stats = api.get(f"/api/campaigns/{campaign.pk}/stats/").json()

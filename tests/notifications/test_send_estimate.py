@@ -1,0 +1,126 @@
+"""Requests and time a send takes: Imshop pushes share a request only when their text is the
+same, so the estimate counts distinct texts, not recipients."""
+
+import pytest
+from django.urls import reverse
+
+from notifications.desk import campaign_desk, campaign_live
+from notifications.models import AudienceMember, Campaign, Recipient, RecipientAttribute
+from notifications.selectors import send_eta_seconds
+from notifications.services import campaign_dispatch, campaign_materialise
+from tests.factories import make_audience, make_campaign, make_template
+
+AUDIENCE = 2584  # the draft the issue was found with: three requests of up to 1,000 ids
+
+
+@pytest.fixture(autouse=True)
+def imshop(settings):
+    settings.IMSHOP_PUSH_URL = "https://imshop.test/push"
+    settings.IMSHOP_API_KEY = "key"
+
+
+def imshop_campaign(title: str, attributes=lambda index: {}, **recipient_fields) -> Campaign:
+    people = Recipient.objects.bulk_create(
+        Recipient(external_id=f"c-{index}", attributes=attributes(index), **recipient_fields)
+        for index in range(AUDIENCE)
+    )
+    names = {name for person in people for name in person.attributes}
+    RecipientAttribute.objects.bulk_create(RecipientAttribute(name=name) for name in names)
+    audience = make_audience()
+    AudienceMember.objects.bulk_create(
+        AudienceMember(audience=audience, recipient=person) for person in people
+    )
+    template = make_template(title=title, body="Sale today")
+    return make_campaign(audience, channel="imshop", template=template)
+
+
+@pytest.mark.django_db
+def test_a_variable_everyone_shares_sends_in_three_requests_not_one_per_recipient():
+    campaign = imshop_campaign("Hello {{ city }}", lambda index: {"city": "Moscow"})
+    plan = campaign_desk(campaign)["plan"]
+    assert plan.reachable == AUDIENCE
+    assert plan.requests == 3
+    # Three requests at 10 a minute, the first at once: seconds, not the 15,498 s of one each.
+    assert plan.eta_seconds == pytest.approx(12.0)
+    assert plan.personalised_by == ()
+
+
+@pytest.mark.django_db
+def test_a_default_that_nobody_overrides_renders_the_same_for_everyone():
+    campaign = imshop_campaign("Hi {{ first_name | default: 'friend' }}")
+    assert campaign_desk(campaign)["plan"].requests == 3
+
+
+@pytest.mark.django_db
+def test_requests_are_counted_per_claimed_batch_of_recipients_in_id_order():
+    # 1,500 in Moscow, then 1,084 in Kazan: batches of 1,000 hold {M}, {M, K} and {K}.
+    campaign = imshop_campaign(
+        "{{ city }} sale", lambda index: {"city": "Moscow" if index < 1500 else "Kazan"}
+    )
+    assert campaign_desk(campaign)["plan"].requests == 4
+
+
+@pytest.mark.django_db
+def test_values_that_alternate_cost_a_request_each_per_batch():
+    campaign = imshop_campaign("{{ tier }}", lambda index: {"tier": ["gold", "silver"][index % 2]})
+    assert campaign_desk(campaign)["plan"].requests == 6
+
+
+@pytest.mark.django_db
+def test_a_variable_that_differs_for_everyone_is_named_with_its_cost_and_the_way_out():
+    campaign = imshop_campaign("Hi {{ nickname }}", lambda index: {"nickname": f"n{index}"})
+    desk = campaign_desk(campaign)
+    assert desk["plan"].requests == AUDIENCE
+    assert desk["plan"].personalised_by == ("nickname",)
+    warning = next(w for w in desk["warnings"] if "one text per request" in w)
+    assert "{{ nickname }}" in warning
+    assert "2,584 requests" in warning
+    assert "instead of 3" in warning
+    assert "keep variables out of the title, body, deeplink" in warning
+
+
+@pytest.mark.django_db
+def test_own_fields_count_as_the_recipient_sees_them():
+    campaign = imshop_campaign("Hi {{ last_name }}", last_name="Ivanova")
+    assert campaign_desk(campaign)["plan"].requests == 3
+
+
+@pytest.mark.django_db
+def test_variables_only_in_fields_the_channel_does_not_send_cost_nothing():
+    campaign = imshop_campaign("Sale")
+    campaign.template.file_uuid = "{{ nickname }}"
+    campaign.template.save()
+    assert campaign_desk(campaign)["plan"].requests == 3
+
+
+@pytest.mark.django_db
+def test_a_channel_that_batches_any_texts_is_not_multiplied(settings):
+    settings.LEADCONVERTER_API_URL = "https://leadconverter.test/api/v1"
+    settings.LEADCONVERTER_TOKEN = "token"
+    eta = send_eta_seconds(
+        channel="leadconverter", content={"body": "Hi {{ nickname }}"}, messages=250
+    )
+    per_request = send_eta_seconds(channel="leadconverter", content={"body": "Hi"}, messages=250)
+    assert eta == per_request
+
+
+@pytest.mark.django_db
+def test_time_left_of_a_dispatched_campaign_counts_the_texts_still_to_send(
+    django_capture_on_commit_callbacks,
+):
+    campaign = imshop_campaign("Hello {{ city }}", lambda index: {"city": "Moscow"})
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    live = campaign_live(campaign)
+    assert live["left"] == AUDIENCE
+    assert live["eta_seconds"] == pytest.approx(12.0)
+
+
+@pytest.mark.django_db
+def test_the_api_gives_a_draft_the_same_estimate_as_the_send_plan(admin_client):
+    campaign = imshop_campaign("Hello {{ city }}", lambda index: {"city": "Moscow"})
+    answer = admin_client.get(reverse("api:campaign-stats", args=[campaign.pk]))
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["eta_seconds"] == pytest.approx(12.0)
