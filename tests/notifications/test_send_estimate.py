@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from notifications.desk import campaign_desk, campaign_live
 from notifications.models import AudienceMember, Campaign, Recipient, RecipientAttribute
-from notifications.selectors import send_eta_seconds
+from notifications.selectors import ESTIMATE_SAMPLE_BATCHES, send_eta_seconds
 from notifications.services import campaign_dispatch, campaign_materialise
 from tests.factories import make_audience, make_campaign, make_template
 
@@ -19,10 +19,12 @@ def imshop(settings):
     settings.IMSHOP_API_KEY = "key"
 
 
-def imshop_campaign(title: str, attributes=lambda index: {}, **recipient_fields) -> Campaign:
+def imshop_campaign(
+    title: str, attributes=lambda index: {}, size: int = AUDIENCE, **recipient_fields
+) -> Campaign:
     people = Recipient.objects.bulk_create(
         Recipient(external_id=f"c-{index}", attributes=attributes(index), **recipient_fields)
-        for index in range(AUDIENCE)
+        for index in range(size)
     )
     names = {name for person in people for name in person.attributes}
     RecipientAttribute.objects.bulk_create(RecipientAttribute(name=name) for name in names)
@@ -64,6 +66,17 @@ def test_requests_are_counted_per_claimed_batch_of_recipients_in_id_order():
 def test_values_that_alternate_cost_a_request_each_per_batch():
     campaign = imshop_campaign("{{ tier }}", lambda index: {"tier": ["gold", "silver"][index % 2]})
     assert campaign_desk(campaign)["plan"].requests == 6
+
+
+@pytest.mark.django_db
+def test_beyond_the_sampled_batches_the_texts_per_batch_are_scaled_to_the_audience():
+    assert ESTIMATE_SAMPLE_BATCHES == 10
+    # 12,500 recipients: ten batches are counted (two tiers each), 13 batches need 2 each
+    # but the last half batch, scaled: 2 * 12.5 = 25.
+    campaign = imshop_campaign(
+        "{{ tier }}", lambda index: {"tier": ["gold", "silver"][index % 2]}, size=12_500
+    )
+    assert campaign_desk(campaign)["plan"].requests == 25
 
 
 @pytest.mark.django_db
