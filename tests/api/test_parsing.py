@@ -8,6 +8,7 @@ import json
 import pytest
 
 from notifications.api.parsers import MAX_JSON_DEPTH
+from notifications.models import Recipient
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +71,15 @@ def test_nesting_one_level_past_the_limit_is_refused_by_every_write_operation(
     seen = answers(api, write_operations, nested_arrays(MAX_JSON_DEPTH + 1))
     assert {status for status, _ in seen.values()} == {400}
     assert all("nested deeper" in detail for _, detail in seen.values()), seen
+
+
+def test_objects_nested_past_the_limit_in_one_bulk_item_refuse_the_whole_request(api):
+    deep = json.loads('{"a": ' * MAX_JSON_DEPTH + "1" + "}" * MAX_JSON_DEPTH)
+    body = {"recipients": [{"external_id": "c-1"}, {"external_id": "c-2", "attributes": deep}]}
+    response = api.post("/api/recipients/bulk/", body, format="json")
+    assert response.status_code == 400
+    assert "nested deeper" in response.json()["detail"]
+    assert not Recipient.objects.exists()
 
 
 def test_nesting_at_the_limit_reaches_the_serializer(api):
