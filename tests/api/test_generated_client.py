@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from types import ModuleType
+from typing import get_args
 
 import pytest
 from django_q.conf import Conf
@@ -88,6 +89,15 @@ def test_every_generated_module_imports(generated):
             failures[name] = repr(exc)
     assert len(names) > 50
     assert failures == {}
+
+
+def test_every_error_answer_is_the_one_error_type(generated):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    per_operation = [name for name in dir(models) if "Response4" in name]
+    assert per_operation == []
+    audiences_create = operation("audiences.audiences_create")
+    answers = get_args(audiences_create.sync.__annotations__["return"])
+    assert set(answers) == {models.Audience, models.Error, type(None)}
 
 
 def test_a_generated_client_sends_a_campaign_and_reads_its_stats(
