@@ -186,6 +186,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: requests carry nested documents, which forms cannot express, and the schema
+    # advertises exactly the media types these parsers accept (others get 415).
+    "DEFAULT_PARSER_CLASSES": ["notifications.api.parsers.JSONParser"],
     # Requests per API key (or staff user); the cache counts them, so with REDIS_URL every
     # web process shares the count.
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/m")},

@@ -25,12 +25,17 @@ ERROR_ANSWERS = {
 
 
 def document_error_answers(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Add the common error answers to every operation that does not describe them itself."""
-    error_schema = {
+    """Add the common error answers to every operation that does not describe them itself.
+
+    They share one `Error` component, so a generated client has one error type, not one per
+    operation and status.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
         "type": "object",
         "additionalProperties": True,
         "description": '`{"detail": "..."}`, or a message list per field.',
     }
+    error_schema = {"$ref": "#/components/schemas/Error"}
     for path in result.get("paths", {}).values():
         for operation in path.values():
             if not isinstance(operation, dict) or "responses" not in operation:
