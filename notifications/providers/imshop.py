@@ -31,12 +31,12 @@ from .base import (
     verdict_for_status,
 )
 
-# What an HTTP status means for every user of the request. Unlisted: 5xx retry, other 4xx failed.
+# What an HTTP status means for every user of the request. Unlisted: 3xx, 404 and 405 mean
+# IMSHOP_PUSH_URL is not the one the manager gave (configuration), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     400: Verdict.FAILED,  # documented: a validation failure, `message` names the field
     401: Verdict.CONFIGURATION,
     403: Verdict.CONFIGURATION,
-    404: Verdict.CONFIGURATION,  # assumed: IMSHOP_PUSH_URL is not the one the manager gave
     429: Verdict.HOLD,
     503: Verdict.HOLD,
 }
