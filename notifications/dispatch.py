@@ -22,7 +22,8 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
 from .providers.base import (
     BatchOutcome,
     Content,
+    Limits,
     OutboundMessage,
     Provider,
     ProviderConfigurationError,
@@ -56,6 +58,7 @@ MAX_CLAIM = 1000
 # Claim what the provider's limits let us send in about this many seconds.
 CLAIM_HORIZON_SECONDS = 10
 WORKER_LOST = "The worker sending this stopped before the provider answered."
+NO_PERMIT = "the provider's limit leaves no room within this task's time"
 
 
 @dataclass(frozen=True)
@@ -612,17 +615,10 @@ def _send_groups(
         if time.monotonic() >= deadline:
             report.more_work = True
             return "the time budget is spent"
-        remaining = deadline - time.monotonic() - read_timeout
-        wait = limiter.acquire(key, limits, max_wait=remaining)
-        if wait is None:
-            report.more_work = True
-            return "the provider's limit leaves no room within this task's time"
-        if wait > 0:
-            time.sleep(wait)
-        with limiter.slot(key, limits, max_wait=remaining, lease=read_timeout + 30) as got_slot:
-            if not got_slot:
+        with _turn(limiter, key, limits, deadline - read_timeout, read_timeout + 30) as stop:
+            if stop:
                 report.more_work = True
-                return "no parallel-request slot came free within this task's time"
+                return stop
             started = deliveries_start(
                 campaign_id=campaign.pk, token=token, ids=[m.delivery_id for m in group]
             )
@@ -642,11 +638,14 @@ def _send_groups(
                 # We cannot tell whether the request left: never risk sending it twice.
                 _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
                 raise
+            if outcome.hold_until is not None:
+                # Recorded before the slot frees, so no sender can slip in between.
+                limiter.hold(
+                    key, until=outcome.hold_until.timestamp(), reason="provider asked to wait"
+                )
         report.requests += 1
         if outcome.quota is not None:
             _quota_record(key, outcome.quota)
-        if outcome.hold_until is not None:
-            limiter.hold(key, until=outcome.hold_until.timestamp(), reason="provider asked to wait")
         throttled = outcome.hold_until is not None and all(
             r.status == ResultStatus.RETRY for r in outcome.results
         )
@@ -669,6 +668,49 @@ def _send_groups(
             )
             return "the circuit breaker opened"
     return ""
+
+
+def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float) -> bool:
+    """Wait for the limiter's next permit for `key`; False when it comes after `last_start`
+    (a time.monotonic() value) and nothing was reserved.
+
+    A hold recorded while we slept (another sender's quota answer) is waited out with a fresh
+    permit, so senders leave the hold spaced at the rate, not all at once.
+    """
+    while True:
+        wait = limiter.acquire(key, limits, max_wait=last_start - time.monotonic())
+        if wait is None:
+            return False
+        if wait > 0:
+            time.sleep(wait)
+        if limiter.held_for(key) <= 0:
+            return True
+
+
+@contextmanager
+def _turn(
+    limiter: Limiter, key: str, limits: Limits, last_start: float, lease: float
+) -> Iterator[str]:
+    """A permit and a parallel-request slot, the slot held while the block runs.
+
+    Yields "" when the request may go, else why the send loop must stop. The hold is asked
+    again once the slot is ours, right before the request: the provider may have told another
+    sender to wait (a quota answer holds the whole account) after our permit was reserved or
+    while we waited for the slot. Then a fresh permit waits it out; nothing was started, so no
+    attempt is used.
+    """
+    while True:
+        if not _permit(limiter, key, limits, last_start):
+            yield NO_PERMIT
+            return
+        remaining = last_start - time.monotonic()
+        with limiter.slot(key, limits, max_wait=remaining, lease=lease) as got_slot:
+            if not got_slot:
+                yield "no parallel-request slot came free within this task's time"
+                return
+            if limiter.held_for(key) <= 0:
+                yield ""
+                return
 
 
 def _quota_record(key: str, quota: QuotaInfo) -> None:
