@@ -40,6 +40,7 @@ from .providers.base import (
     BatchOutcome,
     Content,
     Limits,
+    NoPermit,
     OutboundMessage,
     Provider,
     ProviderConfigurationError,
@@ -611,6 +612,11 @@ def _send_groups(
 ) -> str:
     """Send each group as one request; returns why the loop must stop, or "" to go on."""
     limits = provider.limits
+
+    def permit() -> None:
+        if not _permit(limiter, key, limits, deadline - read_timeout):
+            raise NoPermit(NO_PERMIT)
+
     for group in groups:
         if time.monotonic() >= deadline:
             report.more_work = True
@@ -629,11 +635,17 @@ def _send_groups(
             for message in group:
                 attempts[message.delivery_id] = attempts.get(message.delivery_id, 0) + 1
             try:
-                outcome = provider.send(group)
+                outcome = provider.send(group, permit=permit)
             except ProviderConfigurationError as exc:
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
                 _campaign_pause_for(campaign.pk, f"{provider.channel}: {exc}")
                 return "the provider refused our credentials or configuration"
+            except NoPermit:
+                # The provider's first request was refused as a whole (an expired token), and
+                # its repeat found no permit: nothing was sent, so no attempt was used.
+                deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
+                report.more_work = True
+                return NO_PERMIT
             except Exception:
                 # We cannot tell whether the request left: never risk sending it twice.
                 _record_unknown(campaign.pk, token, group, contents, recipients, attempts)

@@ -30,6 +30,7 @@ from .base import (
     HttpClient,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ProviderConfigurationError,
     ProviderError,
@@ -43,6 +44,7 @@ from .base import (
     http_timeout,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     utcnow,
     verdict_for_status,
@@ -391,7 +393,7 @@ class Bitrix24Provider(Provider):
         size = self.limits.batch_size
         return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)
@@ -406,6 +408,9 @@ class Bitrix24Provider(Provider):
             answer = self._post(pushes, tokens.access_token)
             if self._error_code(answer) == "expired_token":
                 tokens = self._refreshed(tokens.access_token)
+                # The portal's bucket counts every request, the refused one and this repeat
+                # alike (the refresh goes to the OAuth server, which the bucket does not count).
+                permit()
                 answer = self._post(pushes, tokens.access_token)
         except TransportFailure as failure:
             return merge(group, refused, self.transport_outcome(sendable, failure))

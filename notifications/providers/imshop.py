@@ -19,6 +19,7 @@ from .base import (
     Content,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ResultStatus,
     SendResult,
@@ -27,6 +28,7 @@ from .base import (
     error_text,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     verdict_for_status,
 )
@@ -93,7 +95,7 @@ class ImshopProvider(Provider):
             for start in range(0, len(same), size)
         ]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if len({_push_key(message.content) for message in group}) > 1:
             raise ValueError("an Imshop request carries one push: the group's contents differ")

@@ -22,6 +22,7 @@ from .base import (
     BatchOutcome,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ResultStatus,
     SendResult,
@@ -30,6 +31,7 @@ from .base import (
     error_text,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     verdict_for_status,
 )
@@ -129,7 +131,7 @@ class LeadConverterProvider(Provider):
         size = self.limits.batch_size
         return [list(messages[start : start + size]) for start in range(0, len(messages), size)]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)

@@ -19,6 +19,7 @@ from .base import (
     BatchOutcome,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ProviderConfigurationError,
     QuotaInfo,
@@ -30,6 +31,7 @@ from .base import (
     merge,
     parse_http_date,
     required_setting,
+    unlimited,
     url_setting,
     utcnow,
     verdict_for_status,
@@ -101,7 +103,7 @@ class YandexMarketProvider(Provider):
         """One message per request: the method takes one chat."""
         return [[message] for message in messages]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         self.check_size(group)
         if not group:
             return BatchOutcome(results=[])
