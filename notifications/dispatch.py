@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
@@ -759,17 +759,34 @@ def _last_error(outcome: BatchOutcome) -> str:
 
 
 def _breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> bool:
-    """Count requests that failed as a whole; any delivered answer resets the count."""
+    """Count requests that failed as a whole; any other answer resets the count.
+
+    A request fails as a whole when nothing in it was sent and either every message is to be
+    retried or unknown (a timeout, a 5xx: counted whatever it says), or every message failed
+    with one and the same error. Permanent failures count on only while each repeats the
+    error before it: the same refusal for request after request is about the campaign or the
+    configuration, not about its recipients, and must not burn the whole audience.
+    """
     if throttled:
         return False
-    failed_whole = all(
-        r.status in (ResultStatus.RETRY, ResultStatus.UNKNOWN) for r in outcome.results
-    )
+    statuses = {r.status for r in outcome.results}
     campaigns = Campaign.objects.filter(pk=campaign_id)
-    if not failed_whole:
+    if statuses <= {ResultStatus.RETRY, ResultStatus.UNKNOWN}:
+        campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
+    elif (
+        statuses == {ResultStatus.FAILED}
+        and len({(r.code, r.message) for r in outcome.results}) == 1
+    ):
+        error = _last_error(outcome)
+        campaigns.update(
+            consecutive_failures=Case(
+                When(last_failure=error, then=F("consecutive_failures") + 1), default=Value(1)
+            ),
+            last_failure=error,
+        )
+    else:
         campaigns.exclude(consecutive_failures=0).update(consecutive_failures=0)
         return False
-    campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
     count = campaigns.values_list("consecutive_failures", flat=True).first() or 0
     return count >= settings.VESTNIK_BREAKER_THRESHOLD
 
