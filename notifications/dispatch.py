@@ -614,8 +614,11 @@ def _send_groups(
     limits = provider.limits
 
     def permit() -> None:
-        if not _permit(limiter, key, limits, deadline - read_timeout):
-            raise NoPermit(NO_PERMIT)
+        # A further request within a send: it already holds the slot, if any.
+        while _permit(limiter, key, limits, deadline - read_timeout):
+            if limiter.held_for(key) <= 0:
+                return
+        raise NoPermit(NO_PERMIT)
 
     for group in groups:
         if time.monotonic() >= deadline:
@@ -686,17 +689,16 @@ def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float) -> bo
     """Wait for the limiter's next permit for `key`; False when it comes after `last_start`
     (a time.monotonic() value) and nothing was reserved.
 
-    A hold recorded while we slept (another sender's quota answer) is waited out with a fresh
-    permit, so senders leave the hold spaced at the rate, not all at once.
+    The caller asks `held_for` once the permit is its own: a hold recorded while it waited
+    (another sender's quota answer) is waited out with a fresh permit, so senders leave the
+    hold spaced at the rate, not all at once.
     """
-    while True:
-        wait = limiter.acquire(key, limits, max_wait=last_start - time.monotonic())
-        if wait is None:
-            return False
-        if wait > 0:
-            time.sleep(wait)
-        if limiter.held_for(key) <= 0:
-            return True
+    wait = limiter.acquire(key, limits, max_wait=last_start - time.monotonic())
+    if wait is None:
+        return False
+    if wait > 0:
+        time.sleep(wait)
+    return True
 
 
 @contextmanager
@@ -706,7 +708,7 @@ def _turn(
     """A permit and a parallel-request slot, the slot held while the block runs.
 
     Yields "" when the request may go, else why the send loop must stop. The hold is asked
-    again once the slot is ours, right before the request: the provider may have told another
+    once the slot is ours, right before the request: the provider may have told another
     sender to wait (a quota answer holds the whole account) after our permit was reserved or
     while we waited for the slot. Then a fresh permit waits it out; nothing was started, so no
     attempt is used.

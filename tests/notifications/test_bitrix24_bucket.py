@@ -103,3 +103,26 @@ def test_without_room_for_the_repeat_the_delivery_waits_without_using_an_attempt
     assert (delivery.status, delivery.attempts) == ("pending", 0)
     assert (report.stopped_because, report.more_work) == (NO_PERMIT, True)
     assert Bitrix24Token.objects.get().access_token == "b24-access-new"
+
+
+def test_the_repeat_honours_a_hold_another_worker_recorded_meanwhile(campaign, limiter, settings):
+    settings.BITRIX24_RATE = "50/s"
+    portal_requests: list[float] = []
+    hold_until: list[float] = []
+
+    def push(request):
+        portal_requests.append(time.time())
+        if len(portal_requests) == 1:
+            # Another worker is answered QUERY_LIMIT_EXCEEDED while this call is refused.
+            hold_until.append(time.time() + 1.5)
+            limiter.hold(f"bitrix24:{PORTAL}", until=hold_until[0], reason="QUERY_LIMIT_EXCEEDED")
+            return 401, {}, '{"error": "expired_token"}'
+        return 200, {}, '{"result": true}'
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, PUSH_URL, callback=push)
+        mock.get(TOKEN_URL, json=REFRESHED)
+        send(campaign, limiter, budget=10)
+
+    assert len(portal_requests) == 2
+    assert portal_requests[1] >= hold_until[0] - 0.05
