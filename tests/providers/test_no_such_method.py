@@ -4,6 +4,11 @@ Such an answer is the same for every request of a campaign (the URL is wrong), s
 messages would burn the whole audience: the campaign must pause with a sentence instead.
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.checks import Error
 
@@ -119,12 +124,26 @@ def test_no_portal_url_is_not_a_check_error(settings):
     assert bitrix24_portal_url_check() == []
 
 
-def test_the_check_runs_with_manage_py_check(provider_settings):
-    from django.core.checks import run_checks
+def test_manage_py_check_refuses_a_portal_url_with_a_path_with_a_sentence():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "check-only",
+        "BITRIX24_PORTAL_URL": "https://corp.example.test/bitrix/",
+    }
 
-    provider_settings.BITRIX24_PORTAL_URL = "https://corp.example.test/bitrix/"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
-    assert "notifications.E001" in {message.id for message in run_checks()}
+    assert done.returncode != 0
+    assert "(notifications.E001) BITRIX24_PORTAL_URL must be the portal's address" in done.stderr
 
 
 def test_a_provider_built_for_a_portal_with_a_path_refuses(provider_settings, token_store):
