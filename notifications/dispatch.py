@@ -22,14 +22,15 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
@@ -38,6 +39,8 @@ from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
 from .providers.base import (
     BatchOutcome,
     Content,
+    Limits,
+    NoPermit,
     OutboundMessage,
     Provider,
     ProviderConfigurationError,
@@ -56,6 +59,7 @@ MAX_CLAIM = 1000
 # Claim what the provider's limits let us send in about this many seconds.
 CLAIM_HORIZON_SECONDS = 10
 WORKER_LOST = "The worker sending this stopped before the provider answered."
+NO_PERMIT = "the provider's limit leaves no room within this task's time"
 
 
 @dataclass(frozen=True)
@@ -608,21 +612,22 @@ def _send_groups(
 ) -> str:
     """Send each group as one request; returns why the loop must stop, or "" to go on."""
     limits = provider.limits
+
+    def permit() -> None:
+        # A further request within a send: it already holds the slot, if any.
+        while _permit(limiter, key, limits, deadline - read_timeout):
+            if limiter.held_for(key) <= 0:
+                return
+        raise NoPermit(NO_PERMIT)
+
     for group in groups:
         if time.monotonic() >= deadline:
             report.more_work = True
             return "the time budget is spent"
-        remaining = deadline - time.monotonic() - read_timeout
-        wait = limiter.acquire(key, limits, max_wait=remaining)
-        if wait is None:
-            report.more_work = True
-            return "the provider's limit leaves no room within this task's time"
-        if wait > 0:
-            time.sleep(wait)
-        with limiter.slot(key, limits, max_wait=remaining, lease=read_timeout + 30) as got_slot:
-            if not got_slot:
+        with _turn(limiter, key, limits, deadline - read_timeout, read_timeout + 30) as stop:
+            if stop:
                 report.more_work = True
-                return "no parallel-request slot came free within this task's time"
+                return stop
             started = deliveries_start(
                 campaign_id=campaign.pk, token=token, ids=[m.delivery_id for m in group]
             )
@@ -633,20 +638,29 @@ def _send_groups(
             for message in group:
                 attempts[message.delivery_id] = attempts.get(message.delivery_id, 0) + 1
             try:
-                outcome = provider.send(group)
+                outcome = provider.send(group, permit=permit)
             except ProviderConfigurationError as exc:
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
                 _campaign_pause_for(campaign.pk, f"{provider.channel}: {exc}")
                 return "the provider refused our credentials or configuration"
+            except NoPermit:
+                # The provider's first request was refused as a whole (an expired token), and
+                # its repeat found no permit: nothing was sent, so no attempt was used.
+                deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
+                report.more_work = True
+                return NO_PERMIT
             except Exception:
                 # We cannot tell whether the request left: never risk sending it twice.
                 _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
                 raise
+            if outcome.hold_until is not None:
+                # Recorded before the slot frees, so no sender can slip in between.
+                limiter.hold(
+                    key, until=outcome.hold_until.timestamp(), reason="provider asked to wait"
+                )
         report.requests += 1
         if outcome.quota is not None:
             _quota_record(key, outcome.quota)
-        if outcome.hold_until is not None:
-            limiter.hold(key, until=outcome.hold_until.timestamp(), reason="provider asked to wait")
         throttled = outcome.hold_until is not None and all(
             r.status == ResultStatus.RETRY for r in outcome.results
         )
@@ -669,6 +683,48 @@ def _send_groups(
             )
             return "the circuit breaker opened"
     return ""
+
+
+def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float) -> bool:
+    """Wait for the limiter's next permit for `key`; False when it comes after `last_start`
+    (a time.monotonic() value) and nothing was reserved.
+
+    The caller asks `held_for` once the permit is its own: a hold recorded while it waited
+    (another sender's quota answer) is waited out with a fresh permit, so senders leave the
+    hold spaced at the rate, not all at once.
+    """
+    wait = limiter.acquire(key, limits, max_wait=last_start - time.monotonic())
+    if wait is None:
+        return False
+    if wait > 0:
+        time.sleep(wait)
+    return True
+
+
+@contextmanager
+def _turn(
+    limiter: Limiter, key: str, limits: Limits, last_start: float, lease: float
+) -> Iterator[str]:
+    """A permit and a parallel-request slot, the slot held while the block runs.
+
+    Yields "" when the request may go, else why the send loop must stop. The hold is asked
+    once the slot is ours, right before the request: the provider may have told another
+    sender to wait (a quota answer holds the whole account) after our permit was reserved or
+    while we waited for the slot. Then a fresh permit waits it out; nothing was started, so no
+    attempt is used.
+    """
+    while True:
+        if not _permit(limiter, key, limits, last_start):
+            yield NO_PERMIT
+            return
+        remaining = last_start - time.monotonic()
+        with limiter.slot(key, limits, max_wait=remaining, lease=lease) as got_slot:
+            if not got_slot:
+                yield "no parallel-request slot came free within this task's time"
+                return
+            if limiter.held_for(key) <= 0:
+                yield ""
+                return
 
 
 def _quota_record(key: str, quota: QuotaInfo) -> None:
@@ -705,17 +761,34 @@ def _last_error(outcome: BatchOutcome) -> str:
 
 
 def _breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> bool:
-    """Count requests that failed as a whole; any delivered answer resets the count."""
+    """Count requests that failed as a whole; any other answer resets the count.
+
+    A request fails as a whole when nothing in it was sent and either every message is to be
+    retried or unknown (a timeout, a 5xx: counted whatever it says), or every message failed
+    with one and the same error. Permanent failures count on only while each repeats the
+    error before it: the same refusal for request after request is about the campaign or the
+    configuration, not about its recipients, and must not burn the whole audience.
+    """
     if throttled:
         return False
-    failed_whole = all(
-        r.status in (ResultStatus.RETRY, ResultStatus.UNKNOWN) for r in outcome.results
-    )
+    statuses = {r.status for r in outcome.results}
     campaigns = Campaign.objects.filter(pk=campaign_id)
-    if not failed_whole:
+    if statuses <= {ResultStatus.RETRY, ResultStatus.UNKNOWN}:
+        campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
+    elif (
+        statuses == {ResultStatus.FAILED}
+        and len({(r.code, r.message) for r in outcome.results}) == 1
+    ):
+        error = _last_error(outcome)
+        campaigns.update(
+            consecutive_failures=Case(
+                When(last_failure=error, then=F("consecutive_failures") + 1), default=Value(1)
+            ),
+            last_failure=error,
+        )
+    else:
         campaigns.exclude(consecutive_failures=0).update(consecutive_failures=0)
         return False
-    campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
     count = campaigns.values_list("consecutive_failures", flat=True).first() or 0
     return count >= settings.VESTNIK_BREAKER_THRESHOLD
 

@@ -197,6 +197,11 @@ class Campaign(models.Model):
     consecutive_failures = models.PositiveIntegerField(
         default=0, help_text="Provider requests failed in a row (the circuit breaker's count)."
     )
+    last_failure = models.TextField(
+        blank=True,
+        help_text="The error of the last request that failed permanently as a whole: only "
+        "requests failing with the same error count on.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -7,7 +7,8 @@ Three rules, all enforced by the backend atomically:
   and with a burst of 1 it spaces requests evenly, so no window of the period ever holds more
   than the rate (Yandex Market's 1000/hour).
 - **hold**: a provider that answered "slow down until T" (420, 429, 503, rate-limit headers)
-  holds the account until T for every worker.
+  holds the account until T for every worker, including one that reserved its start or took its
+  slot before the hold was recorded: `held_for` is asked again right before a request leaves.
 - **parallel requests**: a capped set of slots, each with a lease so a dead worker's slot frees
   itself.
 
@@ -72,6 +73,8 @@ class Backend(Protocol):
 
     def hold(self, key: str, until: float, reason: str) -> None: ...
 
+    def hold_left(self, key: str) -> float: ...
+
     def take_slot(self, key: str, parallel: int, lease: float) -> str | None: ...
 
     def release_slot(self, key: str, token: str) -> None: ...
@@ -100,6 +103,12 @@ class Limiter:
         """Stop every worker from starting requests for `key` before `until` (epoch seconds)."""
         if self.enabled:
             self.backend.hold(key, until, reason)
+
+    def held_for(self, key: str) -> float:
+        """Seconds until the hold on `key` ends, by the shared clock; 0 when there is none."""
+        if not self.enabled:
+            return 0.0
+        return self.backend.hold_left(key)
 
     @contextmanager
     def slot(self, key: str, limits: Limits, *, max_wait: float, lease: float) -> Iterator[bool]:
@@ -170,6 +179,12 @@ class DatabaseBackend:
                     hold_until=until, hold_reason=reason[:500]
                 )
 
+    def hold_left(self, key: str) -> float:
+        hold_until = (
+            RateLimitState.objects.filter(key=key).values_list("hold_until", flat=True).first()
+        )
+        return max(0.0, hold_until - self._now()) if hold_until else 0.0
+
     def take_slot(self, key: str, parallel: int, lease: float) -> str | None:
         with transaction.atomic():
             self._locked_state(key)
@@ -217,6 +232,13 @@ end
 return 1
 """
 
+_HOLD_LEFT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local hold = tonumber(redis.call('HGET', KEYS[1], 'hold') or '0')
+return tostring(math.max(0, hold - now))
+"""
+
 _TAKE_SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -239,6 +261,7 @@ class RedisBackend:
         self.client = redis.Redis.from_url(url)
         self._reserve = self.client.register_script(_RESERVE)
         self._hold = self.client.register_script(_HOLD)
+        self._hold_left = self.client.register_script(_HOLD_LEFT)
         self._take_slot = self.client.register_script(_TAKE_SLOT)
 
     def reserve(self, key: str, rule: Rule, max_wait: float) -> float | None:
@@ -249,6 +272,9 @@ class RedisBackend:
 
     def hold(self, key: str, until: float, reason: str) -> None:
         self._hold(keys=[self.prefix + key], args=[repr(until), reason[:500]])
+
+    def hold_left(self, key: str) -> float:
+        return float(self._hold_left(keys=[self.prefix + key]))
 
     def take_slot(self, key: str, parallel: int, lease: float) -> str | None:
         token = uuid.uuid4().hex

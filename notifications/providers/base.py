@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -200,6 +200,22 @@ class ProviderConfigurationError(ProviderError, ImproperlyConfigured):
 
     Never a transient error, so no retry logic swallows it; the campaign pauses with this message.
     """
+
+
+class NoPermit(Exception):
+    """The rate limiter has no permit for a further request within the caller's time.
+
+    Raised by a `Permit`; the provider lets it through, and nothing more was sent.
+    """
+
+
+# Called by a provider before every request to the account beyond the first of a `send()`:
+# waits for the shared rate limiter's permit, or raises NoPermit.
+Permit = Callable[[], None]
+
+
+def unlimited() -> None:
+    """A Permit that never waits: for sends outside the dispatch engine (tests, scripts)."""
 
 
 # --- Secrets ----------------------------------------------------------------------------------
@@ -607,14 +623,21 @@ class Verdict(StrEnum):
     REFRESH = "refresh"
 
 
+# "No such endpoint or method here": the URL we were given does not lead to the API's method,
+# so every request of the campaign would get the same answer. A provider whose 404 means
+# something about the message (Yandex Market: the chat is gone) says so in its own table.
+NOT_THE_API = frozenset({404, 405})
+
+
 def verdict_for_status(status_code: int, table: Mapping[int, Verdict]) -> Verdict:
     """The verdict of an HTTP status: the provider's table, else 5xx retry and 4xx failed.
 
     A 3xx is a configuration problem: redirects are not followed, so the URL is not the API's.
+    So are 404 and 405 (`NOT_THE_API`) unless the provider's table says otherwise.
     """
     if status_code in table:
         return table[status_code]
-    if 300 <= status_code < 400:
+    if 300 <= status_code < 400 or status_code in NOT_THE_API:
         return Verdict.CONFIGURATION
     if status_code >= 500:
         return Verdict.RETRY
@@ -710,8 +733,13 @@ class Provider(abc.ABC):
         """Split messages into groups that each go out as exactly one request."""
 
     @abc.abstractmethod
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         """Send one group planned by `plan()` as one request; one result per message, in order.
+
+        The caller took the rate limiter's permit for that request. A provider that must make
+        another request to the account within the same send (Bitrix24 repeats a call after a
+        token refresh, and its portal counts both) calls `permit()` first; NoPermit from it
+        goes through to the caller.
 
         Raises ValueError for a group that is larger than declared or cannot be one request, and
         ProviderConfigurationError when the call failed for configuration reasons.

@@ -30,6 +30,7 @@ from .base import (
     HttpClient,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ProviderConfigurationError,
     ProviderError,
@@ -43,6 +44,7 @@ from .base import (
     http_timeout,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     utcnow,
     verdict_for_status,
@@ -67,7 +69,8 @@ ERROR_VERDICTS: dict[str, Verdict] = {
     "PORTAL_DELETED": Verdict.CONFIGURATION,
     "ERROR_METHOD_NOT_FOUND": Verdict.CONFIGURATION,
 }
-# For an answer without a known `error`. Unlisted: 5xx retry, other statuses failed.
+# For an answer without a known `error`. Unlisted: 3xx, 404 (the portal's own answer to an
+# unknown method or path) and 405 are configuration errors, 5xx retry, other statuses failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     401: Verdict.CONFIGURATION,
     403: Verdict.CONFIGURATION,
@@ -79,6 +82,10 @@ RECONNECT = "a person must connect the Bitrix24 app again (Admin → Connect Bit
 NOT_CONNECTED = (
     "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
 )
+NO_SUCH_METHOD = (
+    "the portal has no such REST method: check BITRIX24_PORTAL_URL (a portal is a host, such as "
+    "https://yourcompany.bitrix24.ru; REST lives at its /rest/)"
+)
 # What staff must do about each configuration error; the rest get the code and description.
 CONFIGURATION_HINTS: dict[str, str] = {
     "WRONG_AUTH_TYPE": "pushes can only be sent by an OAuth application, not a webhook: check "
@@ -86,6 +93,9 @@ CONFIGURATION_HINTS: dict[str, str] = {
     "Bitrix24)",
     "NO_AUTH_FOUND": f"the stored authorisation was not accepted; {RECONNECT}",
     "insufficient_scope": f"the app needs the `pull` scope; {RECONNECT}",
+    "ERROR_METHOD_NOT_FOUND": NO_SUCH_METHOD,
+    "http_404": NO_SUCH_METHOD,
+    "http_405": NO_SUCH_METHOD,
 }
 
 # ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
@@ -230,11 +240,26 @@ def _expiry(body: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _portal_url() -> str:
-    """BITRIX24_PORTAL_URL as `https://host`: a bare host is accepted, any path dropped."""
+PORTAL_WITH_PATH = (
+    "BITRIX24_PORTAL_URL must be the portal's address without a path, such as "
+    "https://yourcompany.bitrix24.ru: Bitrix24 serves REST at the host's /rest/, so the path "
+    "cannot be honoured"
+)
+
+
+def portal_url() -> str:
+    """BITRIX24_PORTAL_URL as `https://host`; a bare host is accepted.
+
+    A portal is a host (REST lives at `https://{portal}/rest/`). A path, query or fragment is
+    refused rather than dropped: it would mean the URL is not the portal's (a webhook URL, a
+    self-hosted portal behind a prefix), and the value is never echoed, as a webhook URL holds a
+    secret.
+    """
     raw = required_setting("BITRIX24_PORTAL_URL")
     url = check_url("BITRIX24_PORTAL_URL", raw if "://" in raw else f"https://{raw}")
     parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ProviderConfigurationError(PORTAL_WITH_PATH)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -251,7 +276,7 @@ def _oauth_server_from_settings() -> _OAuthServer:
 def authorize_url(state: str) -> str:
     """Where to send the person who connects the app: the portal's OAuth consent page."""
     query = urlencode({"client_id": required_setting("BITRIX24_CLIENT_ID"), "state": state})
-    return f"{_portal_url()}/oauth/authorize/?{query}"
+    return f"{portal_url()}/oauth/authorize/?{query}"
 
 
 def _tokens_from_settings(grant_type: str, **grant: str) -> Tokens:
@@ -337,7 +362,7 @@ class Bitrix24Provider(Provider):
     @classmethod
     def read_settings(cls) -> dict[str, Any]:
         return {
-            "portal_url": _portal_url(),
+            "portal_url": portal_url(),
             "client_id": required_setting("BITRIX24_CLIENT_ID"),
             "client_secret": required_setting("BITRIX24_CLIENT_SECRET"),
             "oauth_url": url_setting("BITRIX24_OAUTH_URL", DEFAULT_OAUTH_URL),
@@ -368,7 +393,7 @@ class Bitrix24Provider(Provider):
         size = self.limits.batch_size
         return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)
@@ -383,6 +408,9 @@ class Bitrix24Provider(Provider):
             answer = self._post(pushes, tokens.access_token)
             if self._error_code(answer) == "expired_token":
                 tokens = self._refreshed(tokens.access_token)
+                # The portal's bucket counts every request, the refused one and this repeat
+                # alike (the refresh goes to the OAuth server, which the bucket does not count).
+                permit()
                 answer = self._post(pushes, tokens.access_token)
         except TransportFailure as failure:
             return merge(group, refused, self.transport_outcome(sendable, failure))

@@ -19,6 +19,7 @@ from .base import (
     Content,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ResultStatus,
     SendResult,
@@ -27,16 +28,17 @@ from .base import (
     error_text,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     verdict_for_status,
 )
 
-# What an HTTP status means for every user of the request. Unlisted: 5xx retry, other 4xx failed.
+# What an HTTP status means for every user of the request. Unlisted: 3xx, 404 and 405 mean
+# IMSHOP_PUSH_URL is not the one the manager gave (configuration), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     400: Verdict.FAILED,  # documented: a validation failure, `message` names the field
     401: Verdict.CONFIGURATION,
     403: Verdict.CONFIGURATION,
-    404: Verdict.CONFIGURATION,  # assumed: IMSHOP_PUSH_URL is not the one the manager gave
     429: Verdict.HOLD,
     503: Verdict.HOLD,
 }
@@ -94,7 +96,7 @@ class ImshopProvider(Provider):
             for start in range(0, len(same), size)
         ]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if len({_push_key(message.content) for message in group}) > 1:
             raise ValueError("an Imshop request carries one push: the group's contents differ")

@@ -17,10 +17,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .base import (
+    NOT_THE_API,
     Answer,
     BatchOutcome,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ResultStatus,
     SendResult,
@@ -29,6 +31,7 @@ from .base import (
     error_text,
     merge,
     required_setting,
+    unlimited,
     url_setting,
     verdict_for_status,
 )
@@ -41,7 +44,8 @@ MAX_SUBSCRIBER_ID = 2**63 - 1
 # 100 items per request is documented; 5 requests a second is our assumption.
 DEFAULT_LIMITS = Limits(batch_size=100, rate="5/s")
 
-# What an HTTP status means for every item of the batch. Unlisted: 5xx retry, other 4xx failed.
+# What an HTTP status means for every item of the batch. Unlisted: 3xx, 404 and 405 mean the URL
+# leads to no such method (configuration), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     401: Verdict.CONFIGURATION,  # the token was refused
     403: Verdict.CONFIGURATION,
@@ -65,8 +69,9 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
     - 2xx with a JSON body that carries no `error` and no `success: false`: every item accepted;
     - 2xx with a JSON `error` or `success: false`: the batch was refused (permanent);
     - 2xx without a JSON body: accepted, outcome unreadable (unknown: it may have been sent);
-    - 401/403: the token was refused (configuration); 429/503: slow down; other 5xx: transient;
-      other 4xx: the batch was refused (permanent).
+    - 401/403: the token was refused (configuration); 404/405: no such method at this URL
+      (configuration: LEADCONVERTER_API_URL, or the token inside the path, is wrong);
+      429/503: slow down; other 5xx: transient; other 4xx: the batch was refused (permanent).
     """
     fields = body if isinstance(body, dict) else {}
     error = fields.get("error")
@@ -78,7 +83,9 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
         verdict = verdict_for_status(status_code, STATUS_VERDICTS)
         code = str(error or f"http_{status_code}")
         text = error_text(f"LeadConverter answered HTTP {status_code}", error, detail)
-        if verdict is Verdict.CONFIGURATION:
+        if verdict is Verdict.CONFIGURATION and status_code in NOT_THE_API:
+            text = f"{text}; check LEADCONVERTER_API_URL and LEADCONVERTER_TOKEN (part of the path)"
+        elif verdict is Verdict.CONFIGURATION:
             text = f"{text}; check LEADCONVERTER_TOKEN"
         return Interpretation(verdict, code, text)
     if body is None:
@@ -124,7 +131,7 @@ class LeadConverterProvider(Provider):
         size = self.limits.batch_size
         return [list(messages[start : start + size]) for start in range(0, len(messages), size)]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)

@@ -19,6 +19,7 @@ from .base import (
     BatchOutcome,
     Limits,
     OutboundMessage,
+    Permit,
     Provider,
     ProviderConfigurationError,
     QuotaInfo,
@@ -30,6 +31,7 @@ from .base import (
     merge,
     parse_http_date,
     required_setting,
+    unlimited,
     url_setting,
     utcnow,
     verdict_for_status,
@@ -41,7 +43,8 @@ PARALLEL_RETRY_SECONDS = 2
 MAX_TEXT_LENGTH = 4096
 MAX_CHAT_ID = 2**63 - 1
 
-# What an HTTP status means for the message. Unlisted: 5xx retry, other 4xx failed.
+# What an HTTP status means for the message. Unlisted: 3xx and 405 mean YANDEX_MARKET_API_URL is
+# not the API (configuration), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     400: Verdict.FAILED,
     401: Verdict.CONFIGURATION,
@@ -100,7 +103,7 @@ class YandexMarketProvider(Provider):
         """One message per request: the method takes one chat."""
         return [[message] for message in messages]
 
-    def send(self, group: Sequence[OutboundMessage]) -> BatchOutcome:
+    def send(self, group: Sequence[OutboundMessage], *, permit: Permit = unlimited) -> BatchOutcome:
         self.check_size(group)
         if not group:
             return BatchOutcome(results=[])
@@ -164,7 +167,13 @@ class YandexMarketProvider(Provider):
         else:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
             text = error_text(f"Yandex Market answered HTTP {answer.status_code}", described)
-            if verdict is Verdict.CONFIGURATION:
+            if verdict is Verdict.CONFIGURATION and answer.status_code not in (401, 403):
+                text = error_text(
+                    f"Yandex Market has no such method at YANDEX_MARKET_API_URL "
+                    f"(HTTP {answer.status_code}); check it",
+                    described,
+                )
+            elif verdict is Verdict.CONFIGURATION:
                 text = error_text(
                     f"Yandex Market refused YANDEX_MARKET_API_KEY for business {self.account} "
                     f"(HTTP {answer.status_code}); check the key, its `communication` scope and "

@@ -246,7 +246,8 @@ def test_the_token_never_appears_in_the_debug_log(leadconverter, http, caplog):
         (200, {"error": {"code": "E1", "message": "bad"}}, Interpretation("failed", "E1")),
         (429, None, Interpretation("hold", "http_429")),
         (502, None, Interpretation("retry", "http_502")),
-        (404, {"error": "not_found"}, Interpretation("failed", "not_found")),
+        (422, {"error": "not_found"}, Interpretation("failed", "not_found")),
+        (404, {"error": "Method not found"}, Interpretation("configuration", "Method not found")),
         (401, None, Interpretation("configuration", "http_401")),
     ],
 )

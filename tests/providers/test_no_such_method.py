@@ -1,0 +1,153 @@
+"""An answer meaning "no such endpoint or method here" is a configuration error for every vendor.
+
+Such an answer is the same for every request of a campaign (the URL is wrong), so failing the
+messages would burn the whole audience: the campaign must pause with a sentence instead.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.checks import Error
+
+from notifications.checks import bitrix24_portal_url_check
+from notifications.providers.base import ProviderConfigurationError, ResultStatus
+from notifications.providers.registry import get_provider, provider_status
+from tests.providers.conftest import (
+    BITRIX_BATCH_URL,
+    BITRIX_PUSH_URL,
+    IMSHOP_URL,
+    LEADCONVERTER_URL,
+    YANDEX_URL,
+    message,
+)
+
+NGINX_404 = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+
+
+def test_a_bitrix24_404_page_is_a_configuration_error_naming_the_portal_setting(bitrix, http):
+    http.post(BITRIX_PUSH_URL, status=404, body=NGINX_404)
+
+    with pytest.raises(ProviderConfigurationError, match="check BITRIX24_PORTAL_URL") as error:
+        bitrix.send([message(1, "1", body="Hi")])
+
+    assert error.value.status_code == 404
+
+
+def test_bitrix24_method_not_found_names_the_portal_setting(bitrix, http):
+    http.post(
+        BITRIX_BATCH_URL,
+        status=404,
+        json={"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"},
+    )
+
+    with pytest.raises(ProviderConfigurationError, match=r"ERROR_METHOD_NOT_FOUND.*PORTAL_URL"):
+        bitrix.send([message(1, "1", body="Hi"), message(2, "2", body="Hello")])
+
+
+def test_a_leadconverter_404_is_a_configuration_error_naming_url_and_token(leadconverter, http):
+    http.post(LEADCONVERTER_URL, status=404, json={"error": "Method not found"})
+
+    with pytest.raises(ProviderConfigurationError, match="check LEADCONVERTER_API_URL"):
+        leadconverter.send([message(1, "10", body="Hi")])
+
+
+def test_an_imshop_405_is_a_configuration_error(imshop, http):
+    http.post(IMSHOP_URL, status=405, body="Method Not Allowed")
+
+    with pytest.raises(ProviderConfigurationError, match="check IMSHOP_PUSH_URL"):
+        imshop.send([message(1, "42", title="T", body="B")])
+
+
+def test_a_yandex_market_405_names_the_api_url_not_the_key(yandex, http):
+    http.post(
+        YANDEX_URL,
+        status=405,
+        json={"status": "ERROR", "errors": [{"code": "METHOD_NOT_ALLOWED", "message": "POST"}]},
+    )
+
+    with pytest.raises(ProviderConfigurationError, match="no such method at YANDEX_MARKET_API_URL"):
+        yandex.send([message(1, "12345", body="Hi")])
+
+
+def test_a_yandex_market_404_still_fails_only_the_message_whose_chat_is_gone(yandex, http):
+    http.post(
+        YANDEX_URL,
+        status=404,
+        json={"status": "ERROR", "errors": [{"code": "NOT_FOUND", "message": "Chat not found"}]},
+    )
+
+    outcome = yandex.send([message(1, "12345", body="Hi")])
+
+    assert outcome.results[0].status == ResultStatus.FAILED
+
+
+# --- A portal URL with a path is refused, by the provider and by `manage.py check` ------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://corp.example.test/bitrix",
+        "https://portal.bitrix24.test/rest/1/webhook-s3cr3t/",
+        "https://portal.bitrix24.test/?lang=ru",
+    ],
+)
+def test_a_portal_url_with_a_path_is_refused_without_echoing_it(provider_settings, url):
+    provider_settings.BITRIX24_PORTAL_URL = url
+
+    configured, reason = provider_status("bitrix24")
+    [problem] = bitrix24_portal_url_check()
+
+    assert configured is False
+    assert reason.startswith("BITRIX24_PORTAL_URL must be the portal's address without a path")
+    assert isinstance(problem, Error)
+    assert problem.id == "notifications.E001"
+    assert problem.msg == f"{reason}."
+    assert "s3cr3t" not in problem.msg + problem.hint
+    assert "corp" not in problem.msg
+
+
+@pytest.mark.parametrize("url", ["https://portal.bitrix24.test/", "portal.bitrix24.test"])
+def test_a_portal_host_with_or_without_a_slash_passes_the_check(provider_settings, url):
+    provider_settings.BITRIX24_PORTAL_URL = url
+
+    assert bitrix24_portal_url_check() == []
+    assert provider_status("bitrix24") == (True, "")
+
+
+def test_no_portal_url_is_not_a_check_error(settings):
+    settings.BITRIX24_PORTAL_URL = ""
+
+    assert bitrix24_portal_url_check() == []
+
+
+def test_manage_py_check_refuses_a_portal_url_with_a_path_with_a_sentence():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "check-only",
+        "BITRIX24_PORTAL_URL": "https://corp.example.test/bitrix/",
+    }
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert "(notifications.E001) BITRIX24_PORTAL_URL must be the portal's address" in done.stderr
+
+
+def test_a_provider_built_for_a_portal_with_a_path_refuses(provider_settings, token_store):
+    provider_settings.BITRIX24_PORTAL_URL = "https://corp.example.test/bitrix/"
+
+    with pytest.raises(ProviderConfigurationError, match="without a path"):
+        get_provider("bitrix24", token_store=token_store)
