@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from .models import Address, Audience, Campaign, MessageTemplate, Recipient
 from .rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
 from .selectors import recipient_attribute_names
-from .validators import clean_address, clean_attribute_name, clean_phone
+from .validators import clean_address, clean_attributes, clean_phone
 
 
 class RecipientForm(forms.ModelForm):
@@ -24,9 +24,7 @@ class RecipientForm(forms.ModelForm):
             return {}
         if not isinstance(attributes, dict):
             raise ValidationError('Attributes must be a JSON object, such as {"city": "Kazan"}.')
-        for name in attributes:
-            clean_attribute_name(name)
-        return attributes
+        return clean_attributes(attributes)
 
 
 class AddressForm(forms.ModelForm):

@@ -2,9 +2,14 @@
 
 Each function returns the clean value or raises `django.core.exceptions.ValidationError` with a
 sentence a person can act on.
+
+No text a recipient stores may hold a NUL character: PostgreSQL cannot store one in a text column
+or in JSON. Plain form and serializer fields refuse it on their own; the checks here reach what
+they do not (JSON attributes, CSV cells).
 """
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -23,8 +28,15 @@ ADDRESS_KINDS: dict[str, tuple[str, bool]] = {
 }
 
 
+def clean_text(label: str, value: str) -> str:
+    """`value` unchanged, unless it holds a NUL character (`label` names it in the error)."""
+    if "\x00" in value:
+        raise ValidationError(f"{label} contains a NUL character, which cannot be stored.")
+    return value
+
+
 def clean_external_id(value: str) -> str:
-    value = value.strip()
+    value = clean_text("external_id", value).strip()
     if not value:
         raise ValidationError("external_id is empty.")
     if len(value) > 255:
@@ -34,7 +46,7 @@ def clean_external_id(value: str) -> str:
 
 def clean_phone(value: str) -> str:
     """A phone number as digits only (E.164 without '+'), the form Imshop also accepts."""
-    digits = _PHONE_PUNCTUATION.sub("", value.strip()).removeprefix("+")
+    digits = _PHONE_PUNCTUATION.sub("", clean_text("phone", value).strip()).removeprefix("+")
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
         raise ValidationError(f"'{value}' is not a phone number (7 to 15 digits, '+' allowed).")
     return digits
@@ -43,7 +55,7 @@ def clean_phone(value: str) -> str:
 def clean_address(channel: str, value: str) -> str:
     """An address on `channel`: a positive integer id where the provider uses one."""
     label, numeric = ADDRESS_KINDS[channel]
-    value = value.strip()
+    value = clean_text(label, value).strip()
     if not value:
         raise ValidationError(f"{label} is empty.")
     if numeric:
@@ -63,3 +75,27 @@ def clean_attribute_name(name: str) -> str:
             "starting with a letter."
         )
     return name
+
+
+def clean_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Template variables: every name usable as one, every value storable."""
+    for name, value in attributes.items():
+        clean_attribute_value(clean_attribute_name(name), value)
+    return attributes
+
+
+def clean_attribute_value(name: str, value: Any) -> Any:
+    """A JSON value of attribute `name`, refused if a NUL hides anywhere in it, keys included."""
+    for text in _texts(value):
+        clean_text(f"Attribute '{name}'", text)
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [str(key), *_texts(item)]]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _texts(item)]
+    return []
