@@ -165,3 +165,14 @@ def test_the_recipient_form_refuses_a_nul_in_a_plain_field(admin_client):
     assert response.context["adminform"].form.errors["first_name"]
     recipient.refresh_from_db()
     assert recipient.first_name == "Ann"
+
+
+def test_the_address_form_refuses_a_nul_in_the_address(admin_client):
+    recipient = make_recipient(external_id="c-1")
+    data = {"recipient": recipient.pk, "channel": "imshop", "value": f"u{NUL}1"}
+
+    response = admin_client.post(reverse("admin:notifications_address_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["value"]
+    assert not recipient.addresses.exists()
