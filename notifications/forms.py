@@ -1,5 +1,7 @@
 """Admin forms: each turns the domain's checks into field errors staff can act on."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -9,10 +11,20 @@ from .selectors import recipient_attribute_names
 from .validators import clean_address, clean_attributes, clean_phone
 
 
+class AttributesJSONField(forms.JSONField):
+    """JSON as Django edits it, shown again safely when the form comes back with an error."""
+
+    def prepare_value(self, value: Any) -> str:
+        # JSON's "\ud800" decodes to half a surrogate pair, which a UTF-8 page cannot hold;
+        # written back as the same escape, the person sees what they typed.
+        return super().prepare_value(value).encode("utf-8", "backslashreplace").decode()
+
+
 class RecipientForm(forms.ModelForm):
     class Meta:
         model = Recipient
         fields = ["external_id", "phone", "first_name", "last_name", "attributes", "opted_out_at"]
+        field_classes = {"attributes": AttributesJSONField}
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"]

@@ -3,9 +3,10 @@
 Each function returns the clean value or raises `django.core.exceptions.ValidationError` with a
 sentence a person can act on.
 
-No text a recipient stores may hold a NUL character: PostgreSQL cannot store one in a text column
-or in JSON. Plain form and serializer fields refuse it on their own; the checks here reach what
-they do not (JSON attributes, CSV cells).
+No text a recipient stores may hold a NUL character, which PostgreSQL cannot store in a text
+column or in JSON, nor half of a UTF-16 surrogate pair (JSON's `"\\ud800"`), which is not Unicode
+and no database can encode. Plain text fields of forms and serializers never let them through;
+the checks here reach what those do not (JSON attributes, CSV cells).
 """
 
 import re
@@ -17,6 +18,7 @@ from .models import Channel
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_INT64 = 2**63 - 1
 
 # The id each provider uses to address a person, and whether it is a number.
@@ -29,9 +31,10 @@ ADDRESS_KINDS: dict[str, tuple[str, bool]] = {
 
 
 def clean_text(label: str, value: str) -> str:
-    """`value` unchanged, unless it holds a NUL character (`label` names it in the error)."""
-    if "\x00" in value:
-        raise ValidationError(f"{label} contains a NUL character, which cannot be stored.")
+    """`value` unchanged, unless it holds a character no database stores (`label` names it)."""
+    if found := _UNSTORABLE.search(value):
+        what = "a NUL character" if found.group() == "\x00" else "half of a surrogate pair"
+        raise ValidationError(f"{label} contains {what}, which cannot be stored.")
     return value
 
 

@@ -1,6 +1,7 @@
 """NUL characters in /api/recipients/: a 400 naming the field, or in bulk only that item refused.
 
-PostgreSQL cannot store NUL in text or JSON; these requests used to end in a 500 there.
+PostgreSQL cannot store NUL in text or JSON; these requests used to end in a 500 there. Half a
+surrogate pair (JSON's "\\ud800") is refused the same way: no database can encode it.
 """
 
 import pytest
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 NUL = "\x00"
 REFUSED = "contains a NUL character, which cannot be stored."
+HALF_PAIR = "contains half of a surrogate pair, which cannot be stored."
 
 
 def test_creating_a_recipient_with_a_nul_in_an_attribute_is_a_400_naming_it(api):
@@ -76,3 +78,26 @@ def test_a_bulk_item_with_a_nul_is_rejected_alone_naming_the_field(api, item, fi
     assert rejected["reason"].startswith(f"{field}: ")
     assert message in rejected["reason"]
     assert sorted(Recipient.objects.values_list("external_id", flat=True)) == ["c-1", "c-3"]
+
+
+def test_half_a_surrogate_pair_in_an_attribute_is_a_400_naming_it(api):
+    # Written as JSON text: the escape decodes to a lone surrogate, which no database stores.
+    body = '{"external_id": "c-1", "attributes": {"city": "Ka\\ud800zan"}}'
+    response = api.generic("POST", "/api/recipients/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"attributes": [f"Attribute 'city' {HALF_PAIR}"]}
+    assert not Recipient.objects.exists()
+
+
+def test_a_bulk_item_with_half_a_surrogate_pair_is_rejected_alone(api):
+    body = (
+        '{"recipients": [{"external_id": "c-1", "attributes": {"tags": ["\\udfff"]}},'
+        ' {"external_id": "c-2"}]}'
+    )
+    response = api.generic("POST", "/api/recipients/bulk/", body, content_type="application/json")
+    assert response.status_code == 200
+    assert [(r["result"], r["reason"]) for r in response.json()["results"]] == [
+        ("rejected", f"attributes: Attribute 'tags' {HALF_PAIR}"),
+        ("created", ""),
+    ]
+    assert list(Recipient.objects.values_list("external_id", flat=True)) == ["c-2"]

@@ -1,7 +1,8 @@
 """NUL characters, which PostgreSQL cannot store in text or JSON, are refused by field, never a 500.
 
 Every path that writes a recipient is covered: the CSV reader (admin dry run, confirmed import,
-`import_recipients`) and the admin forms. The API has its own file in tests/api.
+`import_recipients`) and the admin forms. The API has its own file in tests/api. Half a
+surrogate pair, which JSON can spell but no database can store, is refused by the same rule.
 """
 
 import io
@@ -176,3 +177,17 @@ def test_the_address_form_refuses_a_nul_in_the_address(admin_client):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["value"]
     assert not recipient.addresses.exists()
+
+
+def test_the_recipient_form_refuses_half_a_surrogate_pair_and_shows_it_as_typed(admin_client):
+    recipient = make_recipient(external_id="c-1", first_name="Ann", attributes={"city": "Ufa"})
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+
+    response = admin_client.post(url, recipient_form_data(recipient, '{"city": "\\ud800"}'))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Attribute &#x27;city&#x27; contains half of a surrogate pair" in html
+    assert "{&quot;city&quot;: &quot;\\ud800&quot;}</textarea>" in html
+    recipient.refresh_from_db()
+    assert recipient.attributes == {"city": "Ufa"}
