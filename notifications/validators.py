@@ -72,6 +72,8 @@ def clean_address(channel: str, value: str) -> str:
 
 def clean_attribute_name(name: str) -> str:
     """An attribute name usable as a template variable ({{ city }})."""
+    # First: the error below echoes the name, and no page can hold half a surrogate pair.
+    clean_text("An attribute name", name)
     if not _ATTRIBUTE_NAME.match(name) or len(name) > 100:
         raise ValidationError(
             f"'{name}' cannot be a template variable: use letters, digits and underscores, "
