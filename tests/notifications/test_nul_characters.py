@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from notifications.importing import CsvFormatError, read_recipient_rows
 from notifications.models import Recipient
@@ -87,6 +89,25 @@ def test_a_csv_cell_with_a_nul_rejects_only_its_row_naming_the_field(column, nam
 def test_a_nul_in_a_csv_header_refuses_the_file_as_a_sentence():
     with pytest.raises(CsvFormatError, match="An attribute name contains a NUL character"):
         import_text(f"external_id,ci{NUL}ty\nc-1,Kazan\n")
+
+
+# Any text a CSV cell can hold (so not the delimiter, quotes or line breaks), NUL often.
+cell_text = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters=',;\t"\r\n'),
+    max_size=12,
+) | st.sampled_from(["\x00", "a\x00b", "77\x00", ""])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(rows=st.lists(st.lists(cell_text, min_size=6, max_size=6), min_size=1, max_size=5))
+def test_any_csv_cells_are_imported_or_rejected_row_by_row(rows):
+    header = "external_id,phone,first_name,imshop,bitrix24,city"
+    text = "\n".join([header, *(",".join(cells) for cells in rows)]) + "\n"
+
+    read = list(read_recipient_rows(io.BytesIO(text.encode())))
+    report = recipients_import(rows=read, dry_run=True)
+
+    assert report.accepted + len(report.rejected) == len(read)
 
 
 def test_the_admin_dry_run_and_import_reject_only_the_row_with_a_nul(admin_client):
