@@ -1,18 +1,30 @@
 """Admin forms: each turns the domain's checks into field errors staff can act on."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Address, Audience, Campaign, MessageTemplate, Recipient
 from .rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
 from .selectors import recipient_attribute_names
-from .validators import clean_address, clean_attribute_name, clean_phone
+from .validators import clean_address, clean_attributes, clean_phone
+
+
+class AttributesJSONField(forms.JSONField):
+    """JSON as Django edits it, shown again safely when the form comes back with an error."""
+
+    def prepare_value(self, value: Any) -> str:
+        # JSON's "\ud800" decodes to half a surrogate pair, which a UTF-8 page cannot hold;
+        # written back as the same escape, the person sees what they typed.
+        return super().prepare_value(value).encode("utf-8", "backslashreplace").decode()
 
 
 class RecipientForm(forms.ModelForm):
     class Meta:
         model = Recipient
         fields = ["external_id", "phone", "first_name", "last_name", "attributes", "opted_out_at"]
+        field_classes = {"attributes": AttributesJSONField}
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"]
@@ -24,9 +36,7 @@ class RecipientForm(forms.ModelForm):
             return {}
         if not isinstance(attributes, dict):
             raise ValidationError('Attributes must be a JSON object, such as {"city": "Kazan"}.')
-        for name in attributes:
-            clean_attribute_name(name)
-        return attributes
+        return clean_attributes(attributes)
 
 
 class AddressForm(forms.ModelForm):

@@ -19,10 +19,19 @@ from typing import BinaryIO
 from django.core.exceptions import ValidationError
 
 from .models import Channel
-from .validators import clean_address, clean_attribute_name, clean_external_id, clean_phone
+from .validators import (
+    clean_address,
+    clean_attribute_name,
+    clean_attribute_value,
+    clean_external_id,
+    clean_phone,
+    clean_text,
+)
 
 NAME_COLUMNS = {"first_name": 150, "last_name": 150}
 CHANNEL_COLUMNS = tuple(Channel.values)
+# Every other column is an attribute.
+KNOWN_COLUMNS = frozenset({"external_id", "phone", *NAME_COLUMNS, *CHANNEL_COLUMNS})
 SNIFF_BYTES = 64 * 1024
 
 
@@ -111,7 +120,7 @@ def _check_header(header: list[str]) -> list[str]:
         if column in seen:
             raise CsvFormatError(f"The header names the column '{original}' twice.")
         seen.add(column)
-        if column not in {"external_id", "phone", *NAME_COLUMNS, *CHANNEL_COLUMNS}:
+        if column not in KNOWN_COLUMNS:
             try:
                 clean_attribute_name(column)
             except ValidationError as exc:
@@ -129,7 +138,7 @@ def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | 
         phone = clean_phone(cells["phone"]) if cells.get("phone") else ""
         names = {}
         for column, max_length in NAME_COLUMNS.items():
-            value = cells.get(column, "")
+            value = clean_text(column, cells.get(column, ""))
             if len(value) > max_length:
                 raise ValidationError(f"{column} is longer than {max_length} characters.")
             names[column] = value
@@ -138,13 +147,14 @@ def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | 
             for channel in CHANNEL_COLUMNS
             if cells.get(channel)
         }
+        # Attribute names were checked once, in the header.
+        attributes = {
+            column: clean_attribute_value(column, value)
+            for column, value in cells.items()
+            if value and column not in KNOWN_COLUMNS
+        }
     except ValidationError as exc:
         return RejectedRow(line, exc.messages[0], raw_id)
-    attributes = {
-        column: value
-        for column, value in cells.items()
-        if value and column not in {"external_id", "phone", *NAME_COLUMNS, *CHANNEL_COLUMNS}
-    }
     return RecipientRow(
         line=line,
         external_id=external_id,

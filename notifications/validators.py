@@ -2,9 +2,15 @@
 
 Each function returns the clean value or raises `django.core.exceptions.ValidationError` with a
 sentence a person can act on.
+
+No text a recipient stores may hold a NUL character, which PostgreSQL cannot store in a text
+column or in JSON, nor half of a UTF-16 surrogate pair (JSON's `"\\ud800"`), which is not Unicode
+and no database can encode. Plain text fields of forms and serializers never let them through;
+the checks here reach what those do not (JSON attributes, CSV cells).
 """
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -12,6 +18,7 @@ from .models import Channel
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_INT64 = 2**63 - 1
 
 # The id each provider uses to address a person, and whether it is a number.
@@ -23,8 +30,16 @@ ADDRESS_KINDS: dict[str, tuple[str, bool]] = {
 }
 
 
+def clean_text(label: str, value: str) -> str:
+    """`value` unchanged, unless it holds a character no database stores (`label` names it)."""
+    if found := _UNSTORABLE.search(value):
+        what = "a NUL character" if found.group() == "\x00" else "half of a surrogate pair"
+        raise ValidationError(f"{label} contains {what}, which cannot be stored.")
+    return value
+
+
 def clean_external_id(value: str) -> str:
-    value = value.strip()
+    value = clean_text("external_id", value).strip()
     if not value:
         raise ValidationError("external_id is empty.")
     if len(value) > 255:
@@ -34,7 +49,7 @@ def clean_external_id(value: str) -> str:
 
 def clean_phone(value: str) -> str:
     """A phone number as digits only (E.164 without '+'), the form Imshop also accepts."""
-    digits = _PHONE_PUNCTUATION.sub("", value.strip()).removeprefix("+")
+    digits = _PHONE_PUNCTUATION.sub("", clean_text("phone", value).strip()).removeprefix("+")
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
         raise ValidationError(f"'{value}' is not a phone number (7 to 15 digits, '+' allowed).")
     return digits
@@ -43,7 +58,7 @@ def clean_phone(value: str) -> str:
 def clean_address(channel: str, value: str) -> str:
     """An address on `channel`: a positive integer id where the provider uses one."""
     label, numeric = ADDRESS_KINDS[channel]
-    value = value.strip()
+    value = clean_text(label, value).strip()
     if not value:
         raise ValidationError(f"{label} is empty.")
     if numeric:
@@ -57,9 +72,35 @@ def clean_address(channel: str, value: str) -> str:
 
 def clean_attribute_name(name: str) -> str:
     """An attribute name usable as a template variable ({{ city }})."""
+    # First: the error below echoes the name, and no page can hold half a surrogate pair.
+    clean_text("An attribute name", name)
     if not _ATTRIBUTE_NAME.match(name) or len(name) > 100:
         raise ValidationError(
             f"'{name}' cannot be a template variable: use letters, digits and underscores, "
             "starting with a letter."
         )
     return name
+
+
+def clean_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Template variables: every name usable as one, every value storable."""
+    for name, value in attributes.items():
+        clean_attribute_value(clean_attribute_name(name), value)
+    return attributes
+
+
+def clean_attribute_value(name: str, value: Any) -> Any:
+    """A JSON value of attribute `name`, refused if a NUL hides anywhere in it, keys included."""
+    for text in _texts(value):
+        clean_text(f"Attribute '{name}'", text)
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [str(key), *_texts(item)]]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _texts(item)]
+    return []

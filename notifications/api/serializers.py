@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
 from ..selectors import recipient_attribute_names
-from ..validators import clean_address, clean_attribute_name, clean_phone
+from ..validators import clean_address, clean_attributes, clean_phone
 
 MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTE_VALUE = 1000
@@ -74,11 +74,11 @@ class AttributesField(serializers.DictField):
         attributes = super().to_internal_value(data)
         if len(attributes) > MAX_ATTRIBUTES:
             raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
+        try:
+            clean_attributes(attributes)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_django_errors(exc)) from None
         for name, value in attributes.items():
-            try:
-                clean_attribute_name(name)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(_django_errors(exc)) from None
             if isinstance(value, dict | list):
                 raise serializers.ValidationError(
                     f"Attribute '{name}' must be text, a number, true/false or null."

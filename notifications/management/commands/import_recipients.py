@@ -1,6 +1,5 @@
 """`manage.py import_recipients FILE --audience NAME`: upsert recipients from a CSV file."""
 
-import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -11,6 +10,7 @@ from tqdm import tqdm
 from notifications.importing import CsvFormatError, RecipientRow, RejectedRow, read_recipient_rows
 from notifications.models import Audience
 from notifications.services import recipients_import
+from notifications.spreadsheet_csv import write_csv
 
 SHOWN_REJECTIONS = 20
 PROGRESS_EVERY_ROWS = 1000
@@ -89,7 +89,11 @@ class Command(BaseCommand):
 
     def _write_rejects(self, path: Path, rejected: list[RejectedRow]) -> None:
         with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "external_id", "reason"])
-            writer.writerows((row.line, row.external_id, row.reason) for row in rejected)
+            write_csv(
+                out,
+                [
+                    ("line", "external_id", "reason"),
+                    *((row.line, row.external_id, row.reason) for row in rejected),
+                ],
+            )
         self.stdout.write(f"Wrote {len(rejected)} rejected rows to {path}.")
