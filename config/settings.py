@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RefuseNulInQuery",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -189,6 +190,10 @@ REST_FRAMEWORK = {
     # JSON only: requests carry nested documents, which forms cannot express, and the schema
     # advertises exactly the media types these parsers accept (others get 415).
     "DEFAULT_PARSER_CLASSES": ["notifications.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "notifications.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     # Requests per API key (or staff user); the cache counts them, so with REDIS_URL every
     # web process shares the count.
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/m")},

@@ -144,3 +144,15 @@ def test_any_bulk_attributes_are_stored_or_rejected_item_by_item(api, items):
     response = api.generic("POST", "/api/recipients/bulk/", body, content_type="application/json")
     assert response.status_code == 200, response.content
     assert len(response.json()["results"]) == len(items)
+
+
+def test_a_refusal_that_repeats_half_a_surrogate_pair_is_sent_escaped(api):
+    # The 400 names the unknown field the client sent, which is not Unicode: still JSON, no 500.
+    answer = api.generic(
+        "POST",
+        "/api/recipients/",
+        '{"external_id": "c-1", "\\ud800": 1}',
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"\ud800": ["This field is not accepted here."]}
