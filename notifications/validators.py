@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from .models import Channel
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_INT64 = 2**63 - 1
 
@@ -74,7 +74,7 @@ def clean_attribute_name(name: str) -> str:
     """An attribute name usable as a template variable ({{ city }})."""
     # First: the error below echoes the name, and no page can hold half a surrogate pair.
     clean_text("An attribute name", name)
-    if not _ATTRIBUTE_NAME.match(name) or len(name) > 100:
+    if not _ATTRIBUTE_NAME.fullmatch(name) or len(name) > 100:
         raise ValidationError(
             f"'{name}' cannot be a template variable: use letters, digits and underscores, "
             "starting with a letter."

@@ -56,6 +56,12 @@ def test_an_attribute_name_with_a_nul_is_refused_without_echoing_it():
     ]
 
 
+def test_an_attribute_name_ending_in_a_newline_is_not_a_template_variable():
+    with pytest.raises(ValidationError) as refused:
+        clean_attributes({"city\n": "Kazan"})
+    assert "cannot be a template variable" in refused.value.messages[0]
+
+
 # --- CSV ------------------------------------------------------------------------------------
 
 
