@@ -124,19 +124,23 @@ def _replace_growth(val: object, seq: object, sub: object = "") -> int:
 _GROWTH: dict[str, Callable[..., int]] = {"join": _join_growth, "replace": _replace_growth}
 
 
-def _bounded_filter(name: str, func: Callable[..., Any], *, max_chars: int, max_items: int):
+def _bounded_filter(
+    name: str, func: Callable[..., Any], *, max_chars: int, max_items: int
+) -> Callable[..., Any]:
     """`func`, refusing to make a value over `max_chars` characters or `max_items` items."""
-    too_big = ResourceLimitError(
-        f"value limit reached: '{name}' makes a value over {max_chars} characters "
-        f"or {max_items} items",
-        token=None,
-    )
     growth = _GROWTH.get(name)
+
+    def too_big() -> ResourceLimitError:
+        return ResourceLimitError(
+            f"value limit reached: '{name}' makes a value over {max_chars} characters "
+            f"or {max_items} items",
+            token=None,
+        )
 
     @wraps(func)
     def bounded(left: object, *args: Any, **kwargs: Any) -> object:
         if growth and _measure(left, max_chars) + growth(left, *args, **kwargs) > max_chars:
-            raise too_big
+            raise too_big()
         try:
             result = func(left, *args, **kwargs)
         except (ArithmeticError, ValueError) as exc:
@@ -145,7 +149,7 @@ def _bounded_filter(name: str, func: Callable[..., Any], *, max_chars: int, max_
             raise FilterError(f"{name}: {exc}", token=None) from exc
         items = len(result) if isinstance(result, (list, tuple)) else 0
         if items > max_items or _measure(result, max_chars) > max_chars:
-            raise too_big
+            raise too_big()
         return result
 
     return bounded
@@ -469,6 +473,9 @@ def template_errors(
         except RenderError as exc:
             errors.setdefault(name, []).append(f"Template error: {exc.message}.")
             continue
+        over_limit = _sample_limit_error(compiled, name)
+        if over_limit:
+            errors.setdefault(name, []).append(f"Template error: {over_limit}.")
         unknown = sorted(compiled.variables - known)
         if unknown:
             listed = ", ".join(unknown)
@@ -483,6 +490,21 @@ def template_errors(
         if problem:
             errors.setdefault("file_uuid", []).append(f"File UUID {problem}.")
     return {field: messages for field, messages in errors.items() if messages}
+
+
+def _sample_limit_error(compiled: CompiledTemplate, field: str) -> str | None:
+    """The resource cap `field` hits when every variable it uses is empty text, or None.
+
+    A field without variables was rendered when compiled; this catches a hostile field that also
+    names a variable before any recipient gets it. Other errors depend on real recipients' data
+    and are left to them.
+    """
+    try:
+        compiled.render(dict.fromkeys(compiled.variables, ""), fields=(field,))
+    except RenderError as exc:
+        if isinstance(exc.__cause__, ResourceLimitError):
+            return exc.message
+    return None
 
 
 def _static_link_errors(field: str, source: str) -> list[str]:

@@ -206,6 +206,18 @@ def test_a_range_longer_than_the_loop_cap_is_refused_at_save():
     }
 
 
+def test_a_limit_is_found_at_save_even_in_a_field_that_uses_a_variable():
+    source = "Hi {{ first_name }}{{ (1..100000) | join: ',' }}"
+    assert template_errors({"body": source}, known_variables=[]) == {
+        "body": ["Template error: range limit reached: (1..100000) has more than 1000 items."]
+    }
+
+
+def test_errors_that_depend_on_recipient_data_are_not_reported_at_save():
+    source = "{{ 10 | divided_by: quantity }} {{ customer.name }}"
+    assert template_errors({"body": source}, known_variables=["quantity", "customer"]) == {}
+
+
 @pytest.mark.django_db
 def test_the_template_form_shows_the_limit_as_a_field_error():
     form = MessageTemplateForm(data={"name": "hostile", "body": "{{ (1..100000) | join }}"})
