@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
 # Rendering: caps that keep an untrusted template author from exhausting a worker.
 VESTNIK_RENDER_MAX_OUTPUT = env.int("VESTNIK_RENDER_MAX_OUTPUT", default=20_000)
 VESTNIK_RENDER_MAX_LOOP_ITERATIONS = env.int("VESTNIK_RENDER_MAX_LOOP_ITERATIONS", default=1_000)
+VESTNIK_RENDER_MAX_SECONDS = env.float("VESTNIK_RENDER_MAX_SECONDS", default=0.2)
 
 # Dispatch. Attempts and backoff for transient provider errors; the circuit breaker pauses a
 # campaign after this many whole requests failed in a row.
