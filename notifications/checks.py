@@ -7,7 +7,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Warning, register
 
 from .providers.base import ProviderConfigurationError
 from .providers.bitrix24 import portal_url
@@ -17,17 +17,23 @@ from .providers.bitrix24 import portal_url
 def bitrix24_portal_url_check(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Refuse a BITRIX24_PORTAL_URL that the provider cannot use as it is (a path, plain http)."""
+    """Say when BITRIX24_PORTAL_URL is one the provider refuses (a path, plain http).
+
+    A warning, not an error: an error would stop every command that runs the checks (each
+    qcluster worker, migrate), and so every channel, over one provider's setting. The provider
+    refuses the URL itself, so Bitrix24 campaigns pause with the same sentence, and
+    `check --deploy --fail-level WARNING` fails a deployment.
+    """
     if not str(settings.BITRIX24_PORTAL_URL or "").strip():
         return []
     try:
         portal_url()
     except ProviderConfigurationError as error:
         return [
-            Error(
+            Warning(
                 f"{error}.",
                 hint="Set BITRIX24_PORTAL_URL to https:// and the portal's host, nothing after it.",
-                id="notifications.E001",
+                id="notifications.W001",
             )
         ]
     return []

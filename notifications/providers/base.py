@@ -310,9 +310,13 @@ def check_url(name: str, value: str) -> str:
     as some vendors' URLs may carry a key."""
     if not value:
         raise ProviderConfigurationError(f"{name} is not set")
-    parts = urlsplit(value)
-    local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
-    if not (parts.scheme == "https" and parts.hostname) and not local:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # such as an unclosed "[" of an IPv6 address
+        raise ProviderConfigurationError(f"{name} is not a valid URL") from None
+    local = parts.scheme == "http" and hostname in {"localhost", "127.0.0.1", "::1"}
+    if not (parts.scheme == "https" and hostname) and not local:
         raise ProviderConfigurationError(f"{name} must be an https:// URL")
     return value
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.checks import Error
+from django.core.checks import Warning
 
 from notifications.checks import bitrix24_portal_url_check
 from notifications.providers.base import ProviderConfigurationError, ResultStatus
@@ -103,8 +103,8 @@ def test_a_portal_url_with_a_path_is_refused_without_echoing_it(provider_setting
 
     assert configured is False
     assert reason.startswith("BITRIX24_PORTAL_URL must be the portal's address without a path")
-    assert isinstance(problem, Error)
-    assert problem.id == "notifications.E001"
+    assert isinstance(problem, Warning)
+    assert problem.id == "notifications.W001"
     assert problem.msg == f"{reason}."
     assert "s3cr3t" not in problem.msg + problem.hint
     assert "corp" not in problem.msg
@@ -124,16 +124,15 @@ def test_no_portal_url_is_not_a_check_error(settings):
     assert bitrix24_portal_url_check() == []
 
 
-def test_manage_py_check_refuses_a_portal_url_with_a_path_with_a_sentence():
+def _manage_py(*args: str, portal_url: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "check-only",
-        "BITRIX24_PORTAL_URL": "https://corp.example.test/bitrix/",
+        "BITRIX24_PORTAL_URL": portal_url,
     }
-
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
         capture_output=True,
@@ -142,8 +141,31 @@ def test_manage_py_check_refuses_a_portal_url_with_a_path_with_a_sentence():
         check=False,
     )
 
+
+def test_manage_py_check_refuses_a_portal_url_with_a_path_with_a_sentence():
+    done = _manage_py(
+        "check", "--fail-level", "WARNING", portal_url="https://corp.example.test/bitrix/"
+    )
+
     assert done.returncode != 0
-    assert "(notifications.E001) BITRIX24_PORTAL_URL must be the portal's address" in done.stderr
+    assert "(notifications.W001) BITRIX24_PORTAL_URL must be the portal's address" in done.stderr
+
+
+def test_a_bad_portal_url_warns_but_stops_no_worker_or_migration():
+    # Commands that run the checks (qcluster, migrate) must still start: other channels work.
+    done = _manage_py("check", portal_url="https://corp.example.test/bitrix/")
+
+    assert done.returncode == 0, done.stderr
+    assert "notifications.W001" in done.stderr + done.stdout
+
+
+def test_a_portal_url_that_is_not_a_url_is_refused_with_a_sentence(provider_settings):
+    provider_settings.BITRIX24_PORTAL_URL = "https://[portal"
+
+    [problem] = bitrix24_portal_url_check()
+
+    assert problem.msg == "BITRIX24_PORTAL_URL is not a valid URL."
+    assert provider_status("bitrix24") == (False, "BITRIX24_PORTAL_URL is not a valid URL")
 
 
 def test_a_provider_built_for_a_portal_with_a_path_refuses(provider_settings, token_store):
