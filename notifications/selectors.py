@@ -226,8 +226,9 @@ def send_eta_seconds(
     the provider is not configured.
 
     With `campaign`, requests are counted on who it still has to send to (see
-    `requests_needed`); once it is dispatched that count is cached for a minute, because pages
-    poll progress every few seconds and the count reads every open delivery.
+    `requests_needed`). Once it is dispatched, the count is kept for a minute per campaign and
+    scaled to the deliveries left: pages poll progress every few seconds, and the count reads
+    the campaign's open deliveries.
     """
     if messages <= 0:
         return 0.0
@@ -241,11 +242,17 @@ def send_eta_seconds(
     elif campaign.materialised_at is None:  # a draft's content may change at any moment
         requests = count(messages=messages, recipients=campaign_recipients_left(campaign))
     else:
-        key = f"vestnik:requests:{campaign.pk}:{campaign.status}:{messages}"
-        requests = cache.get(key)
-        if requests is None:
-            requests = count(messages=messages, recipients=campaign_recipients_left(campaign))
-            cache.set(key, requests, ESTIMATE_CACHE_SECONDS)
+        key = f"vestnik:requests-per-message:{campaign.pk}"
+        counted = cache.get(key)
+        if counted is None:
+            counted = (
+                count(messages=messages, recipients=campaign_recipients_left(campaign)),
+                messages,
+            )
+            cache.set(key, counted, ESTIMATE_CACHE_SECONDS)
+        counted_requests, counted_messages = counted
+        batches = -(-messages // limits.batch_size)
+        requests = max(batches, round(counted_requests * messages / counted_messages))
     return limits.min_duration(requests).total_seconds()
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 
@@ -10,6 +11,13 @@ def postgres_only(db):
     """Skip, with the reason, where the test database is not PostgreSQL."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: the database rolls back and SQLite reuses ids, so a
+    value cached for one test's campaign 1 would answer for the next test's campaign 1."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

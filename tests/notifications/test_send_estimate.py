@@ -137,3 +137,25 @@ def test_the_api_gives_a_draft_the_same_estimate_as_the_send_plan(admin_client):
     answer = admin_client.get(reverse("api:campaign-stats", args=[campaign.pk]))
     assert answer.status_code == 200, answer.content
     assert answer.json()["eta_seconds"] == pytest.approx(12.0)
+
+
+@pytest.mark.django_db
+def test_time_left_is_counted_once_a_minute_and_scaled_to_what_is_left(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    campaign = imshop_campaign("Hi {{ nickname }}", lambda index: {"nickname": f"n{index}"})
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    content = dict(campaign.content)
+    first = send_eta_seconds(
+        channel="imshop", content=content, messages=AUDIENCE, campaign=campaign
+    )
+    with django_assert_num_queries(0):  # later polls, with fewer left, count nothing again
+        later = send_eta_seconds(
+            channel="imshop", content=content, messages=AUDIENCE // 2, campaign=campaign
+        )
+    # One request each: 2,584 then 1,292 requests at 10 a minute, the first at once.
+    assert first == pytest.approx((AUDIENCE - 1) * 6)
+    assert later == pytest.approx((AUDIENCE // 2 - 1) * 6)
