@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL_IN_QUERY = "A query parameter contains a NUL character (%00), which no page accepts."
 
@@ -23,5 +23,6 @@ class RefuseNulInQuery:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                return HttpResponseBadRequest(NUL_IN_QUERY, content_type="text/plain")
+                # The API's error shape; a hand-made admin URL reads it as well.
+                return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
         return self.get_response(request)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_the_recipient_list_refuses_a_nul_in_its_query(admin_client, query):
     answer = admin_client.get(f"/admin/notifications/recipient/?{query}")
     assert answer.status_code == 400
-    assert answer.content.decode() == NUL_IN_QUERY
+    assert answer.json() == {"detail": NUL_IN_QUERY}
 
 
 def test_the_template_preview_refuses_a_nul_in_the_recipient(admin_client):
