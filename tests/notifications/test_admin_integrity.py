@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from html.parser import HTMLParser
 
@@ -16,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -294,7 +296,8 @@ def _database_url() -> str:
 
 def hold_open(script: str, *args: str) -> subprocess.Popen:
     """Run `script` in another process on the test database; it prints a line once it holds
-    its transaction open, and this returns after that line."""
+    its transaction open, and this returns after that line. The script goes on when a line
+    arrives on its stdin (see `post_while_held`)."""
     process = subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=settings.BASE_DIR,
@@ -304,6 +307,7 @@ def hold_open(script: str, *args: str) -> subprocess.Popen:
             "SECRET_KEY": settings.SECRET_KEY,
             "DATABASE_URL": _database_url(),
         },
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -311,36 +315,82 @@ def hold_open(script: str, *args: str) -> subprocess.Popen:
     return process
 
 
-PAUSE_AND_HOLD = """
-import sys, time, django
+def _waiting_locks() -> int:
+    with connection.cursor() as cursor:
+        # A row lock is waited for as the holder's transaction id, a lock with no database:
+        # the sessions of this database say who waits.
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def post_while_held(client, url: str, data: dict, worker: subprocess.Popen):
+    """POST from another thread, let `worker` commit only once the POST waits on one of its
+    locks, and return the POST's answer.
+
+    So the race is exercised however slow the machine: the request is inside its transaction,
+    blocked by the worker's, when the worker's commit comes.
+    """
+    answer: dict = {}
+
+    def post() -> None:
+        try:
+            answer["response"] = client.post(url, data, follow=True)
+        except BaseException as exc:  # raised again in the test's thread
+            answer["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not _waiting_locks():
+            assert thread.is_alive(), "the POST finished without waiting on the worker's lock"
+            assert time.monotonic() < deadline, "the POST never waited on the worker's lock"
+            time.sleep(0.05)
+    finally:
+        worker.stdin.write("commit\n")
+        worker.stdin.flush()
+        assert worker.wait(timeout=30) == 0
+        thread.join(timeout=30)
+    if "error" in answer:
+        raise answer["error"]
+    return answer["response"]
+
+
+CANCEL_AND_HOLD = """
+import sys, django
 django.setup()
 from django.db import transaction
-from notifications.services import campaign_pause
+from notifications.services import campaign_cancel
 with transaction.atomic():
-    campaign_pause(campaign_id=int(sys.argv[1]), reason="Provider down.")
+    campaign_cancel(campaign_id=int(sys.argv[1]))
     print("holding", flush=True)
-    time.sleep(2)
+    sys.stdin.readline()
 """
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client, postgres_only):
-    campaign = make_campaign(make_audience(), name="Spring", status=Campaign.Status.RUNNING)
+def test_a_draft_cancelled_while_its_save_waits_keeps_its_name_and_the_cancellation(
+    admin_client, postgres_only
+):
+    campaign = make_campaign(make_audience(), name="Spring")
     url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
     form = browser_form(admin_client.get(url))
-    # The save below reads the campaign as running and reaches its write while the other
-    # process's pause is still open.
-    worker = hold_open(PAUSE_AND_HOLD, str(campaign.pk))
-    try:
-        admin_client.post(url, form)
-    finally:
-        assert worker.wait(timeout=30) == 0
+    # The save reads the campaign as a draft, then waits on the lock of the other process's
+    # cancellation; after that commits, the save must see it and change nothing.
+    worker = hold_open(CANCEL_AND_HOLD, str(campaign.pk))
+    response = post_while_held(admin_client, url, {**form, "name": "Summer"}, worker)
+    assert "Cannot change 'Spring': it is cancelled." in messages_of(response)
     campaign.refresh_from_db()
-    assert (campaign.status, campaign.pause_reason) == (Campaign.Status.PAUSED, "Provider down.")
+    assert (campaign.name, campaign.status) == ("Spring", Campaign.Status.CANCELLED)
 
 
 RECORD_AND_HOLD = """
-import json, sys, time, uuid, django
+import json, sys, uuid, django
 django.setup()
 from django.db import transaction
 from notifications.dispatch import deliveries_record
@@ -357,7 +407,7 @@ with transaction.atomic():
         attempts=dict.fromkeys(recipients, 1),
     )
     print("holding", flush=True)
-    time.sleep(2)
+    sys.stdin.readline()
 """
 
 
@@ -380,10 +430,7 @@ def test_deleting_a_recipient_while_a_worker_records_their_delivery_keeps_counte
     # The worker has marked both deliveries sent but not committed: the deletion must count
     # the leaving recipient's delivery as sent, not as the sending it still reads as.
     worker = hold_open(RECORD_AND_HOLD, json.dumps(claim))
-    try:
-        admin_client.post(delete_url(leaving), {"post": "yes"})
-    finally:
-        assert worker.wait(timeout=30) == 0
+    post_while_held(admin_client, delete_url(leaving), {"post": "yes"}, worker)
     assert list(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == [
         "sent"
     ]
