@@ -435,3 +435,39 @@ def test_deleting_a_recipient_while_a_worker_records_their_delivery_keeps_counte
         "sent"
     ]
     assert counters_match_rows(campaign)
+
+
+MATERIALISE_WHILE_HOLDING = """
+import sys, django
+django.setup()
+from django.db import transaction
+from notifications.counters import counters_add
+from notifications.models import Delivery
+held, campaign_id = int(sys.argv[1]), int(sys.argv[2])
+with transaction.atomic():
+    recipient_id = Delivery.objects.select_for_update().get(pk=held).recipient_id
+    print("holding", flush=True)
+    sys.stdin.readline()
+    Delivery.objects.create(campaign_id=campaign_id, recipient_id=recipient_id)
+    counters_add(campaign_id=campaign_id, deltas={"pending": 1})
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_materialised_while_its_recipient_is_deleted_leaves_the_counters_right(
+    admin_client, postgres_only
+):
+    leaving = make_recipient()
+    spring = sent_campaign(leaving)
+    autumn = make_campaign(make_audience(leaving), status=Campaign.Status.RUNNING)
+    # The other process stands for a worker holding the recipient's Spring delivery and a
+    # materialisation of Autumn: the deletion waits on the first, and the second commits a
+    # new delivery of the recipient in the meantime, before the deletion goes on.
+    worker = hold_open(
+        MATERIALISE_WHILE_HOLDING, str(Delivery.objects.get(campaign=spring).pk), str(autumn.pk)
+    )
+    post_while_held(admin_client, delete_url(leaving), {"post": "yes"}, worker)
+    assert not Recipient.objects.filter(pk=leaving.pk).exists()
+    assert not Delivery.objects.exists()
+    assert counters_match_rows(spring)
+    assert counters_match_rows(autumn)
