@@ -744,8 +744,9 @@ def _save_fields(instance: Any, data: dict[str, Any]) -> None:
         setattr(instance, name, value)
     if instance._state.adding:
         instance.save()
-    else:
-        instance.save(update_fields=[*data, "updated_at"])
+        return
+    stamps = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+    instance.save(update_fields=[*data, *stamps])
 
 
 def recipient_save(
@@ -1024,11 +1025,17 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
 
 
 def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audience:
-    """Create an audience, or rename / redescribe one."""
+    """Create an audience, or rename / redescribe one; of an existing one only `data` is
+    written, so a change made meanwhile to the other field stays.
+
+    A name another audience has (taken meanwhile, past a form's check) is a TransitionError.
+    """
     audience = audience or Audience()
-    for name, value in data.items():
-        setattr(audience, name, value)
-    audience.save()
+    try:
+        with transaction.atomic():
+            _save_fields(audience, data)
+    except IntegrityError:
+        raise TransitionError(f"An audience named '{audience.name}' exists.") from None
     return audience
 
 

@@ -289,6 +289,17 @@ def test_saving_a_template_keeps_what_another_editor_saved_since_its_form_opened
     assert (template.title, template.body) == ("Hi", "New text")
 
 
+def test_saving_an_audience_keeps_a_description_changed_since_its_form_opened(admin_client):
+    audience = Audience.objects.create(name="Everyone", description="All buyers")
+    url = reverse("admin:notifications_audience_change", args=[audience.pk])
+    form = browser_form(admin_client.get(url))
+    Audience.objects.filter(pk=audience.pk).update(description="Buyers since 2024")  # the API
+    response = admin_client.post(url, {**form, "name": "Buyers"})
+    assert response.status_code == 302
+    audience.refresh_from_db()
+    assert (audience.name, audience.description) == ("Buyers", "Buyers since 2024")
+
+
 def _database_url() -> str:
     params = connection.settings_dict
     return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
