@@ -810,6 +810,28 @@ def recipient_delete(*, recipient: Recipient) -> None:
             )
 
 
+def address_save(*, address: Address, data: dict[str, Any]) -> Address:
+    """Add a recipient's address on a channel, or change one; only `data` is written.
+
+    An address another recipient holds (taken meanwhile, past a form's check) is a
+    TransitionError.
+    """
+    try:
+        with transaction.atomic():
+            _save_fields(address, data)
+    except IntegrityError:
+        raise TransitionError(
+            f"Cannot save {address.get_channel_display()} address {address.value}: another "
+            "recipient has it, or this recipient has one on that channel already."
+        ) from None
+    return address
+
+
+def address_delete(*, address: Address) -> None:
+    """Forget one address; deliveries already made keep the address they went to."""
+    address.delete()
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     """What a bulk upsert did with one item: `created`, `updated` or `rejected` (and why)."""

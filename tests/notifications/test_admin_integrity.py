@@ -25,6 +25,7 @@ from django.urls import reverse
 from notifications.counters import counters_read, counters_rebuild
 from notifications.dispatch import deliveries_claim, deliveries_start
 from notifications.models import (
+    Address,
     Audience,
     Campaign,
     Delivery,
@@ -298,6 +299,48 @@ def test_saving_an_audience_keeps_a_description_changed_since_its_form_opened(ad
     assert response.status_code == 302
     audience.refresh_from_db()
     assert (audience.name, audience.description) == ("Buyers", "Buyers since 2024")
+
+
+def test_saving_a_recipient_keeps_an_address_an_import_changed_since_its_form_opened(
+    admin_client,
+):
+    recipient = make_recipient(first_name="Ann", addresses={"bitrix24": "7"})
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    form = browser_form(admin_client.get(url))
+    Address.objects.filter(recipient=recipient).update(value="8")
+    response = admin_client.post(url, {**form, "first_name": "Anna"})
+    assert response.status_code == 302
+    assert list(recipient.addresses.values_list("value", flat=True)) == ["8"]
+    recipient.refresh_from_db()
+    assert recipient.first_name == "Anna"
+
+
+def test_saving_an_address_keeps_a_value_an_import_changed_since_its_form_opened(admin_client):
+    address = make_recipient(addresses={"bitrix24": "7"}).addresses.get()
+    url = reverse("admin:notifications_address_change", args=[address.pk])
+    form = browser_form(admin_client.get(url))
+    Address.objects.filter(pk=address.pk).update(value="8")
+    assert admin_client.post(url, form).status_code == 302
+    address.refresh_from_db()
+    assert address.value == "8"
+
+
+def test_addresses_added_and_deleted_on_a_recipient_page_are_saved(admin_client):
+    recipient = make_recipient(addresses={"bitrix24": "7"})
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    form = browser_form(admin_client.get(url))
+    response = admin_client.post(
+        url,
+        {
+            **form,
+            "addresses-0-DELETE": "on",
+            "addresses-TOTAL_FORMS": "2",
+            "addresses-1-channel": "leadconverter",
+            "addresses-1-value": "12",
+        },
+    )
+    assert response.status_code == 302
+    assert dict(recipient.addresses.values_list("channel", "value")) == {"leadconverter": "12"}
 
 
 def _database_url() -> str:
