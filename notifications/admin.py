@@ -28,7 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.http import urlencode
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -220,9 +220,24 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
     @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["delete"])
     def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Django's confirmation page, then the service for each object: the ones it refuses
-        stay, each with its reason, and the others go."""
+        stay, each with its reason, and the others go.
+
+        The confirmation is checked as the page checks it: a permission the deletion needs and
+        the user lacks is 403, and protected objects refuse the whole action.
+        """
         if not request.POST.get("post"):
             return django_delete_selected(self, request, queryset)
+        _, _, perms_needed, protected = self.get_deleted_objects(queryset, request)
+        if perms_needed:
+            raise PermissionDenied
+        if protected:
+            self.message_user(
+                request,
+                f"Cannot delete the selected {self.opts.verbose_name_plural}: these depend on "
+                f"them and are protected: {'; '.join(strip_tags(p) for p in protected)}.",
+                messages.ERROR,
+            )
+            return None
         deleted, refused = 0, []
         for obj in queryset:
             try:

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 import pytest
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection, connections
 from django.test import RequestFactory
@@ -224,10 +225,13 @@ def test_an_audience_only_drafts_use_can_be_deleted(admin_client):
 
 def test_a_template_a_campaign_uses_is_refused_by_delete_selected(admin_client):
     template = make_template(name="Greeting")
-    make_campaign(template=template)
+    make_campaign(template=template, name="Spring")
     response = delete_selected(admin_client, MessageTemplate, template)
     assert response.status_code == 200
-    assert "Cannot delete template 'Greeting': campaigns use it." in messages_of(response)
+    assert (
+        "Cannot delete the selected message templates: these depend on them and are "
+        "protected: Campaign: Spring."
+    ) in messages_of(response)
     assert MessageTemplate.objects.filter(pk=template.pk).exists()
 
 
@@ -341,6 +345,23 @@ def test_addresses_added_and_deleted_on_a_recipient_page_are_saved(admin_client)
     )
     assert response.status_code == 302
     assert dict(recipient.addresses.values_list("channel", "value")) == {"leadconverter": "12"}
+
+
+def staff_with(django_user_model, *codenames: str):
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_delete_selected_needs_every_permission_the_delete_page_needs(client, django_user_model):
+    client.force_login(
+        staff_with(django_user_model, "view_recipient", "delete_recipient", "view_address")
+    )
+    recipient = make_recipient(addresses={"bitrix24": "7"})
+    assert client.post(delete_url(recipient), {"post": "yes"}).status_code == 403
+    assert delete_selected(client, Recipient, recipient).status_code == 403
+    assert Recipient.objects.filter(pk=recipient.pk).exists()
+    assert Address.objects.filter(recipient=recipient).exists()
 
 
 def _database_url() -> str:
