@@ -436,6 +436,9 @@ class AddressAdmin(ThroughServicesAdmin):
         address_delete(address=obj)
 
 
+NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
+
+
 @admin.register(Audience)
 class AudienceAdmin(ThroughServicesAdmin):
     list_display = ["name", "member_count", "created_at"]
@@ -484,6 +487,7 @@ class AudienceAdmin(ThroughServicesAdmin):
             and request.user.has_perm("notifications.change_recipient")
         ):
             raise PermissionDenied
+        may_add_audience = request.user.has_perm("notifications.add_audience")
         report, pending = None, None
         form = RecipientImportForm()
         if request.method == "POST" and "confirm" in request.POST:
@@ -493,12 +497,14 @@ class AudienceAdmin(ThroughServicesAdmin):
                     request, "That check has expired: upload the file again.", messages.ERROR
                 )
                 return redirect("admin:notifications_audience_import")
-            report = self._import_confirmed(request, pending)
+            report = self._import_confirmed(request, pending, may_add_audience)
             if report is None:
                 return redirect("admin:notifications_audience_import")
             pending = None
         elif request.method == "POST":
             form = RecipientImportForm(request.POST, request.FILES)
+            if form.is_valid() and form.cleaned_data["new_audience"] and not may_add_audience:
+                form.add_error("new_audience", NO_NEW_AUDIENCE)
             if form.is_valid():
                 pending = staged_import_save(form.cleaned_data)
                 try:
@@ -524,7 +530,9 @@ class AudienceAdmin(ThroughServicesAdmin):
         }
         return TemplateResponse(request, "admin/notifications/audience/import.html", context)
 
-    def _import_confirmed(self, request: HttpRequest, pending: dict) -> ImportReport | None:
+    def _import_confirmed(
+        self, request: HttpRequest, pending: dict, may_add_audience: bool
+    ) -> ImportReport | None:
         """Import a file checked by a dry run; None (with a message) when it cannot be."""
         try:
             with staged_import_open(pending) as stream:
@@ -532,14 +540,17 @@ class AudienceAdmin(ThroughServicesAdmin):
                 if pending["audience_id"]:
                     audience = Audience.objects.filter(pk=pending["audience_id"]).first()
                 if audience is None:
-                    audience, _ = Audience.objects.get_or_create(
-                        name=pending["new_audience"] or f"Import {pending['filename']}"
-                    )
+                    name = pending["new_audience"] or f"Import {pending['filename']}"
+                    audience = Audience.objects.filter(name=name).first()
+                    if audience is None and not may_add_audience:
+                        raise TransitionError(NO_NEW_AUDIENCE)
+                    if audience is None:
+                        audience = audience_save(audience=None, data={"name": name})
                 report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
         except FileNotFoundError:
             self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
             return None
-        except CsvFormatError as exc:
+        except (CsvFormatError, TransitionError) as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
         finally:

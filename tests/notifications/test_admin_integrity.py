@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
@@ -362,6 +363,49 @@ def test_delete_selected_needs_every_permission_the_delete_page_needs(client, dj
     assert delete_selected(client, Recipient, recipient).status_code == 403
     assert Recipient.objects.filter(pk=recipient.pk).exists()
     assert Address.objects.filter(recipient=recipient).exists()
+
+
+def _csv() -> SimpleUploadedFile:
+    return SimpleUploadedFile("people.csv", b"external_id\nc-1\n", content_type="text/csv")
+
+
+IMPORT_PERMISSIONS = ("view_audience", "add_recipient", "change_recipient")
+
+
+def test_an_import_into_a_new_audience_needs_permission_to_add_audiences(client, django_user_model):
+    client.force_login(staff_with(django_user_model, *IMPORT_PERMISSIONS))
+    url = reverse("admin:notifications_audience_import")
+    check = client.post(url, {"file": _csv(), "new_audience": "Spring"})
+    assert check.status_code == 200
+    assert "You may not create audiences: choose an existing one." in check.content.decode()
+    assert check.context["pending"] is None
+    assert not Audience.objects.exists()
+    assert not Recipient.objects.exists()
+
+
+def test_an_import_checked_before_the_permission_to_add_audiences_was_taken_is_refused(
+    client, django_user_model
+):
+    user = staff_with(django_user_model, *IMPORT_PERMISSIONS, "add_audience")
+    client.force_login(user)
+    url = reverse("admin:notifications_audience_import")
+    token = client.post(url, {"file": _csv(), "new_audience": "Spring"}).context["pending"]
+    user.user_permissions.remove(Permission.objects.get(codename="add_audience"))
+    done = client.post(url, {"confirm": token["token"]}, follow=True)
+    assert "You may not create audiences: choose an existing one." in messages_of(done)
+    assert not Audience.objects.exists()
+    assert not Recipient.objects.exists()
+
+
+def test_an_import_may_fill_an_existing_audience_without_permission_to_add_audiences(
+    client, django_user_model
+):
+    client.force_login(staff_with(django_user_model, *IMPORT_PERMISSIONS))
+    audience = make_audience(name="Everyone")
+    url = reverse("admin:notifications_audience_import")
+    token = client.post(url, {"file": _csv(), "audience": audience.pk}).context["pending"]
+    client.post(url, {"confirm": token["token"]})
+    assert list(audience.members.values_list("external_id", flat=True)) == ["c-1"]
 
 
 def _database_url() -> str:
