@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,13 +20,15 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Exists, Model, OuterRef, QuerySet
+from django.db.models import Field as DbField
+from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.http import urlencode
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -83,6 +86,8 @@ from .selectors import (
 from .services import (
     ImportReport,
     TransitionError,
+    address_delete,
+    address_save,
     audience_delete,
     audience_save,
     campaign_cancel,
@@ -151,29 +156,41 @@ def _change_link(model_name: str, pk: int | None, label: object) -> str:
     return format_html('<a href="{}">{}</a>', url, label)
 
 
-class ThroughServicesAdmin(admin.ModelAdmin):
-    """An admin whose saves and deletions are the domain services', never its own writes.
+class ShownValuesMixin:
+    """Each form field also carries the value staff were shown, so `changed_data` means what
+    they changed rather than what differs from the row as it is now."""
 
-    A service may refuse with a sentence (TransitionError): staff see it and nothing changes.
-    Each form field also carries the value staff were shown, so `changed_data` means what they
-    changed; a save hands the service only that, and what an import, a worker or another person
-    wrote after the form opened stays.
-    """
-
-    actions = ["delete_selected"]
-
-    def delete_through_service(self, obj: Model) -> None:
-        """Delete one object by calling its service; each admin names its own."""
-        raise NotImplementedError
-
-    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs) -> forms.Field | None:
+    def formfield_for_dbfield(
+        self, db_field: DbField, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is not None:
             formfield.show_hidden_initial = True
         return formfield
 
+
+class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
+    """An admin whose saves and deletions are the domain services', never its own writes.
+
+    A service may refuse with a sentence (TransitionError): staff see it and nothing changes.
+    A save hands the service only what staff changed (see ShownValuesMixin), and what an import,
+    a worker or another person wrote after the form opened stays.
+    """
+
+    actions = ["delete_selected"]
+
+    # Not an abc.abstractmethod: ModelAdmin's metaclass (MediaDefiningClass) is not ABCMeta,
+    # and a combined metaclass for one method would cost more than it says.
+    def delete_through_service(self, obj: Model) -> None:
+        """Delete one object by calling its service; each admin names its own."""
+        raise NotImplementedError
+
     def changeform_view(
-        self, request: HttpRequest, object_id=None, form_url="", extra_context=None
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -203,9 +220,24 @@ class ThroughServicesAdmin(admin.ModelAdmin):
     @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["delete"])
     def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Django's confirmation page, then the service for each object: the ones it refuses
-        stay, each with its reason, and the others go."""
+        stay, each with its reason, and the others go.
+
+        The confirmation is checked as the page checks it: a permission the deletion needs and
+        the user lacks is 403, and protected objects refuse the whole action.
+        """
         if not request.POST.get("post"):
             return django_delete_selected(self, request, queryset)
+        _, _, perms_needed, protected = self.get_deleted_objects(queryset, request)
+        if perms_needed:
+            raise PermissionDenied
+        if protected:
+            self.message_user(
+                request,
+                f"Cannot delete the selected {self.opts.verbose_name_plural}: these depend on "
+                f"them and are protected: {'; '.join(strip_tags(p) for p in protected)}.",
+                messages.ERROR,
+            )
+            return None
         deleted, refused = 0, []
         for obj in queryset:
             try:
@@ -230,7 +262,9 @@ def _changed(form: forms.ModelForm, change: bool) -> dict:
     return {name: form.cleaned_data[name] for name in names}
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(ShownValuesMixin, admin.TabularInline):
+    """A recipient's addresses; RecipientAdmin saves and deletes them through the services."""
+
     model = Address
     form = AddressForm
     extra = 0
@@ -325,6 +359,19 @@ class RecipientAdmin(ThroughServicesAdmin):
     def delete_through_service(self, obj: Recipient) -> None:
         recipient_delete(recipient=obj)
 
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseFormSet, change: bool
+    ) -> None:
+        # The address inline is the only one; its rows go through the address services, in
+        # the order Django's own save uses, so a channel's address can be swapped in one save.
+        formset.save(commit=False)
+        for address in formset.deleted_objects:
+            address_delete(address=address)
+        for address, changed in formset.changed_objects:
+            address_save(address=address, data={name: getattr(address, name) for name in changed})
+        for address in formset.new_objects:
+            address_save(address=address, data={})
+
     @admin.display(description="Audiences")
     def audience_list(self, obj: Recipient) -> str:
         audiences = list(obj.audiences.all()) if obj.pk else []
@@ -371,7 +418,7 @@ class RecipientAdmin(ThroughServicesAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(ThroughServicesAdmin):
     form = AddressForm
     list_display = ["value", "channel", "recipient", "created_at"]
     list_filter = ["channel"]
@@ -381,6 +428,15 @@ class AddressAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Address | None = None) -> list[str]:
         return ["recipient", "channel", "value"]
+
+    def save_model(self, request: HttpRequest, obj: Address, form, change: bool) -> None:
+        address_save(address=obj, data=_changed(form, change))
+
+    def delete_through_service(self, obj: Address) -> None:
+        address_delete(address=obj)
+
+
+NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
 
 
 @admin.register(Audience)
@@ -431,6 +487,7 @@ class AudienceAdmin(ThroughServicesAdmin):
             and request.user.has_perm("notifications.change_recipient")
         ):
             raise PermissionDenied
+        may_add_audience = request.user.has_perm("notifications.add_audience")
         report, pending = None, None
         form = RecipientImportForm()
         if request.method == "POST" and "confirm" in request.POST:
@@ -440,12 +497,14 @@ class AudienceAdmin(ThroughServicesAdmin):
                     request, "That check has expired: upload the file again.", messages.ERROR
                 )
                 return redirect("admin:notifications_audience_import")
-            report = self._import_confirmed(request, pending)
+            report = self._import_confirmed(request, pending, may_add_audience)
             if report is None:
                 return redirect("admin:notifications_audience_import")
             pending = None
         elif request.method == "POST":
             form = RecipientImportForm(request.POST, request.FILES)
+            if form.is_valid() and form.cleaned_data["new_audience"] and not may_add_audience:
+                form.add_error("new_audience", NO_NEW_AUDIENCE)
             if form.is_valid():
                 pending = staged_import_save(form.cleaned_data)
                 try:
@@ -471,7 +530,9 @@ class AudienceAdmin(ThroughServicesAdmin):
         }
         return TemplateResponse(request, "admin/notifications/audience/import.html", context)
 
-    def _import_confirmed(self, request: HttpRequest, pending: dict) -> ImportReport | None:
+    def _import_confirmed(
+        self, request: HttpRequest, pending: dict, may_add_audience: bool
+    ) -> ImportReport | None:
         """Import a file checked by a dry run; None (with a message) when it cannot be."""
         try:
             with staged_import_open(pending) as stream:
@@ -479,14 +540,17 @@ class AudienceAdmin(ThroughServicesAdmin):
                 if pending["audience_id"]:
                     audience = Audience.objects.filter(pk=pending["audience_id"]).first()
                 if audience is None:
-                    audience, _ = Audience.objects.get_or_create(
-                        name=pending["new_audience"] or f"Import {pending['filename']}"
-                    )
+                    name = pending["new_audience"] or f"Import {pending['filename']}"
+                    audience = Audience.objects.filter(name=name).first()
+                    if audience is None and not may_add_audience:
+                        raise TransitionError(NO_NEW_AUDIENCE)
+                    if audience is None:
+                        audience = audience_save(audience=None, data={"name": name})
                 report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
         except FileNotFoundError:
             self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
             return None
-        except CsvFormatError as exc:
+        except (CsvFormatError, TransitionError) as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
         finally:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min, ProtectedError, Q
+from django.db.models import Max, Min, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
@@ -744,8 +744,9 @@ def _save_fields(instance: Any, data: dict[str, Any]) -> None:
         setattr(instance, name, value)
     if instance._state.adding:
         instance.save()
-    else:
-        instance.save(update_fields=[*data, "updated_at"])
+        return
+    stamps = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+    instance.save(update_fields=[*data, *stamps])
 
 
 def recipient_save(
@@ -770,28 +771,65 @@ def recipient_save(
     return recipient
 
 
+def _lock(rows: QuerySet) -> None:
+    """Lock `rows` for update, in the queryset's order, without loading them."""
+    list(rows.select_for_update().values_list("pk", flat=True))
+
+
 def recipient_delete(*, recipient: Recipient) -> None:
     """Forget a recipient; their deliveries go with them, events stay unlinked.
 
-    The campaigns' counters lose those deliveries in the same transaction. The rows are locked
-    before anything is read: a worker recording one of them either commits first (its new
-    status is the one taken off, and the events it wrote are unlinked with the others) or finds
-    the row gone and records nothing. Unlocked, the deletion missed those events and failed on
-    their foreign key.
+    The campaigns' counters lose exactly the deliveries deleted, in the same transaction. Locks
+    come in the workers' order: the deliveries first (in id order), then the recipient. A worker
+    recording one of them either commits first (its new status is the one taken off, and the
+    events it wrote are unlinked with the others) or finds the row gone and records nothing.
+    Once the recipient is locked no new delivery of theirs can commit (its foreign key check
+    waits on the lock), so one materialised meanwhile is either deleted and counted below or
+    refused.
     """
     with transaction.atomic():
-        gone = Counter(
-            Delivery.objects.select_for_update()
-            .filter(recipient=recipient)
-            .order_by("id")
-            .values_list("campaign_id", "status")
-        )
+        _lock(Delivery.objects.filter(recipient=recipient).order_by("id"))
+        _lock(Recipient.objects.filter(pk=recipient.pk))
+        DeliveryEvent.objects.filter(delivery__recipient=recipient).update(delivery=None)
+        # The deltas come from what this statement deleted: a separate SELECT (Django's
+        # collector makes one) misses a delivery materialised between the two.
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {quote(Delivery._meta.db_table)} "  # noqa: S608
+                f"WHERE {quote('recipient_id')} = %s "
+                f"RETURNING {quote('campaign_id')}, {quote('status')}",
+                [recipient.pk],
+            )
+            gone = Counter(cursor.fetchall())
         recipient.delete()
         for campaign_id in sorted({campaign_id for campaign_id, _ in gone}):
             counters_add(
                 campaign_id=campaign_id,
                 deltas={status: -n for (c, status), n in gone.items() if c == campaign_id},
             )
+
+
+def address_save(*, address: Address, data: dict[str, Any]) -> Address:
+    """Add a recipient's address on a channel, or change one; only `data` is written.
+
+    An address another recipient holds (taken meanwhile, past a form's check) is a
+    TransitionError.
+    """
+    try:
+        with transaction.atomic():
+            _save_fields(address, data)
+    except IntegrityError:
+        raise TransitionError(
+            f"Cannot save {address.get_channel_display()} address {address.value}: another "
+            "recipient has it, or this recipient has one on that channel already."
+        ) from None
+    return address
+
+
+def address_delete(*, address: Address) -> None:
+    """Forget one address; deliveries already made keep the address they went to."""
+    address.delete()
 
 
 @dataclass(frozen=True)
@@ -1009,11 +1047,17 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
 
 
 def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audience:
-    """Create an audience, or rename / redescribe one."""
+    """Create an audience, or rename / redescribe one; of an existing one only `data` is
+    written, so a change made meanwhile to the other field stays.
+
+    A name another audience has (taken meanwhile, past a form's check) is a TransitionError.
+    """
     audience = audience or Audience()
-    for name, value in data.items():
-        setattr(audience, name, value)
-    audience.save()
+    try:
+        with transaction.atomic():
+            _save_fields(audience, data)
+    except IntegrityError:
+        raise TransitionError(f"An audience named '{audience.name}' exists.") from None
     return audience
 
 

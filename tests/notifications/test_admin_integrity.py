@@ -9,20 +9,25 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
 
 from notifications.counters import counters_read, counters_rebuild
 from notifications.dispatch import deliveries_claim, deliveries_start
 from notifications.models import (
+    Address,
     Audience,
     Campaign,
     Delivery,
@@ -221,10 +226,13 @@ def test_an_audience_only_drafts_use_can_be_deleted(admin_client):
 
 def test_a_template_a_campaign_uses_is_refused_by_delete_selected(admin_client):
     template = make_template(name="Greeting")
-    make_campaign(template=template)
+    make_campaign(template=template, name="Spring")
     response = delete_selected(admin_client, MessageTemplate, template)
     assert response.status_code == 200
-    assert "Cannot delete template 'Greeting': campaigns use it." in messages_of(response)
+    assert (
+        "Cannot delete the selected message templates: these depend on them and are "
+        "protected: Campaign: Spring."
+    ) in messages_of(response)
     assert MessageTemplate.objects.filter(pk=template.pk).exists()
 
 
@@ -287,6 +295,119 @@ def test_saving_a_template_keeps_what_another_editor_saved_since_its_form_opened
     assert (template.title, template.body) == ("Hi", "New text")
 
 
+def test_saving_an_audience_keeps_a_description_changed_since_its_form_opened(admin_client):
+    audience = Audience.objects.create(name="Everyone", description="All buyers")
+    url = reverse("admin:notifications_audience_change", args=[audience.pk])
+    form = browser_form(admin_client.get(url))
+    Audience.objects.filter(pk=audience.pk).update(description="Buyers since 2024")  # the API
+    response = admin_client.post(url, {**form, "name": "Buyers"})
+    assert response.status_code == 302
+    audience.refresh_from_db()
+    assert (audience.name, audience.description) == ("Buyers", "Buyers since 2024")
+
+
+def test_saving_a_recipient_keeps_an_address_an_import_changed_since_its_form_opened(
+    admin_client,
+):
+    recipient = make_recipient(first_name="Ann", addresses={"bitrix24": "7"})
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    form = browser_form(admin_client.get(url))
+    Address.objects.filter(recipient=recipient).update(value="8")
+    response = admin_client.post(url, {**form, "first_name": "Anna"})
+    assert response.status_code == 302
+    assert list(recipient.addresses.values_list("value", flat=True)) == ["8"]
+    recipient.refresh_from_db()
+    assert recipient.first_name == "Anna"
+
+
+def test_saving_an_address_keeps_a_value_an_import_changed_since_its_form_opened(admin_client):
+    address = make_recipient(addresses={"bitrix24": "7"}).addresses.get()
+    url = reverse("admin:notifications_address_change", args=[address.pk])
+    form = browser_form(admin_client.get(url))
+    Address.objects.filter(pk=address.pk).update(value="8")
+    assert admin_client.post(url, form).status_code == 302
+    address.refresh_from_db()
+    assert address.value == "8"
+
+
+def test_addresses_added_and_deleted_on_a_recipient_page_are_saved(admin_client):
+    recipient = make_recipient(addresses={"bitrix24": "7"})
+    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    form = browser_form(admin_client.get(url))
+    response = admin_client.post(
+        url,
+        {
+            **form,
+            "addresses-0-DELETE": "on",
+            "addresses-TOTAL_FORMS": "2",
+            "addresses-1-channel": "leadconverter",
+            "addresses-1-value": "12",
+        },
+    )
+    assert response.status_code == 302
+    assert dict(recipient.addresses.values_list("channel", "value")) == {"leadconverter": "12"}
+
+
+def staff_with(django_user_model, *codenames: str):
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_delete_selected_needs_every_permission_the_delete_page_needs(client, django_user_model):
+    client.force_login(
+        staff_with(django_user_model, "view_recipient", "delete_recipient", "view_address")
+    )
+    recipient = make_recipient(addresses={"bitrix24": "7"})
+    assert client.post(delete_url(recipient), {"post": "yes"}).status_code == 403
+    assert delete_selected(client, Recipient, recipient).status_code == 403
+    assert Recipient.objects.filter(pk=recipient.pk).exists()
+    assert Address.objects.filter(recipient=recipient).exists()
+
+
+def _csv() -> SimpleUploadedFile:
+    return SimpleUploadedFile("people.csv", b"external_id\nc-1\n", content_type="text/csv")
+
+
+IMPORT_PERMISSIONS = ("view_audience", "add_recipient", "change_recipient")
+
+
+def test_an_import_into_a_new_audience_needs_permission_to_add_audiences(client, django_user_model):
+    client.force_login(staff_with(django_user_model, *IMPORT_PERMISSIONS))
+    url = reverse("admin:notifications_audience_import")
+    check = client.post(url, {"file": _csv(), "new_audience": "Spring"})
+    assert check.status_code == 200
+    assert "You may not create audiences: choose an existing one." in check.content.decode()
+    assert check.context["pending"] is None
+    assert not Audience.objects.exists()
+    assert not Recipient.objects.exists()
+
+
+def test_an_import_checked_before_the_permission_to_add_audiences_was_taken_is_refused(
+    client, django_user_model
+):
+    user = staff_with(django_user_model, *IMPORT_PERMISSIONS, "add_audience")
+    client.force_login(user)
+    url = reverse("admin:notifications_audience_import")
+    token = client.post(url, {"file": _csv(), "new_audience": "Spring"}).context["pending"]
+    user.user_permissions.remove(Permission.objects.get(codename="add_audience"))
+    done = client.post(url, {"confirm": token["token"]}, follow=True)
+    assert "You may not create audiences: choose an existing one." in messages_of(done)
+    assert not Audience.objects.exists()
+    assert not Recipient.objects.exists()
+
+
+def test_an_import_may_fill_an_existing_audience_without_permission_to_add_audiences(
+    client, django_user_model
+):
+    client.force_login(staff_with(django_user_model, *IMPORT_PERMISSIONS))
+    audience = make_audience(name="Everyone")
+    url = reverse("admin:notifications_audience_import")
+    token = client.post(url, {"file": _csv(), "audience": audience.pk}).context["pending"]
+    client.post(url, {"confirm": token["token"]})
+    assert list(audience.members.values_list("external_id", flat=True)) == ["c-1"]
+
+
 def _database_url() -> str:
     params = connection.settings_dict
     return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
@@ -294,7 +415,8 @@ def _database_url() -> str:
 
 def hold_open(script: str, *args: str) -> subprocess.Popen:
     """Run `script` in another process on the test database; it prints a line once it holds
-    its transaction open, and this returns after that line."""
+    its transaction open, and this returns after that line. The script goes on when a line
+    arrives on its stdin (see `post_while_held`)."""
     process = subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=settings.BASE_DIR,
@@ -304,6 +426,7 @@ def hold_open(script: str, *args: str) -> subprocess.Popen:
             "SECRET_KEY": settings.SECRET_KEY,
             "DATABASE_URL": _database_url(),
         },
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -311,36 +434,82 @@ def hold_open(script: str, *args: str) -> subprocess.Popen:
     return process
 
 
-PAUSE_AND_HOLD = """
-import sys, time, django
+def _waiting_locks() -> int:
+    with connection.cursor() as cursor:
+        # A row lock is waited for as the holder's transaction id, a lock with no database:
+        # the sessions of this database say who waits.
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def post_while_held(client, url: str, data: dict, worker: subprocess.Popen):
+    """POST from another thread, let `worker` commit only once the POST waits on one of its
+    locks, and return the POST's answer.
+
+    So the race is exercised however slow the machine: the request is inside its transaction,
+    blocked by the worker's, when the worker's commit comes.
+    """
+    answer: dict = {}
+
+    def post() -> None:
+        try:
+            answer["response"] = client.post(url, data, follow=True)
+        except BaseException as exc:  # raised again in the test's thread
+            answer["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not _waiting_locks():
+            assert thread.is_alive(), "the POST finished without waiting on the worker's lock"
+            assert time.monotonic() < deadline, "the POST never waited on the worker's lock"
+            time.sleep(0.05)
+    finally:
+        worker.stdin.write("commit\n")
+        worker.stdin.flush()
+        assert worker.wait(timeout=30) == 0
+        thread.join(timeout=30)
+    if "error" in answer:
+        raise answer["error"]
+    return answer["response"]
+
+
+CANCEL_AND_HOLD = """
+import sys, django
 django.setup()
 from django.db import transaction
-from notifications.services import campaign_pause
+from notifications.services import campaign_cancel
 with transaction.atomic():
-    campaign_pause(campaign_id=int(sys.argv[1]), reason="Provider down.")
+    campaign_cancel(campaign_id=int(sys.argv[1]))
     print("holding", flush=True)
-    time.sleep(2)
+    sys.stdin.readline()
 """
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pause_a_worker_commits_while_a_save_is_under_way_is_kept(admin_client, postgres_only):
-    campaign = make_campaign(make_audience(), name="Spring", status=Campaign.Status.RUNNING)
+def test_a_draft_cancelled_while_its_save_waits_keeps_its_name_and_the_cancellation(
+    admin_client, postgres_only
+):
+    campaign = make_campaign(make_audience(), name="Spring")
     url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
     form = browser_form(admin_client.get(url))
-    # The save below reads the campaign as running and reaches its write while the other
-    # process's pause is still open.
-    worker = hold_open(PAUSE_AND_HOLD, str(campaign.pk))
-    try:
-        admin_client.post(url, form)
-    finally:
-        assert worker.wait(timeout=30) == 0
+    # The save reads the campaign as a draft, then waits on the lock of the other process's
+    # cancellation; after that commits, the save must see it and change nothing.
+    worker = hold_open(CANCEL_AND_HOLD, str(campaign.pk))
+    response = post_while_held(admin_client, url, {**form, "name": "Summer"}, worker)
+    assert "Cannot change 'Spring': it is cancelled." in messages_of(response)
     campaign.refresh_from_db()
-    assert (campaign.status, campaign.pause_reason) == (Campaign.Status.PAUSED, "Provider down.")
+    assert (campaign.name, campaign.status) == ("Spring", Campaign.Status.CANCELLED)
 
 
 RECORD_AND_HOLD = """
-import json, sys, time, uuid, django
+import json, sys, uuid, django
 django.setup()
 from django.db import transaction
 from notifications.dispatch import deliveries_record
@@ -357,7 +526,7 @@ with transaction.atomic():
         attempts=dict.fromkeys(recipients, 1),
     )
     print("holding", flush=True)
-    time.sleep(2)
+    sys.stdin.readline()
 """
 
 
@@ -380,11 +549,44 @@ def test_deleting_a_recipient_while_a_worker_records_their_delivery_keeps_counte
     # The worker has marked both deliveries sent but not committed: the deletion must count
     # the leaving recipient's delivery as sent, not as the sending it still reads as.
     worker = hold_open(RECORD_AND_HOLD, json.dumps(claim))
-    try:
-        admin_client.post(delete_url(leaving), {"post": "yes"})
-    finally:
-        assert worker.wait(timeout=30) == 0
+    post_while_held(admin_client, delete_url(leaving), {"post": "yes"}, worker)
     assert list(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == [
         "sent"
     ]
     assert counters_match_rows(campaign)
+
+
+MATERIALISE_WHILE_HOLDING = """
+import sys, django
+django.setup()
+from django.db import transaction
+from notifications.counters import counters_add
+from notifications.models import Delivery
+held, campaign_id = int(sys.argv[1]), int(sys.argv[2])
+with transaction.atomic():
+    recipient_id = Delivery.objects.select_for_update().get(pk=held).recipient_id
+    print("holding", flush=True)
+    sys.stdin.readline()
+    Delivery.objects.create(campaign_id=campaign_id, recipient_id=recipient_id)
+    counters_add(campaign_id=campaign_id, deltas={"pending": 1})
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_materialised_while_its_recipient_is_deleted_leaves_the_counters_right(
+    admin_client, postgres_only
+):
+    leaving = make_recipient()
+    spring = sent_campaign(leaving)
+    autumn = make_campaign(make_audience(leaving), status=Campaign.Status.RUNNING)
+    # The other process stands for a worker holding the recipient's Spring delivery and a
+    # materialisation of Autumn: the deletion waits on the first, and the second commits a
+    # new delivery of the recipient in the meantime, before the deletion goes on.
+    worker = hold_open(
+        MATERIALISE_WHILE_HOLDING, str(Delivery.objects.get(campaign=spring).pk), str(autumn.pk)
+    )
+    post_while_held(admin_client, delete_url(leaving), {"post": "yes"}, worker)
+    assert not Recipient.objects.filter(pk=leaving.pk).exists()
+    assert not Delivery.objects.exists()
+    assert counters_match_rows(spring)
+    assert counters_match_rows(autumn)
