@@ -765,9 +765,11 @@ def _breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> 
 
     A request fails as a whole when nothing in it was sent and either every message is to be
     retried or unknown (a timeout, a 5xx: counted whatever it says), or every message failed
-    with one and the same error. Permanent failures count on only while each repeats the
-    error before it: the same refusal for request after request is about the campaign or the
-    configuration, not about its recipients, and must not burn the whole audience.
+    with one and the same error that is not about a recipient: one answer for the whole
+    request, or one error shared by every message of a larger one. Permanent failures count
+    on only while each repeats the error before it: the same refusal for request after
+    request is about the campaign or the configuration and must not burn the whole audience,
+    while recipients' own refusals (a chat that is gone), however many in a row, are not.
     """
     if throttled:
         return False
@@ -777,6 +779,7 @@ def _breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> 
         campaigns.update(consecutive_failures=F("consecutive_failures") + 1)
     elif (
         statuses == {ResultStatus.FAILED}
+        and (outcome.whole_request or len(outcome.results) > 1)
         and len({(r.code, r.message) for r in outcome.results}) == 1
     ):
         error = _last_error(outcome)

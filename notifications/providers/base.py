@@ -114,11 +114,15 @@ class BatchOutcome:
 
     `hold_until` is set when the provider said to stop sending until a time (420/429/503 or a rate
     limit header); `quota` carries the provider's own quota count when it reports one.
+    `whole_request` is true when one answer decided every message (a status, an error for the
+    whole call) and that answer is not about a recipient (Yandex Market's 404 says one chat is
+    gone): the circuit breaker counts such refusals, never a recipient's own.
     """
 
     results: list[SendResult]
     hold_until: datetime | None = None
     quota: QuotaInfo | None = None
+    whole_request: bool = False
 
 
 # --- Limits ---------------------------------------------------------------------------------------
@@ -813,8 +817,13 @@ class Provider(abc.ABC):
         answer: Answer | None = None,
         hold_hint: datetime | None = None,
         quota: QuotaInfo | None = None,
+        about_recipient: bool = False,
     ) -> BatchOutcome:
-        """One verdict for every message of a request, as a BatchOutcome (or the error to raise)."""
+        """One verdict for every message of a request, as a BatchOutcome (or the error to raise).
+
+        `about_recipient`: the answer concerns the one recipient of the request, not the
+        request (see `BatchOutcome.whole_request`).
+        """
         if verdict is Verdict.CONFIGURATION:
             raise self.configuration_error(text, answer)
         retry_at = hold = None
@@ -832,7 +841,9 @@ class Provider(abc.ABC):
             SendResult(message.delivery_id, status, code, text, retry_at, summary)
             for message in messages
         ]
-        return BatchOutcome(results=results, hold_until=hold, quota=quota)
+        return BatchOutcome(
+            results=results, hold_until=hold, quota=quota, whole_request=not about_recipient
+        )
 
     def transport_outcome(
         self, messages: Sequence[OutboundMessage], failure: TransportFailure
@@ -858,6 +869,7 @@ def merge(
         results=results,
         hold_until=outcome.hold_until if outcome else None,
         quota=outcome.quota if outcome else None,
+        whole_request=outcome.whole_request if outcome else False,
     )
 
 

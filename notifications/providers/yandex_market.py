@@ -11,6 +11,7 @@ business until `-Until`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,9 @@ STATUS_VERDICTS: dict[int, Verdict] = {
     429: Verdict.HOLD,  # assumed to mean what 420 means; Yandex documents 420
     500: Verdict.RETRY,
 }
+
+# Answers about the one chat of a request, not about the request: never the circuit breaker's.
+RECIPIENT_STATUSES = {404}
 
 # Per business: 1000 requests an hour counted in a window that ends at X-RateLimit-Resource-Until,
 # and at most 4 requests in flight.
@@ -188,10 +192,11 @@ class YandexMarketProvider(Provider):
                 answer=answer,
                 hold_hint=_hold_hint(answer.status_code, quota),
                 quota=quota,
+                about_recipient=answer.status_code in RECIPIENT_STATUSES,
             )
         if outcome.hold_until is None and quota and quota.remaining == 0 and quota.resets_at:
             # The quota is used up (failed requests count too): hold until Yandex resets it.
-            return BatchOutcome(outcome.results, hold_until=quota.resets_at, quota=quota)
+            return replace(outcome, hold_until=quota.resets_at)
         return outcome
 
 

@@ -6,6 +6,8 @@ the first one and nobody is marked failed. For everything else, the circuit brea
 error: a refusal that never changes is about the campaign or the setup, not the recipients.
 """
 
+import re
+
 import pytest
 import responses
 
@@ -114,3 +116,35 @@ def test_a_different_permanent_error_starts_the_count_again():
     campaign.refresh_from_db()
     assert report.requests == 4
     assert campaign.status == "paused"
+
+
+def test_recipients_own_refusals_in_a_row_never_open_the_breaker(settings):
+    # Yandex Market sends one chat per request and answers 404 for a chat that is gone: five
+    # such chats in a row are five recipients' failures, not a broken campaign.
+    settings.YANDEX_MARKET_API_URL = "https://market.test"
+    settings.YANDEX_MARKET_API_KEY = "ym-key"
+    settings.YANDEX_MARKET_BUSINESS_ID = "42"
+    settings.YANDEX_MARKET_RATE = "1000/s"
+    settings.YANDEX_MARKET_BURST = 1000
+    people = [make_recipient(addresses={"yandex_market": str(500 + i)}) for i in range(5)]
+    campaign = make_campaign(
+        make_audience(*people), channel="yandex_market", template=make_template(body="Hi")
+    )
+    campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    gone = {"status": "ERROR", "errors": [{"code": "NOT_FOUND", "message": "Chat not found"}]}
+
+    with responses.RequestsMock() as mock:
+        mock.post(
+            re.compile(r"https://market\.test/v2/businesses/42/chats/message.*"),
+            status=404,
+            json=gone,
+        )
+        report = campaign_send(
+            campaign_id=campaign.pk, provider=build_provider("yandex_market"), budget_seconds=30
+        )
+
+    campaign.refresh_from_db()
+    assert report.requests == 5
+    assert campaign.status != "paused", campaign.pause_reason
+    assert statuses(campaign) == {"failed": 5}
