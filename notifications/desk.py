@@ -321,15 +321,15 @@ def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
     would need: which ones, what they cost, and how to avoid it."""
     if not plan.personalised_by or plan.limits is None:
         return []
-    names = ", ".join(f"{{{{ {name} }}}}" for name in plan.personalised_by)
+    names = " and ".join(f"{{{{ {name} }}}}" for name in plan.personalised_by)
     fields = ", ".join(CHANNEL_FIELDS[campaign.channel])
     shared = plan.requests_with_one_text
     shared_eta = duration_text(plan.limits.min_duration(shared).total_seconds())
     return [
-        f"{names} in the message makes the {MESSAGE_NOUNS[campaign.channel]} differ, and "
-        f"{campaign.get_channel_display()} sends one text per request: {plan.requests:,} "
-        f"requests ({duration_text(plan.eta_seconds)}) instead of {shared:,} ({shared_eta}). "
-        f"To send in {shared:,}, keep variables out of the {fields}."
+        f"{names} makes the {MESSAGE_NOUNS[campaign.channel]} differ, and each different text "
+        f"is a request of its own: {plan.requests:,} requests "
+        f"({duration_text(plan.eta_seconds)}) instead of {shared:,} ({shared_eta}). To send in "
+        f"{shared:,}, keep {names} out of the {fields}."
     ]
 
 

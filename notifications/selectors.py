@@ -170,13 +170,9 @@ def _distinct_texts_per_batch(
     """Distinct (batch, values of `variables`) among the first `limit` of `recipients` in id
     order, and how many recipients that read.
 
-    A variable is the recipient's own field where one has that name, else the attribute (as
-    `recipient_context` resolves it). Text comparison of the values is what the render compares.
+    Text comparison of the values is what the render compares.
     """
-    values = {
-        f"v{index}": F(name) if name in RECIPIENT_FIELDS else KT(f"attributes__{name}")
-        for index, name in enumerate(sorted(variables))
-    }
+    values = {f"v{index}": _variable(name) for index, name in enumerate(sorted(variables))}
     first = recipients.order_by("id").annotate(**values).values("id", *values)[:limit]
     sql, params = first.query.sql_with_params()
     columns = ", ".join(values)  # our own aliases; every value travels as a parameter
@@ -188,6 +184,32 @@ def _distinct_texts_per_batch(
     with connection.cursor() as cursor:
         cursor.execute(query, [batch_size, *params])
         return cursor.fetchone()
+
+
+def varying_variables(
+    recipients: QuerySet[Recipient], variables: set[str], *, limit: int
+) -> tuple[str, ...]:
+    """Those of `variables` that differ among the first `limit` of `recipients` in id order (the
+    rows the estimate counts), by name: what makes their texts differ. One query."""
+    names = sorted(variables)
+    values = {f"v{index}": _variable(name) for index, name in enumerate(names)}
+    first = recipients.order_by("id").annotate(**values).values(*values)[:limit]
+    sql, params = first.query.sql_with_params()
+    # Distinct values, and one more where some recipient has none: that renders apart too.
+    columns = ", ".join(
+        f"COUNT(DISTINCT {column}) + MAX(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END)"
+        for column in values
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM ({sql}) first_recipients", params)  # noqa: S608
+        distinct = cursor.fetchone()
+    return tuple(name for name, count in zip(names, distinct, strict=True) if (count or 0) > 1)
+
+
+def _variable(name: str) -> F | KT:
+    """A template variable as a column: the recipient's own field of that name, else the
+    attribute (as `recipient_context` resolves it)."""
+    return F(name) if name in RECIPIENT_FIELDS else KT(f"attributes__{name}")
 
 
 def reachable_recipients(recipients: QuerySet[Recipient], channel: str) -> QuerySet[Recipient]:
@@ -324,8 +346,10 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
             recipients=campaign_recipients_left(campaign),
         )
         if requests > shared:
-            personalised_by = tuple(
-                sorted(personalising_variables(channel=campaign.channel, content=content))
+            personalised_by = varying_variables(
+                campaign_recipients_left(campaign),
+                personalising_variables(channel=campaign.channel, content=content),
+                limit=ESTIMATE_SAMPLE_BATCHES * limits.batch_size,
             )
         eta = limits.min_duration(requests).total_seconds() if requests else 0.0
     return SendPlan(

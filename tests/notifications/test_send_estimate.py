@@ -85,11 +85,27 @@ def test_a_variable_that_differs_for_everyone_is_named_with_its_cost_and_the_way
     desk = campaign_desk(campaign)
     assert desk["plan"].requests == AUDIENCE
     assert desk["plan"].personalised_by == ("nickname",)
-    warning = next(w for w in desk["warnings"] if "one text per request" in w)
-    assert "{{ nickname }}" in warning
+    [warning] = [w for w in desk["warnings"] if "request of its own" in w]
+    assert warning.startswith("{{ nickname }} makes the Imshop pushes differ")
     assert "2,584 requests" in warning
     assert "instead of 3" in warning
-    assert "keep variables out of the title, body, deeplink" in warning
+    assert "keep {{ nickname }} out of the title, body, deeplink" in warning
+
+
+@pytest.mark.django_db
+def test_only_the_variables_that_differ_are_named():
+    campaign = imshop_campaign(
+        "{{ city }}: hi {{ nickname }}", lambda index: {"city": "Omsk", "nickname": f"n{index}"}
+    )
+    assert campaign_desk(campaign)["plan"].personalised_by == ("nickname",)
+
+
+@pytest.mark.django_db
+def test_a_variable_some_recipients_lack_differs_too():
+    campaign = imshop_campaign(
+        "Hi {{ nickname | default: 'friend' }}", lambda index: {"nickname": "Kit"} if index else {}
+    )
+    assert campaign_desk(campaign)["plan"].personalised_by == ("nickname",)
 
 
 @pytest.mark.django_db
