@@ -6,3 +6,6 @@ class NotificationsConfig(AppConfig):
 
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -612,7 +612,8 @@ def _send_groups(
         if time.monotonic() >= deadline:
             report.more_work = True
             return "the time budget is spent"
-        remaining = deadline - time.monotonic() - read_timeout
+        # The budget already leaves room for the last request: a wait may use all of it.
+        remaining = deadline - time.monotonic()
         wait = limiter.acquire(key, limits, max_wait=remaining)
         if wait is None:
             report.more_work = True

@@ -29,10 +29,21 @@ from .services import (
 logger = logging.getLogger(__name__)
 
 
+# Kept free after a task's last request: recording its answer, and django-q2's own bookkeeping.
+SEND_MARGIN_SECONDS = 15
+# The least a send task is given, however small Q_TIMEOUT is (a system check warns then).
+MIN_SEND_BUDGET_SECONDS = 5.0
+
+
+def send_budget_unclamped() -> float:
+    """django-q2's timeout less the slowest last request (connect and read) and the margin."""
+    slowest_request = settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT
+    return settings.Q_CLUSTER["timeout"] - slowest_request - SEND_MARGIN_SECONDS
+
+
 def send_budget_seconds() -> float:
-    """How long one send task may work: django-q2's timeout less the slowest last request."""
-    read_timeout = settings.PROVIDER_READ_TIMEOUT
-    return max(5.0, settings.Q_CLUSTER["timeout"] - read_timeout - 15)
+    """How long one send task may wait and start requests before it hands over."""
+    return max(MIN_SEND_BUDGET_SECONDS, send_budget_unclamped())
 
 
 def materialise_campaign(campaign_id: int) -> None:
