@@ -11,6 +11,10 @@ worker records the answer, but only while it still carries that worker's claim. 
   automatically (the providers have no idempotency key);
 - a worker that wakes up after its lease ran out cannot overwrite what happened since.
 
+Leases are short (`VESTNIK_CLAIM_LEASE_SECONDS`) and the sender renews them while it works, so
+a dead worker's rows are back in play within about a lease; a begun request's lease covers the
+longest the request may take, since nothing renews it while the worker waits for the answer.
+
 Claims use SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and one conditional UPDATE under
 SQLite's write lock elsewhere, so two workers never hold the same row.
 """
@@ -22,14 +26,15 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
@@ -38,6 +43,7 @@ from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
 from .providers.base import (
     BatchOutcome,
     Content,
+    Limits,
     OutboundMessage,
     Provider,
     ProviderConfigurationError,
@@ -173,20 +179,36 @@ def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) 
     see the rows begun), or they took the rows back first and PostgreSQL re-checks the
     condition on the rows' new versions (SQLite's write lock serialises the same way), so the
     rows are not marked and not sent.
+
+    The same UPDATE sets the rows' lease to cover the whole request, which nothing renews:
+    without that, a slow answer's rows would turn `unknown` under a live worker. (The read
+    timeout bounds each wait for a byte, not the whole answer: one that trickles in for longer
+    than the request's allowance plus a lease is recorded as `unknown`, never sent twice.)
     """
     if not ids:
         return set()
-    stamp = db_timestamp(timezone.now())
+    now = timezone.now()
+    stamp = db_timestamp(now)
+    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds()))
     if connection.vendor == "postgresql":
         in_ids, id_params = "id = ANY(%s)", [list(ids)]
     else:
         in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
     sql = (
         f"UPDATE {_sql_names()['delivery']} SET request_started_at = %s, "  # noqa: S608
-        f"attempts = attempts + 1, updated_at = %s WHERE {in_ids} AND claim_token = %s "
+        "lease_expires_at = %s, attempts = attempts + 1, updated_at = %s "
+        f"WHERE {in_ids} AND claim_token = %s "
         f"AND status = %s AND request_started_at IS NULL AND {_running()} RETURNING id"
     )
-    params = [stamp, stamp, *id_params, _token_value(token), Status.SENDING, campaign_id]
+    params = [
+        stamp,
+        lease_until,
+        stamp,
+        *id_params,
+        _token_value(token),
+        Status.SENDING,
+        campaign_id,
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {pk for (pk,) in cursor.fetchall()}
@@ -420,19 +442,48 @@ def _events_add(campaign_id: int, rows: Sequence[_Row], recipients: dict[int, in
 # --- Leases -------------------------------------------------------------------------------
 
 
-def deliveries_expire_leases() -> dict[str, int]:
-    """Resolve deliveries whose worker is gone: begun requests become unknown, the rest pending."""
+def begun_lease_seconds() -> float:
+    """How long a begun request holds its rows: the longest it may take, then a lease."""
+    return (
+        settings.PROVIDER_CONNECT_TIMEOUT
+        + settings.PROVIDER_READ_TIMEOUT
+        + settings.VESTNIK_CLAIM_LEASE_SECONDS
+    )
+
+
+def deliveries_renew(*, campaign_id: int, token: uuid.UUID, lease_seconds: float) -> int:
+    """Extend this claim's lease, and mark the campaign's worker as seen; returns rows renewed.
+
+    Only rows whose request has not begun: a begun request's lease already covers it. A claim
+    that the sweep, a pause or a cancel took back no longer carries the token, so it stays taken.
+    """
+    now = timezone.now()
+    renewed = Delivery.objects.filter(
+        claim_token=token, status=Status.SENDING, request_started_at__isnull=True
+    ).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=now)
+    return renewed
+
+
+def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int]:
+    """Resolve deliveries whose worker is gone: begun requests become unknown, the rest pending.
+
+    The tick sweeps every campaign; a sender sweeps its own (`campaign_id`) as it goes, so a
+    dead worker's rows go back to the senders still at work without waiting for the tick.
+    """
     now = timezone.now()
     expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    if campaign_id is not None:
+        expired = expired.filter(campaign_id=campaign_id)
     quote = connection.ops.quote_name
     # Re-checked in the UPDATE itself: a worker may record its answer in the meantime.
     still_expired = f"{quote('status')} = %s AND {quote('lease_expires_at')} < %s"
     stamp = db_timestamp(now)
     totals: Counter = Counter()
     columns = ["status", "error", "claim_token", "lease_expires_at", "updated_at"]
-    for campaign_id in set(expired.values_list("campaign_id", flat=True).distinct()):
+    for swept in set(expired.values_list("campaign_id", flat=True).distinct()):
         rows = list(
-            expired.filter(campaign_id=campaign_id).values_list(
+            expired.filter(campaign_id=swept).values_list(
                 "id", "recipient_id", "request_started_at"
             )
         )
@@ -457,7 +508,7 @@ def deliveries_expire_leases() -> dict[str, int]:
                 params=[Status.SENDING, stamp],
             )
             counters_add(
-                campaign_id=campaign_id,
+                campaign_id=swept,
                 deltas={
                     Status.SENDING: -(len(unknown) + len(released)),
                     Status.UNKNOWN: len(unknown),
@@ -465,7 +516,7 @@ def deliveries_expire_leases() -> dict[str, int]:
                 },
             )
             _events_add(
-                campaign_id,
+                swept,
                 [
                     _Row(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, WORKER_LOST)
                     for pk in unknown
@@ -520,30 +571,44 @@ def campaign_send(
     report = SendReport()
     deadline = time.monotonic() + budget_seconds
     read_timeout = settings.PROVIDER_READ_TIMEOUT
-    connect_timeout = settings.PROVIDER_CONNECT_TIMEOUT
-    # A claim lives through the budget plus the slowest possible last request, and no longer:
-    # the lease sweep resolves a dead worker's deliveries soon after.
-    lease = budget_seconds + connect_timeout + read_timeout + 10
+    lease_seconds = settings.VESTNIK_CLAIM_LEASE_SECONDS
     key = f"{provider.channel}:{provider.account}"
     limits = provider.limits
     claim_size = _claim_size(limits, limiter.enabled)
     after_id = 0
+    next_sweep = time.monotonic()
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
             report.stopped_because = "the campaign is not running"
             return report
         Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
+        if time.monotonic() >= next_sweep:
+            # A dead sender's rows come back here, below the cursor: start from the bottom.
+            if deliveries_expire_leases(campaign_id=campaign_id).get("released"):
+                after_id = 0
+            next_sweep = time.monotonic() + lease_seconds / 3
         token, claimed = deliveries_claim(
-            campaign_id=campaign_id, limit=claim_size, lease_seconds=lease, after_id=after_id
+            campaign_id=campaign_id,
+            limit=claim_size,
+            lease_seconds=lease_seconds,
+            after_id=after_id,
         )
         if not claimed and after_id:
             # Retries now due and rows other senders gave back may lie below the cursor.
             after_id = 0
             continue
         if not claimed:
-            report.stopped_because = "nothing is due"
-            return report
+            held_for = _others_hold_for(campaign_id)
+            if held_for is None:
+                report.stopped_because = "nothing is due"
+                return report
+            # Another sender holds rows that have not gone out. If it died, they come back when
+            # its lease runs out, and this sender is there to send them; if it lives, it is
+            # about to finish them, and this sender stops once it has.
+            time.sleep(max(0.05, min(held_for, lease_seconds / 3, deadline - time.monotonic())))
+            next_sweep = time.monotonic()
+            continue
         after_id = claimed[-1].id
         attempts = {c.id: c.attempts for c in claimed}
         recipients = {c.id: c.recipient_id for c in claimed}
@@ -566,6 +631,7 @@ def campaign_send(
             limiter=limiter,
             key=key,
             token=token,
+            lease=_Lease(campaign_id=campaign_id, token=token, seconds=lease_seconds),
             groups=provider.plan(messages),
             deadline=deadline,
             read_timeout=read_timeout,
@@ -583,12 +649,60 @@ def campaign_send(
     return report
 
 
+def _others_hold_for(campaign_id: int) -> float | None:
+    """Seconds until the first lease on the campaign's claimed, not yet begun rows runs out."""
+    first = Delivery.objects.filter(
+        campaign_id=campaign_id, status=Status.SENDING, request_started_at__isnull=True
+    ).aggregate(first=Min("lease_expires_at"))["first"]
+    return None if first is None else (first - timezone.now()).total_seconds()
+
+
 def _claim_size(limits, limited: bool) -> int:
     """Enough deliveries for the requests the limits allow soon, so claims are not hoarded."""
     if not limited:
         return MAX_CLAIM
     requests_soon = limits.burst + CLAIM_HORIZON_SECONDS * limits.rate_count / limits.rate_period
     return max(limits.batch_size, min(MAX_CLAIM, int(limits.batch_size * requests_soon)))
+
+
+class _Lease:
+    """Keeps one claim alive while its sender works, renewing it every third of a lease."""
+
+    def __init__(self, *, campaign_id: int, token: uuid.UUID, seconds: float) -> None:
+        self.campaign_id = campaign_id
+        self.token = token
+        self.seconds = seconds
+        self.every = seconds / 3
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        """Renew the claim if a third of its lease has passed since the last renewal."""
+        if time.monotonic() - self.renewed >= self.every:
+            deliveries_renew(
+                campaign_id=self.campaign_id, token=self.token, lease_seconds=self.seconds
+            )
+            self.renewed = time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (for a permit or a provider's hold) without letting the claim expire."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.every))
+            self.keep()
+
+    @contextmanager
+    def slot(
+        self, limiter: Limiter, key: str, limits: Limits, *, max_wait: float, slot_lease: float
+    ) -> Iterator[bool]:
+        """The limiter's parallel-request slot, waited for in steps that renew the claim."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            step = max(0.0, min(self.every, deadline - time.monotonic()))
+            with limiter.slot(key, limits, max_wait=step, lease=slot_lease) as got_slot:
+                if got_slot or time.monotonic() >= deadline:
+                    yield got_slot
+                    return
+            self.keep()
 
 
 def _send_groups(
@@ -598,6 +712,7 @@ def _send_groups(
     limiter: Limiter,
     key: str,
     token: uuid.UUID,
+    lease: _Lease,
     groups: list[list[OutboundMessage]],
     deadline: float,
     read_timeout: float,
@@ -612,6 +727,7 @@ def _send_groups(
         if time.monotonic() >= deadline:
             report.more_work = True
             return "the time budget is spent"
+        lease.keep()
         # The budget already leaves room for the last request: a wait may use all of it.
         remaining = deadline - time.monotonic()
         wait = limiter.acquire(key, limits, max_wait=remaining)
@@ -619,8 +735,11 @@ def _send_groups(
             report.more_work = True
             return "the provider's limit leaves no room within this task's time"
         if wait > 0:
-            time.sleep(wait)
-        with limiter.slot(key, limits, max_wait=remaining, lease=read_timeout + 30) as got_slot:
+            lease.sleep(wait)
+        remaining = deadline - time.monotonic()
+        with lease.slot(
+            limiter, key, limits, max_wait=remaining, slot_lease=read_timeout + 30
+        ) as got_slot:
             if not got_slot:
                 report.more_work = True
                 return "no parallel-request slot came free within this task's time"

@@ -91,14 +91,21 @@ def tick() -> dict:
     this finds every running campaign with due work and no live worker, and wakes one up.
     """
     started = campaigns_start_due()
-    leases = deliveries_expire_leases()
     now = timezone.now()
+    # A claim that ran out means its worker died (a live one renews it), and so did the task,
+    # which the Redis broker does not hand to anyone else: such a campaign needs new senders.
+    orphaned = set(
+        Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    leases = deliveries_expire_leases()
     stale = now - timezone.timedelta(seconds=settings.VESTNIK_WORKER_STALE_SECONDS)
     due = Delivery.objects.filter(campaign=OuterRef("pk"), status=Delivery.Status.PENDING).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     running = Campaign.objects.filter(status=Campaign.Status.RUNNING).filter(
-        Q(worker_seen_at__isnull=True) | Q(worker_seen_at__lt=stale)
+        Q(worker_seen_at__isnull=True) | Q(worker_seen_at__lt=stale) | Q(pk__in=orphaned)
     )
     woken = []
     for campaign in running.filter(materialised_at__isnull=True):

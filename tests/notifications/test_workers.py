@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from notifications.models import (
     Address,
@@ -116,6 +117,11 @@ class Clusters:
             f"--- {path.name}\n" + "\n".join(path.read_text().splitlines()[-30:])
             for path in sorted(self.log_dir.glob("qcluster-*.log"))
         )
+
+    def senders_started(self, index: int) -> int:
+        """How many send tasks cluster `index` has begun, from django-q2's log."""
+        log = (self.log_dir / f"qcluster-{index}.log").read_text()
+        return sum("processing" in line and "send_campaign" in line for line in log.splitlines())
 
     def kill(self, index: int) -> None:
         os.killpg(self.processes[index].pid, signal.SIGKILL)
@@ -248,6 +254,71 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_nothing(
             "request_started_at", flat=True
         )
     )
+
+
+def test_a_killed_workers_deliveries_are_back_in_play_within_a_minute_at_default_settings(
+    real_stack, provider_settings, tmp_path
+):
+    # The timeouts a deployment gets when it sets nothing: the lease, the task's time, the
+    # provider timeouts and the stale-worker window all at their defaults.
+    defaults = {
+        "Q_TIMEOUT": str(settings.Q_CLUSTER["timeout"]),
+        "Q_RETRY": str(settings.Q_CLUSTER["retry"]),
+        "PROVIDER_CONNECT_TIMEOUT": str(settings.PROVIDER_CONNECT_TIMEOUT),
+        "PROVIDER_READ_TIMEOUT": str(settings.PROVIDER_READ_TIMEOUT),
+        "VESTNIK_WORKER_STALE_SECONDS": str(settings.VESTNIK_WORKER_STALE_SECONDS),
+    }
+    with RecordingServer(latency=0.1) as server:
+        provider_settings(server)
+        campaign = campaign_for(20_000)
+        with Clusters(server, tmp_path, **defaults) as clusters:
+            campaign_dispatch(campaign_id=campaign.pk)
+            wait_until(
+                lambda: clusters.senders_started(0) + clusters.senders_started(1) >= 2,
+                "the senders to start",
+                clusters=clusters,
+            )
+            # The broker may hand every sender to one cluster: add senders until each has one,
+            # so the cluster that dies holds a claim and a sender survives it.
+            while not (clusters.senders_started(0) and clusters.senders_started(1)):
+                async_task("notifications.tasks.send_campaign", campaign.pk)
+                time.sleep(2)
+            wait_until(lambda: len(server.addresses()) >= 3_000, "some messages", clusters=clusters)
+            clusters.kill(0)
+            killed_at = time.monotonic()
+            claims = Delivery.objects.filter(campaign=campaign, status="sending")
+            held = dict(
+                claims.filter(request_started_at__isnull=True).values_list("id", "claim_token")
+            )
+            in_flight = set(claims.exclude(request_started_at=None).values_list("id", flat=True))
+
+            def back_in_play() -> bool:
+                still = Delivery.objects.filter(id__in=held, status="sending")
+                return not any(
+                    held[pk] == token for pk, token in still.values_list("id", "claim_token")
+                )
+
+            # No tick within the minute: the schedule may have just run when the worker died.
+            wait_until(
+                back_in_play,
+                "the killed worker's deliveries to be back in play",
+                clusters=clusters,
+                seconds=60,
+                tick_every=60,
+            )
+            recovered = time.monotonic() - killed_at
+            print(f"the killed worker's deliveries were back in play {recovered:.1f} s after")
+            wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
+    received = Counter(server.addresses())
+    deliveries = dict(Delivery.objects.filter(campaign=campaign).values_list("id", "status"))
+    assert recovered > 5, "the killed cluster held no claim when it died: nothing was measured"
+    assert recovered < 60
+    assert max(received.values()) == 1, "a message reached the provider twice"
+    assert {deliveries[pk] for pk in held} <= {"sent"}
+    unknown = {pk for pk, status in deliveries.items() if status == "unknown"}
+    # Only requests under way when the worker died may have reached the provider unanswered.
+    assert unknown <= in_flight
+    assert set(deliveries.values()) <= {"sent", "unknown"}
 
 
 def test_pause_then_resume_sends_nobody_twice_and_nothing_starts_while_paused(
