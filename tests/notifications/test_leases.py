@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import responses
 from django.utils import timezone
+from django_q.models import Schedule
 
 from notifications.connections import build_provider
 from notifications.dispatch import (
@@ -230,3 +231,21 @@ def test_a_sender_with_nothing_left_waits_out_another_claim_and_sends_its_rows_i
     assert set(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         "sent"
     }
+
+
+def test_while_claims_are_out_the_tick_asks_to_run_again_at_the_schedulers_next_look():
+    campaign = running_campaign(1)
+    deliveries_claim(campaign_id=campaign.pk, limit=1, lease_seconds=60)
+    schedule = Schedule.objects.filter(name="vestnik-tick")
+    schedule.update(next_run=timezone.now() + timedelta(minutes=1))
+    tick()
+    assert schedule.get().next_run <= timezone.now()
+
+
+def test_with_no_claim_out_the_tick_keeps_its_minute():
+    running_campaign(1)
+    schedule = Schedule.objects.filter(name="vestnik-tick")
+    later = timezone.now() + timedelta(minutes=1)
+    schedule.update(next_run=later)
+    tick()
+    assert schedule.get().next_run == later
