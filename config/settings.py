@@ -243,8 +243,13 @@ VESTNIK_RETRY_MAX_SECONDS = env.float("VESTNIK_RETRY_MAX_SECONDS", default=3600)
 VESTNIK_BREAKER_THRESHOLD = env.int("VESTNIK_BREAKER_THRESHOLD", default=10)
 # Send loops started per campaign (never more than the provider's parallel cap).
 VESTNIK_SEND_CONCURRENCY = env.int("VESTNIK_SEND_CONCURRENCY", default=2)
-# A running campaign whose worker has not been seen this long gets a new one from the tick.
-VESTNIK_WORKER_STALE_SECONDS = env.int("VESTNIK_WORKER_STALE_SECONDS", default=120)
+# How long a claim on deliveries lasts unless its sender renews it (every third of it, while it
+# works). A dead worker's deliveries are back in play this long after it died, plus up to half a
+# minute when no other sender of the campaign survived it (the tick's next run): under 60 s.
+VESTNIK_CLAIM_LEASE_SECONDS = env.float("VESTNIK_CLAIM_LEASE_SECONDS", default=25)
+# A running campaign whose worker has not been seen this long gets a new one from the tick. A
+# live sender is seen at every renewal, and at least once per request (up to connect + read).
+VESTNIK_WORKER_STALE_SECONDS = env.int("VESTNIK_WORKER_STALE_SECONDS", default=60)
 # Off only for benchmarks against the emulator: providers' limits are real.
 VESTNIK_RATE_LIMITS_ENABLED = env.bool("VESTNIK_RATE_LIMITS_ENABLED", default=True)
 # Requests are spaced this fraction wider than a provider's rate, so jitter never crosses it.

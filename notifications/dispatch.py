@@ -11,6 +11,10 @@ worker records the answer, but only while it still carries that worker's claim. 
   automatically (the providers have no idempotency key);
 - a worker that wakes up after its lease ran out cannot overwrite what happened since.
 
+Leases are short (`VESTNIK_CLAIM_LEASE_SECONDS`) and the sender renews them while it works, so
+a dead worker's rows are back in play within about a lease; a begun request's lease covers the
+longest the request may take, since nothing renews it while the worker waits for the answer.
+
 Claims use SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and one conditional UPDATE under
 SQLite's write lock elsewhere, so two workers never hold the same row.
 """
@@ -30,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Min, Value, When
 from django.utils import timezone
 
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
@@ -60,6 +64,9 @@ MAX_CLAIM = 1000
 CLAIM_HORIZON_SECONDS = 10
 WORKER_LOST = "The worker sending this stopped before the provider answered."
 NO_PERMIT = "the provider's limit leaves no room within this task's time"
+REPEAT_STOPPED = "the campaign stopped, or the claim was taken back, before a repeat request"
+# A repeat within one send already holds its rows and a slot: it waits this long at most.
+REPEAT_MAX_WAIT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -177,20 +184,63 @@ def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) 
     see the rows begun), or they took the rows back first and PostgreSQL re-checks the
     condition on the rows' new versions (SQLite's write lock serialises the same way), so the
     rows are not marked and not sent.
+
+    The same UPDATE sets the rows' lease to cover the whole request, which nothing renews:
+    without that, a slow answer's rows would turn `unknown` under a live worker. (The read
+    timeout bounds each wait for a byte, not the whole answer: one that trickles in for longer
+    than the request's allowance plus a lease is recorded as `unknown`, never sent twice.)
     """
     if not ids:
         return set()
-    stamp = db_timestamp(timezone.now())
+    now = timezone.now()
+    stamp = db_timestamp(now)
+    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds()))
     if connection.vendor == "postgresql":
         in_ids, id_params = "id = ANY(%s)", [list(ids)]
     else:
         in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
     sql = (
         f"UPDATE {_sql_names()['delivery']} SET request_started_at = %s, "  # noqa: S608
-        f"attempts = attempts + 1, updated_at = %s WHERE {in_ids} AND claim_token = %s "
+        "lease_expires_at = %s, attempts = attempts + 1, updated_at = %s "
+        f"WHERE {in_ids} AND claim_token = %s "
         f"AND status = %s AND request_started_at IS NULL AND {_running()} RETURNING id"
     )
-    params = [stamp, stamp, *id_params, _token_value(token), Status.SENDING, campaign_id]
+    params = [
+        stamp,
+        lease_until,
+        stamp,
+        *id_params,
+        _token_value(token),
+        Status.SENDING,
+        campaign_id,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def deliveries_restart(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
+    """Before a request is repeated within one send: the ids still held by this claim, begun,
+    in a running campaign; their lease is extended to cover the repeat.
+
+    One conditional UPDATE, as in `deliveries_start`, so a pause or cancel that committed
+    first stops the repeat (the caller then gives the rows back: nothing was sent).
+    """
+    if not ids:
+        return set()
+    now = timezone.now()
+    stamp = db_timestamp(now)
+    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds()))
+    if connection.vendor == "postgresql":
+        in_ids, id_params = "id = ANY(%s)", [list(ids)]
+    else:
+        in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    sql = (
+        f"UPDATE {_sql_names()['delivery']} SET lease_expires_at = %s, "  # noqa: S608
+        f"updated_at = %s WHERE {in_ids} AND claim_token = %s "
+        f"AND status = %s AND request_started_at IS NOT NULL AND {_running()} RETURNING id"
+    )
+    params = [lease_until, stamp, *id_params, _token_value(token), Status.SENDING, campaign_id]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {pk for (pk,) in cursor.fetchall()}
@@ -424,19 +474,48 @@ def _events_add(campaign_id: int, rows: Sequence[_Row], recipients: dict[int, in
 # --- Leases -------------------------------------------------------------------------------
 
 
-def deliveries_expire_leases() -> dict[str, int]:
-    """Resolve deliveries whose worker is gone: begun requests become unknown, the rest pending."""
+def begun_lease_seconds() -> float:
+    """How long a begun request holds its rows: the longest it may take, then a lease."""
+    return (
+        settings.PROVIDER_CONNECT_TIMEOUT
+        + settings.PROVIDER_READ_TIMEOUT
+        + settings.VESTNIK_CLAIM_LEASE_SECONDS
+    )
+
+
+def deliveries_renew(*, campaign_id: int, token: uuid.UUID, lease_seconds: float) -> int:
+    """Extend this claim's lease, and mark the campaign's worker as seen; returns rows renewed.
+
+    Only rows whose request has not begun: a begun request's lease already covers it. A claim
+    that the sweep, a pause or a cancel took back no longer carries the token, so it stays taken.
+    """
+    now = timezone.now()
+    renewed = Delivery.objects.filter(
+        claim_token=token, status=Status.SENDING, request_started_at__isnull=True
+    ).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=now)
+    return renewed
+
+
+def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int]:
+    """Resolve deliveries whose worker is gone: begun requests become unknown, the rest pending.
+
+    The tick sweeps every campaign; a sender sweeps its own (`campaign_id`) as it goes, so a
+    dead worker's rows go back to the senders still at work without waiting for the tick.
+    """
     now = timezone.now()
     expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    if campaign_id is not None:
+        expired = expired.filter(campaign_id=campaign_id)
     quote = connection.ops.quote_name
     # Re-checked in the UPDATE itself: a worker may record its answer in the meantime.
     still_expired = f"{quote('status')} = %s AND {quote('lease_expires_at')} < %s"
     stamp = db_timestamp(now)
     totals: Counter = Counter()
     columns = ["status", "error", "claim_token", "lease_expires_at", "updated_at"]
-    for campaign_id in set(expired.values_list("campaign_id", flat=True).distinct()):
+    for swept in set(expired.values_list("campaign_id", flat=True).distinct()):
         rows = list(
-            expired.filter(campaign_id=campaign_id).values_list(
+            expired.filter(campaign_id=swept).values_list(
                 "id", "recipient_id", "request_started_at"
             )
         )
@@ -461,7 +540,7 @@ def deliveries_expire_leases() -> dict[str, int]:
                 params=[Status.SENDING, stamp],
             )
             counters_add(
-                campaign_id=campaign_id,
+                campaign_id=swept,
                 deltas={
                     Status.SENDING: -(len(unknown) + len(released)),
                     Status.UNKNOWN: len(unknown),
@@ -469,7 +548,7 @@ def deliveries_expire_leases() -> dict[str, int]:
                 },
             )
             _events_add(
-                campaign_id,
+                swept,
                 [
                     _Row(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, WORKER_LOST)
                     for pk in unknown
@@ -524,30 +603,44 @@ def campaign_send(
     report = SendReport()
     deadline = time.monotonic() + budget_seconds
     read_timeout = settings.PROVIDER_READ_TIMEOUT
-    connect_timeout = settings.PROVIDER_CONNECT_TIMEOUT
-    # A claim lives through the budget plus the slowest possible last request, and no longer:
-    # the lease sweep resolves a dead worker's deliveries soon after.
-    lease = budget_seconds + connect_timeout + read_timeout + 10
+    lease_seconds = settings.VESTNIK_CLAIM_LEASE_SECONDS
     key = f"{provider.channel}:{provider.account}"
     limits = provider.limits
     claim_size = _claim_size(limits, limiter.enabled)
     after_id = 0
+    next_sweep = time.monotonic()
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
             report.stopped_because = "the campaign is not running"
             return report
         Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
+        if time.monotonic() >= next_sweep:
+            # A dead sender's rows come back here, below the cursor: start from the bottom.
+            if deliveries_expire_leases(campaign_id=campaign_id).get("released"):
+                after_id = 0
+            next_sweep = time.monotonic() + lease_seconds / 3
         token, claimed = deliveries_claim(
-            campaign_id=campaign_id, limit=claim_size, lease_seconds=lease, after_id=after_id
+            campaign_id=campaign_id,
+            limit=claim_size,
+            lease_seconds=lease_seconds,
+            after_id=after_id,
         )
         if not claimed and after_id:
             # Retries now due and rows other senders gave back may lie below the cursor.
             after_id = 0
             continue
         if not claimed:
-            report.stopped_because = "nothing is due"
-            return report
+            held_for = _others_hold_for(campaign_id)
+            if held_for is None:
+                report.stopped_because = "nothing is due"
+                return report
+            # Another sender holds rows that have not gone out. If it died, they come back when
+            # its lease runs out, and this sender is there to send them; if it lives, it is
+            # about to finish them, and this sender stops once it has.
+            time.sleep(max(0.05, min(held_for, lease_seconds / 3, deadline - time.monotonic())))
+            next_sweep = time.monotonic()
+            continue
         after_id = claimed[-1].id
         attempts = {c.id: c.attempts for c in claimed}
         recipients = {c.id: c.recipient_id for c in claimed}
@@ -570,6 +663,7 @@ def campaign_send(
             limiter=limiter,
             key=key,
             token=token,
+            lease=_Lease(campaign_id=campaign_id, token=token, seconds=lease_seconds),
             groups=provider.plan(messages),
             deadline=deadline,
             read_timeout=read_timeout,
@@ -587,12 +681,60 @@ def campaign_send(
     return report
 
 
+def _others_hold_for(campaign_id: int) -> float | None:
+    """Seconds until the first lease on the campaign's claimed, not yet begun rows runs out."""
+    first = Delivery.objects.filter(
+        campaign_id=campaign_id, status=Status.SENDING, request_started_at__isnull=True
+    ).aggregate(first=Min("lease_expires_at"))["first"]
+    return None if first is None else (first - timezone.now()).total_seconds()
+
+
 def _claim_size(limits, limited: bool) -> int:
     """Enough deliveries for the requests the limits allow soon, so claims are not hoarded."""
     if not limited:
         return MAX_CLAIM
     requests_soon = limits.burst + CLAIM_HORIZON_SECONDS * limits.rate_count / limits.rate_period
     return max(limits.batch_size, min(MAX_CLAIM, int(limits.batch_size * requests_soon)))
+
+
+class _Lease:
+    """Keeps one claim alive while its sender works, renewing it every third of a lease."""
+
+    def __init__(self, *, campaign_id: int, token: uuid.UUID, seconds: float) -> None:
+        self.campaign_id = campaign_id
+        self.token = token
+        self.seconds = seconds
+        self.every = seconds / 3
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        """Renew the claim if a third of its lease has passed since the last renewal."""
+        if time.monotonic() - self.renewed >= self.every:
+            deliveries_renew(
+                campaign_id=self.campaign_id, token=self.token, lease_seconds=self.seconds
+            )
+            self.renewed = time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (for a permit or a provider's hold) without letting the claim expire."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.every))
+            self.keep()
+
+    @contextmanager
+    def slot(
+        self, limiter: Limiter, key: str, limits: Limits, *, max_wait: float, slot_lease: float
+    ) -> Iterator[bool]:
+        """The limiter's parallel-request slot, waited for in steps that renew the claim."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            step = max(0.0, min(self.every, deadline - time.monotonic()))
+            with limiter.slot(key, limits, max_wait=step, lease=slot_lease) as got_slot:
+                if got_slot or time.monotonic() >= deadline:
+                    yield got_slot
+                    return
+            self.keep()
 
 
 def _send_groups(
@@ -602,6 +744,7 @@ def _send_groups(
     limiter: Limiter,
     key: str,
     token: uuid.UUID,
+    lease: _Lease,
     groups: list[list[OutboundMessage]],
     deadline: float,
     read_timeout: float,
@@ -612,19 +755,17 @@ def _send_groups(
 ) -> str:
     """Send each group as one request; returns why the loop must stop, or "" to go on."""
     limits = provider.limits
-
-    def permit() -> None:
-        # A further request within a send: it already holds the slot, if any.
-        while _permit(limiter, key, limits, deadline - read_timeout):
-            if limiter.held_for(key) <= 0:
-                return
-        raise NoPermit(NO_PERMIT)
+    # A send's slot covers its request, a token refresh and a repeat (Bitrix24), and the
+    # repeat's short wait for a permit: the slot must not lapse to another sender meanwhile.
+    slot_lease = 3 * read_timeout + REPEAT_MAX_WAIT_SECONDS + 30
 
     for group in groups:
         if time.monotonic() >= deadline:
             report.more_work = True
             return "the time budget is spent"
-        with _turn(limiter, key, limits, deadline - read_timeout, read_timeout + 30) as stop:
+        lease.keep()
+        # The budget already leaves room for the last request: a wait may use all of it.
+        with _turn(limiter, key, limits, lease, last_start=deadline, slot_lease=slot_lease) as stop:
             if stop:
                 report.more_work = True
                 return stop
@@ -637,18 +778,29 @@ def _send_groups(
                 group = [m for m in group if m.delivery_id in started]
             for message in group:
                 attempts[message.delivery_id] = attempts.get(message.delivery_id, 0) + 1
+            permit = _repeat_permit(
+                limiter=limiter,
+                key=key,
+                limits=limits,
+                lease=lease,
+                campaign_id=campaign.pk,
+                token=token,
+                ids=[m.delivery_id for m in group],
+                last_start=deadline,
+            )
             try:
                 outcome = provider.send(group, permit=permit)
             except ProviderConfigurationError as exc:
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
                 _campaign_pause_for(campaign.pk, f"{provider.channel}: {exc}")
                 return "the provider refused our credentials or configuration"
-            except NoPermit:
+            except NoPermit as stopped:
                 # The provider's first request was refused as a whole (an expired token), and
-                # its repeat found no permit: nothing was sent, so no attempt was used.
+                # its repeat found no permit or must not go: nothing was sent, so no attempt
+                # was used.
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
                 report.more_work = True
-                return NO_PERMIT
+                return str(stopped)
             except Exception:
                 # We cannot tell whether the request left: never risk sending it twice.
                 _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
@@ -685,9 +837,9 @@ def _send_groups(
     return ""
 
 
-def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float) -> bool:
-    """Wait for the limiter's next permit for `key`; False when it comes after `last_start`
-    (a time.monotonic() value) and nothing was reserved.
+def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float, lease: _Lease) -> bool:
+    """Wait for the limiter's next permit for `key`, keeping the claim alive; False when it
+    comes after `last_start` (a time.monotonic() value) and nothing was reserved.
 
     The caller asks `held_for` once the permit is its own: a hold recorded while it waited
     (another sender's quota answer) is waited out with a fresh permit, so senders leave the
@@ -697,13 +849,19 @@ def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float) -> bo
     if wait is None:
         return False
     if wait > 0:
-        time.sleep(wait)
+        lease.sleep(wait)
     return True
 
 
 @contextmanager
 def _turn(
-    limiter: Limiter, key: str, limits: Limits, last_start: float, lease: float
+    limiter: Limiter,
+    key: str,
+    limits: Limits,
+    lease: _Lease,
+    *,
+    last_start: float,
+    slot_lease: float,
 ) -> Iterator[str]:
     """A permit and a parallel-request slot, the slot held while the block runs.
 
@@ -711,20 +869,56 @@ def _turn(
     once the slot is ours, right before the request: the provider may have told another
     sender to wait (a quota answer holds the whole account) after our permit was reserved or
     while we waited for the slot. Then a fresh permit waits it out; nothing was started, so no
-    attempt is used.
+    attempt is used. Every wait keeps the claim alive.
     """
     while True:
-        if not _permit(limiter, key, limits, last_start):
+        if not _permit(limiter, key, limits, last_start, lease):
             yield NO_PERMIT
             return
         remaining = last_start - time.monotonic()
-        with limiter.slot(key, limits, max_wait=remaining, lease=lease) as got_slot:
+        with lease.slot(
+            limiter, key, limits, max_wait=remaining, slot_lease=slot_lease
+        ) as got_slot:
             if not got_slot:
                 yield "no parallel-request slot came free within this task's time"
                 return
             if limiter.held_for(key) <= 0:
                 yield ""
                 return
+
+
+def _repeat_permit(
+    *,
+    limiter: Limiter,
+    key: str,
+    limits: Limits,
+    lease: _Lease,
+    campaign_id: int,
+    token: uuid.UUID,
+    ids: list[int],
+    last_start: float,
+) -> Callable[[], None]:
+    """The permit a provider takes before it repeats a request within one send (Bitrix24, after
+    a token refresh), raising NoPermit when the repeat must not go.
+
+    The rows are begun and the slot is held, so the wait is short (`REPEAT_MAX_WAIT_SECONDS`),
+    and a hold recorded meanwhile is waited out. Then `deliveries_restart` checks, in the same
+    statement that extends the rows' lease, that they are still this claim's and the campaign
+    still runs: a pause or cancel made while the first request and the refresh were under way
+    stops the repeat, as it stops any request that has not begun.
+    """
+
+    def permit() -> None:
+        until = min(last_start, time.monotonic() + REPEAT_MAX_WAIT_SECONDS)
+        while _permit(limiter, key, limits, until, lease):
+            if limiter.held_for(key) > 0:
+                continue
+            if deliveries_restart(campaign_id=campaign_id, token=token, ids=ids) != set(ids):
+                raise NoPermit(REPEAT_STOPPED)
+            return
+        raise NoPermit(NO_PERMIT)
+
+    return permit
 
 
 def _quota_record(key: str, quota: QuotaInfo) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django_q.models import Schedule
 
 from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
@@ -29,10 +30,23 @@ from .services import (
 logger = logging.getLogger(__name__)
 
 
+# The django-q2 schedule that runs `tick` (created by the migrations).
+TICK_SCHEDULE = "vestnik-tick"
+# Kept free after a task's last request: recording its answer, and django-q2's own bookkeeping.
+SEND_MARGIN_SECONDS = 15
+# The least a send task is given, however small Q_TIMEOUT is (a system check warns then).
+MIN_SEND_BUDGET_SECONDS = 5.0
+
+
+def send_budget_unclamped() -> float:
+    """django-q2's timeout less the slowest last request (connect and read) and the margin."""
+    slowest_request = settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT
+    return settings.Q_CLUSTER["timeout"] - slowest_request - SEND_MARGIN_SECONDS
+
+
 def send_budget_seconds() -> float:
-    """How long one send task may work: django-q2's timeout less the slowest last request."""
-    read_timeout = settings.PROVIDER_READ_TIMEOUT
-    return max(5.0, settings.Q_CLUSTER["timeout"] - read_timeout - 15)
+    """How long one send task may wait and start requests before it hands over."""
+    return max(MIN_SEND_BUDGET_SECONDS, send_budget_unclamped())
 
 
 def materialise_campaign(campaign_id: int) -> None:
@@ -80,14 +94,21 @@ def tick() -> dict:
     this finds every running campaign with due work and no live worker, and wakes one up.
     """
     started = campaigns_start_due()
-    leases = deliveries_expire_leases()
     now = timezone.now()
+    # A claim that ran out means its worker died (a live one renews it), and so did the task,
+    # which the Redis broker does not hand to anyone else: such a campaign needs new senders.
+    orphaned = set(
+        Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    leases = deliveries_expire_leases()
     stale = now - timezone.timedelta(seconds=settings.VESTNIK_WORKER_STALE_SECONDS)
     due = Delivery.objects.filter(campaign=OuterRef("pk"), status=Delivery.Status.PENDING).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     running = Campaign.objects.filter(status=Campaign.Status.RUNNING).filter(
-        Q(worker_seen_at__isnull=True) | Q(worker_seen_at__lt=stale)
+        Q(worker_seen_at__isnull=True) | Q(worker_seen_at__lt=stale) | Q(pk__in=orphaned)
     )
     woken = []
     for campaign in running.filter(materialised_at__isnull=True):
@@ -109,6 +130,11 @@ def tick() -> dict:
         for pk in finished.values_list("pk", flat=True)
         if campaign_complete_if_done(campaign_id=pk)
     ]
+    # django-q2 runs a schedule at most once a minute, but its scheduler looks every 30 s or so.
+    # While claims are out, ask to run at its next look: when every sender of a campaign died,
+    # their rows then wait a lease and half a minute at most, not a lease and a minute and a half.
+    if Delivery.objects.filter(status=Delivery.Status.SENDING).exists():
+        Schedule.objects.filter(name=TICK_SCHEDULE).update(next_run=now)
     # Answers kept for Idempotency-Key replays: nothing may replay them after the window.
     purged = idempotency_records_purge(older_than=timedelta(hours=settings.API_IDEMPOTENCY_HOURS))
     return {

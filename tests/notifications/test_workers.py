@@ -20,6 +20,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from notifications.models import (
     Address,
@@ -36,7 +38,7 @@ from notifications.services import (
     campaign_pause,
     campaign_resume,
 )
-from notifications.tasks import tick
+from notifications.tasks import TICK_SCHEDULE, tick
 from tests.support.recording_server import RecordingServer
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -90,7 +92,7 @@ class Clusters:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, count: int = 2) -> None:
-        for index in range(count):
+        for index in range(len(self.processes), len(self.processes) + count):
             log = (self.log_dir / f"qcluster-{index}.log").open("w")
             self.processes.append(
                 subprocess.Popen(
@@ -116,6 +118,11 @@ class Clusters:
             f"--- {path.name}\n" + "\n".join(path.read_text().splitlines()[-30:])
             for path in sorted(self.log_dir.glob("qcluster-*.log"))
         )
+
+    def senders_started(self, index: int) -> int:
+        """How many send tasks cluster `index` has begun, from django-q2's log."""
+        log = (self.log_dir / f"qcluster-{index}.log").read_text()
+        return sum("processing" in line and "send_campaign" in line for line in log.splitlines())
 
     def kill(self, index: int) -> None:
         os.killpg(self.processes[index].pid, signal.SIGKILL)
@@ -248,6 +255,120 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_duplicates_nothing(
             "request_started_at", flat=True
         )
     )
+
+
+def test_a_killed_workers_deliveries_are_back_in_play_within_a_minute_at_default_settings(
+    real_stack, provider_settings, tmp_path
+):
+    with RecordingServer(latency=0.1) as server:
+        provider_settings(server)
+        campaign = campaign_for(20_000)
+        with Clusters(server, tmp_path, **default_timeouts()) as clusters:
+            campaign_dispatch(campaign_id=campaign.pk)
+            wait_until(
+                lambda: clusters.senders_started(0) + clusters.senders_started(1) >= 2,
+                "the senders to start",
+                clusters=clusters,
+            )
+            # The broker may hand every sender to one cluster: add senders until each has one,
+            # so the cluster that dies holds a claim and a sender survives it.
+            while not (clusters.senders_started(0) and clusters.senders_started(1)):
+                async_task("notifications.tasks.send_campaign", campaign.pk)
+                time.sleep(2)
+            wait_until(lambda: len(server.addresses()) >= 3_000, "some messages", clusters=clusters)
+            clusters.kill(0)
+            held, in_flight, recovered = recovery_after_kill(
+                campaign, clusters, tick_every=60, survivor="another sender"
+            )
+            wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
+    assert_recovered_without_duplicates(server, campaign, held, in_flight, recovered)
+
+
+def test_a_killed_clusters_deliveries_are_back_in_play_within_a_minute_with_no_sender_left(
+    real_stack, provider_settings, tmp_path
+):
+    with RecordingServer(latency=0.1) as server:
+        provider_settings(server)
+        campaign = campaign_for(20_000)
+        # The schedule the migrations create (an earlier test of this file may have flushed it).
+        Schedule.objects.update_or_create(
+            name=TICK_SCHEDULE,
+            defaults={
+                "func": "notifications.tasks.tick",
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+                "repeats": -1,
+            },
+        )
+        clusters = Clusters(server, tmp_path, **default_timeouts())
+        try:
+            # Every sender on one cluster; the other starts idle, with only its scheduler.
+            clusters.start(1)
+            campaign_dispatch(campaign_id=campaign.pk)
+            wait_until(lambda: len(server.addresses()) >= 3_000, "some messages", clusters=clusters)
+            clusters.start(1)
+            clusters.kill(0)
+            # No tick from the test: the idle cluster's own scheduler runs the real schedule.
+            held, in_flight, recovered = recovery_after_kill(
+                campaign, clusters, tick_every=3600, survivor="the tick"
+            )
+            wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
+        finally:
+            clusters.stop()
+    assert_recovered_without_duplicates(server, campaign, held, in_flight, recovered)
+
+
+def default_timeouts() -> dict[str, str]:
+    """The timeouts a deployment gets when it sets nothing: the task's time, the provider
+    timeouts and the stale-worker window at their defaults (and the lease, left unset)."""
+    return {
+        "Q_TIMEOUT": str(settings.Q_CLUSTER["timeout"]),
+        "Q_RETRY": str(settings.Q_CLUSTER["retry"]),
+        "PROVIDER_CONNECT_TIMEOUT": str(settings.PROVIDER_CONNECT_TIMEOUT),
+        "PROVIDER_READ_TIMEOUT": str(settings.PROVIDER_READ_TIMEOUT),
+        "VESTNIK_WORKER_STALE_SECONDS": str(settings.VESTNIK_WORKER_STALE_SECONDS),
+    }
+
+
+def recovery_after_kill(
+    campaign: Campaign, clusters: Clusters, *, tick_every: float, survivor: str
+) -> tuple[dict, set, float]:
+    """Right after a kill: the rows claimed and not begun, those in flight, and the seconds
+    until no claimed row still carries the claim it had (back to pending, or taken over)."""
+    killed_at = time.monotonic()
+    claims = Delivery.objects.filter(campaign=campaign, status="sending")
+    held = dict(claims.filter(request_started_at__isnull=True).values_list("id", "claim_token"))
+    in_flight = set(claims.exclude(request_started_at=None).values_list("id", flat=True))
+
+    def back_in_play() -> bool:
+        still = Delivery.objects.filter(id__in=held, status="sending")
+        return not any(held[pk] == token for pk, token in still.values_list("id", "claim_token"))
+
+    wait_until(
+        back_in_play,
+        f"the killed worker's deliveries to be back in play ({survivor})",
+        clusters=clusters,
+        seconds=60,
+        tick_every=tick_every,
+    )
+    recovered = time.monotonic() - killed_at
+    print(f"the killed worker's deliveries were back in play {recovered:.1f} s after ({survivor})")
+    return held, in_flight, recovered
+
+
+def assert_recovered_without_duplicates(
+    server: RecordingServer, campaign: Campaign, held: dict, in_flight: set, recovered: float
+) -> None:
+    received = Counter(server.addresses())
+    deliveries = dict(Delivery.objects.filter(campaign=campaign).values_list("id", "status"))
+    assert recovered > 5, "the killed cluster held no claim when it died: nothing was measured"
+    assert recovered < 60
+    assert max(received.values()) == 1, "a message reached the provider twice"
+    assert {deliveries[pk] for pk in held} <= {"sent"}
+    unknown = {pk for pk, status in deliveries.items() if status == "unknown"}
+    # Only requests under way when the worker died may have reached the provider unanswered.
+    assert unknown <= in_flight
+    assert set(deliveries.values()) <= {"sent", "unknown"}
 
 
 def test_pause_then_resume_sends_nobody_twice_and_nothing_starts_while_paused(
