@@ -5,6 +5,7 @@ and its repeat after the refresh are two. Counting them as one let three QUERY_L
 answers through.
 """
 
+import json
 import time
 
 import pytest
@@ -12,10 +13,10 @@ import responses
 from django.conf import settings
 
 from notifications.connections import build_provider
-from notifications.dispatch import NO_PERMIT, campaign_send
+from notifications.dispatch import NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
-from notifications.services import campaign_dispatch, campaign_materialise
+from notifications.services import campaign_dispatch, campaign_materialise, campaign_pause
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,27 @@ def test_the_repeat_honours_a_hold_another_worker_recorded_meanwhile(campaign, l
 
     assert len(portal_requests) == 2
     assert portal_requests[1] >= hold_until[0] - 0.05
+
+
+def test_a_pause_while_the_token_is_refreshed_stops_the_repeat(campaign, limiter, settings):
+    settings.BITRIX24_RATE = "50/s"
+    portal_requests: list[float] = []
+
+    def refresh(request):
+        # Staff pause the campaign while the first call is refused and the token refreshed.
+        campaign_pause(campaign_id=campaign.pk, reason="", user=None)
+        return 200, {}, json.dumps(REFRESHED)
+
+    def push(request):
+        portal_requests.append(time.monotonic())
+        return 401, {}, '{"error": "expired_token"}'
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, PUSH_URL, callback=push)
+        mock.add_callback(responses.GET, TOKEN_URL, callback=refresh)
+        report = send(campaign, limiter, budget=10)
+
+    delivery = Delivery.objects.get(campaign=campaign)
+    assert len(portal_requests) == 1, "the repeat went out after the pause"
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert report.stopped_because == REPEAT_STOPPED
