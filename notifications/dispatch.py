@@ -65,6 +65,7 @@ CLAIM_HORIZON_SECONDS = 10
 WORKER_LOST = "The worker sending this stopped before the provider answered."
 NO_PERMIT = "the provider's limit leaves no room within this task's time"
 REPEAT_STOPPED = "the campaign stopped, or the claim was taken back, before a repeat request"
+REPEAT_NO_PERMIT = "the provider's limit left no room for a repeat request in time"
 # A repeat within one send already holds its rows and a slot: it waits this long at most.
 REPEAT_MAX_WAIT_SECONDS = 10
 
@@ -176,7 +177,9 @@ def deliveries_claim(
     return token, claimed
 
 
-def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
+def deliveries_start(
+    *, campaign_id: int, token: uuid.UUID, ids: Sequence[int], calls: int = 1
+) -> set[int]:
     """Mark the request for `ids` as begun; returns the ids still held by this claim.
 
     Runs right before the provider request, as one conditional UPDATE. Racing a pause, a cancel
@@ -185,7 +188,8 @@ def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) 
     condition on the rows' new versions (SQLite's write lock serialises the same way), so the
     rows are not marked and not sent.
 
-    The same UPDATE sets the rows' lease to cover the whole request, which nothing renews:
+    The same UPDATE sets the rows' lease to cover the whole request (`calls` HTTP calls before
+    anything renews it: see `Provider.calls_per_send`):
     without that, a slow answer's rows would turn `unknown` under a live worker. (The read
     timeout bounds each wait for a byte, not the whole answer: one that trickles in for longer
     than the request's allowance plus a lease is recorded as `unknown`, never sent twice.)
@@ -194,7 +198,7 @@ def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) 
         return set()
     now = timezone.now()
     stamp = db_timestamp(now)
-    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds()))
+    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds(calls)))
     if connection.vendor == "postgresql":
         in_ids, id_params = "id = ANY(%s)", [list(ids)]
     else:
@@ -219,18 +223,23 @@ def deliveries_start(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) 
         return {pk for (pk,) in cursor.fetchall()}
 
 
-def deliveries_restart(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]) -> set[int]:
+def deliveries_restart(
+    *, campaign_id: int, token: uuid.UUID, ids: Sequence[int], lease_seconds: float
+) -> set[int]:
     """Before a request is repeated within one send: the ids still held by this claim, begun,
-    in a running campaign; their lease is extended to cover the repeat.
+    in a running campaign; their lease is extended by `lease_seconds`.
 
-    One conditional UPDATE, as in `deliveries_start`, so a pause or cancel that committed
-    first stops the repeat (the caller then gives the rows back: nothing was sent).
+    Pause and cancel leave begun rows alone, so unlike `deliveries_start` no row lock settles
+    the race: the campaign row is read FOR SHARE first, which waits for a pause or cancel under
+    way and makes the next one wait for this transaction. A pause that committed first stops
+    the repeat (the caller gives the rows back: nothing was sent); one that comes after finds
+    the repeat under way, as it finds any begun request. SQLite's one writer does the same.
     """
     if not ids:
         return set()
     now = timezone.now()
     stamp = db_timestamp(now)
-    lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds()))
+    lease_until = db_timestamp(now + timedelta(seconds=lease_seconds))
     if connection.vendor == "postgresql":
         in_ids, id_params = "id = ANY(%s)", [list(ids)]
     else:
@@ -242,6 +251,14 @@ def deliveries_restart(*, campaign_id: int, token: uuid.UUID, ids: Sequence[int]
     )
     params = [lease_until, stamp, *id_params, _token_value(token), Status.SENDING, campaign_id]
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT 1 FROM {_sql_names()['campaign']} WHERE id = %s AND status = %s "  # noqa: S608
+                "FOR SHARE",
+                [campaign_id, Campaign.Status.RUNNING],
+            )
+            if cursor.fetchone() is None:
+                return set()
         cursor.execute(sql, params)
         return {pk for (pk,) in cursor.fetchall()}
 
@@ -250,7 +267,10 @@ def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool 
     """Give back this claim's deliveries whose request has not begun; they become pending.
 
     With `started_too`, also those whose request the provider refused as a whole before it
-    did anything (bad credentials): that request does not count as an attempt.
+    did anything (bad credentials, a repeat that must not go): that request does not count as
+    an attempt. Cancel leaves begun rows to their sender, so those of a campaign cancelled
+    meanwhile become cancelled, not pending in a campaign nothing claims from again; the
+    campaign is locked first, as pause and cancel lock it.
     """
     now = timezone.now()
     back = {
@@ -262,15 +282,29 @@ def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool 
     }
     held = Delivery.objects.filter(claim_token=token, status=Status.SENDING)
     with transaction.atomic():
-        released = held.filter(request_started_at__isnull=True).update(**back)
+        begun_target = Status.PENDING
         if started_too:
-            released += held.filter(request_started_at__isnull=False).update(
-                **back, attempts=F("attempts") - 1
+            status = (
+                Campaign.objects.select_for_update(no_key=True)
+                .filter(pk=campaign_id)
+                .values_list("status", flat=True)
+                .first()
             )
-        counters_move(
-            campaign_id=campaign_id, source=Status.SENDING, target=Status.PENDING, count=released
+            if status == Campaign.Status.CANCELLED:
+                begun_target = Status.CANCELLED
+        released = held.filter(request_started_at__isnull=True).update(**back)
+        begun = 0
+        if started_too:
+            begun = held.filter(request_started_at__isnull=False).update(
+                **{**back, "status": begun_target}, attempts=F("attempts") - 1
+            )
+        moved: Counter = Counter({Status.PENDING: released})
+        moved[begun_target] += begun
+        counters_add(
+            campaign_id=campaign_id,
+            deltas={Status.SENDING: -(released + begun), **{k: v for k, v in moved.items() if v}},
         )
-    return released
+    return released + begun
 
 
 # --- Recording ----------------------------------------------------------------------------
@@ -474,11 +508,14 @@ def _events_add(campaign_id: int, rows: Sequence[_Row], recipients: dict[int, in
 # --- Leases -------------------------------------------------------------------------------
 
 
-def begun_lease_seconds() -> float:
-    """How long a begun request holds its rows: the longest it may take, then a lease."""
+def begun_lease_seconds(requests: int = 1) -> float:
+    """How long a begun request holds its rows: the longest it may take, then a lease.
+
+    `requests`: HTTP calls the send may make before its rows are renewed (Bitrix24's refused
+    call and its token refresh come before the repeat renews them).
+    """
     return (
-        settings.PROVIDER_CONNECT_TIMEOUT
-        + settings.PROVIDER_READ_TIMEOUT
+        requests * (settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT)
         + settings.VESTNIK_CLAIM_LEASE_SECONDS
     )
 
@@ -755,9 +792,11 @@ def _send_groups(
 ) -> str:
     """Send each group as one request; returns why the loop must stop, or "" to go on."""
     limits = provider.limits
-    # A send's slot covers its request, a token refresh and a repeat (Bitrix24), and the
-    # repeat's short wait for a permit: the slot must not lapse to another sender meanwhile.
-    slot_lease = 3 * read_timeout + REPEAT_MAX_WAIT_SECONDS + 30
+    calls = provider.calls_per_send
+    one_call = settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT
+    # The slot is held through every call of a send (Bitrix24: the refused call, the token
+    # refresh, the repeat and its short wait for a permit) and must not lapse to another sender.
+    slot_lease = calls * one_call + (REPEAT_MAX_WAIT_SECONDS if calls > 1 else 0) + 30
 
     for group in groups:
         if time.monotonic() >= deadline:
@@ -769,8 +808,12 @@ def _send_groups(
             if stop:
                 report.more_work = True
                 return stop
+            # Until a repeat renews them, the rows must outlast the calls before it.
             started = deliveries_start(
-                campaign_id=campaign.pk, token=token, ids=[m.delivery_id for m in group]
+                campaign_id=campaign.pk,
+                token=token,
+                ids=[m.delivery_id for m in group],
+                calls=max(1, calls - 1),
             )
             if not started:
                 continue
@@ -845,7 +888,10 @@ def _permit(limiter: Limiter, key: str, limits: Limits, last_start: float, lease
     (another sender's quota answer) is waited out with a fresh permit, so senders leave the
     hold spaced at the rate, not all at once.
     """
-    wait = limiter.acquire(key, limits, max_wait=last_start - time.monotonic())
+    left = last_start - time.monotonic()
+    if left <= 0:  # the limiter would still grant one at once, past the time allowed
+        return False
+    wait = limiter.acquire(key, limits, max_wait=left)
     if wait is None:
         return False
     if wait > 0:
@@ -908,15 +954,24 @@ def _repeat_permit(
     stops the repeat, as it stops any request that has not begun.
     """
 
+    def still_ours() -> bool:
+        # Renews the rows' lease for the repeat too.
+        restarted = deliveries_restart(
+            campaign_id=campaign_id, token=token, ids=ids, lease_seconds=begun_lease_seconds()
+        )
+        return restarted == set(ids)
+
     def permit() -> None:
+        if not still_ours():  # stopped during the refused call or the refresh: say so at once
+            raise NoPermit(REPEAT_STOPPED)
         until = min(last_start, time.monotonic() + REPEAT_MAX_WAIT_SECONDS)
         while _permit(limiter, key, limits, until, lease):
             if limiter.held_for(key) > 0:
                 continue
-            if deliveries_restart(campaign_id=campaign_id, token=token, ids=ids) != set(ids):
+            if not still_ours():
                 raise NoPermit(REPEAT_STOPPED)
             return
-        raise NoPermit(NO_PERMIT)
+        raise NoPermit(REPEAT_NO_PERMIT)
 
     return permit
 

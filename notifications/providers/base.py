@@ -677,6 +677,9 @@ class Provider(abc.ABC):
     # True where one request carries one text for all its recipients (Imshop): messages share a
     # request only when they render the same, so personalisation multiplies requests.
     one_text_per_request: ClassVar[bool] = False
+    # The most HTTP calls one send() may make: Bitrix24's call refused for an expired token,
+    # the refresh, and the repeat. The engine holds rows and slots that long.
+    calls_per_send: ClassVar[int] = 1
 
     def __init__(
         self,

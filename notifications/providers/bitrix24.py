@@ -339,6 +339,7 @@ class Bitrix24Provider(Provider):
     settings_prefix = "BITRIX24"
     default_limits = DEFAULT_LIMITS
     max_batch_size = MAX_BATCH_COMMANDS
+    calls_per_send = 3
 
     def __init__(
         self,

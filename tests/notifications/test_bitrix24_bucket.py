@@ -13,10 +13,16 @@ import responses
 from django.conf import settings
 
 from notifications.connections import build_provider
-from notifications.dispatch import NO_PERMIT, REPEAT_STOPPED, campaign_send
+from notifications.counters import counters_read, counters_rebuild
+from notifications.dispatch import REPEAT_NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
-from notifications.services import campaign_dispatch, campaign_materialise, campaign_pause
+from notifications.services import (
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_materialise,
+    campaign_pause,
+)
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +108,7 @@ def test_without_room_for_the_repeat_the_delivery_waits_without_using_an_attempt
 
     delivery = Delivery.objects.get(campaign=campaign)
     assert (delivery.status, delivery.attempts) == ("pending", 0)
-    assert (report.stopped_because, report.more_work) == (NO_PERMIT, True)
+    assert (report.stopped_because, report.more_work) == (REPEAT_NO_PERMIT, True)
     assert Bitrix24Token.objects.get().access_token == "b24-access-new"
 
 
@@ -151,3 +157,23 @@ def test_a_pause_while_the_token_is_refreshed_stops_the_repeat(campaign, limiter
     assert len(portal_requests) == 1, "the repeat went out after the pause"
     assert (delivery.status, delivery.attempts) == ("pending", 0)
     assert report.stopped_because == REPEAT_STOPPED
+
+
+def test_a_cancel_while_the_token_is_refreshed_cancels_the_refused_delivery(
+    campaign, limiter, settings
+):
+    settings.BITRIX24_RATE = "50/s"
+
+    def refresh(request):
+        campaign_cancel(campaign_id=campaign.pk, user=None)
+        return 200, {}, json.dumps(REFRESHED)
+
+    with responses.RequestsMock() as mock:
+        mock.post(PUSH_URL, status=401, json=EXPIRED)
+        mock.add_callback(responses.GET, TOKEN_URL, callback=refresh)
+        send(campaign, limiter, budget=10)
+
+    delivery = Delivery.objects.get(campaign=campaign)
+    # Not pending in a cancelled campaign, where nothing would ever claim it again.
+    assert (delivery.status, delivery.attempts) == ("cancelled", 0)
+    assert counters_read(campaign_id=campaign.pk) == counters_rebuild(campaign_id=campaign.pk)
