@@ -753,11 +753,19 @@ class _Lease:
             self.renewed = time.monotonic()
 
     def sleep(self, seconds: float) -> None:
-        """Wait (for a permit or a provider's hold) without letting the claim expire."""
+        """Wait (for a permit or a provider's hold) without letting the claim expire.
+
+        Renewals come before each step, never after the last: the wait usually ends at the
+        time a permit was reserved for, and a write then would delay that request and bunch it
+        with the next one, past the provider's rate.
+        """
         until = time.monotonic() + seconds
-        while (left := until - time.monotonic()) > 0:
-            time.sleep(min(left, self.every))
+        while True:
             self.keep()
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, self.every))
 
     @contextmanager
     def slot(
