@@ -177,6 +177,13 @@ def deliveries_claim(
     return token, claimed
 
 
+def _ids_condition(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """SQL `id` in `ids`, with its parameters: one array on PostgreSQL, a list elsewhere."""
+    if connection.vendor == "postgresql":
+        return "id = ANY(%s)", [list(ids)]
+    return f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def deliveries_start(
     *, campaign_id: int, token: uuid.UUID, ids: Sequence[int], calls: int = 1
 ) -> set[int]:
@@ -199,10 +206,7 @@ def deliveries_start(
     now = timezone.now()
     stamp = db_timestamp(now)
     lease_until = db_timestamp(now + timedelta(seconds=begun_lease_seconds(calls)))
-    if connection.vendor == "postgresql":
-        in_ids, id_params = "id = ANY(%s)", [list(ids)]
-    else:
-        in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    in_ids, id_params = _ids_condition(ids)
     sql = (
         f"UPDATE {_sql_names()['delivery']} SET request_started_at = %s, "  # noqa: S608
         "lease_expires_at = %s, attempts = attempts + 1, updated_at = %s "
@@ -240,10 +244,7 @@ def deliveries_restart(
     now = timezone.now()
     stamp = db_timestamp(now)
     lease_until = db_timestamp(now + timedelta(seconds=lease_seconds))
-    if connection.vendor == "postgresql":
-        in_ids, id_params = "id = ANY(%s)", [list(ids)]
-    else:
-        in_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    in_ids, id_params = _ids_condition(ids)
     sql = (
         f"UPDATE {_sql_names()['delivery']} SET lease_expires_at = %s, "  # noqa: S608
         f"updated_at = %s WHERE {in_ids} AND claim_token = %s "
