@@ -336,6 +336,7 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
     """A new campaign on the channel to everyone, dispatched; earlier runs' deliveries gone."""
     from django.db import connection
 
+    from notifications.campaigns.lifecycle import campaign_dispatch
     from notifications.models import (
         Audience,
         Campaign,
@@ -344,7 +345,6 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
         DeliveryEvent,
         MessageTemplate,
     )
-    from notifications.services import campaign_dispatch
 
     with connection.cursor() as cursor:
         for model in (DeliveryEvent, DeliveryCounter, Delivery):
@@ -372,10 +372,10 @@ def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
 
 def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     """The worker's send loop on one campaign, once it is materialised, until it completes."""
+    from notifications.campaigns.lifecycle import campaign_complete_if_done
     from notifications.connections import build_provider
     from notifications.dispatch import campaign_send
     from notifications.models import Campaign
-    from notifications.services import campaign_complete_if_done
 
     campaign = Campaign.objects.get(pk=args.campaign)
     provider = build_provider(campaign.channel)
@@ -418,10 +418,11 @@ def _role_statuses(args: argparse.Namespace) -> dict[str, Any]:
 
 def _role_bare(args: argparse.Namespace) -> dict[str, Any]:
     """The same requests through the same client, rendered up front, with no database."""
+    from notifications.content.checks import render_for_channel
+    from notifications.content.rendering import compile_template
     from notifications.providers.base import OutboundMessage
     from notifications.providers.bitrix24 import MemoryTokenStore
     from notifications.providers.registry import get_provider
-    from notifications.rendering import compile_template, render_for_channel
 
     store = MemoryTokenStore(_bitrix24_tokens()) if args.channel == "bitrix24" else None
     provider = get_provider(args.channel, token_store=store)

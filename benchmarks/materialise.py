@@ -37,7 +37,7 @@ TARGET_PEAK_MB = 300
 CHILD = """
 import django, json, time
 django.setup()
-from notifications.services import campaign_materialise
+from notifications.campaigns.materialise import campaign_materialise
 started = time.perf_counter()
 counts = campaign_materialise(campaign_id={campaign_id})
 print(json.dumps({{"seconds": time.perf_counter() - started, "counts": counts}}))

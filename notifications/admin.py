@@ -33,6 +33,52 @@ from django.utils.http import urlencode
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from notifications.campaigns.channels import providers_overview
+from notifications.campaigns.direct import campaign_send_test
+from notifications.campaigns.lifecycle import (
+    TransitionError,
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_retry_failed,
+)
+from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.selectors import (
+    campaign_progress,
+    campaigns_audience_sizes,
+    campaigns_progress,
+    campaigns_sms_clicks,
+)
+from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.campaigns.sms import sms_events_link_pending
+from notifications.content.checks import CHANNEL_FIELDS, content_errors
+from notifications.content.rendering import (
+    RenderError,
+    compile_template,
+    recipient_context,
+    template_fields,
+)
+from notifications.content.services import message_template_delete, message_template_save
+from notifications.recipients.reading import CsvFormatError, read_recipient_rows
+from notifications.recipients.services import (
+    address_delete,
+    address_save,
+    audience_delete,
+    audience_save,
+    recipient_delete,
+    recipient_save,
+)
+from notifications.recipients.staging import (
+    IMPORT_SESSION_KEY,
+    staged_import_discard,
+    staged_import_open,
+    staged_import_save,
+)
+from notifications.recipients.upsert import ImportReport, recipients_import
+
 from .connections import DatabaseTokenStore, bitrix24_portal, channel_status
 from .desk import (
     campaign_content,
@@ -51,7 +97,6 @@ from .forms import (
     RecipientForm,
     RecipientImportForm,
 )
-from .importing import CsvFormatError, read_recipient_rows
 from .models import (
     Address,
     Audience,
@@ -67,52 +112,6 @@ from .models import (
 )
 from .providers.base import ProviderError
 from .providers.bitrix24 import NOT_CONNECTED, authorize_url, exchange_code
-from .rendering import (
-    CHANNEL_FIELDS,
-    RenderError,
-    compile_template,
-    content_errors,
-    recipient_context,
-    template_fields,
-)
-from .selectors import (
-    campaign_progress,
-    campaign_send_plan,
-    campaigns_audience_sizes,
-    campaigns_progress,
-    campaigns_sms_clicks,
-    providers_overview,
-)
-from .services import (
-    ImportReport,
-    TransitionError,
-    address_delete,
-    address_save,
-    audience_delete,
-    audience_save,
-    campaign_cancel,
-    campaign_delete,
-    campaign_dispatch,
-    campaign_pause,
-    campaign_preflight,
-    campaign_resend_unknown,
-    campaign_resume,
-    campaign_retry_failed,
-    campaign_save,
-    campaign_send_test,
-    message_template_delete,
-    message_template_save,
-    recipient_delete,
-    recipient_save,
-    recipients_import,
-)
-from .sms import sms_events_link_pending
-from .staging import (
-    IMPORT_SESSION_KEY,
-    staged_import_discard,
-    staged_import_open,
-    staged_import_save,
-)
 
 HISTORY_ROWS = 20
 

@@ -15,29 +15,27 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
-from .models import Campaign, Channel, Delivery
-from .providers.base import Limits
-from .rendering import (
-    CHANNEL_FIELDS,
+from notifications.campaigns.plan import (
+    SendPlan,
+    campaign_missing_variables,
+    campaign_sample_recipients,
+    campaign_send_plan,
+    send_eta_seconds,
+)
+from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
+from notifications.campaigns.sms import SmsStats, campaign_sms_stats
+from notifications.campaigns.timeline import Timeline, campaign_timeline
+from notifications.content.checks import CHANNEL_FIELDS, content_errors
+from notifications.content.rendering import (
     RenderError,
     compile_template,
-    content_errors,
     recipient_context,
     template_fields,
 )
-from .selectors import (
-    SendPlan,
-    Timeline,
-    campaign_missing_variables,
-    campaign_progress,
-    campaign_recent_rate,
-    campaign_sample_recipients,
-    campaign_send_plan,
-    campaign_timeline,
-    send_eta_seconds,
-)
-from .services import campaign_preflight
-from .sms import SmsStats, campaign_sms_stats
+
+from .models import Campaign, Channel, Delivery
+from .providers.base import Limits
 
 # What one message is called on each channel, in the plural.
 MESSAGE_NOUNS = {

@@ -37,6 +37,10 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Min, Value, When
 from django.utils import timezone
 
+from notifications.campaigns.lifecycle import campaign_pause
+from notifications.content.checks import render_for_channel
+from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
+
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from .counters import counters_add, counters_move
 from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
@@ -53,8 +57,6 @@ from .providers.base import (
     SendResult,
 )
 from .ratelimit import Limiter, get_limiter
-from .rendering import RECIPIENT_FIELDS, RenderError, compile_template, render_for_channel
-from .services import campaign_pause
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from notifications.content.checks import channel_template_errors, template_errors
+from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
+from notifications.recipients.selectors import recipient_attribute_names
+from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+
 from .models import Address, Audience, Campaign, MessageTemplate, Recipient
-from .rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
-from .selectors import recipient_attribute_names
-from .validators import clean_address, clean_attributes, clean_phone
 
 
 class AttributesJSONField(forms.JSONField):

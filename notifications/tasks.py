@@ -13,19 +13,20 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
+from notifications.api.idempotency import idempotency_records_purge
+from notifications.campaigns.lifecycle import (
+    TransitionError,
+    campaign_complete_if_done,
+    campaign_pause,
+    campaigns_start_due,
+)
+from notifications.campaigns.materialise import campaign_materialise
+
 from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
 from .models import Campaign, Delivery
 from .providers.base import ProviderConfigurationError
 from .queue import enqueue, enqueue_senders
-from .services import (
-    TransitionError,
-    campaign_complete_if_done,
-    campaign_materialise,
-    campaign_pause,
-    campaigns_start_due,
-    idempotency_records_purge,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from notifications.campaigns.sms import SmsOrigin, sms_links_find
 from notifications.models import DeliveryEvent
-from notifications.sms import SmsOrigin, sms_links_find
 
 from .models import InboundEvent, InboundWebhook
 from .redaction import TOKEN_PARAMETER

@@ -14,6 +14,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from notifications.content.checks import channel_template_errors, template_errors
+from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
+from notifications.recipients.selectors import recipient_attribute_names
+from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+
 from ..models import (
     Address,
     Audience,
@@ -24,9 +29,6 @@ from ..models import (
     MessageTemplate,
     Recipient,
 )
-from ..rendering import TEMPLATE_FIELDS, channel_template_errors, template_errors, template_fields
-from ..selectors import recipient_attribute_names
-from ..validators import clean_address, clean_attributes, clean_phone
 
 MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTE_VALUE = 1000

@@ -23,7 +23,38 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..importing import RecipientRow, RejectedRow
+from notifications.api.idempotency import IdempotencyMismatch, idempotent_call
+from notifications.campaigns.direct import message_send
+from notifications.campaigns.lifecycle import (
+    TransitionError,
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resume,
+    campaign_retry_failed,
+)
+from notifications.campaigns.plan import send_eta_seconds
+from notifications.campaigns.selectors import campaign_progress, campaigns_audience_sizes
+from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.campaigns.sms import campaign_sms_stats
+from notifications.content.checks import CHANNEL_FIELDS, render_for_channel
+from notifications.content.rendering import (
+    RenderError,
+    compile_template,
+    recipient_context,
+    template_fields,
+)
+from notifications.content.services import message_template_delete, message_template_save
+from notifications.recipients.reading import RecipientRow, RejectedRow
+from notifications.recipients.services import (
+    audience_delete,
+    audience_members_change,
+    audience_save,
+    recipient_delete,
+    recipient_save,
+)
+from notifications.recipients.upsert import recipients_upsert
+
 from ..models import (
     Audience,
     Campaign,
@@ -33,37 +64,6 @@ from ..models import (
     MessageTemplate,
     Recipient,
 )
-from ..rendering import (
-    CHANNEL_FIELDS,
-    RenderError,
-    compile_template,
-    recipient_context,
-    render_for_channel,
-    template_fields,
-)
-from ..selectors import campaign_progress, campaigns_audience_sizes, send_eta_seconds
-from ..services import (
-    IdempotencyMismatch,
-    TransitionError,
-    audience_delete,
-    audience_members_change,
-    audience_save,
-    campaign_cancel,
-    campaign_delete,
-    campaign_dispatch,
-    campaign_pause,
-    campaign_resume,
-    campaign_retry_failed,
-    campaign_save,
-    idempotent_call,
-    message_send,
-    message_template_delete,
-    message_template_save,
-    recipient_delete,
-    recipient_save,
-    recipients_upsert,
-)
-from ..sms import campaign_sms_stats
 from . import serializers as api
 from .authentication import ApiKeyAuthentication
 from .pagination import IdCursorPagination

@@ -2,8 +2,8 @@
 
 import pytest
 
+from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.models import Campaign
-from notifications.services import campaign_dispatch
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

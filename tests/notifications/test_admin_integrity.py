@@ -484,7 +484,7 @@ CANCEL_AND_HOLD = """
 import sys, django
 django.setup()
 from django.db import transaction
-from notifications.services import campaign_cancel
+from notifications.campaigns.lifecycle import campaign_cancel
 with transaction.atomic():
     campaign_cancel(campaign_id=int(sys.argv[1]))
     print("holding", flush=True)

@@ -13,6 +13,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from notifications.campaigns.direct import campaign_send_test
+from notifications.campaigns.lifecycle import (
+    TransitionError,
+    campaign_cancel,
+    campaign_complete_if_done,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_retry_failed,
+    campaigns_start_due,
+)
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.connections import build_provider
 from notifications.counters import counters_rebuild
 from notifications.dispatch import (
@@ -24,19 +37,6 @@ from notifications.dispatch import (
 )
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
 from notifications.providers.base import ResultStatus, SendResult
-from notifications.services import (
-    TransitionError,
-    campaign_cancel,
-    campaign_complete_if_done,
-    campaign_dispatch,
-    campaign_materialise,
-    campaign_pause,
-    campaign_resend_unknown,
-    campaign_resume,
-    campaign_retry_failed,
-    campaign_send_test,
-    campaigns_start_due,
-)
 from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

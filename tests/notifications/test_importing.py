@@ -4,9 +4,14 @@ import io
 
 import pytest
 
-from notifications.importing import CsvFormatError, RecipientRow, RejectedRow, read_recipient_rows
 from notifications.models import Address, AudienceMember, Recipient, RecipientAttribute
-from notifications.services import recipients_import
+from notifications.recipients.reading import (
+    CsvFormatError,
+    RecipientRow,
+    RejectedRow,
+    read_recipient_rows,
+)
+from notifications.recipients.upsert import recipients_import
 from tests.factories import make_audience, make_recipient
 
 

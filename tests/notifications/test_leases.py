@@ -12,6 +12,8 @@ import responses
 from django.utils import timezone
 from django_q.models import Schedule
 
+from notifications.campaigns.lifecycle import campaign_dispatch
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.connections import build_provider
 from notifications.dispatch import (
     begun_lease_seconds,
@@ -23,7 +25,6 @@ from notifications.dispatch import (
 )
 from notifications.models import Campaign, Delivery
 from notifications.ratelimit import get_limiter
-from notifications.services import campaign_dispatch, campaign_materialise
 from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

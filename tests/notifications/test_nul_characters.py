@@ -16,10 +16,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications.importing import CsvFormatError, read_recipient_rows
 from notifications.models import Recipient
-from notifications.services import recipients_import
-from notifications.validators import clean_attributes
+from notifications.recipients.reading import CsvFormatError, read_recipient_rows
+from notifications.recipients.upsert import recipients_import
+from notifications.recipients.validators import clean_attributes
 from tests.factories import make_recipient
 
 pytestmark = pytest.mark.django_db

@@ -16,12 +16,13 @@ import responses
 from django.conf import settings
 from django.db import connection
 
+from notifications.campaigns.lifecycle import campaign_dispatch
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.providers.base import Limits
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
-from notifications.services import campaign_dispatch, campaign_materialise
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 YANDEX_URL = "https://yandex.test/v2/businesses/42/chats/message"

@@ -2,20 +2,22 @@
 
 import pytest
 
-from notifications.models import Recipient
-from notifications.rendering import (
-    CompiledTemplate,
-    Content,
-    RenderError,
+from notifications.content.checks import (
     channel_template_errors,
-    compile_template,
     content_errors,
     deeplink_error,
     https_url_error,
-    recipient_context,
     render_for_channel,
     template_errors,
 )
+from notifications.content.rendering import (
+    CompiledTemplate,
+    RenderError,
+    compile_template,
+    recipient_context,
+)
+from notifications.models import Recipient
+from notifications.providers.base import Content
 
 
 def test_renders_recipient_fields_and_attributes():

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notifications.campaigns.plan import send_eta_seconds
+from notifications.campaigns.selectors import campaign_progress
 from notifications.counters import counters_add
-from notifications.selectors import campaign_progress, send_eta_seconds
 from tests.factories import make_campaign
 
 
@@ -57,8 +58,8 @@ def test_progress_reads_the_counters():
     ],
 )
 def test_the_timeline_counts_events_per_bucket_in_utc(span, unit, step):
+    from notifications.campaigns.timeline import campaign_timeline
     from notifications.models import DeliveryEvent
-    from notifications.selectors import campaign_timeline
 
     start = datetime(2026, 11, 2, tzinfo=UTC)  # midnight: a bucket start for every unit
     campaign = make_campaign(status="completed", started_at=start, finished_at=start + span)
@@ -80,7 +81,7 @@ def test_the_timeline_counts_events_per_bucket_in_utc(span, unit, step):
 def test_the_send_plan_counts_each_person_once_and_says_who_is_skipped():
     from django.utils import timezone
 
-    from notifications.selectors import campaign_send_plan
+    from notifications.campaigns.plan import campaign_send_plan
     from tests.factories import make_audience, make_recipient
 
     both = make_recipient(external_id="both", addresses={"leadconverter": "1", "bitrix24": "5"})

@@ -5,11 +5,12 @@ import time
 import pytest
 import responses
 
+from notifications.campaigns.lifecycle import campaign_dispatch
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.ratelimit import get_limiter
-from notifications.services import campaign_dispatch, campaign_materialise
 from notifications.tasks import send_budget_seconds
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.importing import read_recipient_rows
+from notifications.campaigns.lifecycle import campaign_dispatch
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.models import DeliveryEvent
-from notifications.services import campaign_dispatch, campaign_materialise, recipients_import
+from notifications.recipients.reading import read_recipient_rows
+from notifications.recipients.upsert import recipients_import
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

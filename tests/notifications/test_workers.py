@@ -23,6 +23,12 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from notifications.campaigns.lifecycle import (
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resume,
+)
 from notifications.models import (
     Address,
     Audience,
@@ -31,12 +37,6 @@ from notifications.models import (
     Delivery,
     MessageTemplate,
     Recipient,
-)
-from notifications.services import (
-    campaign_cancel,
-    campaign_dispatch,
-    campaign_pause,
-    campaign_resume,
 )
 from notifications.tasks import TICK_SCHEDULE, tick
 from tests.support.recording_server import RecordingServer

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notifications.campaigns.sms import SmsLink, SmsOrigin, sms_events_link_pending, sms_links_find
 from notifications.models import Delivery, DeliveryEvent
-from notifications.sms import SmsLink, SmsOrigin, sms_events_link_pending, sms_links_find
 from tests.factories import make_campaign, make_recipient
 from tests.webhooks.conftest import TS, sendios_body, sms_event
 

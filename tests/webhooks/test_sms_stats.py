@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notifications.campaigns.sms import SmsStats, campaign_sms_stats
 from notifications.models import DeliveryEvent
-from notifications.sms import SmsStats, campaign_sms_stats
 from tests.factories import make_campaign
 from tests.webhooks.conftest import TS, sendios_body, sms_event
 

@@ -7,10 +7,15 @@ from typing import BinaryIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from notifications.importing import CsvFormatError, RecipientRow, RejectedRow, read_recipient_rows
 from notifications.models import Audience
-from notifications.services import recipients_import
-from notifications.spreadsheet_csv import write_csv
+from notifications.recipients.reading import (
+    CsvFormatError,
+    RecipientRow,
+    RejectedRow,
+    read_recipient_rows,
+)
+from notifications.recipients.spreadsheet_csv import write_csv
+from notifications.recipients.upsert import recipients_import
 
 SHOWN_REJECTIONS = 20
 PROGRESS_EVERY_ROWS = 1000

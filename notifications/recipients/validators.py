@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .models import Channel
+from notifications.models import Channel
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Campaign, Delivery, DeliveryEvent, Recipient
+from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 
 SMS_EVENT_TYPES = (
     DeliveryEvent.Type.SMS_SENT,

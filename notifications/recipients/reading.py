@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 
-from .models import Channel
-from .validators import (
+from notifications.models import Channel
+from notifications.recipients.validators import (
     clean_address,
     clean_attribute_name,
     clean_attribute_value,

@@ -1,0 +1,118 @@
+"""Sends that start at once to named recipients: test sends of a campaign, and API messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.campaigns.lifecycle import TransitionError, _locked
+from notifications.campaigns.materialise import _materialise_range
+from notifications.campaigns.preflight import campaign_preflight
+from notifications.content.rendering import template_fields
+from notifications.content.services import template_fields_of
+from notifications.counters import counters_rebuild
+from notifications.models import (
+    Campaign,
+    MessageTemplate,
+    Recipient,
+)
+from notifications.queue import enqueue_senders
+
+
+def campaign_send_test(
+    *, campaign_id: int, recipient_ids: Iterable[int], user: Any = None
+) -> Campaign:
+    """Send this campaign's message now to chosen recipients, as a separate test campaign.
+
+    The campaign's own deliveries are untouched; the test send is a child campaign of kind
+    `test` with its own deliveries and history.
+    """
+    ids = sorted(set(recipient_ids))
+    if not ids:
+        raise TransitionError("Choose at least one recipient to send the test to.")
+    if len(ids) > MAX_TEST_RECIPIENTS:
+        raise TransitionError(f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.")
+    with transaction.atomic():
+        campaign = _locked(campaign_id)
+        test = Campaign.objects.create(
+            name=f"Test of {campaign.name}"[:200],
+            kind=Campaign.Kind.TEST,
+            parent=campaign,
+            channel=campaign.channel,
+            template=campaign.template,
+            content=campaign.content or template_fields(campaign.template),
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        if Recipient.objects.filter(pk__in=ids).count() != len(ids):
+            raise TransitionError("Some of the chosen recipients do not exist.")
+        _start_now(test, ids)
+    return test
+
+
+MAX_TEST_RECIPIENTS = 50
+
+
+def _start_now(campaign: Campaign, recipient_ids: Sequence[int]) -> None:
+    """Check a new test send or message, make its deliveries and start sending, in the
+    caller's transaction; raises TransitionError (and the caller's transaction rolls back)."""
+    check = campaign_preflight(campaign=campaign)
+    if check.errors:
+        raise TransitionError(" ".join(check.errors))
+    now = timezone.now()
+    campaign.status = Campaign.Status.RUNNING
+    campaign.dispatched_at = campaign.started_at = now
+    campaign.dispatched_by = campaign.created_by
+    campaign.save()
+    _materialise_range(campaign, min(recipient_ids), max(recipient_ids), recipient_ids)
+    counters_rebuild(campaign_id=campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(materialised_at=now)
+    enqueue_senders(campaign.pk)
+
+
+MAX_MESSAGE_RECIPIENTS = 1000
+
+
+def message_send(
+    *,
+    channel: str,
+    external_ids: Iterable[str],
+    template: MessageTemplate | None = None,
+    content: dict[str, str] | None = None,
+    user: Any = None,
+) -> Campaign:
+    """Send one message now to a few recipients: a running campaign of kind `transactional`.
+
+    The content is frozen from `template` or given literally as `content`. Raises
+    TransitionError, and creates nothing, when a recipient is unknown or the message cannot go
+    out on `channel`.
+    """
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        raise TransitionError("Name at least one recipient.")
+    if len(wanted) > MAX_MESSAGE_RECIPIENTS:
+        raise TransitionError(f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.")
+    if (template is None) == (content is None):
+        raise TransitionError("Give either a template or a literal content, not both.")
+    with transaction.atomic():
+        ids = dict(
+            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        )
+        unknown = [external_id for external_id in wanted if external_id not in ids]
+        if unknown:
+            raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
+        fields = template_fields(template) if template is not None else template_fields_of(content)
+        message = Campaign.objects.create(
+            name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
+                :200
+            ],
+            kind=Campaign.Kind.TRANSACTIONAL,
+            channel=channel,
+            template=template,
+            content=fields,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        _start_now(message, sorted(ids.values()))
+    return message

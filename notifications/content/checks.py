@@ -1,0 +1,235 @@
+"""The one set of content checks: what each channel accepts, links, lengths, template syntax.
+
+Staff see them as form errors; `render_for_channel` applies the same checks to each rendered
+message before it goes out.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from liquid.exceptions import ResourceLimitError
+
+from notifications.content.rendering import (
+    RECIPIENT_FIELDS,
+    TAG_START,
+    TEMPLATE_FIELDS,
+    CompiledTemplate,
+    RenderError,
+)
+from notifications.models import Channel
+from notifications.providers.base import Content
+
+# What each channel actually sends; the other fields are neither rendered nor checked for it.
+CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
+    Channel.IMSHOP: ("title", "body", "deeplink"),
+    Channel.LEADCONVERTER: ("body", "file_uuid"),
+    Channel.YANDEX_MARKET: ("body",),
+    Channel.BITRIX24: ("body", "avatar_url"),
+}
+
+
+YANDEX_MARKET_MAX_TEXT = 4096
+
+
+MAX_LINK_LENGTH = 2048
+
+
+# Schemes a push deeplink must never carry: web pages go over https, the rest are attack vectors.
+FORBIDDEN_DEEPLINK_SCHEMES = {"http", "javascript", "data", "file", "vbscript", "about", "blob"}
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def deeplink_error(link: str) -> str | None:
+    """Why `link` is not an acceptable push deeplink, or None."""
+    if len(link) > MAX_LINK_LENGTH:
+        return f"is longer than {MAX_LINK_LENGTH} characters"
+    if _CONTROL_OR_SPACE.search(link):
+        return "contains spaces or control characters"
+    match = _SCHEME.match(link)
+    if not match or len(link) == len(match.group(0)):
+        return "must be an app link (myapp://...) or an https:// URL"
+    if match.group(1).lower() in FORBIDDEN_DEEPLINK_SCHEMES:
+        return f"uses the '{match.group(1)}' scheme; use https:// or an app scheme"
+    return None
+
+
+def https_url_error(url: str) -> str | None:
+    """Why `url` is not an acceptable https image URL, or None."""
+    if len(url) > MAX_LINK_LENGTH:
+        return f"is longer than {MAX_LINK_LENGTH} characters"
+    if _CONTROL_OR_SPACE.search(url):
+        return "contains spaces or control characters"
+    if not re.match(r"^https://[^/?#]+", url, flags=re.IGNORECASE):
+        return "must be an https:// URL"
+    return None
+
+
+def file_uuid_error(value: str) -> str | None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return "must be a UUID such as db0227be-c7c7-484e-8fa4-de9bcfd4723f"
+    return None
+
+
+_LINK_CHECKS = {"deeplink": deeplink_error, "avatar_url": https_url_error}
+
+
+def content_errors(channel: str, content: Content) -> dict[str, list[str]]:
+    """What stops `content`, rendered for one recipient, from going out on `channel`."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if channel == Channel.IMSHOP:
+        if not content.title:
+            add("title", "Imshop pushes need a title.")
+        if not content.body:
+            add("body", "Imshop pushes need a text.")
+    elif channel == Channel.YANDEX_MARKET:
+        if not content.body:
+            add("body", "Yandex Market messages need a text.")
+        elif len(content.body) > YANDEX_MARKET_MAX_TEXT:
+            add(
+                "body",
+                f"Yandex Market accepts at most {YANDEX_MARKET_MAX_TEXT} characters; "
+                f"this text has {len(content.body)}.",
+            )
+    elif channel == Channel.LEADCONVERTER:
+        if not content.body and not content.file_uuid:
+            add("body", "LeadConverter messages need a text, a file UUID, or both.")
+    elif channel == Channel.BITRIX24 and not content.body:
+        add("body", "Bitrix24 pushes need a text.")
+
+    if "file_uuid" in CHANNEL_FIELDS[channel] and content.file_uuid:
+        problem = file_uuid_error(content.file_uuid)
+        if problem:
+            add("file_uuid", f"File UUID {problem}.")
+    for field, check in _LINK_CHECKS.items():
+        value = getattr(content, field)
+        if field in CHANNEL_FIELDS[channel] and value:
+            problem = check(value)
+            if problem:
+                add(field, f"The link {problem}.")
+    return errors
+
+
+def _literal_prefix(source: str) -> str:
+    """The part of a template field before its first tag: fixed for every recipient."""
+    match = TAG_START.search(source)
+    return source[: match.start()] if match else source
+
+
+def template_errors(
+    fields: Mapping[str, str], *, known_variables: Iterable[str]
+) -> dict[str, list[str]]:
+    """Errors in the template itself, whatever the channel: syntax, unknown variables, links."""
+    errors: dict[str, list[str]] = {}
+    known = set(RECIPIENT_FIELDS) | set(known_variables)
+    for name in TEMPLATE_FIELDS:
+        source = fields.get(name) or ""
+        if not source:
+            continue
+        try:
+            compiled = CompiledTemplate({name: source})
+        except RenderError as exc:
+            errors.setdefault(name, []).append(f"Template error: {exc.message}.")
+            continue
+        over_limit = _sample_limit_error(compiled, name)
+        if over_limit:
+            errors.setdefault(name, []).append(f"Template error: {over_limit}.")
+        unknown = sorted(compiled.variables - known)
+        if unknown:
+            listed = ", ".join(unknown)
+            errors.setdefault(name, []).append(
+                f"No recipient has {'this variable' if len(unknown) == 1 else 'these variables'}: "
+                f"{listed}. Import a column of that name or fix the spelling."
+            )
+        if name in _LINK_CHECKS:
+            errors.setdefault(name, []).extend(_static_link_errors(name, source))
+    if fields.get("file_uuid") and not TAG_START.search(fields["file_uuid"]):
+        problem = file_uuid_error(fields["file_uuid"].strip())
+        if problem:
+            errors.setdefault("file_uuid", []).append(f"File UUID {problem}.")
+    return {field: messages for field, messages in errors.items() if messages}
+
+
+def _sample_limit_error(compiled: CompiledTemplate, field: str) -> str | None:
+    """The resource cap `field` hits when every variable it uses is empty text, or None.
+
+    A field without variables was rendered when compiled; this catches a hostile field that also
+    names a variable before any recipient gets it. Other errors depend on real recipients' data
+    and are left to them.
+    """
+    try:
+        compiled.render(dict.fromkeys(compiled.variables, ""), fields=(field,))
+    except RenderError as exc:
+        if isinstance(exc.__cause__, ResourceLimitError):
+            return exc.message
+    return None
+
+
+def _static_link_errors(field: str, source: str) -> list[str]:
+    """Check what is fixed in a link template; the rest is checked for each recipient."""
+    if len(source) > MAX_LINK_LENGTH:
+        return [f"The link is longer than {MAX_LINK_LENGTH} characters."]
+    prefix = _literal_prefix(source).strip()
+    if prefix == source.strip():
+        problem = _LINK_CHECKS[field](prefix)
+        return [f"The link {problem}."] if problem else []
+    if _CONTROL_OR_SPACE.search(prefix):
+        return ["The link contains spaces or control characters."]
+    head = prefix.lower()
+    # A prefix such as "htt" is undecided until rendered; "http://" is decided already.
+    if field == "avatar_url" and not (head.startswith("https://") or "https://".startswith(head)):
+        return ["The link must be an https:// URL."]
+    match = _SCHEME.match(prefix)
+    if field == "deeplink" and match and match.group(1).lower() in FORBIDDEN_DEEPLINK_SCHEMES:
+        return [f"The link uses the '{match.group(1)}' scheme; use https:// or an app scheme."]
+    return []
+
+
+def channel_template_errors(channel: str, fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """What a template lacks for `channel`, judged from its source (before any recipient)."""
+    errors: dict[str, list[str]] = {}
+    present = {name: bool((fields.get(name) or "").strip()) for name in TEMPLATE_FIELDS}
+    if channel == Channel.IMSHOP:
+        if not present["title"]:
+            errors["title"] = ["Imshop pushes need a title."]
+        if not present["body"]:
+            errors["body"] = ["Imshop pushes need a text."]
+    elif channel == Channel.LEADCONVERTER:
+        if not present["body"] and not present["file_uuid"]:
+            errors["body"] = ["LeadConverter messages need a text, a file UUID, or both."]
+    elif not present["body"]:
+        errors["body"] = [f"{Channel(channel).label} messages need a text."]
+    if channel == Channel.YANDEX_MARKET:
+        body = fields.get("body") or ""
+        if not TAG_START.search(body) and len(body.strip()) > YANDEX_MARKET_MAX_TEXT:
+            errors.setdefault("body", []).append(
+                f"Yandex Market accepts at most {YANDEX_MARKET_MAX_TEXT} characters; "
+                f"this text has {len(body.strip())}."
+            )
+    return errors
+
+
+def render_for_channel(
+    compiled: CompiledTemplate, channel: str, context: Mapping[str, Any]
+) -> Content:
+    """Render what `channel` sends and check it; raises RenderError."""
+    content = compiled.render(context, fields=CHANNEL_FIELDS[channel])
+    errors = content_errors(channel, content)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise RenderError(field, messages[0])
+    return content

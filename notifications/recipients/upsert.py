@@ -1,0 +1,279 @@
+"""Recipients in bulk, by `external_id`: a CSV import or an API upsert.
+
+Addresses and audience membership are written with the people, in chunks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.bulk import bulk_upsert, db_timestamp, db_value
+from notifications.campaigns.sms import sms_events_link_pending
+from notifications.models import (
+    Address,
+    Audience,
+    AudienceMember,
+    Recipient,
+)
+from notifications.recipients.reading import RecipientRow, RejectedRow
+from notifications.recipients.services import recipient_attributes_register
+
+IMPORT_CHUNK_SIZE = 2000
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        if self.dry_run:
+            verb = "would be"
+        else:
+            verb = "was" if self.accepted == 1 else "were"
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected: {_rows(self.accepted)} {verb} imported."
+        )
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def recipients_import(
+    *,
+    rows: Iterable[RecipientRow | RejectedRow],
+    audience: Audience | None = None,
+    dry_run: bool = False,
+    chunk_size: int = IMPORT_CHUNK_SIZE,
+) -> ImportReport:
+    """Upsert recipients by `external_id`, with their addresses, and add them to `audience`.
+
+    Rows are written in chunks, each in its own transaction, so memory stays flat and a failure
+    late in a large file keeps what came before. A row is rejected, with its line and reason,
+    when it is invalid, repeats an `external_id` seen earlier in the file, or claims an address
+    that belongs to another recipient. Attributes are merged into the stored ones; empty cells
+    change nothing. With `dry_run`, every chunk is checked against the database and rolled back.
+    """
+    report = ImportReport(dry_run=dry_run)
+    first_line_of: dict[str, int] = {}
+    address_owner: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(rows, chunk_size):
+        valid: list[RecipientRow] = []
+        for row in chunk:
+            if isinstance(row, RejectedRow):
+                report.rejected.append(row)
+                continue
+            problem = _in_file_conflict(row, first_line_of, address_owner)
+            if problem:
+                report.rejected.append(RejectedRow(row.line, problem, row.external_id))
+                continue
+            valid.append(row)
+        if valid:
+            with transaction.atomic():
+                _import_chunk(valid, audience, report)
+                if dry_run:
+                    transaction.set_rollback(True)
+    report.rejected.sort(key=lambda rejected: rejected.line)
+    return report
+
+
+def _chunks(rows: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _in_file_conflict(
+    row: RecipientRow,
+    first_line_of: dict[str, int],
+    address_owner: dict[tuple[str, str], str],
+) -> str | None:
+    earlier = first_line_of.setdefault(row.external_id, row.line)
+    if earlier != row.line:
+        return f"external_id '{row.external_id}' already appears on line {earlier}."
+    for channel, value in row.addresses.items():
+        owner = address_owner.setdefault((channel, value), row.external_id)
+        if owner != row.external_id:
+            return f"{channel} address {value} is also given to '{owner}' in this file."
+    return None
+
+
+def _import_chunk(
+    rows: list[RecipientRow], audience: Audience | None, report: ImportReport
+) -> None:
+    # Person data per external_id, as (phone, first_name, last_name, attributes).
+    existing = {
+        external_id: tuple(data)
+        for external_id, *data in Recipient.objects.filter(
+            external_id__in=[row.external_id for row in rows]
+        ).values_list("external_id", "phone", "first_name", "last_name", "attributes")
+    }
+    stored_addresses: dict[str, dict[str, str]] = {}
+    for external_id, channel, value in Address.objects.filter(
+        recipient__external_id__in=list(existing)
+    ).values_list("recipient__external_id", "channel", "value"):
+        stored_addresses.setdefault(external_id, {})[channel] = value
+    taken = _addresses_taken(rows)
+    to_write: list[tuple] = []
+    accepted: list[RecipientRow] = []
+    for row in rows:
+        problem = next(
+            (
+                f"{channel} address {value} already belongs to recipient '{owner}'."
+                for channel, value in row.addresses.items()
+                if (owner := taken.get((channel, value))) not in (None, row.external_id)
+            ),
+            None,
+        )
+        if problem:
+            report.rejected.append(RejectedRow(row.line, problem, row.external_id))
+            continue
+        accepted.append(row)
+        current = existing.get(row.external_id)
+        phone, first_name, last_name, attributes = current or ("", "", "", {})
+        merged = (
+            row.phone or phone,
+            row.first_name or first_name,
+            row.last_name or last_name,
+            {**attributes, **row.attributes},
+        )
+        if current is None:
+            report.created += 1
+        elif merged == current:
+            addresses = stored_addresses.get(row.external_id, {})
+            if all(addresses.get(channel) == value for channel, value in row.addresses.items()):
+                report.unchanged += 1
+            else:
+                report.updated += 1
+            continue
+        else:
+            report.updated += 1
+        to_write.append((row.external_id, *merged))
+
+    stamp = db_timestamp(timezone.now())
+    bulk_upsert(
+        Recipient,
+        [
+            "external_id",
+            "phone",
+            "first_name",
+            "last_name",
+            "attributes",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                external_id,
+                phone,
+                first_name,
+                last_name,
+                db_value(Recipient, "attributes", attributes),
+                stamp,
+                stamp,
+            )
+            for external_id, phone, first_name, last_name, attributes in to_write
+        ],
+        conflict=["external_id"],
+        update=["phone", "first_name", "last_name", "attributes", "updated_at"],
+    )
+    ids = dict(
+        Recipient.objects.filter(external_id__in=[row.external_id for row in accepted]).values_list(
+            "external_id", "id"
+        )
+    )
+    bulk_upsert(
+        Address,
+        ["recipient_id", "channel", "value", "created_at"],
+        [
+            (ids[row.external_id], channel, value, stamp)
+            for row in accepted
+            for channel, value in row.addresses.items()
+        ],
+        conflict=["recipient_id", "channel"],
+        update=["value"],
+    )
+    if audience is not None:
+        bulk_upsert(
+            AudienceMember,
+            ["audience_id", "recipient_id", "added_at"],
+            [(audience.pk, ids[row.external_id], stamp) for row in accepted],
+            conflict=["audience_id", "recipient_id"],
+        )
+    recipient_attributes_register(
+        names=itertools.chain.from_iterable(r.attributes for r in accepted)
+    )
+    # SMS callbacks that arrived before these recipients existed now find them.
+    sms_events_link_pending(recipient_ids=ids.values())
+
+
+def _addresses_taken(rows: list[RecipientRow]) -> dict[tuple[str, str], str]:
+    """Which external_id owns each address these rows mention, where one does already."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        for channel, value in row.addresses.items():
+            wanted.setdefault(channel, set()).add(value)
+    if not wanted:
+        return {}
+    condition = Q()
+    for channel, values in wanted.items():
+        condition |= Q(channel=channel, value__in=values)
+    return {
+        (channel, value): external_id
+        for channel, value, external_id in Address.objects.filter(condition).values_list(
+            "channel", "value", "recipient__external_id"
+        )
+    }
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What a bulk upsert did with one item: `created`, `updated` or `rejected` (and why)."""
+
+    index: int
+    external_id: str
+    result: str
+    reason: str = ""
+
+
+def recipients_upsert(
+    *, rows: list[RecipientRow | RejectedRow], audience: Audience | None = None
+) -> list[UpsertResult]:
+    """Upsert recipients (rows numbered by their index) and say per row what happened.
+
+    A thin layer over `recipients_import`: a bad row never stops the good ones.
+    """
+    known = set(
+        Recipient.objects.filter(
+            external_id__in=[row.external_id for row in rows if isinstance(row, RecipientRow)]
+        ).values_list("external_id", flat=True)
+    )
+    report = recipients_import(rows=rows, audience=audience)
+    rejected = {row.line: row for row in report.rejected}
+    results = []
+    for row in rows:
+        if row.line in rejected:
+            results.append(
+                UpsertResult(row.line, row.external_id, "rejected", rejected[row.line].reason)
+            )
+        else:
+            outcome = "updated" if row.external_id in known else "created"
+            results.append(UpsertResult(row.line, row.external_id, outcome))
+    return results
