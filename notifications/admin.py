@@ -36,7 +36,6 @@ from rest_framework_api_key.models import APIKey
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.direct import campaign_send_test
 from notifications.campaigns.lifecycle import (
-    TransitionError,
     campaign_cancel,
     campaign_dispatch,
     campaign_pause,
@@ -62,6 +61,7 @@ from notifications.content.rendering import (
     template_fields,
 )
 from notifications.content.services import message_template_delete, message_template_save
+from notifications.errors import REFUSALS, InvalidInput
 from notifications.recipients.reading import CsvFormatError, read_recipient_rows
 from notifications.recipients.services import (
     address_delete,
@@ -171,7 +171,8 @@ class ShownValuesMixin:
 class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
     """An admin whose saves and deletions are the domain services', never its own writes.
 
-    A service may refuse with a sentence (TransitionError): staff see it and nothing changes.
+    A service may refuse with a sentence (InvalidInput, StateConflict, NotFound): staff see it
+    and nothing changes.
     A save hands the service only what staff changed (see ShownValuesMixin), and what an import,
     a worker or another person wrote after the form opened stays.
     """
@@ -193,7 +194,7 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except TransitionError as exc:
+        except REFUSALS as exc:
             # Raised inside the view's transaction: the save and its log entry rolled back.
             self.message_user(request, str(exc), messages.ERROR)
             return redirect(request.path)
@@ -212,7 +213,7 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
     def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except TransitionError as exc:
+        except REFUSALS as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
 
@@ -243,7 +244,7 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
                 with transaction.atomic():
                     self.log_deletions(request, [obj])
                     self.delete_through_service(obj)
-            except TransitionError as exc:
+            except REFUSALS as exc:
                 refused.append(str(exc))
             else:
                 deleted += 1
@@ -542,14 +543,14 @@ class AudienceAdmin(ThroughServicesAdmin):
                     name = pending["new_audience"] or f"Import {pending['filename']}"
                     audience = Audience.objects.filter(name=name).first()
                     if audience is None and not may_add_audience:
-                        raise TransitionError(NO_NEW_AUDIENCE)
+                        raise InvalidInput(NO_NEW_AUDIENCE)
                     if audience is None:
                         audience = audience_save(audience=None, data={"name": name})
                 report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
         except FileNotFoundError:
             self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
             return None
-        except (CsvFormatError, TransitionError) as exc:
+        except (CsvFormatError, *REFUSALS) as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
         finally:
@@ -894,7 +895,7 @@ class CampaignAdmin(ThroughServicesAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 message = transition.run(campaign, request.user, form.cleaned_data)
-            except TransitionError as exc:
+            except REFUSALS as exc:
                 form.add_error(None, str(exc))
             else:
                 self.message_user(request, message, messages.SUCCESS)
@@ -973,7 +974,7 @@ class CampaignAdmin(ThroughServicesAdmin):
         for campaign in campaigns:
             try:
                 call(campaign)
-            except TransitionError as exc:
+            except REFUSALS as exc:
                 refused.append(str(exc))
             else:
                 done += 1

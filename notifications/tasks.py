@@ -15,12 +15,12 @@ from django_q.models import Schedule
 
 from notifications.api.idempotency import idempotency_records_purge
 from notifications.campaigns.lifecycle import (
-    TransitionError,
     campaign_complete_if_done,
     campaign_pause,
     campaigns_start_due,
 )
 from notifications.campaigns.materialise import campaign_materialise
+from notifications.errors import StateConflict
 
 from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
@@ -62,7 +62,7 @@ def send_campaign(campaign_id: int) -> str:
         provider = build_provider(campaign.channel)
     except ProviderConfigurationError as exc:
         # Already paused or cancelled by someone else: nothing more to say.
-        with contextlib.suppress(TransitionError):
+        with contextlib.suppress(StateConflict):
             campaign_pause(campaign_id=campaign_id, reason=f"{campaign.channel}: {exc}")
         return "provider not configured"
     report = campaign_send(

@@ -1,6 +1,6 @@
 """API views: check the request, call a service, describe the result. No business logic here.
 
-A refused campaign transition (`TransitionError`) is 409 with the service's sentence; a reused
+A refused campaign transition (`StateConflict`) is 409 with the service's sentence; a reused
 Idempotency-Key with a different request is 422.
 """
 
@@ -26,7 +26,6 @@ from rest_framework.views import APIView
 from notifications.api.idempotency import IdempotencyMismatch, idempotent_call
 from notifications.campaigns.direct import message_send
 from notifications.campaigns.lifecycle import (
-    TransitionError,
     campaign_cancel,
     campaign_dispatch,
     campaign_pause,
@@ -55,6 +54,7 @@ from notifications.recipients.services import (
 )
 from notifications.recipients.upsert import recipients_upsert
 
+from ..errors import NotFound, StateConflict
 from ..models import (
     Audience,
     Campaign,
@@ -101,8 +101,10 @@ class ApiView(APIView):
     permission_model: ClassVar[type[Model] | None] = None
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, TransitionError):
+        if isinstance(exc, StateConflict):
             exc = Conflict(str(exc))
+        elif isinstance(exc, NotFound):
+            exc = exceptions.NotFound(str(exc))
         elif isinstance(exc, IdempotencyMismatch):
             exc = IdempotencyKeyReused(str(exc))
         elif isinstance(exc, DjangoValidationError):
@@ -273,14 +275,11 @@ class AudienceViewSet(
         audience = self.get_object()
         ask = api.MembersChangeSerializer(data=request.data)
         ask.is_valid(raise_exception=True)
-        try:
-            changed = audience_members_change(
-                audience=audience,
-                add=ask.validated_data.get("add", []),
-                remove=ask.validated_data.get("remove", []),
-            )
-        except TransitionError as exc:
-            raise serializers.ValidationError({"recipients": [str(exc)]}) from None
+        changed = audience_members_change(
+            audience=audience,
+            add=ask.validated_data.get("add", []),
+            remove=ask.validated_data.get("remove", []),
+        )
         return Response(changed)
 
 

@@ -8,12 +8,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.campaigns.lifecycle import TransitionError, _locked
+from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.materialise import _materialise_range
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.counters import counters_rebuild
+from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Campaign,
     MessageTemplate,
@@ -32,11 +33,13 @@ def campaign_send_test(
     """
     ids = sorted(set(recipient_ids))
     if not ids:
-        raise TransitionError("Choose at least one recipient to send the test to.")
+        raise InvalidInput("Choose at least one recipient to send the test to.", field="recipients")
     if len(ids) > MAX_TEST_RECIPIENTS:
-        raise TransitionError(f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.")
+        raise InvalidInput(
+            f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.", field="recipients"
+        )
     with transaction.atomic():
-        campaign = _locked(campaign_id)
+        campaign = campaign_lock(campaign_id, Action.SEND_TEST)
         test = Campaign.objects.create(
             name=f"Test of {campaign.name}"[:200],
             kind=Campaign.Kind.TEST,
@@ -47,20 +50,25 @@ def campaign_send_test(
             created_by=user if getattr(user, "pk", None) else None,
         )
         if Recipient.objects.filter(pk__in=ids).count() != len(ids):
-            raise TransitionError("Some of the chosen recipients do not exist.")
-        _start_now(test, ids)
+            raise InvalidInput("Some of the chosen recipients do not exist.", field="recipients")
+        _start_now(test, ids, StateConflict)
     return test
 
 
 MAX_TEST_RECIPIENTS = 50
 
 
-def _start_now(campaign: Campaign, recipient_ids: Sequence[int]) -> None:
+def _start_now(
+    campaign: Campaign,
+    recipient_ids: Sequence[int],
+    refusal: type[InvalidInput] | type[StateConflict],
+) -> None:
     """Check a new test send or message, make its deliveries and start sending, in the
-    caller's transaction; raises TransitionError (and the caller's transaction rolls back)."""
+    caller's transaction. A message that cannot go out raises `refusal` (and the caller's
+    transaction rolls back): a campaign's own content is its state, a message's is the input."""
     check = campaign_preflight(campaign=campaign)
     if check.errors:
-        raise TransitionError(" ".join(check.errors))
+        raise refusal(" ".join(check.errors))
     now = timezone.now()
     campaign.status = Campaign.Status.RUNNING
     campaign.dispatched_at = campaign.started_at = now
@@ -86,23 +94,27 @@ def message_send(
     """Send one message now to a few recipients: a running campaign of kind `transactional`.
 
     The content is frozen from `template` or given literally as `content`. Raises
-    TransitionError, and creates nothing, when a recipient is unknown or the message cannot go
+    InvalidInput, and creates nothing, when a recipient is unknown or the message cannot go
     out on `channel`.
     """
     wanted = sorted(set(external_ids))
     if not wanted:
-        raise TransitionError("Name at least one recipient.")
+        raise InvalidInput("Name at least one recipient.", field="recipients")
     if len(wanted) > MAX_MESSAGE_RECIPIENTS:
-        raise TransitionError(f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.")
+        raise InvalidInput(
+            f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.", field="recipients"
+        )
     if (template is None) == (content is None):
-        raise TransitionError("Give either a template or a literal content, not both.")
+        raise InvalidInput("Give either a template or a literal content, not both.")
     with transaction.atomic():
         ids = dict(
             Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
         )
         unknown = [external_id for external_id in wanted if external_id not in ids]
         if unknown:
-            raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
+            raise InvalidInput(
+                "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
+            )
         fields = template_fields(template) if template is not None else template_fields_of(content)
         message = Campaign.objects.create(
             name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
@@ -114,5 +126,5 @@ def message_send(
             content=fields,
             created_by=user if getattr(user, "pk", None) else None,
         )
-        _start_now(message, sorted(ids.values()))
+        _start_now(message, sorted(ids.values()), InvalidInput)
     return message

@@ -1,8 +1,14 @@
-"""The campaign lifecycle: which moves each state allows, and the moves."""
+"""The campaign lifecycle: the table of what each status allows, and the moves themselves.
+
+Every move locks the campaign and asks `campaign_lock` whether the table allows it; the admin's
+buttons (`campaign_actions`) and the API's 409s come from the same table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -11,42 +17,94 @@ from django.utils import timezone
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.content.rendering import template_fields
 from notifications.counters import counters_add, counters_move
-from notifications.models import (
-    Campaign,
-    Delivery,
-)
+from notifications.errors import NotFound, StateConflict
+from notifications.models import Campaign, Delivery
 from notifications.queue import enqueue, enqueue_senders
 
 
-class TransitionError(Exception):
-    """A campaign cannot make this move now; the message says why, for staff and the API."""
+class Action(StrEnum):
+    """What staff and integrations can do to a campaign (the API's and the admin's names)."""
+
+    DISPATCH = "dispatch"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    RETRY_FAILED = "retry_failed"
+    RESEND_UNKNOWN = "resend_unknown"
+    SEND_TEST = "send_test"
+    CHANGE = "change"
+    DELETE = "delete"
 
 
-_PAUSABLE = {Campaign.Status.SCHEDULED, Campaign.Status.RUNNING}
-
-
-_CANCELLABLE = {
-    Campaign.Status.DRAFT,
-    Campaign.Status.SCHEDULED,
-    Campaign.Status.RUNNING,
-    Campaign.Status.PAUSED,
+_S = Campaign.Status
+# The lifecycle: the actions each status allows. Services refuse the rest (StateConflict, 409);
+# the admin offers buttons for these only; the tests walk this table.
+ALLOWED: dict[str, frozenset[Action]] = {
+    _S.DRAFT: frozenset(
+        {Action.DISPATCH, Action.CANCEL, Action.SEND_TEST, Action.CHANGE, Action.DELETE}
+    ),
+    _S.SCHEDULED: frozenset({Action.PAUSE, Action.CANCEL, Action.SEND_TEST}),
+    _S.RUNNING: frozenset(
+        {Action.PAUSE, Action.CANCEL, Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}
+    ),
+    _S.PAUSED: frozenset(
+        {Action.RESUME, Action.CANCEL, Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}
+    ),
+    _S.COMPLETED: frozenset({Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}),
+    _S.CANCELLED: frozenset(),
 }
 
+# How a refusal names the action: "Cannot retry 'Spring sale': it is cancelled."
+_VERBS = {
+    Action.RETRY_FAILED: "retry",
+    Action.RESEND_UNKNOWN: "resend",
+    Action.SEND_TEST: "send a test of",
+}
 
-def _locked(campaign_id: int) -> Campaign:
+# Retrying and resending act on the deliveries of one status: with none, nothing to offer.
+_NEEDS_DELIVERIES = {Action.RETRY_FAILED: "failed", Action.RESEND_UNKNOWN: "unknown"}
+
+
+def campaign_allows(campaign: Campaign, action: Action) -> bool:
+    """Whether the lifecycle lets `campaign`, as it stands, take `action`."""
+    return action in ALLOWED[campaign.status]
+
+
+def campaign_actions(campaign: Campaign, progress: Mapping[str, int]) -> list[Action]:
+    """The moves worth offering staff now, in the table's order.
+
+    Only campaigns are steered by hand: test sends and API messages run by themselves. Change
+    and delete are the edit form's own buttons, not moves.
+    """
+    if campaign.kind != Campaign.Kind.CAMPAIGN:
+        return []
+    return [
+        action
+        for action in Action
+        if action not in (Action.CHANGE, Action.DELETE)
+        and campaign_allows(campaign, action)
+        and (action not in _NEEDS_DELIVERIES or progress.get(_NEEDS_DELIVERIES[action], 0) > 0)
+    ]
+
+
+def campaign_lock(campaign_id: int, action: Action | None = None) -> Campaign:
+    """The campaign, locked for this transaction; refused unless the lifecycle allows `action`.
+
+    Raises NotFound when there is no such campaign, StateConflict when `action` is not allowed.
+    """
     # NO KEY UPDATE: a worker committing rows that reference the campaign takes KEY SHARE on it
     # for the foreign key check; a plain FOR UPDATE would make that worker wait on us while we
     # wait on its rows (a deadlock the worker tests found).
     try:
-        return Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
     except Campaign.DoesNotExist:
-        raise TransitionError(f"Campaign {campaign_id} does not exist.") from None
-
-
-def _refuse(campaign: Campaign, action: str) -> TransitionError:
-    return TransitionError(
-        f"Cannot {action} '{campaign.name}': it is {campaign.get_status_display().lower()}."
-    )
+        raise NotFound(f"Campaign {campaign_id} does not exist.") from None
+    if action is not None and not campaign_allows(campaign, action):
+        raise StateConflict(
+            f"Cannot {_VERBS.get(action, action.value)} '{campaign.name}': "
+            f"it is {campaign.get_status_display().lower()}."
+        )
+    return campaign
 
 
 def campaign_dispatch(
@@ -54,9 +112,7 @@ def campaign_dispatch(
 ) -> Campaign:
     """Send a draft campaign now, or at `scheduled_at`; content and audience freeze here."""
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status != Campaign.Status.DRAFT:
-            raise _refuse(campaign, "dispatch")
+        campaign = campaign_lock(campaign_id, Action.DISPATCH)
         now = timezone.now()
         if scheduled_at is not None and scheduled_at <= now:
             scheduled_at = None
@@ -64,7 +120,7 @@ def campaign_dispatch(
             campaign.content = template_fields(campaign.template)
         check = campaign_preflight(campaign=campaign)
         if check.errors:
-            raise TransitionError(" ".join(check.errors))
+            raise StateConflict(" ".join(check.errors))
         campaign.scheduled_at = scheduled_at or campaign.scheduled_at
         if campaign.scheduled_at and campaign.scheduled_at > now:
             campaign.status = Campaign.Status.SCHEDULED
@@ -90,7 +146,7 @@ def campaigns_start_due() -> list[int]:
     ).values_list("pk", flat=True)
     for campaign_id in due:
         with transaction.atomic():
-            campaign = _locked(campaign_id)
+            campaign = campaign_lock(campaign_id)
             if campaign.status != Campaign.Status.SCHEDULED:
                 continue
             campaign.status = Campaign.Status.RUNNING
@@ -105,9 +161,7 @@ def campaigns_start_due() -> list[int]:
 def campaign_pause(*, campaign_id: int, user: Any = None, reason: str = "") -> Campaign:
     """Stop new sends at once. Requests already under way finish and are recorded."""
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status not in _PAUSABLE:
-            raise _refuse(campaign, "pause")
+        campaign = campaign_lock(campaign_id, Action.PAUSE)
         campaign.status = Campaign.Status.PAUSED
         who = getattr(user, "get_username", lambda: "")()
         campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
@@ -136,9 +190,7 @@ def _take_back_claims(campaign_id: int, status: str, *, count: bool = True) -> i
 def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
     """Continue a paused campaign where it stopped."""
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status != Campaign.Status.PAUSED:
-            raise _refuse(campaign, "resume")
+        campaign = campaign_lock(campaign_id, Action.RESUME)
         now = timezone.now()
         if campaign.started_at is None and campaign.scheduled_at and campaign.scheduled_at > now:
             campaign.status = Campaign.Status.SCHEDULED
@@ -159,9 +211,7 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
 def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
     """Stop for good: what has not gone out is cancelled; nothing starts after this returns."""
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status not in _CANCELLABLE:
-            raise _refuse(campaign, "cancel")
+        campaign = campaign_lock(campaign_id, Action.CANCEL)
         campaign.status = Campaign.Status.CANCELLED
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
@@ -187,15 +237,9 @@ def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
     return campaign
 
 
-def _requeue(*, campaign_id: int, source: str, action: str) -> int:
+def _requeue(*, campaign_id: int, source: str, action: Action) -> int:
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status not in {
-            Campaign.Status.RUNNING,
-            Campaign.Status.PAUSED,
-            Campaign.Status.COMPLETED,
-        }:
-            raise _refuse(campaign, action)
+        campaign = campaign_lock(campaign_id, action)
         count = Delivery.objects.filter(campaign_id=campaign_id, status=source).update(
             status=Delivery.Status.PENDING,
             attempts=0,
@@ -216,18 +260,22 @@ def _requeue(*, campaign_id: int, source: str, action: str) -> int:
 
 def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> int:
     """Send the failed deliveries again; returns how many."""
-    return _requeue(campaign_id=campaign_id, source=Delivery.Status.FAILED, action="retry")
+    return _requeue(
+        campaign_id=campaign_id, source=Delivery.Status.FAILED, action=Action.RETRY_FAILED
+    )
 
 
 def campaign_resend_unknown(*, campaign_id: int, user: Any = None) -> int:
     """Send again the deliveries whose fate is unknown (some may arrive twice); how many."""
-    return _requeue(campaign_id=campaign_id, source=Delivery.Status.UNKNOWN, action="resend")
+    return _requeue(
+        campaign_id=campaign_id, source=Delivery.Status.UNKNOWN, action=Action.RESEND_UNKNOWN
+    )
 
 
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
     """Mark a running campaign completed when nothing is left pending or in flight."""
     with transaction.atomic():
-        campaign = _locked(campaign_id)
+        campaign = campaign_lock(campaign_id)
         if campaign.status != Campaign.Status.RUNNING or campaign.materialised_at is None:
             return False
         open_work = Delivery.objects.filter(

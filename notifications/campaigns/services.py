@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from notifications.campaigns.lifecycle import TransitionError, _locked, _refuse
+from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.save import _save_fields
+from notifications.errors import StateConflict
 from notifications.models import (
     Audience,
     Campaign,
@@ -23,7 +24,7 @@ def campaign_save(
     audiences: Iterable[Audience] | None = None,
     user: Any = None,
 ) -> Campaign:
-    """Create a draft campaign, or change one that is still a draft (else TransitionError).
+    """Create a draft campaign, or change one that is still a draft (else StateConflict).
 
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
@@ -32,9 +33,7 @@ def campaign_save(
         if campaign_id is None:
             campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
         else:
-            campaign = _locked(campaign_id)
-            if campaign.status != Campaign.Status.DRAFT:
-                raise _refuse(campaign, "change")
+            campaign = campaign_lock(campaign_id, Action.CHANGE)
         _save_fields(campaign, data)
         if audiences is not None:
             campaign.audiences.set(audiences)
@@ -45,16 +44,14 @@ def campaign_save(
 
 
 def campaign_delete(*, campaign_id: int) -> None:
-    """Delete a draft campaign; one that was dispatched keeps its history (TransitionError).
+    """Delete a draft campaign; one that was dispatched keeps its history (StateConflict).
 
     So do its test sends: they went out to real people, and a deletion would take them along.
     """
     with transaction.atomic():
-        campaign = _locked(campaign_id)
-        if campaign.status != Campaign.Status.DRAFT:
-            raise _refuse(campaign, "delete")
+        campaign = campaign_lock(campaign_id, Action.DELETE)
         if campaign.test_sends.exists():
-            raise TransitionError(
+            raise StateConflict(
                 f"Cannot delete '{campaign.name}': its test sends went out and keep their history."
             )
         campaign.delete()

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db.models import ProtectedError
 
-from notifications.campaigns.lifecycle import TransitionError
 from notifications.content.rendering import TEMPLATE_FIELDS
 from notifications.db.save import _save_fields
+from notifications.errors import StateConflict
 from notifications.models import (
     MessageTemplate,
 )
@@ -24,11 +24,11 @@ def message_template_save(
 
 
 def message_template_delete(*, template: MessageTemplate) -> None:
-    """Delete a template no campaign uses; raises TransitionError otherwise."""
+    """Delete a template no campaign uses; raises StateConflict otherwise."""
     try:
         template.delete()
     except ProtectedError:
-        raise TransitionError(
+        raise StateConflict(
             f"Cannot delete template '{template.name}': campaigns use it."
         ) from None
 

@@ -9,10 +9,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
-from notifications.campaigns.lifecycle import TransitionError
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.counters import counters_add
 from notifications.db.save import _save_fields
+from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Address,
     Audience,
@@ -96,16 +96,17 @@ def recipient_delete(*, recipient: Recipient) -> None:
 def address_save(*, address: Address, data: dict[str, Any]) -> Address:
     """Add a recipient's address on a channel, or change one; only `data` is written.
 
-    An address another recipient holds (taken meanwhile, past a form's check) is a
-    TransitionError.
+    An address another recipient holds (taken meanwhile, past a form's check) is InvalidInput,
+    as the form's check would have said.
     """
     try:
         with transaction.atomic():
             _save_fields(address, data)
     except IntegrityError:
-        raise TransitionError(
+        raise InvalidInput(
             f"Cannot save {address.get_channel_display()} address {address.value}: another "
-            "recipient has it, or this recipient has one on that channel already."
+            "recipient has it, or this recipient has one on that channel already.",
+            field="value",
         ) from None
     return address
 
@@ -119,19 +120,19 @@ def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audienc
     """Create an audience, or rename / redescribe one; of an existing one only `data` is
     written, so a change made meanwhile to the other field stays.
 
-    A name another audience has (taken meanwhile, past a form's check) is a TransitionError.
+    A name another audience has (taken meanwhile, past a form's check) is InvalidInput.
     """
     audience = audience or Audience()
     try:
         with transaction.atomic():
             _save_fields(audience, data)
     except IntegrityError:
-        raise TransitionError(f"An audience named '{audience.name}' exists.") from None
+        raise InvalidInput(f"An audience named '{audience.name}' exists.", field="name") from None
     return audience
 
 
 def audience_delete(*, audience: Audience) -> None:
-    """Delete an audience no campaign has gone out to (else TransitionError); its members stay.
+    """Delete an audience no campaign has gone out to (else StateConflict); its members stay.
 
     A dispatched campaign's audiences are part of its history. Its campaigns are locked first,
     so a draft being dispatched meanwhile either goes first (and the audience stays) or finds
@@ -145,7 +146,7 @@ def audience_delete(*, audience: Audience) -> None:
         )
         sent = next((c for c in campaigns if c.status != Campaign.Status.DRAFT), None)
         if sent is not None:
-            raise TransitionError(
+            raise StateConflict(
                 f"Cannot delete audience '{audience.name}': campaign '{sent.name}' went out to it."
             )
         audience.delete()
@@ -156,7 +157,7 @@ def audience_members_change(
 ) -> dict[str, int]:
     """Add and remove members by external_id; all named recipients must exist.
 
-    Raises TransitionError naming the unknown ones, and then changes nothing. Adding a member
+    Raises InvalidInput naming the unknown ones, and then changes nothing. Adding a member
     twice or removing a non-member is not an error. Returns how many were added and removed.
     """
     add, remove = set(add), set(remove)
@@ -165,7 +166,9 @@ def audience_members_change(
     )
     unknown = sorted((add | remove) - set(known))
     if unknown:
-        raise TransitionError("No recipient has external_id " + ", ".join(unknown) + ".")
+        raise InvalidInput(
+            "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
+        )
     with transaction.atomic():
         before = AudienceMember.objects.filter(audience=audience).count()
         AudienceMember.objects.bulk_create(

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from notifications.campaigns.direct import campaign_send_test
 from notifications.campaigns.lifecycle import (
-    TransitionError,
     campaign_cancel,
     campaign_complete_if_done,
     campaign_dispatch,
@@ -35,6 +34,7 @@ from notifications.dispatch import (
     deliveries_record,
     deliveries_start,
 )
+from notifications.errors import StateConflict
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
 from notifications.providers.base import ResultStatus, SendResult
 from notifications.tasks import tick
@@ -152,7 +152,7 @@ def test_dispatch_refuses_with_a_sentence_and_the_campaign_stays_a_draft(setting
     if setup == "unconfigured":
         settings.IMSHOP_API_KEY = ""
     campaign = make_campaign(make_audience(*recipients), template=make_template(**fields))
-    with pytest.raises(TransitionError, match=message):
+    with pytest.raises(StateConflict, match=message):
         campaign_dispatch(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
@@ -162,7 +162,7 @@ def test_dispatch_refuses_with_a_sentence_and_the_campaign_stays_a_draft(setting
 def test_a_campaign_is_dispatched_only_once():
     campaign = make_campaign(make_audience(*people(1)))
     campaign_dispatch(campaign_id=campaign.pk)
-    with pytest.raises(TransitionError, match=r"Cannot dispatch .*: it is running\."):
+    with pytest.raises(StateConflict, match=r"Cannot dispatch .*: it is running\."):
         campaign_dispatch(campaign_id=campaign.pk)
 
 
@@ -489,7 +489,7 @@ def test_cancel_cancels_what_has_not_gone_out_and_nothing_starts_after_it():
         deliveries_start(campaign_id=campaign.pk, token=token, ids=[c.id for c in claimed]) == set()
     )
     assert statuses(campaign) == {"cancelled": 5} == counted_truth(campaign)
-    with pytest.raises(TransitionError, match="it is cancelled"):
+    with pytest.raises(StateConflict, match="it is cancelled"):
         campaign_resume(campaign_id=campaign.pk)
 
 
@@ -537,7 +537,7 @@ def test_retry_failed_sends_the_failed_again(mocked):
 )
 def test_illegal_transitions_are_refused_with_a_sentence(status, action, call):
     campaign = make_campaign(name="Spring", status=status)
-    with pytest.raises(TransitionError) as refused:
+    with pytest.raises(StateConflict) as refused:
         call(campaign_id=campaign.pk)
     assert str(refused.value) == f"Cannot {action} 'Spring': it is {status}."
 

@@ -1,0 +1,86 @@
+"""The lifecycle table is the one rule: every service move obeys it, and the desk offers it."""
+
+import pytest
+
+from notifications.campaigns.direct import campaign_send_test
+from notifications.campaigns.lifecycle import (
+    ALLOWED,
+    Action,
+    campaign_actions,
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_retry_failed,
+)
+from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.errors import NotFound, StateConflict
+from notifications.models import Campaign
+from tests.factories import make_audience, make_campaign, make_recipient
+
+MOVES = {
+    Action.DISPATCH: lambda c, r: campaign_dispatch(campaign_id=c.pk),
+    Action.PAUSE: lambda c, r: campaign_pause(campaign_id=c.pk),
+    Action.RESUME: lambda c, r: campaign_resume(campaign_id=c.pk),
+    Action.CANCEL: lambda c, r: campaign_cancel(campaign_id=c.pk),
+    Action.RETRY_FAILED: lambda c, r: campaign_retry_failed(campaign_id=c.pk),
+    Action.RESEND_UNKNOWN: lambda c, r: campaign_resend_unknown(campaign_id=c.pk),
+    Action.SEND_TEST: lambda c, r: campaign_send_test(campaign_id=c.pk, recipient_ids=[r.pk]),
+    Action.CHANGE: lambda c, r: campaign_save(campaign_id=c.pk, data={"name": "Renamed"}),
+    Action.DELETE: lambda c, r: campaign_delete(campaign_id=c.pk),
+}
+
+
+def test_the_table_names_every_status_and_every_action_has_a_service():
+    assert set(ALLOWED) == set(Campaign.Status.values)
+    assert set(MOVES) == set(Action)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", Campaign.Status.values)
+@pytest.mark.parametrize("action", list(Action))
+def test_a_service_refuses_exactly_the_moves_the_table_does_not_allow(status, action):
+    recipient = make_recipient(addresses={"imshop": "u-1"})
+    campaign = make_campaign(make_audience(recipient), status=status)
+    refusal = f": it is {campaign.get_status_display().lower()}."
+    try:
+        MOVES[action](campaign, recipient)
+    except StateConflict as exc:
+        # An allowed move may still be refused for another reason (the provider is not set up
+        # in tests): never for the campaign's status.
+        assert (refusal in str(exc)) == (action not in ALLOWED[status]), str(exc)
+    else:
+        assert action in ALLOWED[status]
+
+
+@pytest.mark.django_db
+def test_a_move_on_a_campaign_that_does_not_exist_is_not_found():
+    with pytest.raises(NotFound, match="Campaign 0 does not exist"):
+        campaign_pause(campaign_id=0)
+
+
+@pytest.mark.django_db
+def test_staff_are_offered_retry_and_resend_only_when_there_are_rows_to_move():
+    campaign = make_campaign(status=Campaign.Status.PAUSED)
+    nothing = {"failed": 0, "unknown": 0}
+    assert campaign_actions(campaign, nothing) == [
+        Action.RESUME,
+        Action.CANCEL,
+        Action.SEND_TEST,
+    ]
+    some = {"failed": 3, "unknown": 1}
+    assert campaign_actions(campaign, some) == [
+        Action.RESUME,
+        Action.CANCEL,
+        Action.RETRY_FAILED,
+        Action.RESEND_UNKNOWN,
+        Action.SEND_TEST,
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", [Campaign.Kind.TEST, Campaign.Kind.TRANSACTIONAL])
+def test_test_sends_and_messages_are_offered_no_moves(kind):
+    campaign = make_campaign(status=Campaign.Status.RUNNING, kind=kind)
+    assert campaign_actions(campaign, {"failed": 5, "unknown": 5}) == []
