@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from notifications.forms import MessageTemplateForm
+from notifications.admin.forms import MessageTemplateForm
 from notifications.rendering import (
     MAX_TEMPLATE_SOURCE,
     CompiledTemplate,

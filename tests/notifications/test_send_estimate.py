@@ -4,7 +4,7 @@ same, so the estimate counts distinct texts, not recipients."""
 import pytest
 from django.urls import reverse
 
-from notifications.desk import campaign_desk, campaign_live
+from notifications.admin.desk import campaign_desk, campaign_live
 from notifications.models import AudienceMember, Campaign, Recipient, RecipientAttribute
 from notifications.selectors import ESTIMATE_SAMPLE_BATCHES, send_eta_seconds
 from notifications.services import campaign_dispatch, campaign_materialise

@@ -15,9 +15,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
-from .models import Campaign, Channel, Delivery
-from .providers.base import Limits
-from .rendering import (
+from ..models import Campaign, Channel, Delivery
+from ..providers.base import Limits
+from ..rendering import (
     CHANNEL_FIELDS,
     RenderError,
     compile_template,
@@ -25,7 +25,7 @@ from .rendering import (
     recipient_context,
     template_fields,
 )
-from .selectors import (
+from ..selectors import (
     SendPlan,
     Timeline,
     campaign_missing_variables,
@@ -36,8 +36,8 @@ from .selectors import (
     campaign_timeline,
     send_eta_seconds,
 )
-from .services import campaign_preflight
-from .sms import SmsStats, campaign_sms_stats
+from ..services import campaign_preflight
+from ..sms import SmsStats, campaign_sms_stats
 
 # What one message is called on each channel, in the plural.
 MESSAGE_NOUNS = {
