@@ -8,7 +8,7 @@ Importing the package registers every admin; each module owns one group of model
 - templates.py: message templates and their preview
 - campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions
 - transitions.py: which sending actions a campaign offers and how each is confirmed and done
-- desk.py: what a campaign's page shows above its form, with its timelines drawn in SVG
+- desk.py: what a campaign's page shows above its form; charts.py draws its timelines in SVG
 - deliveries.py: deliveries and their events, read-only
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
