@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from notifications.admin.forms import MessageTemplateForm
 from notifications.content.checks import render_for_channel, template_errors
 from notifications.content.rendering import MAX_TEMPLATE_SOURCE, CompiledTemplate, RenderError
-from notifications.forms import MessageTemplateForm
 
 EXTRA_MEMORY = 50 * 2**20
 SECONDS = 1.0
@@ -120,7 +120,7 @@ _CHILD = textwrap.dedent(
     import django
 
     django.setup()
-    from notifications.content.rendering import CompiledTemplate, RenderError
+    from notifications.rendering import CompiledTemplate, RenderError
 
     def timeout(*_):
         raise TimeoutError

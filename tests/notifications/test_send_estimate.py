@@ -4,10 +4,10 @@ same, so the estimate counts distinct texts, not recipients."""
 import pytest
 from django.urls import reverse
 
+from notifications.admin.desk import campaign_desk, campaign_live
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.plan import ESTIMATE_SAMPLE_BATCHES, send_eta_seconds
-from notifications.desk import campaign_desk, campaign_live
 from notifications.models import AudienceMember, Campaign, Recipient, RecipientAttribute
 from tests.factories import make_audience, make_campaign, make_template
 

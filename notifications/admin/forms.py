@@ -10,7 +10,7 @@ from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
 from notifications.recipients.selectors import recipient_attribute_names
 from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
 
-from .models import Address, Audience, Campaign, MessageTemplate, Recipient
+from ..models import Address, Audience, Campaign, MessageTemplate, Recipient
 
 
 class AttributesJSONField(forms.JSONField):
@@ -23,6 +23,8 @@ class AttributesJSONField(forms.JSONField):
 
 
 class RecipientForm(forms.ModelForm):
+    """A recipient: the phone normalised, attributes usable as template variables."""
+
     class Meta:
         model = Recipient
         fields = ["external_id", "phone", "first_name", "last_name", "attributes", "opted_out_at"]
@@ -42,6 +44,8 @@ class RecipientForm(forms.ModelForm):
 
 
 class AddressForm(forms.ModelForm):
+    """An address, checked and normalised for its channel."""
+
     class Meta:
         model = Address
         fields = ["channel", "value"]
@@ -58,6 +62,8 @@ class AddressForm(forms.ModelForm):
 
 
 class MessageTemplateForm(forms.ModelForm):
+    """A template whose fields compile, and which the draft campaigns using it can still send."""
+
     class Meta:
         model = MessageTemplate
         fields = ["name", *TEMPLATE_FIELDS]
@@ -85,6 +91,8 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 class CampaignForm(forms.ModelForm):
+    """A campaign with a template its channel can send and Sendios ids given in pairs."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # The model allows none for API messages with literal content; staff always choose one.
@@ -123,6 +131,8 @@ class CampaignForm(forms.ModelForm):
 
 
 class RecipientImportForm(forms.Form):
+    """A CSV of recipients and the audience they join: an existing one or a new name."""
+
     file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
     audience = forms.ModelChoiceField(
         queryset=Audience.objects.all(), required=False, help_text="Add everyone to this audience."

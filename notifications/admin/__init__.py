@@ -1,0 +1,23 @@
+"""Django admin: where staff manage recipients, templates and campaigns.
+
+Importing the package registers every admin; each module owns one group of models:
+
+- base.py: saving and deleting through the services, read-only history, shared links and tables
+- forms.py: the admin's model forms, turning the domain's checks into field errors
+- recipients.py: recipients, addresses, audiences, their filters and the CSV import
+- templates.py: message templates and their preview
+- campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions
+- transitions.py: which sending actions a campaign offers and how each is confirmed and done
+- desk.py: what a campaign's page shows above its form; charts.py draws its timelines in SVG
+- deliveries.py: deliveries and their events, read-only
+- bitrix24.py: the Bitrix24 connection and its OAuth flow
+- keys.py: API keys for integrations
+
+Pages stay fast on large tables: list queries select their relations, history on a detail page
+shows the newest rows with a link to the full filtered list, and big changelists skip the full
+count.
+"""
+
+from . import bitrix24, campaigns, deliveries, keys, recipients, templates
+
+__all__ = ["bitrix24", "campaigns", "deliveries", "keys", "recipients", "templates"]

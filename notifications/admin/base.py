@@ -1,0 +1,204 @@
+"""What every admin here stands on: saving and deleting through the services, read-only history,
+and the links and history tables the pages share.
+
+Pages stay fast on large tables: history on a detail page shows the newest rows with a link to the
+full filtered list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Field as DbField
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join, strip_tags
+from django.utils.http import urlencode
+
+from notifications.errors import REFUSALS
+
+from ..models import Delivery
+
+HISTORY_ROWS = 20
+
+
+def changelist_link(model: type, label: str, **filters: object) -> str:
+    """A link to a model's admin list, filtered."""
+    url = reverse(f"admin:notifications_{model._meta.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
+
+
+def history_table(
+    rows: QuerySet, columns: list[tuple[str, Callable[[Any], object]]], more_link: str
+) -> str:
+    """A read-only table of the newest rows, and a link to all of them."""
+    items = list(rows[:HISTORY_ROWS])
+    if not items:
+        return "—"
+    head = format_html_join("", "<th>{}</th>", ((title,) for title, _ in columns))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (format_html_join("", "<td>{}</td>", ((value(item),) for _, value in columns)),)
+            for item in items
+        ),
+    )
+    more = format_html("<p>{}</p>", more_link)
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}", head, body, more
+    )
+
+
+def admin_link(obj: object, label: object = None) -> str:
+    """A link to an object's admin page, labelled with the object unless told otherwise."""
+    if obj is None:
+        return "—"
+    return change_link(obj._meta.model_name, obj.pk, label if label is not None else obj)
+
+
+def change_link(model_name: str, pk: int | None, label: object) -> str:
+    """A link to an object's admin page by id, without loading the object."""
+    if pk is None:
+        return "—"
+    url = reverse(f"admin:notifications_{model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+class ShownValuesMixin:
+    """Each form field also carries the value staff were shown, so `changed_data` means what
+    they changed rather than what differs from the row as it is now."""
+
+    def formfield_for_dbfield(
+        self, db_field: DbField, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            formfield.show_hidden_initial = True
+        return formfield
+
+
+class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
+    """An admin whose saves and deletions are the domain services', never its own writes.
+
+    A service may refuse with a sentence (InvalidInput, StateConflict, NotFound): staff see it
+    and nothing changes.
+    A save hands the service only what staff changed (see ShownValuesMixin), and what an import,
+    a worker or another person wrote after the form opened stays.
+    """
+
+    actions = ["delete_selected"]
+
+    # Not an abc.abstractmethod: ModelAdmin's metaclass (MediaDefiningClass) is not ABCMeta,
+    # and a combined metaclass for one method would cost more than it says.
+    def delete_through_service(self, obj: Model) -> None:
+        """Delete one object by calling its service; each admin names its own."""
+        raise NotImplementedError
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as exc:
+            # Raised inside the view's transaction: the save and its log entry rolled back.
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(request.path)
+
+    def get_deleted_objects(self, objs, request: HttpRequest) -> tuple:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # No one deletes a delivery by itself; whether one goes along with what references it
+        # is the service's rule (a forgotten recipient's do, off the counters; a campaign that
+        # has any cannot be deleted), not a permission staff lack.
+        perms_needed.discard(Delivery._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_through_service(obj)
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except REFUSALS as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
+
+    @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Django's confirmation page, then the service for each object: the ones it refuses
+        stay, each with its reason, and the others go.
+
+        The confirmation is checked as the page checks it: a permission the deletion needs and
+        the user lacks is 403, and protected objects refuse the whole action.
+        """
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)
+        _, _, perms_needed, protected = self.get_deleted_objects(queryset, request)
+        if perms_needed:
+            raise PermissionDenied
+        if protected:
+            self.message_user(
+                request,
+                f"Cannot delete the selected {self.opts.verbose_name_plural}: these depend on "
+                f"them and are protected: {'; '.join(strip_tags(p) for p in protected)}.",
+                messages.ERROR,
+            )
+            return None
+        deleted, refused = 0, []
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [obj])
+                    self.delete_through_service(obj)
+            except REFUSALS as exc:
+                refused.append(str(exc))
+            else:
+                deleted += 1
+        if deleted:
+            label = self.opts.verbose_name if deleted == 1 else self.opts.verbose_name_plural
+            self.message_user(request, f"Successfully deleted {deleted} {label}.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        return None
+
+
+def changed_values(form: forms.ModelForm, change: bool) -> dict:
+    """The form's values to save: all of them for a new object, else what staff changed."""
+    names = form.changed_data if change else form.cleaned_data
+    return {name: form.cleaned_data[name] for name in names}
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the system only; staff read it.
+
+    Not deleted either: a deleted delivery would still count in its campaign's counters.
+    """
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def moment_text(value: datetime) -> str:
+    """A moment in the server's time zone, as the pages show it: '6 Dec 2026, 07:15'."""
+    return date_format(timezone.localtime(value), "j M Y, H:i")

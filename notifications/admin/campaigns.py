@@ -1,0 +1,392 @@
+"""The campaigns' admin: the list with each page's counters, the campaign page with its desk and
+sending buttons, the live progress endpoint, the providers page, and the bulk actions.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from notifications.campaigns.channels import providers_overview
+from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
+from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.selectors import (
+    campaigns_audience_sizes,
+    campaigns_progress,
+    campaigns_sms_clicks,
+)
+from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.errors import REFUSALS
+
+from ..models import Campaign
+from .base import ThroughServicesAdmin, changed_values, moment_text
+from .desk import (
+    campaign_content,
+    campaign_desk,
+    campaign_live,
+    deliveries_url,
+    events_url,
+    plan_sentence,
+    rate_text,
+    recipients_url,
+)
+from .forms import CampaignForm
+from .transitions import TRANSITIONS, TransitionForm, transition_buttons
+
+
+class CampaignChangeList(ChangeList):
+    """The campaign list: each page's counters, audience sizes and SMS clicks are read in one
+    query each for the whole page, never by counting deliveries."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        campaigns = list(self.result_list)
+        progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
+        sizes = campaigns_audience_sizes(
+            campaign_ids=[c.pk for c in campaigns if c.materialised_at is None]
+        )
+        clicks = campaigns_sms_clicks(
+            campaign_ids=[c.pk for c in campaigns if c.sendios_project_id is not None]
+        )
+        for campaign in campaigns:
+            campaign.desk_progress = progress[campaign.pk]
+            campaign.desk_audience = sizes.get(campaign.pk, progress[campaign.pk]["total"])
+            campaign.desk_clicks = clicks.get(campaign.pk)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ThroughServicesAdmin):
+    """Campaigns: a draft is edited here; sending goes through the transitions, behind the
+    `dispatch_campaign` permission."""
+
+    form = CampaignForm
+    list_display = [
+        "name",
+        "status_badge",
+        "channel",
+        "audience",
+        "progress_bar",
+        "sent",
+        "failed",
+        "unknown",
+        "sms_clicks",
+        "when",
+    ]
+    list_filter = ["status", "channel", "kind", "created_by"]
+    search_fields = ["name"]
+    list_select_related = ["created_by"]
+    list_per_page = 50
+    show_full_result_count = False
+    filter_horizontal = ["audiences"]
+    autocomplete_fields = ["template"]
+    readonly_fields = [
+        "status",
+        "pause_reason",
+        "created_by",
+        "dispatched_by",
+        "dispatched_at",
+        "started_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "channel", "template", "audiences", "scheduled_at", "status"]}),
+        ("SMS callbacks (Sendios)", {"fields": ["sendios_project_id", "sendios_template_id"]}),
+        (
+            "History",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "created_by",
+                    "created_at",
+                    "dispatched_by",
+                    "dispatched_at",
+                    "started_at",
+                    "finished_at",
+                    "updated_at",
+                ],
+            },
+        ),
+    ]
+
+    class Media:
+        css = {"all": ["notifications/desk.css"]}
+        js = ["notifications/desk.js"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
+        return CampaignChangeList
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
+        # Content and audience freeze at dispatch: only a draft can be edited.
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return [*self.readonly_fields, *CampaignForm.Meta.fields]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        data = changed_values(form, change)
+        audiences = data.pop("audiences", None)
+        saved = campaign_save(
+            campaign_id=obj.pk if change else None,
+            data=data,
+            audiences=audiences,
+            user=request.user,
+        )
+        # The admin's own messages and log entry name the object it holds.
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """Nothing left to save: campaign_save set the audiences, and a campaign has no inlines."""
+
+    def delete_through_service(self, obj: Campaign) -> None:
+        campaign_delete(campaign_id=obj.pk)
+
+    # --- List columns: read from what CampaignChangeList attached to each row. --------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Campaign) -> str:
+        return format_html(
+            '<span class="badge status-{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description="Audience")
+    def audience(self, obj: Campaign) -> str:
+        size = getattr(obj, "desk_audience", None)
+        if size is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', recipients_url(obj.pk), f"{size:,}")
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: Campaign) -> str:
+        progress = getattr(obj, "desk_progress", None)
+        if not progress or not progress["total"]:
+            return "—"
+        percent = int(progress["done"] * 100 / progress["total"])
+        return format_html(
+            '<div class="progress" role="progressbar" aria-valuenow="{}" aria-valuemin="0" '
+            'aria-valuemax="100" title="{} of {} done"><span style="width: {}%"></span></div>'
+            '<span class="progress-text">{} of {}</span>',
+            percent,
+            f"{progress['done']:,}",
+            f"{progress['total']:,}",
+            percent,
+            f"{progress['done']:,}",
+            f"{progress['total']:,}",
+        )
+
+    def _status_count(self, obj: Campaign, status: str) -> str:
+        progress = getattr(obj, "desk_progress", None)
+        if not progress or not progress["total"]:
+            return "—"
+        count = progress[status]
+        css = f"count {status}" if count else "count zero"
+        return format_html(
+            '<a class="{}" href="{}">{}</a>', css, deliveries_url(obj.pk, status), f"{count:,}"
+        )
+
+    @admin.display(description="Sent")
+    def sent(self, obj: Campaign) -> str:
+        return self._status_count(obj, "sent")
+
+    @admin.display(description="Failed")
+    def failed(self, obj: Campaign) -> str:
+        return self._status_count(obj, "failed")
+
+    @admin.display(description="Unknown")
+    def unknown(self, obj: Campaign) -> str:
+        return self._status_count(obj, "unknown")
+
+    @admin.display(description="SMS clicks")
+    def sms_clicks(self, obj: Campaign) -> str:
+        clicks = getattr(obj, "desk_clicks", None)
+        if clicks is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', events_url(obj.pk, "sms_click"), f"{clicks:,}")
+
+    @admin.display(description="When", ordering="scheduled_at")
+    def when(self, obj: Campaign) -> str:
+        if obj.started_at:
+            return format_html("Started {}", moment_text(obj.started_at))
+        if obj.scheduled_at:
+            return format_html("Scheduled {}", moment_text(obj.scheduled_at))
+        return format_html("Created {}", moment_text(obj.created_at))
+
+    # --- The campaign page, its live progress and the provider status page. -----------------
+
+    def has_dispatch_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.dispatch_campaign")
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/send/<slug:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="notifications_campaign_transition",
+            ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="notifications_campaign_progress",
+            ),
+            path(
+                "providers/",
+                self.admin_site.admin_view(self.providers_view),
+                name="notifications_campaign_providers",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        campaign = Campaign.objects.filter(pk=object_id).select_related("template").first()
+        if campaign is not None and self.has_view_permission(request, campaign):
+            extra["desk"] = campaign_desk(campaign)
+            if self.has_dispatch_permission(request):
+                extra["transitions"] = transition_buttons(campaign)
+            if campaign.status != Campaign.Status.DRAFT:
+                # campaign_save and campaign_delete would refuse: no buttons that lead there.
+                extra.update(
+                    show_save=False,
+                    show_save_and_continue=False,
+                    show_save_and_add_another=False,
+                    show_delete=False,
+                )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The campaign's live progress as JSON, for the few lines of script that poll it."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return JsonResponse(campaign_live(campaign))
+
+    def providers_view(self, request: HttpRequest) -> HttpResponse:
+        """Each provider: configured or not and why, its limits, the limiter, the last error."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Providers",
+            "opts": self.model._meta,
+            "providers": [
+                {"overview": o, "rate": rate_text(o.limits) if o.limits else ""}
+                for o in providers_overview()
+            ],
+            "can_connect_bitrix24": request.user.has_perm("notifications.add_bitrix24token"),
+        }
+        return TemplateResponse(request, "admin/notifications/campaign/providers.html", context)
+
+    def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """Ask for confirmation with the number of recipients touched, then call the service."""
+        if not self.has_dispatch_permission(request) or action not in TRANSITIONS:
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        transition = TRANSITIONS[action]
+        change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+        form = TransitionForm(
+            request.POST if request.method == "POST" else None,
+            action=action,
+            initial={"scheduled_at": campaign.scheduled_at},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = transition.run(campaign, request.user, form.cleaned_data)
+            except REFUSALS as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect(change_url)
+        sending = action in ("dispatch", "schedule")
+        plan = None
+        if sending and campaign.status == Campaign.Status.DRAFT:
+            plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{transition.label}: {campaign}",
+            "opts": self.model._meta,
+            "original": campaign,
+            "campaign": campaign,
+            "question": transition.question(campaign),
+            "plan_sentence": plan_sentence(plan) if plan else "",
+            "preflight": campaign_preflight(campaign=campaign) if sending else None,
+            "form": form,
+            "change_url": change_url,
+            "button": transition.label,
+            "dangerous": action in ("cancel", "resend_unknown"),
+        }
+        return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
+
+    # --- Bulk actions: confirmed on a page that counts what they touch. ----------------------
+
+    @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "pause",
+            lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
+        )
+
+    @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "resume",
+            lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
+        )
+
+    @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "cancel",
+            lambda c: campaign_cancel(campaign_id=c.pk, user=request.user),
+        )
+
+    def _bulk(
+        self, request: HttpRequest, queryset: QuerySet, verb: str, call
+    ) -> HttpResponse | None:
+        campaigns = list(queryset)
+        if request.POST.get("confirmed") != "yes":
+            progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
+            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in campaigns]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{verb.capitalize()} {len(campaigns)} campaign(s)?",
+                "opts": self.model._meta,
+                "rows": rows,
+                "open_total": sum(open_count for _, open_count in rows),
+                "verb": verb,
+                "action": request.POST.get("action", ""),
+                "selected": [c.pk for c in campaigns],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/notifications/campaign/bulk_confirm.html", context
+            )
+        done, refused = 0, []
+        for campaign in campaigns:
+            try:
+                call(campaign)
+            except REFUSALS as exc:
+                refused.append(str(exc))
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        return None
+
+    actions = ["pause_selected", "resume_selected", "cancel_selected", "delete_selected"]

@@ -1,0 +1,356 @@
+"""The recipients' admin: recipients with their addresses, addresses alone, audiences, the
+filters a campaign's send plan links to, and the CSV import (a dry run first, then the import).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.forms import BaseFormSet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html_join
+
+from notifications.errors import REFUSALS, InvalidInput
+from notifications.recipients.reading import CsvFormatError, read_recipient_rows
+from notifications.recipients.services import (
+    address_delete,
+    address_save,
+    audience_delete,
+    audience_save,
+    recipient_delete,
+    recipient_save,
+)
+from notifications.recipients.staging import (
+    IMPORT_SESSION_KEY,
+    staged_import_discard,
+    staged_import_open,
+    staged_import_save,
+)
+from notifications.recipients.upsert import ImportReport, recipients_import
+
+from ..models import (
+    Address,
+    Audience,
+    AudienceMember,
+    Campaign,
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    Recipient,
+)
+from .base import (
+    ShownValuesMixin,
+    ThroughServicesAdmin,
+    admin_link,
+    changed_values,
+    changelist_link,
+    history_table,
+)
+from .forms import AddressForm, RecipientForm, RecipientImportForm
+
+
+class AddressInline(ShownValuesMixin, admin.TabularInline):
+    """A recipient's addresses; RecipientAdmin saves and deletes them through the services."""
+
+    model = Address
+    form = AddressForm
+    extra = 0
+
+
+class CampaignAudienceFilter(admin.SimpleListFilter):
+    """Recipients in a campaign's audiences: where the numbers of a send plan link to."""
+
+    title = "campaign audience"
+    parameter_name = "campaign"
+    RECENT = 10
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        recent = Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN).order_by("-id")
+        return [(str(pk), name) for pk, name in recent.values_list("pk", "name")[: self.RECENT]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        members = AudienceMember.objects.filter(audience__campaigns=int(self.value()))
+        return queryset.filter(pk__in=members.values("recipient_id"))
+
+
+class ReachFilter(admin.SimpleListFilter):
+    """Whom a campaign reaches or skips, by the rules of materialisation."""
+
+    title = "reach in that campaign"
+    parameter_name = "reach"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        if not request.GET.get("campaign"):
+            return []
+        return [
+            ("reachable", "Reachable"),
+            ("opted_out", "Skipped: opted out"),
+            ("no_address", "Skipped: no address"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        campaign_id = request.GET.get("campaign", "")
+        if not self.value() or not campaign_id.isdigit():
+            return queryset
+        channel = Campaign.objects.filter(pk=int(campaign_id)).values_list("channel", flat=True)
+        channel = channel.first()
+        if self.value() == "opted_out":
+            return queryset.filter(opted_out_at__isnull=False)
+        has_address = Address.objects.filter(recipient=OuterRef("pk"), channel=channel)
+        if channel == Channel.IMSHOP:
+            has_address = Recipient.objects.filter(pk=OuterRef("pk"))  # the external_id serves
+        if self.value() == "no_address":
+            return queryset.filter(opted_out_at__isnull=True).exclude(Exists(has_address))
+        return queryset.filter(Exists(has_address), opted_out_at__isnull=True)
+
+
+@admin.register(Recipient)
+class RecipientAdmin(ThroughServicesAdmin):
+    """Recipients with their addresses, audiences and newest history."""
+
+    form = RecipientForm
+    list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]
+    search_fields = ["=external_id", "=phone", "last_name", "=addresses__value"]
+    list_filter = [
+        ("opted_out_at", admin.EmptyFieldListFilter),
+        "audiences",
+        "addresses__channel",
+        CampaignAudienceFilter,
+        ReachFilter,
+    ]
+    readonly_fields = [
+        "audience_list",
+        "recent_deliveries",
+        "recent_events",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [AddressInline]
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["external_id", "phone", "first_name", "last_name", "opted_out_at"]}),
+        ("Template variables", {"fields": ["attributes"]}),
+        (
+            "Audiences and history",
+            {"fields": ["audience_list", "recent_deliveries", "recent_events"]},
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).distinct()
+
+    def save_model(self, request: HttpRequest, obj: Recipient, form, change: bool) -> None:
+        recipient_save(recipient=obj, data=changed_values(form, change))
+
+    def delete_through_service(self, obj: Recipient) -> None:
+        recipient_delete(recipient=obj)
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseFormSet, change: bool
+    ) -> None:
+        # The address inline is the only one; its rows go through the address services, in
+        # the order Django's own save uses, so a channel's address can be swapped in one save.
+        formset.save(commit=False)
+        for address in formset.deleted_objects:
+            address_delete(address=address)
+        for address, changed in formset.changed_objects:
+            address_save(address=address, data={name: getattr(address, name) for name in changed})
+        for address in formset.new_objects:
+            address_save(address=address, data={})
+
+    @admin.display(description="Audiences")
+    def audience_list(self, obj: Recipient) -> str:
+        audiences = list(obj.audiences.all()) if obj.pk else []
+        if not audiences:
+            return "—"
+        return format_html_join(", ", "{}", ((admin_link(a),) for a in audiences))
+
+    @admin.display(description="Deliveries (newest first)")
+    def recent_deliveries(self, obj: Recipient) -> str:
+        if not obj.pk:
+            return "—"
+        rows = obj.deliveries.select_related("campaign").order_by("-id")
+        return history_table(
+            rows,
+            [
+                ("Delivery", lambda d: admin_link(d, f"#{d.pk}")),
+                ("Campaign", lambda d: admin_link(d.campaign)),
+                ("Status", lambda d: d.get_status_display()),
+                ("Updated", lambda d: d.updated_at),
+                ("Error", lambda d: d.error or ""),
+            ],
+            changelist_link(
+                Delivery, "All deliveries of this recipient", recipient__id__exact=obj.pk
+            ),
+        )
+
+    @admin.display(description="Events (newest first)")
+    def recent_events(self, obj: Recipient) -> str:
+        if not obj.pk:
+            return "—"
+        rows = obj.events.select_related("campaign").order_by("-id")
+        return history_table(
+            rows,
+            [
+                ("Event", lambda e: e.type),
+                ("When", lambda e: e.occurred_at),
+                ("Campaign", lambda e: admin_link(e.campaign)),
+                ("Detail", lambda e: e.detail),
+            ],
+            changelist_link(
+                DeliveryEvent, "All events of this recipient", recipient__id__exact=obj.pk
+            ),
+        )
+
+
+@admin.register(Address)
+class AddressAdmin(ThroughServicesAdmin):
+    """Addresses one by one, searchable by value or recipient."""
+
+    form = AddressForm
+    list_display = ["value", "channel", "recipient", "created_at"]
+    list_filter = ["channel"]
+    search_fields = ["=value", "=recipient__external_id"]
+    list_select_related = ["recipient"]
+    raw_id_fields = ["recipient"]
+
+    def get_fields(self, request: HttpRequest, obj: Address | None = None) -> list[str]:
+        return ["recipient", "channel", "value"]
+
+    def save_model(self, request: HttpRequest, obj: Address, form, change: bool) -> None:
+        address_save(address=obj, data=changed_values(form, change))
+
+    def delete_through_service(self, obj: Address) -> None:
+        address_delete(address=obj)
+
+
+NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
+
+
+@admin.register(Audience)
+class AudienceAdmin(ThroughServicesAdmin):
+    """Audiences with their member counts, and the CSV import that fills them."""
+
+    list_display = ["name", "member_count", "created_at"]
+    search_fields = ["name"]
+    readonly_fields = ["member_count", "created_at"]
+    fields = ["name", "description", "member_count", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(_member_count=Count("audiencemember"))
+
+    def save_model(self, request: HttpRequest, obj: Audience, form, change: bool) -> None:
+        audience_save(audience=obj, data=changed_values(form, change))
+
+    def delete_through_service(self, obj: Audience) -> None:
+        audience_delete(audience=obj)
+
+    @admin.display(description="Members", ordering="_member_count")
+    def member_count(self, obj: Audience) -> str:
+        count = getattr(obj, "_member_count", None)
+        if count is None:
+            count = obj.audiencemember_set.count() if obj.pk else 0
+        return (
+            changelist_link(Recipient, f"{count:,}", audiences__id__exact=obj.pk) if obj.pk else "0"
+        )
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="notifications_audience_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV of recipients, see what a dry run would do, then confirm the import.
+
+        Between the two steps the file waits in a temporary folder under a random name that only
+        this person's session knows.
+        """
+        if not (
+            request.user.has_perm("notifications.add_recipient")
+            and request.user.has_perm("notifications.change_recipient")
+        ):
+            raise PermissionDenied
+        may_add_audience = request.user.has_perm("notifications.add_audience")
+        report, pending = None, None
+        form = RecipientImportForm()
+        if request.method == "POST" and "confirm" in request.POST:
+            pending = request.session.pop(IMPORT_SESSION_KEY, None)
+            if not pending or pending["token"] != request.POST["confirm"]:
+                self.message_user(
+                    request, "That check has expired: upload the file again.", messages.ERROR
+                )
+                return redirect("admin:notifications_audience_import")
+            report = self._import_confirmed(request, pending, may_add_audience)
+            if report is None:
+                return redirect("admin:notifications_audience_import")
+            pending = None
+        elif request.method == "POST":
+            form = RecipientImportForm(request.POST, request.FILES)
+            if form.is_valid() and form.cleaned_data["new_audience"] and not may_add_audience:
+                form.add_error("new_audience", NO_NEW_AUDIENCE)
+            if form.is_valid():
+                pending = staged_import_save(form.cleaned_data)
+                try:
+                    report = recipients_import(
+                        rows=read_recipient_rows(form.cleaned_data["file"]),
+                        audience=form.cleaned_data["audience"],
+                        dry_run=True,
+                    )
+                except CsvFormatError as exc:
+                    staged_import_discard(pending)
+                    pending = None
+                    form.add_error("file", str(exc))
+                else:
+                    request.session[IMPORT_SESSION_KEY] = pending
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import recipients from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "pending": pending,
+            "shown_rejections": report.rejected[:500] if report else [],
+        }
+        return TemplateResponse(request, "admin/notifications/audience/import.html", context)
+
+    def _import_confirmed(
+        self, request: HttpRequest, pending: dict, may_add_audience: bool
+    ) -> ImportReport | None:
+        """Import a file checked by a dry run; None (with a message) when it cannot be."""
+        try:
+            with staged_import_open(pending) as stream:
+                audience = None
+                if pending["audience_id"]:
+                    audience = Audience.objects.filter(pk=pending["audience_id"]).first()
+                if audience is None:
+                    name = pending["new_audience"] or f"Import {pending['filename']}"
+                    audience = Audience.objects.filter(name=name).first()
+                    if audience is None and not may_add_audience:
+                        raise InvalidInput(NO_NEW_AUDIENCE)
+                    if audience is None:
+                        audience = audience_save(audience=None, data={"name": name})
+                report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
+        except FileNotFoundError:
+            self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
+            return None
+        except (CsvFormatError, *REFUSALS) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        finally:
+            staged_import_discard(pending)
+        level = messages.WARNING if report.rejected else messages.SUCCESS
+        self.message_user(request, f"{audience}: {report.summary()}", level)
+        return report

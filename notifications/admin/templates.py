@@ -1,0 +1,108 @@
+"""The message templates' admin, and its preview: a template rendered for one recipient on every
+channel, or why it cannot be.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from notifications.content.checks import CHANNEL_FIELDS, content_errors
+from notifications.content.rendering import (
+    RenderError,
+    compile_template,
+    recipient_context,
+    template_fields,
+)
+from notifications.content.services import message_template_delete, message_template_save
+
+from ..models import Channel, MessageTemplate, Recipient
+from .base import ThroughServicesAdmin, changed_values
+from .forms import MessageTemplateForm
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ThroughServicesAdmin):
+    """Message templates, with a preview for one recipient on every channel."""
+
+    form = MessageTemplateForm
+    list_display = ["name", "title", "short_body", "updated_at"]
+    search_fields = ["name", "title", "body"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: MessageTemplate, form, change: bool) -> None:
+        message_template_save(template=obj, data=changed_values(form, change))
+
+    def delete_through_service(self, obj: MessageTemplate) -> None:
+        message_template_delete(template=obj)
+
+    @admin.display(description="Text")
+    def short_body(self, obj: MessageTemplate) -> str:
+        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="notifications_messagetemplate_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The template rendered for one recipient on every channel, or why it cannot be."""
+        template = get_object_or_404(MessageTemplate, pk=pk)
+        if not self.has_view_permission(request, template):
+            raise PermissionDenied
+        query = request.GET.get("recipient", "").strip()
+        recipient = None
+        if query:
+            recipient = Recipient.objects.filter(external_id=query).first()
+        elif (first := Recipient.objects.order_by("id").first()) is not None:
+            recipient = first
+        previews = []
+        if recipient is not None:
+            context = recipient_context(recipient)
+            try:
+                compiled = compile_template(template_fields(template))
+            except RenderError as exc:
+                compiled, template_error = None, str(exc)
+            else:
+                template_error = ""
+            for channel in Channel:
+                if compiled is None:
+                    previews.append({"channel": channel.label, "errors": [template_error]})
+                    continue
+                try:
+                    content = compiled.render(context, fields=CHANNEL_FIELDS[channel])
+                except RenderError as exc:
+                    previews.append({"channel": channel.label, "errors": [str(exc)]})
+                    continue
+                problems = [m for ms in content_errors(channel, content).values() for m in ms]
+                previews.append(
+                    {
+                        "channel": channel.label,
+                        "fields": [
+                            (name, getattr(content, name)) for name in CHANNEL_FIELDS[channel]
+                        ],
+                        "errors": problems,
+                    }
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview of {template}",
+            "opts": self.model._meta,
+            "original": template,
+            "template_obj": template,
+            "query": query,
+            "recipient": recipient,
+            "previews": previews,
+        }
+        return TemplateResponse(
+            request, "admin/notifications/messagetemplate/preview.html", context
+        )

@@ -1,0 +1,205 @@
+"""Sending from a campaign's page: which transitions a campaign offers, the question that confirms
+each (with the numbers it touches), and the service call behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.utils import timezone
+
+from notifications.campaigns.direct import campaign_send_test
+from notifications.campaigns.lifecycle import (
+    Action,
+    campaign_actions,
+    campaign_cancel,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_retry_failed,
+)
+from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.selectors import campaign_progress
+
+from ..models import Campaign, Recipient
+from .base import moment_text
+from .desk import campaign_content
+
+
+class TransitionForm(forms.Form):
+    """What a transition needs besides a click: a time to schedule, recipients for a test."""
+
+    scheduled_at = forms.DateTimeField(
+        label="Send at",
+        help_text="Date and time, such as 2026-12-01 09:00 (server time zone).",
+    )
+    recipients = forms.CharField(
+        label="Recipients (external_id)",
+        help_text="Comma- or space-separated, at most 50.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def __init__(self, *args, action: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action != "schedule":
+            del self.fields["scheduled_at"]
+        if action != "send_test":
+            del self.fields["recipients"]
+
+    def clean_scheduled_at(self):
+        moment = self.cleaned_data["scheduled_at"]
+        if moment <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future, or dispatch now.")
+        return moment
+
+    def clean_recipients(self) -> list[int]:
+        wanted = self.cleaned_data["recipients"].replace(",", " ").split()
+        if not wanted:
+            raise forms.ValidationError("Give at least one recipient's external_id.")
+        found = dict(
+            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        )
+        missing = [value for value in wanted if value not in found]
+        if missing:
+            raise forms.ValidationError(f"No recipient has external_id {', '.join(missing)}.")
+        return list(found.values())
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action on a campaign: its button's label, the question that confirms it, and the
+    call to the service that does it (returning the sentence staff see after)."""
+
+    label: str
+    question: Callable[[Campaign], str]
+    run: Callable[[Campaign, object, dict], str]
+
+
+def _reach(campaign: Campaign) -> str:
+    plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
+    skipped = plan.audience - plan.reachable
+    sentence = f"'{campaign}' to {plan.reachable:,} recipients on {campaign.get_channel_display()}"
+    if skipped:
+        sentence += f" ({skipped:,} of {plan.audience:,} are skipped: opted out or no address)"
+    return sentence
+
+
+def _dispatch_question(campaign: Campaign) -> str:
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        return f"Schedule {_reach(campaign)} for {moment_text(campaign.scheduled_at)}?"
+    return f"Send {_reach(campaign)}?"
+
+
+def _open(campaign: Campaign) -> int:
+    progress = campaign_progress(campaign_id=campaign.pk)
+    return progress["pending"] + progress["sending"]
+
+
+def _dispatch(campaign: Campaign, user, data: dict) -> str:
+    dispatched = campaign_dispatch(
+        campaign_id=campaign.pk, user=user, scheduled_at=data.get("scheduled_at")
+    )
+    if dispatched.status == Campaign.Status.SCHEDULED:
+        return f"'{campaign}' is scheduled for {moment_text(dispatched.scheduled_at)}."
+    return f"'{campaign}' is being sent."
+
+
+def _count_of(status: str) -> Callable[[Campaign], int]:
+    return lambda campaign: campaign_progress(campaign_id=campaign.pk)[status]
+
+
+def _pause(campaign: Campaign, user, data: dict) -> str:
+    campaign_pause(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' is paused."
+
+
+def _resume(campaign: Campaign, user, data: dict) -> str:
+    campaign_resume(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' goes on."
+
+
+def _cancel(campaign: Campaign, user, data: dict) -> str:
+    campaign_cancel(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' is cancelled."
+
+
+def _retry_failed(campaign: Campaign, user, data: dict) -> str:
+    count = campaign_retry_failed(campaign_id=campaign.pk, user=user)
+    return f"{count:,} failed deliveries will be sent again."
+
+
+def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
+    count = campaign_resend_unknown(campaign_id=campaign.pk, user=user)
+    return f"{count:,} deliveries of unknown fate will be sent again."
+
+
+def _send_test(campaign: Campaign, user, data: dict) -> str:
+    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=data["recipients"], user=user)
+    return f"Test send '{test}' started."
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "dispatch": Transition("Dispatch", _dispatch_question, _dispatch),
+    "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _dispatch),
+    "pause": Transition(
+        "Pause",
+        lambda c: f"Pause '{c}'? {_open(c):,} deliveries wait; requests under way finish.",
+        _pause,
+    ),
+    "resume": Transition(
+        "Resume", lambda c: f"Resume '{c}'? {_open(c):,} deliveries are left to send.", _resume
+    ),
+    "cancel": Transition(
+        "Cancel",
+        lambda c: f"Cancel '{c}' for good? {_open(c):,} deliveries will not be sent.",
+        _cancel,
+    ),
+    "retry_failed": Transition(
+        "Retry failed",
+        lambda c: f"Send the {_count_of('failed')(c):,} failed deliveries of '{c}' again?",
+        _retry_failed,
+    ),
+    "resend_unknown": Transition(
+        "Resend unknown",
+        lambda c: (
+            f"Send the {_count_of('unknown')(c):,} deliveries of '{c}' whose fate is "
+            "unknown again? Some of these people may have got the message and will get it twice."
+        ),
+        _resend_unknown,
+    ),
+    "send_test": Transition(
+        "Send test",
+        lambda c: f"Send '{c}' now to chosen recipients as a test? The campaign does not change.",
+        _send_test,
+    ),
+}
+
+
+def _offered(campaign: Campaign, progress: dict[str, int]) -> list[str]:
+    """The lifecycle's moves worth offering now, as this page's actions (dispatch or schedule)."""
+    offered = []
+    for action in campaign_actions(campaign, progress):
+        offered.extend(["dispatch", "schedule"] if action == Action.DISPATCH else [action.value])
+    return offered
+
+
+def transition_buttons(campaign: Campaign) -> list[tuple[str, str]]:
+    """(action, label) of each allowed transition; labels carry the numbers they touch."""
+    progress = campaign_progress(campaign_id=campaign.pk)
+    labels = {
+        "dispatch": "Dispatch now",
+        "schedule": "Schedule…",
+        "retry_failed": f"Retry {progress['failed']:,} failed",
+        "resend_unknown": f"Resend {progress['unknown']:,} unknown",
+        "send_test": "Send test…",
+    }
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        labels["dispatch"] = f"Dispatch for {moment_text(campaign.scheduled_at)}"
+    return [
+        (action, labels.get(action, TRANSITIONS[action].label))
+        for action in _offered(campaign, progress)
+    ]
