@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -28,8 +28,6 @@ from .models import (
     Channel,
     Delivery,
     DeliveryEvent,
-    IdempotencyRecord,
-    IntegrationKey,
     MessageTemplate,
     Recipient,
     RecipientAttribute,
@@ -717,23 +715,6 @@ def campaign_complete_if_done(*, campaign_id: int) -> bool:
 # stay thin; bulk upserts reuse `recipients_import`.
 
 
-def integration_key_create(*, name: str, read_only: bool = False) -> tuple[IntegrationKey, str]:
-    """A new API key and its secret; only the hash is stored, so the secret is shown once."""
-    return IntegrationKey.objects.create_key(name=name, read_only=read_only)
-
-
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-def integration_key_touch(*, key: IntegrationKey) -> None:
-    """Record that a key was used; at most once a minute, to keep a write off every request."""
-    now = timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < KEY_TOUCH_INTERVAL:
-        return
-    IntegrationKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    key.last_used_at = now
-
-
 def _save_fields(instance: Any, data: dict[str, Any]) -> None:
     """Insert a new row whole; of an existing one write only the columns in `data`.
 
@@ -980,67 +961,6 @@ def message_send(
 def template_fields_of(content: dict[str, str] | None) -> dict[str, str]:
     """Literal message content as the full set of template fields, missing ones empty."""
     return {name: (content or {}).get(name) or "" for name in TEMPLATE_FIELDS}
-
-
-class IdempotencyMismatch(Exception):
-    """An Idempotency-Key was used before with a different request."""
-
-
-@dataclass(frozen=True)
-class IdempotentAnswer:
-    """The answer to give: `replayed` when it is the stored answer of an earlier request."""
-
-    status_code: int
-    body: Any
-    replayed: bool
-
-
-def idempotent_call(
-    *,
-    owner: str,
-    key: str,
-    fingerprint: str,
-    action: Callable[[], tuple[int, Any]],
-    ttl: timedelta,
-) -> IdempotentAnswer:
-    """Run `action` once per (owner, key) within `ttl`; repeats get the first answer.
-
-    The record is inserted first, in the same transaction as the action's writes: a concurrent
-    request with the same key blocks on the unique constraint until this one commits, then
-    finds the stored answer, so two identical requests never both send. If the action raises,
-    the record rolls back with everything else and the key may be used again.
-    """
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    owner=owner, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.select_for_update().get(owner=owner, key=key)
-            if record.created_at >= timezone.now() - ttl and record.status_code is not None:
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyMismatch(
-                        "This Idempotency-Key was used with a different request; "
-                        "use a new key for a new request."
-                    ) from None
-                return IdempotentAnswer(record.status_code, record.response, replayed=True)
-            # Expired: the key starts a new request.
-            record.fingerprint = fingerprint
-            record.created_at = timezone.now()
-        status_code, body = action()
-        record.status_code = status_code
-        record.response = body
-        record.save()
-    return IdempotentAnswer(status_code, body, replayed=False)
-
-
-def idempotency_records_purge(*, older_than: timedelta) -> int:
-    """Forget answers older than the replay window; returns how many."""
-    deleted, _ = IdempotencyRecord.objects.filter(
-        created_at__lt=timezone.now() - older_than
-    ).delete()
-    return deleted
 
 
 # --- Audiences --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
+from .api.idempotency import idempotency_records_purge
 from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
 from .models import Campaign, Delivery
@@ -24,7 +25,6 @@ from .services import (
     campaign_materialise,
     campaign_pause,
     campaigns_start_due,
-    idempotency_records_purge,
 )
 
 logger = logging.getLogger(__name__)

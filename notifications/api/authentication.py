@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
 from ..models import IntegrationKey
-from ..services import integration_key_touch
+from .keys import integration_key_touch
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -43,7 +43,6 @@ from ..rendering import (
 )
 from ..selectors import campaign_progress, campaigns_audience_sizes, send_eta_seconds
 from ..services import (
-    IdempotencyMismatch,
     TransitionError,
     audience_delete,
     audience_members_change,
@@ -55,7 +54,6 @@ from ..services import (
     campaign_resume,
     campaign_retry_failed,
     campaign_save,
-    idempotent_call,
     message_send,
     message_template_delete,
     message_template_save,
@@ -66,6 +64,7 @@ from ..services import (
 from ..sms import campaign_sms_stats
 from . import serializers as api
 from .authentication import ApiKeyAuthentication
+from .idempotency import IdempotencyMismatch, idempotent_call
 from .pagination import IdCursorPagination
 from .permissions import IntegrationAccess
 from .throttling import ApiKeyRateThrottle

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from notifications.services import integration_key_create
+from notifications.api.keys import integration_key_create
 
 IMSHOP_URL = "https://imshop.test/push"
 

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from notifications.api.keys import integration_key_create
 from notifications.api.throttling import ApiKeyRateThrottle
 from notifications.models import IntegrationKey
-from notifications.services import integration_key_create
 from tests.api.conftest import client_with, session_of, staff_with
 
 pytestmark = pytest.mark.django_db

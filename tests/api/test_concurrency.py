@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
+from notifications.api.keys import integration_key_create
 from notifications.models import Campaign
-from notifications.services import integration_key_create
 from tests.api.conftest import client_with
 from tests.factories import make_recipient
 

@@ -14,7 +14,7 @@ import pytest
 from django_q.conf import Conf
 
 from emulator import Emulator
-from notifications.services import integration_key_create
+from notifications.api.keys import integration_key_create
 from tests.emulator.conftest import CREDENTIALS
 
 pytestmark = pytest.mark.django_db(transaction=True)

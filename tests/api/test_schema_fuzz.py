@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from config.wsgi import application
-from notifications.services import integration_key_create
+from notifications.api.keys import integration_key_create
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 

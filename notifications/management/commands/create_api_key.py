@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.services import integration_key_create
+from notifications.api.keys import integration_key_create
 
 
 class Command(BaseCommand):

@@ -1,0 +1,78 @@
+"""Idempotency-Key replays: a request repeated with the same key gets the first answer.
+
+The API's POST /messages/ runs its send through `idempotent_call`; the periodic tick forgets
+answers past the replay window with `idempotency_records_purge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import IdempotencyRecord
+
+
+class IdempotencyMismatch(Exception):
+    """An Idempotency-Key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class IdempotentAnswer:
+    """The answer to give: `replayed` when it is the stored answer of an earlier request."""
+
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def idempotent_call(
+    *,
+    owner: str,
+    key: str,
+    fingerprint: str,
+    action: Callable[[], tuple[int, Any]],
+    ttl: timedelta,
+) -> IdempotentAnswer:
+    """Run `action` once per (owner, key) within `ttl`; repeats get the first answer.
+
+    The record is inserted first, in the same transaction as the action's writes: a concurrent
+    request with the same key blocks on the unique constraint until this one commits, then
+    finds the stored answer, so two identical requests never both send. If the action raises,
+    the record rolls back with everything else and the key may be used again.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    owner=owner, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.select_for_update().get(owner=owner, key=key)
+            if record.created_at >= timezone.now() - ttl and record.status_code is not None:
+                if record.fingerprint != fingerprint:
+                    raise IdempotencyMismatch(
+                        "This Idempotency-Key was used with a different request; "
+                        "use a new key for a new request."
+                    ) from None
+                return IdempotentAnswer(record.status_code, record.response, replayed=True)
+            # Expired: the key starts a new request.
+            record.fingerprint = fingerprint
+            record.created_at = timezone.now()
+        status_code, body = action()
+        record.status_code = status_code
+        record.response = body
+        record.save()
+    return IdempotentAnswer(status_code, body, replayed=False)
+
+
+def idempotency_records_purge(*, older_than: timedelta) -> int:
+    """Forget answers older than the replay window; returns how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted
