@@ -60,5 +60,7 @@ class AudienceViewSet(
                 remove=ask.validated_data.get("remove", []),
             )
         except TransitionError as exc:
+            # Here the domain's one error class means invalid input (unknown external_ids),
+            # not a state conflict: 400 on `recipients`, which `errors.py` cannot tell apart.
             raise serializers.ValidationError({"recipients": [str(exc)]}) from None
         return Response(changed)
