@@ -187,6 +187,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Where errors from the domain (a refused transition, invalid input) become HTTP answers.
+    "EXCEPTION_HANDLER": "notifications.api.errors.exception_handler",
     # JSON only: requests carry nested documents, which forms cannot express, and the schema
     # advertises exactly the media types these parsers accept (others get 415).
     "DEFAULT_PARSER_CLASSES": ["notifications.api.parsers.JSONParser"],

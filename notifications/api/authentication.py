@@ -9,9 +9,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
-from notifications.api.keys import integration_key_touch
-
 from ..models import IntegrationKey
+from .keys import integration_key_touch
 
 
 class ApiKeyAuthentication(BaseAuthentication):

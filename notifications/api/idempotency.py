@@ -1,4 +1,8 @@
-"""TEMP"""
+"""Idempotency-Key replays: a request repeated with the same key gets the first answer.
+
+The API's POST /messages/ runs its send through `idempotent_call`; the periodic tick forgets
+answers past the replay window with `idempotency_records_purge`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.models import (
-    IdempotencyRecord,
-)
+from ..models import IdempotencyRecord
 
 
 class IdempotencyMismatch(Exception):

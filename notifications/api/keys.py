@@ -1,4 +1,4 @@
-"""TEMP"""
+"""Integration API keys: creating one (its secret shown once) and noting when it was last used."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from notifications.models import (
-    IntegrationKey,
-)
+from ..models import IntegrationKey
 
 
 def integration_key_create(*, name: str, read_only: bool = False) -> tuple[IntegrationKey, str]:

@@ -4,9 +4,10 @@ An integration's API key reads, and writes unless it is read-only: keys are inte
 people, and carry no Django permissions.
 
 A staff session gets exactly what the admin gives the same person. Each request asks for Django's
-model permissions on the view's model: by its HTTP method (a read asks for view, POST for add,
-PUT and PATCH for change, DELETE for delete), unless the view declares what an action asks
-instead, as campaign transitions ask for `dispatch_campaign` like the admin's sending buttons.
+model permissions on the view's model: by its HTTP method, as DRF's `DjangoModelPermissions` maps
+them (a read asks for view, POST for add, PUT and PATCH for change, DELETE for delete), unless the
+view declares what an action asks instead, as campaign transitions ask for `dispatch_campaign`
+like the admin's sending buttons.
 A read is allowed with view or change permission, as in the admin.
 """
 
@@ -16,27 +17,20 @@ from typing import Any
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
-from rest_framework import exceptions
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
 
 from ..models import IntegrationKey
 
-# The admin verbs a request asks for on the view's model when the view declares nothing else.
-METHOD_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "GET": ("view",),
-    "HEAD": ("view",),
-    "OPTIONS": ("view",),
-    "POST": ("add",),
-    "PUT": ("change",),
-    "PATCH": ("change",),
-    "DELETE": ("delete",),
-}
+_VIEW = ["%(app_label)s.view_%(model_name)s"]
 
 
-class IntegrationAccess(BasePermission):
+class IntegrationAccess(DjangoModelPermissions):
     """An API key within its scope, or a staff session with the admin's permissions."""
 
+    # DRF's map, where a read asks for the view permission as the admin's pages do. No view here
+    # handles another method (TRACE): `get_required_permissions` answers 405, as keys get too.
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": _VIEW, "HEAD": _VIEW, "OPTIONS": _VIEW}
     message = "This API key is read-only: it may list and read, not change anything."
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -48,42 +42,40 @@ class IntegrationAccess(BasePermission):
         if not user.is_staff:
             self.message = "Only staff users may use the API with a session."
             return False
-        if request.method not in METHOD_PERMISSIONS:
-            # No view here handles another method (TRACE): the answer keys get too.
-            raise exceptions.MethodNotAllowed(request.method)
-        missing = _missing_permissions(user, request, view)
+        model = view.permission_model or view.get_queryset().model
+        missing = _missing_permissions(
+            user, model, self._required_permissions(request, view, model)
+        )
         if missing:
             self.message = f"Your account may not do this: it lacks {' and '.join(missing)}."
         return not missing
 
+    def _required_permissions(self, request: Request, view: Any, model: type[Model]) -> list[str]:
+        """The permissions this request asks for, as `app_label.codename`.
 
-def _required_permissions(request: Request, view: Any) -> tuple[str, ...]:
-    """The admin verbs (`view`, `add`, `change`, `delete`, `dispatch`) this request asks for.
+        A view declares an action's verbs in `action_permissions`, keyed by the viewset's action
+        or, for a plain view, by its handler (`post`); otherwise the HTTP method decides.
+        """
+        # Asked even where the action declares its own: it refuses (405) a method nobody handles.
+        by_method = self.get_required_permissions(request.method, model)
+        action = getattr(view, "action", None) or request.method.lower()
+        if action not in view.action_permissions:
+            return by_method
+        return [_permission(model, verb) for verb in view.action_permissions[action]]
 
-    A view declares an action's verbs in `action_permissions`, keyed by the viewset's action or,
-    for a plain view, by its handler (`post`); otherwise the HTTP method decides.
-    """
-    action = getattr(view, "action", None) or request.method.lower()
-    return view.action_permissions.get(action, METHOD_PERMISSIONS[request.method])
 
-
-def _missing_permissions(user: Any, request: Request, view: Any) -> list[str]:
-    """What the user lacks for this request, each as a phrase: `the permission app.codename`."""
-    model = _model(view)
+def _missing_permissions(user: Any, model: type[Model], required: list[str]) -> list[str]:
+    """What the user lacks of `required`, each as a phrase: `the permission app.codename`."""
+    view, change = _permission(model, "view"), _permission(model, "change")
     missing = []
-    for verb in _required_permissions(request, view):
-        if verb == "view":
+    for name in required:
+        if name == view:
             # Django's admin shows an object to whoever may view or change it.
-            accepted = [_permission(model, "view"), _permission(model, "change")]
-            if not any(user.has_perm(name) for name in accepted):
-                missing.append(f"the permission {accepted[0]} (or {accepted[1]})")
-        elif not user.has_perm(_permission(model, verb)):
-            missing.append(f"the permission {_permission(model, verb)}")
+            if not (user.has_perm(view) or user.has_perm(change)):
+                missing.append(f"the permission {view} (or {change})")
+        elif not user.has_perm(name):
+            missing.append(f"the permission {name}")
     return missing
-
-
-def _model(view: Any) -> type[Model]:
-    return view.permission_model or view.get_queryset().model
 
 
 def _permission(model: type[Model], verb: str) -> str:

@@ -4,22 +4,27 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from .views.audiences import AudienceViewSet
+from .views.campaigns import CampaignViewSet
+from .views.history import DeliveryEventViewSet, DeliveryViewSet
+from .views.messages import MessageView
+from .views.recipients import RecipientViewSet
+from .views.templates import MessageTemplateViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("recipients", views.RecipientViewSet, basename="recipient")
-router.register("audiences", views.AudienceViewSet, basename="audience")
-router.register("templates", views.MessageTemplateViewSet, basename="template")
-router.register("campaigns", views.CampaignViewSet, basename="campaign")
-router.register("deliveries", views.DeliveryViewSet, basename="delivery")
-router.register("events", views.DeliveryEventViewSet, basename="event")
+router.register("recipients", RecipientViewSet, basename="recipient")
+router.register("audiences", AudienceViewSet, basename="audience")
+router.register("templates", MessageTemplateViewSet, basename="template")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("events", DeliveryEventViewSet, basename="event")
 
 app_name = "api"
 
 urlpatterns = [
     path("", include(router.urls)),
-    path("messages/", views.MessageView.as_view(), name="messages"),
+    path("messages/", MessageView.as_view(), name="messages"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -120,7 +120,7 @@ _CHILD = textwrap.dedent(
     import django
 
     django.setup()
-    from notifications.rendering import CompiledTemplate, RenderError
+    from notifications.content.rendering import CompiledTemplate, RenderError
 
     def timeout(*_):
         raise TimeoutError

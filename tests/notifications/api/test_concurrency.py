@@ -7,8 +7,8 @@ from django.db import connection
 
 from notifications.api.keys import integration_key_create
 from notifications.models import Campaign
-from tests.api.conftest import client_with
 from tests.factories import make_recipient
+from tests.notifications.api.conftest import client_with
 
 BODY = {"channel": "imshop", "recipients": ["c-1"], "content": {"title": "T", "body": "B"}}
 

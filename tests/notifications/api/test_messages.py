@@ -6,8 +6,8 @@ import responses
 from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Campaign, Delivery
-from tests.api.conftest import IMSHOP_URL
 from tests.factories import make_recipient, make_template
+from tests.notifications.api.conftest import IMSHOP_URL
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from notifications.api.keys import integration_key_create
 from notifications.api.throttling import ApiKeyRateThrottle
 from notifications.models import IntegrationKey
-from tests.api.conftest import client_with, session_of, staff_with
+from tests.notifications.api.conftest import client_with, session_of, staff_with
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from notifications.tasks import materialise_campaign, send_campaign
-from tests.api.conftest import IMSHOP_URL
+from tests.notifications.api.conftest import IMSHOP_URL
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,8 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
-from tests.api.conftest import client_with, session_of, staff_with
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.notifications.api.conftest import client_with, session_of, staff_with
 
 pytestmark = pytest.mark.django_db
 

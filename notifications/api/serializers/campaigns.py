@@ -1,0 +1,117 @@
+"""Campaigns, the list's filters, the bodies and answers of their lifecycle actions, and stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from notifications.content.checks import channel_template_errors
+from notifications.content.rendering import template_fields
+
+from ...models import Audience, Campaign, Channel, MessageTemplate
+from .base import StrictModelSerializer, StrictSerializer
+
+
+class CampaignSerializer(StrictModelSerializer):
+    """A campaign; only drafts can be changed."""
+
+    template = serializers.PrimaryKeyRelatedField(queryset=MessageTemplate.objects.all())
+    audiences = serializers.PrimaryKeyRelatedField(
+        queryset=Audience.objects.all(), many=True, required=False
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "channel",
+            "template",
+            "audiences",
+            "status",
+            "content",
+            "scheduled_at",
+            "sendios_project_id",
+            "sendios_template_id",
+            "pause_reason",
+            "dispatched_at",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "kind",
+            "status",
+            "content",
+            "pause_reason",
+            "dispatched_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def value(name: str) -> Any:
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        channel, template = value("channel"), value("template")
+        errors: dict[str, list[str]] = {}
+        if channel and template:
+            for messages in channel_template_errors(channel, template_fields(template)).values():
+                errors.setdefault("template", []).extend(
+                    f"'{template}' cannot go out here: {message}" for message in messages
+                )
+        if (value("sendios_project_id") is None) != (value("sendios_template_id") is None):
+            errors["sendios_template_id"] = [
+                "Give both the Sendios project id and template id, or neither."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CampaignFilterSerializer(serializers.Serializer):
+    """Query parameters of the campaign list."""
+
+    status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Campaign.Kind.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+
+
+class DispatchSerializer(StrictSerializer):
+    """Dispatch now, or at `scheduled_at` when it is in the future."""
+
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class EmptySerializer(StrictSerializer):
+    """No fields: the action takes none."""
+
+
+class RetriedSerializer(serializers.Serializer):
+    """How many deliveries were queued again."""
+
+    retried = serializers.IntegerField()
+
+
+class SmsStatsSerializer(serializers.Serializer):
+    """SMS callbacks counted for a campaign."""
+
+    sent = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    click_through_rate = serializers.FloatField(allow_null=True)
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    """Deliveries by status, SMS outcomes and how far the campaign has got (0 to 1)."""
+
+    campaign = serializers.IntegerField()
+    status = serializers.CharField()
+    deliveries = serializers.DictField(child=serializers.IntegerField())
+    sms = SmsStatsSerializer()
+    progress = serializers.FloatField()
+    eta_seconds = serializers.FloatField(allow_null=True)

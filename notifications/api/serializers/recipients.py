@@ -1,0 +1,177 @@
+"""Recipients: one recipient, the list's filters, and the bulk upsert's request and answer.
+
+Attributes, addresses and phones are checked with the validators the admin's import uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+
+from ...models import Address, Audience, Channel, Recipient
+from .base import MAX_BATCH, MAX_ID, StrictModelSerializer, StrictSerializer
+
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_VALUE = 1000
+
+
+def _django_errors(exc: DjangoValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+class AttributesField(serializers.DictField):
+    """Template variables: names usable in `{{ name }}`, plain values, a bounded number."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attributes = super().to_internal_value(data)
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
+        try:
+            clean_attributes(attributes)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_django_errors(exc)) from None
+        for name, value in attributes.items():
+            if isinstance(value, dict | list):
+                raise serializers.ValidationError(
+                    f"Attribute '{name}' must be text, a number, true/false or null."
+                )
+            if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_VALUE:
+                raise serializers.ValidationError(
+                    f"Attribute '{name}' is longer than {MAX_ATTRIBUTE_VALUE} characters."
+                )
+        return attributes
+
+
+class AddressesField(serializers.DictField):
+    """A recipient's address per channel: `{"leadconverter": "1001", ...}`."""
+
+    child = serializers.CharField(max_length=255)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        addresses = super().to_internal_value(data)
+        cleaned = {}
+        for channel, value in addresses.items():
+            if channel not in Channel.values:
+                raise serializers.ValidationError(
+                    f"'{channel}' is not a channel; use one of {', '.join(Channel.values)}."
+                )
+            try:
+                cleaned[channel] = clean_address(channel, value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(_django_errors(exc)) from None
+        return cleaned
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {address.channel: address.value for address in value.all()}
+
+
+def _clean_phone(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        return clean_phone(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(_django_errors(exc)) from None
+
+
+class RecipientSerializer(StrictModelSerializer):
+    """One recipient with their addresses; `audiences` lists the ids they belong to."""
+
+    attributes = AttributesField(required=False)
+    addresses = AddressesField(required=False)
+    audiences = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Recipient
+        fields = [
+            "id",
+            "external_id",
+            "phone",
+            "first_name",
+            "last_name",
+            "attributes",
+            "addresses",
+            "opted_out_at",
+            "audiences",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_phone(self, value: str) -> str:
+        return _clean_phone(value)
+
+    def validate_addresses(self, addresses: dict[str, str]) -> dict[str, str]:
+        for channel, value in addresses.items():
+            taken = Address.objects.filter(channel=channel, value=value)
+            if self.instance is not None:
+                taken = taken.exclude(recipient=self.instance)
+            owner = taken.values_list("recipient__external_id", flat=True).first()
+            if owner is not None:
+                raise serializers.ValidationError(
+                    f"{channel} address {value} already belongs to recipient '{owner}'."
+                )
+        return addresses
+
+
+class RecipientFilterSerializer(serializers.Serializer):
+    """Query parameters of the recipient list."""
+
+    external_id = serializers.CharField(required=False, max_length=255)
+    phone = serializers.CharField(required=False, max_length=32)
+    audience = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    opted_out = serializers.BooleanField(required=False, allow_null=True, default=None)
+    search = serializers.CharField(required=False, max_length=255)
+
+
+class BulkRecipientItemSerializer(StrictSerializer):
+    """One recipient of a bulk upsert; empty values leave stored ones unchanged."""
+
+    external_id = serializers.CharField(max_length=255)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    addresses = AddressesField(required=False)
+    attributes = AttributesField(required=False)
+
+    def validate_phone(self, value: str) -> str:
+        return _clean_phone(value)
+
+
+class BulkRecipientsSerializer(StrictSerializer):
+    """Up to `API_MAX_BATCH` recipients to create or update, optionally into an audience."""
+
+    audience = serializers.PrimaryKeyRelatedField(
+        queryset=Audience.objects.all(), required=False, allow_null=True
+    )
+    # Items are checked one by one afterwards, so one bad item cannot refuse the others.
+    recipients = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH
+    )
+
+
+class BulkRecipientsDocSerializer(BulkRecipientsSerializer):
+    """The bulk request as documented: the same, with the item shape spelled out."""
+
+    recipients = BulkRecipientItemSerializer(many=True)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    """What happened to one item of a bulk upsert."""
+
+    index = serializers.IntegerField()
+    external_id = serializers.CharField()
+    result = serializers.ChoiceField(choices=["created", "updated", "rejected"])
+    reason = serializers.CharField()
+
+
+class BulkAnswerSerializer(serializers.Serializer):
+    """Counts and the per-item outcome of a bulk upsert."""
+
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BulkResultSerializer(many=True)

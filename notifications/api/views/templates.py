@@ -1,0 +1,88 @@
+"""Message templates and their preview for one recipient on every channel."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from notifications.content.checks import CHANNEL_FIELDS, render_for_channel
+from notifications.content.rendering import (
+    RenderError,
+    compile_template,
+    recipient_context,
+    template_fields,
+)
+from notifications.content.services import message_template_delete, message_template_save
+
+from ...models import MessageTemplate, Recipient
+from ..serializers.templates import (
+    MessageTemplateSerializer,
+    PreviewAnswerSerializer,
+    PreviewRequestSerializer,
+)
+from .base import ApiViewSet
+
+
+class MessageTemplateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """Message templates, checked as the admin checks them, and their preview."""
+
+    serializer_class = MessageTemplateSerializer
+    queryset = MessageTemplate.objects.all()
+    lookup_value_regex = r"\d+"
+    # A preview changes nothing: the admin shows it to whoever may view the template.
+    action_permissions = {"preview": ("view",)}
+
+    def perform_create(self, serializer: MessageTemplateSerializer) -> None:
+        serializer.instance = message_template_save(
+            template=None, data=dict(serializer.validated_data)
+        )
+
+    def perform_update(self, serializer: MessageTemplateSerializer) -> None:
+        serializer.instance = message_template_save(
+            template=serializer.instance, data=dict(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance: MessageTemplate) -> None:
+        message_template_delete(template=instance)
+
+    @extend_schema(
+        request=PreviewRequestSerializer,
+        responses=PreviewAnswerSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str) -> Response:
+        """The template rendered for one recipient on every channel, or why it cannot be."""
+        template = self.get_object()
+        ask = PreviewRequestSerializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        recipient = Recipient.objects.filter(external_id=ask.validated_data["recipient"]).first()
+        if recipient is None:
+            raise serializers.ValidationError(
+                {"recipient": [f"No recipient has external_id {ask.validated_data['recipient']}."]}
+            )
+        context = recipient_context(recipient)
+        answer = {}
+        for channel in CHANNEL_FIELDS:
+            try:
+                content = render_for_channel(
+                    compile_template(template_fields(template)), channel, context
+                )
+            except RenderError as exc:
+                answer[channel] = {"content": None, "errors": {exc.field: [exc.message]}}
+            else:
+                fields = CHANNEL_FIELDS[channel]
+                answer[channel] = {
+                    "content": {name: getattr(content, name) for name in fields},
+                    "errors": {},
+                }
+        return Response(answer)
