@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_q",
     "notifications",
     "webhooks",
+    "devtools",
 ]
 
 MIDDLEWARE = [

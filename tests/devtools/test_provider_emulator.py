@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from emulator.localenv import main as localenv
-from tests.test_devserver import free_port
+from tests.devtools.test_devserver import free_port
 
 ROOT = Path(django_settings.BASE_DIR)
 CREDENTIAL_ENV = {
