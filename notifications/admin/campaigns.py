@@ -20,6 +20,7 @@ from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, c
 from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import (
+    campaign_message,
     campaigns_audience_sizes,
     campaigns_progress,
     campaigns_sms_clicks,
@@ -30,7 +31,6 @@ from notifications.errors import REFUSALS
 from ..models import Campaign
 from .base import ThroughServicesAdmin, changed_values, moment_text
 from .desk import (
-    campaign_content,
     campaign_desk,
     campaign_live,
     deliveries_url,
@@ -308,7 +308,7 @@ class CampaignAdmin(ThroughServicesAdmin):
         sending = action in ("dispatch", "schedule")
         plan = None
         if sending and campaign.status == Campaign.Status.DRAFT:
-            plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
+            plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
         context = {
             **self.admin_site.each_context(request),
             "title": f"{transition.label}: {campaign}",

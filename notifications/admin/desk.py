@@ -14,10 +14,14 @@ from notifications.campaigns.plan import (
     campaign_missing_variables,
     campaign_sample_recipients,
     campaign_send_plan,
-    send_eta_seconds,
+    campaign_time_left,
 )
 from notifications.campaigns.preflight import campaign_preflight
-from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
+from notifications.campaigns.selectors import (
+    campaign_message,
+    campaign_progress,
+    campaign_recent_rate,
+)
 from notifications.campaigns.sms import SmsStats, campaign_sms_stats
 from notifications.campaigns.timeline import Timeline, campaign_timeline
 from notifications.content.checks import CHANNEL_FIELDS, content_errors
@@ -25,7 +29,6 @@ from notifications.content.rendering import (
     RenderError,
     compile_template,
     recipient_context,
-    template_fields,
 )
 
 from ..models import Campaign, Channel, Delivery
@@ -104,13 +107,6 @@ def recipients_url(campaign_id: int, reach: str = "") -> str:
     return f"{reverse('admin:notifications_recipient_changelist')}?{urlencode(filters)}"
 
 
-def campaign_content(campaign: Campaign) -> dict[str, str]:
-    """The message: frozen at dispatch, or the template's fields while a draft."""
-    if campaign.content:
-        return dict(campaign.content)
-    return template_fields(campaign.template) if campaign.template else {}
-
-
 def campaign_live(campaign: Campaign) -> dict:
     """Progress as the page shows it and the JSON endpoint returns it: the counters, the rate
     over the last minute, the ETA, and why it is paused."""
@@ -118,17 +114,8 @@ def campaign_live(campaign: Campaign) -> dict:
     total, done = progress["total"], progress["done"]
     left = progress["pending"] + progress["sending"]
     rate = campaign_recent_rate(campaign_id=campaign.pk) if campaign.status == "running" else 0.0
-    if not left or campaign.status not in LIVE_STATUSES:
-        eta = None
-    elif rate:
-        eta = left / rate * 60
-    else:
-        eta = send_eta_seconds(
-            channel=campaign.channel,
-            content=campaign_content(campaign),
-            messages=left,
-            campaign=campaign,
-        )
+    live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
+    eta = campaign_time_left(campaign=campaign, progress=progress) if live else None
     return {
         "status": campaign.status,
         "status_label": campaign.get_status_display(),
@@ -222,7 +209,7 @@ def campaign_desk(campaign: Campaign) -> dict:
     """
     desk: dict = {"status": campaign.status, "pk": campaign.pk}
     if campaign.kind == Campaign.Kind.CAMPAIGN and campaign.status == Campaign.Status.DRAFT:
-        content = campaign_content(campaign)
+        content = campaign_message(campaign)
         plan = campaign_send_plan(campaign=campaign, content=content)
         check = campaign_preflight(campaign=campaign)
         desk.update(

@@ -22,11 +22,10 @@ from notifications.campaigns.lifecycle import (
     campaign_retry_failed,
 )
 from notifications.campaigns.plan import campaign_send_plan
-from notifications.campaigns.selectors import campaign_progress
+from notifications.campaigns.selectors import campaign_message, campaign_progress
 
 from ..models import Campaign, Recipient
 from .base import moment_text
-from .desk import campaign_content
 
 
 class TransitionForm(forms.Form):
@@ -80,7 +79,7 @@ class Transition:
 
 
 def _reach(campaign: Campaign) -> str:
-    plan = campaign_send_plan(campaign=campaign, content=campaign_content(campaign))
+    plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
     skipped = plan.audience - plan.reachable
     sentence = f"'{campaign}' to {plan.reachable:,} recipients on {campaign.get_channel_display()}"
     if skipped:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.materialise import _materialise_range
 from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.selectors import campaign_message
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.counters import counters_rebuild
@@ -46,7 +47,7 @@ def campaign_send_test(
             parent=campaign,
             channel=campaign.channel,
             template=campaign.template,
-            content=campaign.content or template_fields(campaign.template),
+            content=campaign_message(campaign),
             created_by=user if getattr(user, "pk", None) else None,
         )
         if Recipient.objects.filter(pk__in=ids).count() != len(ids):

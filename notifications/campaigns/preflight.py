@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from notifications.campaigns.selectors import campaign_message
 from notifications.connections import channel_status
 from notifications.content.checks import (
     channel_template_errors,
@@ -14,7 +15,6 @@ from notifications.content.rendering import (
     RenderError,
     compile_template,
     recipient_context,
-    template_fields,
 )
 from notifications.models import (
     Campaign,
@@ -38,7 +38,7 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
     """Check a campaign before dispatch: content fits the channel, audience, provider."""
     errors: list[str] = []
     warnings: list[str] = []
-    fields = campaign.content or (template_fields(campaign.template) if campaign.template else {})
+    fields = campaign_message(campaign)
     if not any(fields.values()):
         errors.append("The campaign has no message: choose a template.")
     for messages in channel_template_errors(campaign.channel, fields).values():

@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from notifications.content.rendering import template_fields
 from notifications.models import (
     AudienceMember,
+    Campaign,
     Delivery,
     DeliveryCounter,
     DeliveryEvent,
@@ -99,3 +101,10 @@ def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> fl
         type__in=OUTCOME_EVENTS,
     ).count()
     return resolved * 60 / RATE_WINDOW_SECONDS
+
+
+def campaign_message(campaign: Campaign) -> dict[str, str]:
+    """The campaign's message: frozen at dispatch, or its template's fields while a draft."""
+    if campaign.content:
+        return dict(campaign.content)
+    return template_fields(campaign.template) if campaign.template else {}

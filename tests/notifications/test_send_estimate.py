@@ -3,12 +3,24 @@ same, so the estimate counts distinct texts, not recipients."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.admin.desk import campaign_desk, campaign_live
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.campaigns.plan import ESTIMATE_SAMPLE_BATCHES, send_eta_seconds
-from notifications.models import AudienceMember, Campaign, Recipient, RecipientAttribute
+from notifications.campaigns.plan import (
+    ESTIMATE_SAMPLE_BATCHES,
+    campaign_time_left,
+    send_eta_seconds,
+)
+from notifications.campaigns.selectors import campaign_progress
+from notifications.models import (
+    AudienceMember,
+    Campaign,
+    DeliveryEvent,
+    Recipient,
+    RecipientAttribute,
+)
 from tests.factories import make_audience, make_campaign, make_template
 
 AUDIENCE = 2584  # the draft the issue was found with: three requests of up to 1,000 ids
@@ -176,3 +188,39 @@ def test_time_left_is_counted_once_a_minute_and_scaled_to_what_is_left(
     # One request each: 2,584 then 1,292 requests at 10 a minute, the first at once.
     assert first == pytest.approx((AUDIENCE - 1) * 6)
     assert later == pytest.approx((AUDIENCE // 2 - 1) * 6)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [Campaign.Status.COMPLETED, Campaign.Status.CANCELLED])
+def test_an_ended_campaign_has_no_time_left(status):
+    campaign = imshop_campaign("Hi", size=3)
+    Campaign.objects.filter(pk=campaign.pk).update(status=status)
+    campaign.refresh_from_db()
+    progress = campaign_progress(campaign_id=campaign.pk)
+    assert campaign_time_left(campaign=campaign, progress=progress) == 0.0
+
+
+@pytest.mark.django_db
+def test_a_running_campaign_that_sent_in_the_last_minute_is_timed_at_that_pace(
+    django_capture_on_commit_callbacks, admin_client
+):
+    campaign = imshop_campaign("Sale", size=30)
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    sent = list(campaign.deliveries.order_by("id")[:10])
+    DeliveryEvent.objects.bulk_create(
+        DeliveryEvent(
+            type=DeliveryEvent.Type.SENT,
+            campaign=campaign,
+            delivery=delivery,
+            recipient_id=delivery.recipient_id,
+            occurred_at=timezone.now(),
+        )
+        for delivery in sent
+    )
+    # 30 left at 10 a minute: three minutes, on the desk and in the API alike.
+    assert campaign_live(campaign)["eta_seconds"] == pytest.approx(180.0)
+    answer = admin_client.get(reverse("api:campaign-stats", args=[campaign.pk]))
+    assert answer.json()["eta_seconds"] == pytest.approx(180.0)

@@ -18,11 +18,10 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
     campaign_retry_failed,
 )
-from notifications.campaigns.plan import send_eta_seconds
-from notifications.campaigns.selectors import campaign_progress, campaigns_audience_sizes
+from notifications.campaigns.plan import campaign_time_left
+from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
 from notifications.campaigns.sms import campaign_sms_stats
-from notifications.content.rendering import template_fields
 
 from ...models import Campaign
 from ..serializers.campaigns import (
@@ -145,19 +144,7 @@ class CampaignViewSet(
         campaign = self.get_object()
         counts = campaign_progress(campaign_id=campaign.pk)
         sms = campaign_sms_stats(campaign_id=campaign.pk)
-        if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
-            eta = 0.0
-        else:
-            left = counts["pending"] + counts["sending"]
-            if campaign.materialised_at is None:
-                # Members, not distinct people: someone in two of its audiences counts twice
-                # and the estimate errs long. Counting people joined and sorted a million
-                # recipients (3.3 s); this is one aggregate over the memberships (0.2 s).
-                left = campaigns_audience_sizes(campaign_ids=[campaign.pk])[campaign.pk]
-            content = campaign.content or template_fields(campaign.template)
-            eta = send_eta_seconds(
-                channel=campaign.channel, content=content, messages=left, campaign=campaign
-            )
+        eta = campaign_time_left(campaign=campaign, progress=counts)
         return Response(
             {
                 "campaign": campaign.pk,
