@@ -418,9 +418,9 @@ def _role_statuses(args: argparse.Namespace) -> dict[str, Any]:
 
 def _role_bare(args: argparse.Namespace) -> dict[str, Any]:
     """The same requests through the same client, rendered up front, with no database."""
-    from notifications.providers.base import OutboundMessage
     from notifications.providers.bitrix24 import MemoryTokenStore
     from notifications.providers.registry import get_provider
+    from notifications.providers.values import OutboundMessage
     from notifications.rendering import compile_template, render_for_channel
 
     store = MemoryTokenStore(_bitrix24_tokens()) if args.channel == "bitrix24" else None

@@ -65,8 +65,8 @@ from .models import (
     MessageTemplate,
     Recipient,
 )
-from .providers.base import ProviderError
 from .providers.bitrix24 import NOT_CONNECTED, authorize_url, exchange_code
+from .providers.exceptions import ProviderError
 from .rendering import (
     CHANNEL_FIELDS,
     RenderError,

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import transaction
 
 from .models import Bitrix24Token, Channel
-from .providers.base import Provider, ProviderConfigurationError
+from .providers.base import Provider
 from .providers.bitrix24 import NOT_CONNECTED, Tokens
+from .providers.exceptions import ProviderConfigurationError
 from .providers.registry import get_provider, provider_status
 
 

@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from .models import Campaign, Channel, Delivery
-from .providers.base import Limits
+from .providers.limits import Limits
 from .rendering import (
     CHANNEL_FIELDS,
     RenderError,

@@ -32,7 +32,7 @@ from liquid.exceptions import (
 from liquid.filter import flatten
 
 from .models import Channel
-from .providers.base import Content
+from .providers.values import Content
 
 if TYPE_CHECKING:
     from .models import Recipient

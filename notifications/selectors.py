@@ -34,7 +34,8 @@ from .models import (
     Recipient,
     RecipientAttribute,
 )
-from .providers.base import Limits, ProviderError
+from .providers.exceptions import ProviderError
+from .providers.limits import Limits
 from .providers.registry import PROVIDERS
 from .rendering import CHANNEL_FIELDS, RECIPIENT_FIELDS, RenderError, compile_template
 

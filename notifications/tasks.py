@@ -16,7 +16,7 @@ from django_q.models import Schedule
 from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
 from .models import Campaign, Delivery
-from .providers.base import ProviderConfigurationError
+from .providers.exceptions import ProviderConfigurationError
 from .queue import enqueue, enqueue_senders
 from .services import (
     TransitionError,

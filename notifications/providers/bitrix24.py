@@ -24,31 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
-from .base import (
-    Answer,
-    BatchOutcome,
-    HttpClient,
-    Limits,
-    OutboundMessage,
-    Permit,
-    Provider,
-    ProviderConfigurationError,
-    ProviderError,
-    Redactor,
-    ResultStatus,
-    SendResult,
-    TransportFailure,
-    Verdict,
-    check_url,
-    error_text,
-    http_timeout,
-    merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    utcnow,
-    verdict_for_status,
-)
+from .base import Provider
+from .exceptions import ProviderConfigurationError, ProviderError
+from .http import Answer, HttpClient, TransportFailure, utcnow
+from .limits import Limits, Permit, unlimited
+from .redaction import Redactor
+from .settings import check_url, http_timeout, required_setting, url_setting
+from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from .verdicts import Verdict, verdict_for_status
 
 # What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
 ERROR_VERDICTS: dict[str, Verdict] = {

@@ -13,25 +13,20 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import (
-    Answer,
+from .base import Provider
+from .http import Answer, TransportFailure
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import (
     BatchOutcome,
     Content,
-    Limits,
     OutboundMessage,
-    Permit,
-    Provider,
     ResultStatus,
     SendResult,
-    TransportFailure,
-    Verdict,
     error_text,
     merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    verdict_for_status,
 )
+from .verdicts import Verdict, verdict_for_status
 
 # What an HTTP status means for every user of the request. Unlisted: 3xx, 404 and 405 mean
 # IMSHOP_PUSH_URL is not the one the manager gave (configuration), 5xx retry, other 4xx failed.

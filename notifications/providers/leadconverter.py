@@ -16,25 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .base import (
-    NOT_THE_API,
-    Answer,
-    BatchOutcome,
-    Limits,
-    OutboundMessage,
-    Permit,
-    Provider,
-    ResultStatus,
-    SendResult,
-    TransportFailure,
-    Verdict,
-    error_text,
-    merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    verdict_for_status,
-)
+from .base import Provider
+from .http import Answer, TransportFailure
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://leadconverter.ru/api/v1"
 MAX_SUBSCRIBER_ID = 2**63 - 1

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from .base import Provider, ProviderConfigurationError
+from .base import Provider
 from .bitrix24 import NOT_CONNECTED, Bitrix24Provider, TokenStore
+from .exceptions import ProviderConfigurationError
 from .imshop import ImshopProvider
 from .leadconverter import LeadConverterProvider
 from .yandex_market import YandexMarketProvider

@@ -15,28 +15,21 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import (
-    Answer,
+from .base import Provider
+from .exceptions import ProviderConfigurationError
+from .http import Answer, TransportFailure, parse_http_date, utcnow
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import (
     BatchOutcome,
-    Limits,
     OutboundMessage,
-    Permit,
-    Provider,
-    ProviderConfigurationError,
     QuotaInfo,
     ResultStatus,
     SendResult,
-    TransportFailure,
-    Verdict,
     error_text,
     merge,
-    parse_http_date,
-    required_setting,
-    unlimited,
-    url_setting,
-    utcnow,
-    verdict_for_status,
 )
+from .verdicts import Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://api.partner.market.yandex.ru"
 # How long a 420 for too many parallel requests holds the business (quota still left).

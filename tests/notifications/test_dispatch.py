@@ -23,7 +23,7 @@ from notifications.dispatch import (
     deliveries_start,
 )
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
-from notifications.providers.base import ResultStatus, SendResult
+from notifications.providers.values import ResultStatus, SendResult
 from notifications.services import (
     TransitionError,
     campaign_cancel,

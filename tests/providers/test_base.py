@@ -6,18 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications.providers import base
-from notifications.providers.base import (
-    USER_AGENT,
-    Answer,
-    Limits,
-    ProviderConfigurationError,
-    ProviderError,
-    Redactor,
-    parse_http_date,
-    parse_rate,
-    shared_session,
-)
+from notifications.providers import http as provider_http
+from notifications.providers.exceptions import ProviderConfigurationError, ProviderError
+from notifications.providers.http import USER_AGENT, Answer, parse_http_date, shared_session
+from notifications.providers.limits import Limits, parse_rate
+from notifications.providers.redaction import Redactor
 from notifications.providers.registry import get_provider
 from tests.providers.conftest import LEADCONVERTER_TOKEN, message
 
@@ -216,7 +209,7 @@ def test_one_session_is_shared_within_a_process_and_remade_after_a_fork(monkeypa
     first = shared_session()
     assert shared_session() is first
 
-    monkeypatch.setattr(base.os, "getpid", lambda: -1)
+    monkeypatch.setattr(provider_http.os, "getpid", lambda: -1)
 
     assert shared_session() is not first
 
@@ -237,7 +230,7 @@ def test_urllib3_lines_logged_during_a_request_are_scrubbed_with_its_secrets(
         logging.getLogger("urllib3.connectionpool").debug(
             '"%s %s %s" %s', "POST", path, "HTTP/1.1", 200
         )
-        raise base.requests.exceptions.ConnectTimeout("no network in this test")
+        raise provider_http.requests.exceptions.ConnectTimeout("no network in this test")
 
     monkeypatch.setattr(leadconverter.http.session, "send", send_and_log)
 

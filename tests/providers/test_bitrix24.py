@@ -9,12 +9,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from notifications.providers.base import (
-    USER_AGENT,
-    ProviderConfigurationError,
-    ProviderError,
-    ResultStatus,
-)
 from notifications.providers.bitrix24 import (
     MemoryTokenStore,
     Tokens,
@@ -22,7 +16,10 @@ from notifications.providers.bitrix24 import (
     exchange_code,
     exchange_refresh_token,
 )
+from notifications.providers.exceptions import ProviderConfigurationError, ProviderError
+from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,

@@ -4,11 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.providers.base import (
-    USER_AGENT,
-    ProviderConfigurationError,
-    ResultStatus,
-)
+from notifications.providers.exceptions import ProviderConfigurationError
+from notifications.providers.http import USER_AGENT
+from notifications.providers.values import ResultStatus
 from tests.providers.conftest import (
     IMSHOP_KEY,
     IMSHOP_URL,

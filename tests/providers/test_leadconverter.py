@@ -4,9 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.providers.base import USER_AGENT, ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
+from notifications.providers.http import USER_AGENT
 from notifications.providers.leadconverter import Interpretation, interpret_answer
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.providers.conftest import (
     LEADCONVERTER_TOKEN,
     LEADCONVERTER_URL,

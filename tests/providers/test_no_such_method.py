@@ -13,8 +13,9 @@ import pytest
 from django.core.checks import Warning
 
 from notifications.checks import bitrix24_portal_url_check
-from notifications.providers.base import ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider, provider_status
+from notifications.providers.values import ResultStatus
 from tests.providers.conftest import (
     BITRIX_BATCH_URL,
     BITRIX_PUSH_URL,

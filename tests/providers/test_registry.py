@@ -55,7 +55,7 @@ def test_each_provider_names_its_rate_limit_account_without_a_secret(
 
 @pytest.mark.parametrize(("channel", "name"), REQUIRED)
 def test_a_missing_setting_is_named_in_the_error(provider_settings, token_store, channel, name):
-    from notifications.providers.base import ProviderConfigurationError
+    from notifications.providers.exceptions import ProviderConfigurationError
 
     setattr(provider_settings, name, "")
 
