@@ -20,7 +20,7 @@ from notifications.providers.limits import Limits
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
 from notifications.providers.yandex_market import YandexMarketProvider
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,
     BITRIX_NEW_ACCESS,

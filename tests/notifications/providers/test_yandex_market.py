@@ -8,7 +8,7 @@ from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
 from notifications.providers.values import QuotaInfo, ResultStatus
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     MAYBE_SENT,
     NEVER_SENT,
     YANDEX_KEY,

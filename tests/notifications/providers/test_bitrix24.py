@@ -20,7 +20,7 @@ from notifications.providers.exceptions import ProviderConfigurationError, Provi
 from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,
     BITRIX_CLIENT_ID,

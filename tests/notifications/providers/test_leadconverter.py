@@ -9,7 +9,7 @@ from notifications.providers.http import USER_AGENT
 from notifications.providers.leadconverter import Interpretation, interpret_answer
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     LEADCONVERTER_TOKEN,
     LEADCONVERTER_URL,
     MAYBE_SENT,

@@ -7,7 +7,7 @@ import pytest
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.http import USER_AGENT
 from notifications.providers.values import ResultStatus
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     IMSHOP_KEY,
     IMSHOP_URL,
     MAYBE_SENT,

@@ -12,7 +12,7 @@ from notifications.providers.http import USER_AGENT, Answer, parse_http_date, sh
 from notifications.providers.limits import Limits, parse_rate
 from notifications.providers.redaction import Redactor
 from notifications.providers.registry import get_provider
-from tests.providers.conftest import LEADCONVERTER_TOKEN, message
+from tests.notifications.providers.conftest import LEADCONVERTER_TOKEN, message
 
 
 @pytest.mark.parametrize(

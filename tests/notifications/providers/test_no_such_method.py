@@ -16,7 +16,7 @@ from notifications.checks import bitrix24_portal_url_check
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider, provider_status
 from notifications.providers.values import ResultStatus
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     BITRIX_BATCH_URL,
     BITRIX_PUSH_URL,
     IMSHOP_URL,
@@ -134,7 +134,7 @@ def _manage_py(*args: str, portal_url: str) -> subprocess.CompletedProcess:
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=env,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import pytest
 
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
-from tests.providers.conftest import LEADCONVERTER_TOKEN, message
+from tests.notifications.providers.conftest import LEADCONVERTER_TOKEN, message
 
 PUSH = message(1, "42", title="T", body="B")
 
