@@ -33,7 +33,6 @@ from django.utils.http import urlencode
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from .connections import DatabaseTokenStore, bitrix24_portal, channel_status
 from .desk import (
     campaign_content,
     campaign_desk,
@@ -65,8 +64,10 @@ from .models import (
     MessageTemplate,
     Recipient,
 )
-from .providers.bitrix24 import NOT_CONNECTED, authorize_url, exchange_code
+from .providers.bitrix24.oauth import authorize_url, exchange_code
+from .providers.bitrix24.tokens import NOT_CONNECTED, DatabaseTokenStore, bitrix24_portal
 from .providers.exceptions import ProviderError
+from .providers.registry import channel_status
 from .rendering import (
     CHANNEL_FIELDS,
     RenderError,

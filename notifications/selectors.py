@@ -22,7 +22,6 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Substr, Trunc
 from django.utils import timezone
 
-from .connections import build_provider, channel_status
 from .models import (
     AudienceMember,
     Campaign,
@@ -36,7 +35,7 @@ from .models import (
 )
 from .providers.exceptions import ProviderError
 from .providers.limits import Limits
-from .providers.registry import PROVIDERS
+from .providers.registry import PROVIDERS, build_provider, channel_status
 from .rendering import CHANNEL_FIELDS, RECIPIENT_FIELDS, RenderError, compile_template
 
 

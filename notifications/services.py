@@ -17,7 +17,6 @@ from django.db.models import Max, Min, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
-from .connections import channel_status
 from .counters import counters_add, counters_move, counters_read, counters_rebuild
 from .importing import RecipientRow, RejectedRow
 from .models import (
@@ -34,6 +33,7 @@ from .models import (
     Recipient,
     RecipientAttribute,
 )
+from .providers.registry import channel_status
 from .queue import enqueue, enqueue_senders
 from .rendering import (
     TEMPLATE_FIELDS,

@@ -13,10 +13,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
-from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
 from .models import Campaign, Delivery
 from .providers.exceptions import ProviderConfigurationError
+from .providers.registry import build_provider
 from .queue import enqueue, enqueue_senders
 from .services import (
     TransitionError,

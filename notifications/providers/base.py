@@ -100,6 +100,19 @@ class Provider(abc.ABC):
         """A provider built from settings; ProviderConfigurationError names what is missing."""
         return cls(**cls.read_settings(), limits=cls.limits_from_settings(), timeout=http_timeout())
 
+    @classmethod
+    def token_store_from_settings(cls) -> Any:
+        """Where the provider keeps credentials that rotate as it sends, for `from_settings`;
+        None where its settings hold every credential (all but Bitrix24, whose OAuth tokens
+        live in the database)."""
+        return None
+
+    @classmethod
+    def connection_problem(cls, token_store: Any) -> str:
+        """Why the provider cannot send with `token_store` although its settings are complete
+        (an app never connected), or "" when it can."""
+        return ""
+
     # The two operations the dispatch engine calls.
 
     @abc.abstractmethod

@@ -12,10 +12,10 @@ import pytest
 import responses
 from django.conf import settings
 
-from notifications.connections import build_provider
 from notifications.counters import counters_read, counters_rebuild
 from notifications.dispatch import REPEAT_NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
 from notifications.services import (
     campaign_cancel,

@@ -7,8 +7,8 @@ import responses
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from notifications.connections import DatabaseTokenStore
 from notifications.models import Bitrix24Token
+from notifications.providers.bitrix24.tokens import DatabaseTokenStore
 
 pytestmark = pytest.mark.django_db
 

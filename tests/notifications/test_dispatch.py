@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.connections import build_provider
 from notifications.counters import counters_rebuild
 from notifications.dispatch import (
     campaign_send,
@@ -23,6 +22,7 @@ from notifications.dispatch import (
     deliveries_start,
 )
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
+from notifications.providers.registry import build_provider
 from notifications.providers.values import ResultStatus, SendResult
 from notifications.services import (
     TransitionError,

@@ -12,7 +12,6 @@ import responses
 from django.utils import timezone
 from django_q.models import Schedule
 
-from notifications.connections import build_provider
 from notifications.dispatch import (
     begun_lease_seconds,
     campaign_send,
@@ -22,6 +21,7 @@ from notifications.dispatch import (
     deliveries_start,
 )
 from notifications.models import Campaign, Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import get_limiter
 from notifications.services import campaign_dispatch, campaign_materialise
 from notifications.tasks import tick

@@ -16,10 +16,10 @@ import responses
 from django.conf import settings
 from django.db import connection
 
-from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.providers.limits import Limits
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
 from notifications.services import campaign_dispatch, campaign_materialise
 from tests.factories import make_audience, make_campaign, make_recipient, make_template

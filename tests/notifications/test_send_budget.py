@@ -5,9 +5,9 @@ import time
 import pytest
 import responses
 
-from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import get_limiter
 from notifications.services import campaign_dispatch, campaign_materialise
 from notifications.tasks import send_budget_seconds

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.connections import DatabaseTokenStore, bitrix24_portal
-from notifications.providers.bitrix24 import exchange_refresh_token
+from notifications.providers.bitrix24.oauth import exchange_refresh_token
+from notifications.providers.bitrix24.tokens import DatabaseTokenStore, bitrix24_portal
 from notifications.providers.exceptions import ProviderError
 
 

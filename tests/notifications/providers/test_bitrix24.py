@@ -9,13 +9,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from notifications.providers.bitrix24 import (
-    MemoryTokenStore,
-    Tokens,
+from notifications.providers.bitrix24.oauth import (
     authorize_url,
     exchange_code,
     exchange_refresh_token,
 )
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
 from notifications.providers.exceptions import ProviderConfigurationError, ProviderError
 from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider

@@ -12,7 +12,8 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications.providers.bitrix24 import Bitrix24Provider, MemoryTokenStore, Tokens
+from notifications.providers.bitrix24.provider import Bitrix24Provider
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.imshop import ImshopProvider
 from notifications.providers.leadconverter import LeadConverterProvider
