@@ -56,8 +56,9 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
     - 2xx with a JSON body that carries no `error` and no `success: false`: every item accepted;
     - 2xx with a JSON `error` or `success: false`: the batch was refused (permanent);
     - 2xx without a JSON body: accepted, outcome unreadable (unknown: it may have been sent);
-    - 401/403: the token was refused (configuration); 404/405: no such method at this URL
-      (configuration: LEADCONVERTER_API_URL, or the token inside the path, is wrong);
+    - 401/403: the token was refused (configuration); 3xx, 404, 405 (`NOT_THE_API`): no such
+      method at this URL (configuration: LEADCONVERTER_API_URL, or the token inside the path,
+      is wrong);
       429/503: slow down; other 5xx: transient; other 4xx: the batch was refused (permanent).
     """
     fields = body if isinstance(body, dict) else {}

@@ -27,21 +27,23 @@ class Verdict(StrEnum):
     REFRESH = "refresh"
 
 
-# "No such endpoint or method here": the URL we were given does not lead to the API's method,
-# so every request of the campaign would get the same answer. A provider whose 404 means
-# something about the message (Yandex Market: the chat is gone) says so in its own table.
-NOT_THE_API = frozenset({404, 405})
+# "No such endpoint or method here": the URL we were given does not lead to the API's method, so
+# every request of the campaign would get the same answer. A redirect says so too: redirects are
+# never followed (a redirected POST would become a GET), so the URL is not the API's own. Every
+# provider reads its answers' "check the URL" hint from this set; one whose 404 means something
+# about the message (Yandex Market: the chat is gone) says so in its own table.
+NOT_THE_API = frozenset({*range(300, 400), 404, 405})
 
 
 def verdict_for_status(status_code: int, table: Mapping[int, Verdict]) -> Verdict:
     """The verdict of an HTTP status: the provider's table, else 5xx retry and 4xx failed.
 
-    A 3xx is a configuration problem: redirects are not followed, so the URL is not the API's.
-    So are 404 and 405 (`NOT_THE_API`) unless the provider's table says otherwise.
+    A status in `NOT_THE_API` (3xx, 404, 405) is a configuration problem unless the provider's
+    table says otherwise.
     """
     if status_code in table:
         return table[status_code]
-    if 300 <= status_code < 400 or status_code in NOT_THE_API:
+    if status_code in NOT_THE_API:
         return Verdict.CONFIGURATION
     if status_code >= 500:
         return Verdict.RETRY

@@ -29,7 +29,7 @@ from .values import (
     error_text,
     merge,
 )
-from .verdicts import Verdict, verdict_for_status
+from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://api.partner.market.yandex.ru"
 # How long a 420 for too many parallel requests holds the business (quota still left).
@@ -38,7 +38,7 @@ MAX_TEXT_LENGTH = 4096
 MAX_CHAT_ID = 2**63 - 1
 
 # What an HTTP status means for the message. Unlisted: 3xx and 405 mean YANDEX_MARKET_API_URL is
-# not the API (configuration), 5xx retry, other 4xx failed.
+# not the API (configuration, `NOT_THE_API`), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     400: Verdict.FAILED,
     401: Verdict.CONFIGURATION,
@@ -164,7 +164,7 @@ class YandexMarketProvider(Provider):
         else:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
             text = error_text(f"Yandex Market answered HTTP {answer.status_code}", described)
-            if verdict is Verdict.CONFIGURATION and answer.status_code not in (401, 403):
+            if verdict is Verdict.CONFIGURATION and answer.status_code in NOT_THE_API:
                 text = error_text(
                     f"Yandex Market has no such method at YANDEX_MARKET_API_URL "
                     f"(HTTP {answer.status_code}); check it",

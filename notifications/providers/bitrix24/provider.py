@@ -26,7 +26,7 @@ from ..http import Answer, TransportFailure, utcnow
 from ..limits import Limits, Permit, unlimited
 from ..settings import http_timeout, required_setting, url_setting
 from ..values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
-from ..verdicts import Verdict, verdict_for_status
+from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
 from .oauth import DEFAULT_OAUTH_URL, RECONNECT, OAuthServer, portal_url
 from .tokens import NOT_CONNECTED, DatabaseTokenStore, Tokens, TokenStore, bitrix24_portal
 
@@ -70,9 +70,9 @@ CONFIGURATION_HINTS: dict[str, str] = {
     "NO_AUTH_FOUND": f"the stored authorisation was not accepted; {RECONNECT}",
     "insufficient_scope": f"the app needs the `pull` scope; {RECONNECT}",
     "ERROR_METHOD_NOT_FOUND": NO_SUCH_METHOD,
-    "http_404": NO_SUCH_METHOD,
-    "http_405": NO_SUCH_METHOD,
 }
+# For a configuration error without a hint of its own.
+DEFAULT_HINT = "the app or the portal needs a person's attention"
 
 # ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
 # `time.operating_reset_at`. Bitrix24 counts a method's run time over 10 minutes and releases
@@ -342,8 +342,11 @@ class Bitrix24Provider(Provider):
         verdict = ERROR_VERDICTS.get(error) or verdict_for_status(
             answer.status_code, STATUS_VERDICTS
         )
+        # Without an error code of its own, a status that says the URL is not the API's (the
+        # portal's 404 page for an unknown method or path) gets the portal URL's hint.
+        hint = NO_SUCH_METHOD if not error and answer.status_code in NOT_THE_API else None
         return self._error_outcome(
-            messages, answer, verdict, error or f"http_{answer.status_code}", description
+            messages, answer, verdict, error or f"http_{answer.status_code}", description, hint
         )
 
     def _error_outcome(
@@ -353,9 +356,12 @@ class Bitrix24Provider(Provider):
         verdict: Verdict,
         code: str,
         description: str,
+        hint: str | None = None,
     ) -> BatchOutcome:
+        """The outcome of an error, or the ProviderConfigurationError to raise, with `hint` (else
+        the code's own from CONFIGURATION_HINTS) saying what staff must do."""
         if verdict is Verdict.CONFIGURATION:
-            hint = CONFIGURATION_HINTS.get(code, "the app or the portal needs a person's attention")
+            hint = hint or CONFIGURATION_HINTS.get(code, DEFAULT_HINT)
             raise self.configuration_error(
                 error_text(f"Bitrix24 answered {code}", f"{hint}. {description}".strip()), answer
             )
