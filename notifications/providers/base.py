@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 import requests
 
 from .exceptions import ProviderConfigurationError
+from .facts import AddressKind, ContentNeed
 from .http import MAX_TEXT, Answer, HttpClient, TransportFailure, utcnow
 from .limits import Limits, Permit, parse_rate, unlimited
 from .redaction import Redactor
 from .settings import http_timeout, int_setting, setting
-from .values import BatchOutcome, OutboundMessage, QuotaInfo, ResultStatus, SendResult
+from .values import BatchOutcome, Content, OutboundMessage, QuotaInfo, ResultStatus, SendResult
 from .verdicts import RESULT_OF_VERDICT, Verdict
 
 
@@ -37,6 +38,20 @@ class Provider(abc.ABC):
     settings_prefix: ClassVar[str]
     default_limits: ClassVar[Limits]
     max_batch_size: ClassVar[int]
+
+    # The channel's facts, declared once for the whole product (see `facts`).
+    # The content fields the provider sends; the others are neither rendered nor checked.
+    content_fields: ClassVar[tuple[str, ...]]
+    # What a message cannot go without.
+    content_needs: ClassVar[tuple[ContentNeed, ...]]
+    # The most characters a text (`body`) may have, None when the vendor sets no limit.
+    max_text_length: ClassVar[int | None] = None
+    address_kind: ClassVar[AddressKind]
+    # True where a recipient without an address on the channel is addressed by their own
+    # external_id (Imshop: the shop's user id is the id Vestnik imports).
+    external_id_is_default_address: ClassVar[bool] = False
+    # What staff call the channel's messages, in the plural ("Yandex Market chats").
+    messages_noun: ClassVar[str]
     # True where one request carries one text for all its recipients (Imshop): messages share a
     # request only when they render the same, so personalisation multiplies requests.
     one_text_per_request: ClassVar[bool] = False
@@ -157,6 +172,17 @@ class Provider(abc.ABC):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message the provider would refuse anyway, or None to send it."""
         return None
+
+    @classmethod
+    def unmet_needs(cls, content: Content) -> list[ContentNeed]:
+        """The declared `content_needs` that `content` leaves unmet, in declared order."""
+        present = set(content.as_dict())
+        return [need for need in cls.content_needs if not need.met_by(present)]
+
+    @classmethod
+    def text_too_long(cls, text: str) -> bool:
+        """Whether `text` is longer than the declared `max_text_length`."""
+        return cls.max_text_length is not None and len(text) > cls.max_text_length
 
     def result(
         self,

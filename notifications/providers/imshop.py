@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import Provider
+from .facts import AddressKind, ContentNeed
 from .http import Answer, TransportFailure
 from .limits import Limits, Permit, unlimited
 from .settings import required_setting, url_setting
@@ -66,6 +67,14 @@ class ImshopProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1000
     one_text_per_request = True
+    content_fields = ("title", "body", "deeplink")
+    content_needs = (
+        ContentNeed(("title",), "Imshop pushes need a title."),
+        ContentNeed(("body",), "Imshop pushes need a text."),
+    )
+    address_kind = AddressKind("Imshop user id", numeric=False)
+    external_id_is_default_address = True
+    messages_noun = "Imshop pushes"
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)
@@ -117,14 +126,14 @@ class ImshopProvider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Imshop would refuse anyway, so it is not sent."""
-        if not message.address.strip():
+        if not self.address_kind.accepts(message.address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text="The Imshop user id is empty.",
+                text=f"The {self.address_kind.label} is empty.",
             )
-        if not message.content.title or not message.content.body:
+        if self.unmet_needs(message.content):
             return self.result(
                 message,
                 ResultStatus.FAILED,

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .base import Provider
+from .facts import AddressKind, ContentNeed
 from .http import Answer, TransportFailure
 from .limits import Limits, Permit, unlimited
 from .settings import required_setting, url_setting
@@ -24,7 +25,6 @@ from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, err
 from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://leadconverter.ru/api/v1"
-MAX_SUBSCRIBER_ID = 2**63 - 1
 
 # --- ASSUMED: LeadConverter's answers and limits (not published) ------------------------------
 
@@ -102,6 +102,14 @@ class LeadConverterProvider(Provider):
     settings_prefix = "LEADCONVERTER"
     default_limits = DEFAULT_LIMITS
     max_batch_size = 100
+    content_fields = ("body", "file_uuid")
+    content_needs = (
+        ContentNeed(
+            ("body", "file_uuid"), "LeadConverter messages need a text, a file UUID, or both."
+        ),
+    )
+    address_kind = AddressKind("LeadConverter subscriber_id", numeric=True)
+    messages_noun = "LeadConverter messages"
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(api_url).hostname or "", secrets=[token], **kwargs)
@@ -142,20 +150,16 @@ class LeadConverterProvider(Provider):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for an item LeadConverter cannot take, so it stays out of the batch."""
         address = message.address.strip()
-        if not address.isdigit() or not 0 < int(address) <= MAX_SUBSCRIBER_ID:
+        if not self.address_kind.accepts(address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text="LeadConverter subscriber_id must be a positive whole number, "
-                f"not {address!r}.",
+                text=f"{self.address_kind.label} must be a positive whole number, not {address!r}.",
             )
-        if not message.content.body and not message.content.file_uuid:
+        if unmet := self.unmet_needs(message.content):
             return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_content",
-                text="LeadConverter messages need a text, a file UUID, or both.",
+                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].sentence
             )
         return None
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from ..base import Provider
 from ..exceptions import ProviderConfigurationError
+from ..facts import AddressKind, ContentNeed
 from ..http import Answer, TransportFailure, utcnow
 from ..limits import Limits, Permit, unlimited
 from ..settings import http_timeout, required_setting, url_setting
@@ -81,7 +82,6 @@ OPERATION_TIME_LIMIT_HOLD = timedelta(seconds=60)
 
 PUSH_METHOD = "pull.application.push.add"
 MAX_BATCH_COMMANDS = 50
-MAX_USER_ID = 2**63 - 1
 # Cloud portals; Enterprise portals drain 5 a second with a burst of 250 (BITRIX24_RATE/_BURST).
 DEFAULT_LIMITS = Limits(batch_size=50, rate="2/s", burst=50)
 
@@ -126,6 +126,10 @@ class Bitrix24Provider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = MAX_BATCH_COMMANDS
     calls_per_send = 3
+    content_fields = ("body", "avatar_url")
+    content_needs = (ContentNeed(("body",), "Bitrix24 pushes need a text."),)
+    address_kind = AddressKind("Bitrix24 USER_ID", numeric=True)
+    messages_noun = "Bitrix24 pushes"
 
     def __init__(
         self,
@@ -228,19 +232,17 @@ class Bitrix24Provider(Provider):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Bitrix24 would refuse anyway, so it is not sent."""
         address = message.address.strip()
-        if not address.isdigit() or not 0 < int(address) <= MAX_USER_ID:
+        if not self.address_kind.accepts(address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text=f"A Bitrix24 USER_ID must be a positive whole number, not {address!r}.",
+                text=f"A {self.address_kind.label} must be a positive whole number, "
+                f"not {address!r}.",
             )
-        if not message.content.body:
+        if unmet := self.unmet_needs(message.content):
             return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="TEXT_ERROR",
-                text="Bitrix24 pushes need a text.",
+                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].sentence
             )
         return None
 
