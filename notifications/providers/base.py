@@ -50,6 +50,8 @@ class Provider(abc.ABC):
     # True where a recipient without an address on the channel is addressed by their own
     # external_id (Imshop: the shop's user id is the id Vestnik imports).
     external_id_is_default_address: ClassVar[bool] = False
+    # The vendor's name as staff read it in a sentence ("Yandex Market accepts at most ...").
+    vendor: ClassVar[str]
     # What staff call the channel's messages, in the plural ("Yandex Market chats").
     messages_noun: ClassVar[str]
     # True where one request carries one text for all its recipients (Imshop): messages share a

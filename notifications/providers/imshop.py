@@ -74,6 +74,7 @@ class ImshopProvider(Provider):
     )
     address_kind = AddressKind("Imshop user id", numeric=False)
     external_id_is_default_address = True
+    vendor = "Imshop"
     messages_noun = "Imshop pushes"
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:

@@ -109,6 +109,7 @@ class LeadConverterProvider(Provider):
         ),
     )
     address_kind = AddressKind("LeadConverter subscriber_id", numeric=True)
+    vendor = "LeadConverter"
     messages_noun = "LeadConverter messages"
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:

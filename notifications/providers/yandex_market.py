@@ -82,6 +82,7 @@ class YandexMarketProvider(Provider):
     content_needs = (ContentNeed(("body",), "Yandex Market messages need a text."),)
     max_text_length = 4096
     address_kind = AddressKind("Yandex Market chatId", numeric=True)
+    vendor = "Yandex Market"
     messages_noun = "Yandex Market chats"
 
     def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
@@ -141,7 +142,7 @@ class YandexMarketProvider(Provider):
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text=f"Yandex Market takes 1 to {self.max_text_length} characters; this text has "
+                text=f"{self.vendor} takes 1 to {self.max_text_length} characters; this text has "
                 f"{len(body)}.",
             )
         return None

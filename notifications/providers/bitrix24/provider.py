@@ -129,6 +129,7 @@ class Bitrix24Provider(Provider):
     content_fields = ("body", "avatar_url")
     content_needs = (ContentNeed(("body",), "Bitrix24 pushes need a text."),)
     address_kind = AddressKind("Bitrix24 USER_ID", numeric=True)
+    vendor = "Bitrix24"
     messages_noun = "Bitrix24 pushes"
 
     def __init__(

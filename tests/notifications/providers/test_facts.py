@@ -54,14 +54,15 @@ def test_every_channel_declares_the_content_it_sends_and_needs(channel):
 
 
 @pytest.mark.parametrize("channel", Channel.values)
-def test_every_channel_declares_its_address_and_its_nouns(channel):
+def test_every_channel_declares_its_address_and_its_names(channel):
     cls = provider_class(channel)
 
     assert isinstance(cls.address_kind, AddressKind)
     assert cls.address_kind.label
     # An external_id is any text, so only a channel whose ids are text can default to it.
     assert not (cls.external_id_is_default_address and cls.address_kind.numeric)
-    assert cls.messages_noun
+    assert cls.vendor
+    assert cls.messages_noun.startswith(cls.vendor)
     assert isinstance(cls.one_text_per_request, bool)
 
 
@@ -73,7 +74,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
             cls.address_kind,
             cls.external_id_is_default_address,
             cls.one_text_per_request,
-            cls.messages_noun,
+            (cls.vendor, cls.messages_noun),
         )
         for channel, cls in PROVIDERS.items()
     }
@@ -85,7 +86,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
             AddressKind("Imshop user id", numeric=False),
             True,
             True,
-            "Imshop pushes",
+            ("Imshop", "Imshop pushes"),
         ),
         "leadconverter": (
             ("body", "file_uuid"),
@@ -93,7 +94,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
             AddressKind("LeadConverter subscriber_id", numeric=True),
             False,
             False,
-            "LeadConverter messages",
+            ("LeadConverter", "LeadConverter messages"),
         ),
         "yandex_market": (
             ("body",),
@@ -101,7 +102,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
             AddressKind("Yandex Market chatId", numeric=True),
             False,
             False,
-            "Yandex Market chats",
+            ("Yandex Market", "Yandex Market chats"),
         ),
         "bitrix24": (
             ("body", "avatar_url"),
@@ -109,7 +110,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
             AddressKind("Bitrix24 USER_ID", numeric=True),
             False,
             False,
-            "Bitrix24 pushes",
+            ("Bitrix24", "Bitrix24 pushes"),
         ),
     }
 
