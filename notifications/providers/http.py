@@ -41,6 +41,7 @@ def _version() -> str:
 
 
 USER_AGENT = f"Vestnik/{_version()}"
+# The most characters of an answer's text, or of a result's message, that are kept.
 MAX_TEXT = 2000
 
 _session_lock = threading.Lock()

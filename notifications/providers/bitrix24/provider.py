@@ -10,6 +10,10 @@ Access tokens live an hour and every refresh hands out a new refresh token, so t
 behind a `TokenStore` (`tokens`). When a call answers `expired_token`, the provider refreshes
 under the store's lock and repeats the call once; a worker that finds the token already
 refreshed by another simply uses the new one.
+
+Over 400 lines because the protocol is: two request shapes (one call, or `batch.json`) with
+different answers, errors per call inside a batch, REST-wide error codes with a hint for staff
+each, and the refresh-and-repeat.
 """
 
 from __future__ import annotations
