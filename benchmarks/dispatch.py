@@ -277,8 +277,8 @@ def _role_prepare(args: argparse.Namespace) -> dict[str, Any]:
     """N recipients with an address on every channel, one audience, and Bitrix24 connected."""
     from django.db import connection, transaction
 
-    from notifications.connections import DatabaseTokenStore, bitrix24_portal
     from notifications.models import Address, Audience, AudienceMember, Recipient
+    from notifications.providers.bitrix24.tokens import DatabaseTokenStore, bitrix24_portal
 
     recipients = Recipient._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -316,7 +316,7 @@ def _bitrix24_tokens():
     import requests
     from django.conf import settings
 
-    from notifications.providers.bitrix24 import exchange_code
+    from notifications.providers.bitrix24.oauth import exchange_code
 
     answer = requests.get(
         f"{settings.BITRIX24_PORTAL_URL}/oauth/authorize/",
@@ -373,9 +373,9 @@ def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
 def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     """The worker's send loop on one campaign, once it is materialised, until it completes."""
     from notifications.campaigns.lifecycle import campaign_complete_if_done
-    from notifications.connections import build_provider
     from notifications.dispatch import campaign_send
     from notifications.models import Campaign
+    from notifications.providers.registry import build_provider
 
     campaign = Campaign.objects.get(pk=args.campaign)
     provider = build_provider(campaign.channel)
@@ -420,9 +420,9 @@ def _role_bare(args: argparse.Namespace) -> dict[str, Any]:
     """The same requests through the same client, rendered up front, with no database."""
     from notifications.content.checks import render_for_channel
     from notifications.content.rendering import compile_template
-    from notifications.providers.base import OutboundMessage
-    from notifications.providers.bitrix24 import MemoryTokenStore
+    from notifications.providers.bitrix24.tokens import MemoryTokenStore
     from notifications.providers.registry import get_provider
+    from notifications.providers.values import OutboundMessage
 
     store = MemoryTokenStore(_bitrix24_tokens()) if args.channel == "bitrix24" else None
     provider = get_provider(args.channel, token_store=store)

@@ -9,8 +9,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 
-from .providers.base import ProviderConfigurationError
-from .providers.bitrix24 import portal_url
+from .providers.bitrix24.oauth import portal_url
+from .providers.exceptions import ProviderConfigurationError
 from .tasks import MIN_SEND_BUDGET_SECONDS, SEND_MARGIN_SECONDS, send_budget_unclamped
 
 

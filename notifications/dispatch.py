@@ -44,14 +44,13 @@ from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compi
 from .bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from .counters import counters_add, counters_move
 from .models import Campaign, Delivery, DeliveryEvent, ProviderQuota, Recipient
-from .providers.base import (
+from .providers.base import Provider
+from .providers.exceptions import NoPermit, ProviderConfigurationError
+from .providers.limits import Limits
+from .providers.values import (
     BatchOutcome,
     Content,
-    Limits,
-    NoPermit,
     OutboundMessage,
-    Provider,
-    ProviderConfigurationError,
     QuotaInfo,
     ResultStatus,
     SendResult,

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from .models import RateLimitSlot, RateLimitState
-from .providers.base import Limits
+from .providers.limits import Limits
 
 SLOT_POLL_SECONDS = 0.05
 SLOT_POLL_MAX_SECONDS = 1.0

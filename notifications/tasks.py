@@ -21,11 +21,11 @@ from notifications.campaigns.lifecycle import (
 )
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.errors import StateConflict
+from notifications.providers.registry import build_provider
 
-from .connections import build_provider
 from .dispatch import campaign_send, deliveries_expire_leases
 from .models import Campaign, Delivery
-from .providers.base import ProviderConfigurationError
+from .providers.exceptions import ProviderConfigurationError
 from .queue import enqueue, enqueue_senders
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ web servers log request lines whole: runserver's `django.server` lines and gunic
 error logs. `UrlSecretFilter` rewrites any such line before a handler writes it.
 
 Plain Python, no Django: gunicorn's master process loads it from its configuration file, before
-(and without) Django's settings.
+(and without) Django's settings. So is `notifications.providers.redaction`, whose marker it uses.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import logging
 import re
 from urllib.parse import unquote_plus
 
+from notifications.providers.redaction import REDACTED
+
 # The query parameter that carries a webhook secret (webhooks.authentication reads it).
 TOKEN_PARAMETER = "token"  # noqa: S105 - a parameter's name, not a secret
-REDACTED = "[redacted]"
 
 # A query parameter in a log line: after "?" or "&", up to the next "&" or ASCII whitespace (a
 # request line separates the URL from the protocol with a space). Nothing else ends it, since a

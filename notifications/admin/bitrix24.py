@@ -13,10 +13,16 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ..connections import DatabaseTokenStore, bitrix24_portal, channel_status
+from notifications.providers.bitrix24.oauth import authorize_url, exchange_code
+from notifications.providers.bitrix24.tokens import (
+    NOT_CONNECTED,
+    DatabaseTokenStore,
+    bitrix24_portal,
+)
+from notifications.providers.exceptions import ProviderError
+from notifications.providers.registry import channel_status
+
 from ..models import Bitrix24Token, Channel
-from ..providers.base import ProviderError
-from ..providers.bitrix24 import NOT_CONNECTED, authorize_url, exchange_code
 
 BITRIX24_STATE_KEY = "vestnik_bitrix24_oauth_state"
 

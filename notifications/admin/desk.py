@@ -30,9 +30,9 @@ from notifications.content.rendering import (
     compile_template,
     recipient_context,
 )
+from notifications.providers.limits import Limits
 
 from ..models import Campaign, Channel, Delivery
-from ..providers.base import Limits
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
 
 MESSAGE_NOUNS = {

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from notifications.campaigns.plan import channel_limits
-from notifications.connections import build_provider, channel_status
 from notifications.models import (
     Campaign,
     Channel,
@@ -18,7 +17,9 @@ from notifications.models import (
     DeliveryEvent,
     ProviderQuota,
 )
-from notifications.providers.base import Limits, ProviderError
+from notifications.providers.exceptions import ProviderError
+from notifications.providers.limits import Limits
+from notifications.providers.registry import build_provider, channel_status
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from notifications.campaigns.selectors import (
     campaign_recent_rate,
     campaigns_audience_sizes,
 )
-from notifications.connections import build_provider, channel_status
 from notifications.content.checks import CHANNEL_FIELDS
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.models import (
@@ -28,8 +27,9 @@ from notifications.models import (
     Delivery,
     Recipient,
 )
-from notifications.providers.base import Limits, ProviderError
-from notifications.providers.registry import PROVIDERS
+from notifications.providers.exceptions import ProviderError
+from notifications.providers.limits import Limits
+from notifications.providers.registry import PROVIDERS, build_provider, channel_status
 from notifications.recipients.selectors import _variable, reachable_recipients
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from notifications.campaigns.selectors import campaign_message
-from notifications.connections import channel_status
 from notifications.content.checks import (
     channel_template_errors,
     render_for_channel,
@@ -21,6 +20,7 @@ from notifications.models import (
     Channel,
     Recipient,
 )
+from notifications.providers.registry import channel_status
 from notifications.recipients.selectors import recipient_attribute_names
 
 SAMPLE_RENDERS = 20

@@ -21,7 +21,7 @@ from notifications.content.rendering import (
     RenderError,
 )
 from notifications.models import Channel
-from notifications.providers.base import Content
+from notifications.providers.values import Content
 
 # What each channel actually sends; the other fields are neither rendered nor checked for it.
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {

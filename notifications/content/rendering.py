@@ -26,7 +26,7 @@ from liquid.exceptions import FilterError, LiquidError, LocalNamespaceLimitError
 from liquid.filter import flatten
 
 from notifications.models import Recipient
-from notifications.providers.base import Content
+from notifications.providers.values import Content
 
 TEMPLATE_FIELDS = ("title", "body", "deeplink", "file_uuid", "avatar_url")
 

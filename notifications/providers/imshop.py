@@ -13,25 +13,21 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import (
-    Answer,
+from .base import Provider
+from .facts import AddressKind, ContentNeed
+from .http import Answer, TransportFailure
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import (
     BatchOutcome,
     Content,
-    Limits,
     OutboundMessage,
-    Permit,
-    Provider,
     ResultStatus,
     SendResult,
-    TransportFailure,
-    Verdict,
     error_text,
     merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    verdict_for_status,
 )
+from .verdicts import Verdict, verdict_for_status
 
 # What an HTTP status means for every user of the request. Unlisted: 3xx, 404 and 405 mean
 # IMSHOP_PUSH_URL is not the one the manager gave (configuration), 5xx retry, other 4xx failed.
@@ -71,6 +67,15 @@ class ImshopProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1000
     one_text_per_request = True
+    content_fields = ("title", "body", "deeplink")
+    content_needs = (
+        ContentNeed(("title",), "Imshop pushes need a title."),
+        ContentNeed(("body",), "Imshop pushes need a text."),
+    )
+    address_kind = AddressKind("Imshop user id", numeric=False)
+    external_id_is_default_address = True
+    vendor = "Imshop"
+    messages_noun = "Imshop pushes"
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)
@@ -122,14 +127,14 @@ class ImshopProvider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Imshop would refuse anyway, so it is not sent."""
-        if not message.address.strip():
+        if not self.address_kind.accepts(message.address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text="The Imshop user id is empty.",
+                text=f"The {self.address_kind.label} is empty.",
             )
-        if not message.content.title or not message.content.body:
+        if self.unmet_needs(message.content):
             return self.result(
                 message,
                 ResultStatus.FAILED,

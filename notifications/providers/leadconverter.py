@@ -16,28 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .base import (
-    NOT_THE_API,
-    Answer,
-    BatchOutcome,
-    Limits,
-    OutboundMessage,
-    Permit,
-    Provider,
-    ResultStatus,
-    SendResult,
-    TransportFailure,
-    Verdict,
-    error_text,
-    merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    verdict_for_status,
-)
+from .base import Provider
+from .facts import AddressKind, ContentNeed
+from .http import Answer, TransportFailure
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://leadconverter.ru/api/v1"
-MAX_SUBSCRIBER_ID = 2**63 - 1
 
 # --- ASSUMED: LeadConverter's answers and limits (not published) ------------------------------
 
@@ -69,8 +56,9 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
     - 2xx with a JSON body that carries no `error` and no `success: false`: every item accepted;
     - 2xx with a JSON `error` or `success: false`: the batch was refused (permanent);
     - 2xx without a JSON body: accepted, outcome unreadable (unknown: it may have been sent);
-    - 401/403: the token was refused (configuration); 404/405: no such method at this URL
-      (configuration: LEADCONVERTER_API_URL, or the token inside the path, is wrong);
+    - 401/403: the token was refused (configuration); 3xx, 404, 405 (`NOT_THE_API`): no such
+      method at this URL (configuration: LEADCONVERTER_API_URL, or the token inside the path,
+      is wrong);
       429/503: slow down; other 5xx: transient; other 4xx: the batch was refused (permanent).
     """
     fields = body if isinstance(body, dict) else {}
@@ -114,6 +102,15 @@ class LeadConverterProvider(Provider):
     settings_prefix = "LEADCONVERTER"
     default_limits = DEFAULT_LIMITS
     max_batch_size = 100
+    content_fields = ("body", "file_uuid")
+    content_needs = (
+        ContentNeed(
+            ("body", "file_uuid"), "LeadConverter messages need a text, a file UUID, or both."
+        ),
+    )
+    address_kind = AddressKind("LeadConverter subscriber_id", numeric=True)
+    vendor = "LeadConverter"
+    messages_noun = "LeadConverter messages"
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(api_url).hostname or "", secrets=[token], **kwargs)
@@ -154,20 +151,16 @@ class LeadConverterProvider(Provider):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for an item LeadConverter cannot take, so it stays out of the batch."""
         address = message.address.strip()
-        if not address.isdigit() or not 0 < int(address) <= MAX_SUBSCRIBER_ID:
+        if not self.address_kind.accepts(address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text="LeadConverter subscriber_id must be a positive whole number, "
-                f"not {address!r}.",
+                text=f"{self.address_kind.label} must be a positive whole number, not {address!r}.",
             )
-        if not message.content.body and not message.content.file_uuid:
+        if unmet := self.unmet_needs(message.content):
             return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_content",
-                text="LeadConverter messages need a text, a file UUID, or both.",
+                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].sentence
             )
         return None
 

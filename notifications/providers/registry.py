@@ -1,13 +1,18 @@
-"""Which provider serves which channel, built from Django settings.
+"""Which provider serves which channel: the one place that builds a provider.
 
-`get_provider` is what the dispatch engine calls; `provider_status` is what the admin shows as
-"not configured" (and what dispatch checks first).
+`build_provider` is what the dispatch engine calls and `channel_status` is what the admin shows as
+"not configured" (and what dispatch checks first); both give a provider the token store it
+declares (`Provider.token_store_from_settings`). `get_provider` and `provider_status` take the
+store as an argument instead, for tests and scripts that keep tokens elsewhere.
 """
 
 from __future__ import annotations
 
-from .base import Provider, ProviderConfigurationError
-from .bitrix24 import NOT_CONNECTED, Bitrix24Provider, TokenStore
+from typing import Any
+
+from .base import Provider
+from .bitrix24.provider import Bitrix24Provider
+from .exceptions import ProviderConfigurationError
 from .imshop import ImshopProvider
 from .leadconverter import LeadConverterProvider
 from .yandex_market import YandexMarketProvider
@@ -23,7 +28,8 @@ PROVIDERS: dict[str, type[Provider]] = {
 }
 
 
-def _provider_class(channel: str) -> type[Provider]:
+def provider_class(channel: str) -> type[Provider]:
+    """The provider class of `channel`, whose class attributes declare the channel's facts."""
     try:
         return PROVIDERS[channel]
     except KeyError:
@@ -32,26 +38,38 @@ def _provider_class(channel: str) -> type[Provider]:
         ) from None
 
 
-def get_provider(channel: str, *, token_store: TokenStore | None = None) -> Provider:
-    """The provider for `channel`, from settings. Bitrix24 needs the store of its OAuth tokens.
+def get_provider(channel: str, *, token_store: Any = None) -> Provider:
+    """The provider for `channel`, from settings, with the given token store (Bitrix24 needs one).
 
     Raises ProviderConfigurationError naming the missing or invalid setting.
     """
-    return _provider_class(channel).from_settings(token_store=token_store)
+    return provider_class(channel).from_settings(token_store=token_store)
 
 
-def provider_status(channel: str, *, token_store: TokenStore | None = None) -> tuple[bool, str]:
+def provider_status(channel: str, *, token_store: Any = None) -> tuple[bool, str]:
     """(configured, reason): whether `channel` can be dispatched to, and if not, why.
 
-    Checks settings only, without a request. For Bitrix24, a `token_store` given also checks
-    that the app was connected.
+    Checks settings only, without a request; a `token_store` given is also asked whether the
+    provider is connected.
     """
-    provider = _provider_class(channel)
+    provider = provider_class(channel)
     try:
         provider.read_settings()
         provider.limits_from_settings()
     except ProviderConfigurationError as error:
         return False, str(error)
-    if token_store is not None and channel == Bitrix24Provider.channel and not token_store.get():
-        return False, NOT_CONNECTED
+    if token_store is not None and (problem := provider.connection_problem(token_store)):
+        return False, problem
     return True, ""
+
+
+def build_provider(channel: str) -> Provider:
+    """The provider for `channel` with its own token store; raises ProviderConfigurationError
+    naming what is missing."""
+    provider = provider_class(channel)
+    return get_provider(channel, token_store=provider.token_store_from_settings())
+
+
+def channel_status(channel: str) -> tuple[bool, str]:
+    """(configured, reason): whether campaigns can go out on `channel` now."""
+    return provider_status(channel, token_store=provider_class(channel).token_store_from_settings())

@@ -15,37 +15,29 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import (
-    Answer,
+from .base import Provider
+from .exceptions import ProviderConfigurationError
+from .facts import AddressKind, ContentNeed
+from .http import Answer, TransportFailure, parse_http_date, utcnow
+from .limits import Limits, Permit, unlimited
+from .settings import required_setting, url_setting
+from .values import (
     BatchOutcome,
-    Limits,
     OutboundMessage,
-    Permit,
-    Provider,
-    ProviderConfigurationError,
     QuotaInfo,
     ResultStatus,
     SendResult,
-    TransportFailure,
-    Verdict,
     error_text,
     merge,
-    parse_http_date,
-    required_setting,
-    unlimited,
-    url_setting,
-    utcnow,
-    verdict_for_status,
 )
+from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://api.partner.market.yandex.ru"
 # How long a 420 for too many parallel requests holds the business (quota still left).
 PARALLEL_RETRY_SECONDS = 2
-MAX_TEXT_LENGTH = 4096
-MAX_CHAT_ID = 2**63 - 1
 
 # What an HTTP status means for the message. Unlisted: 3xx and 405 mean YANDEX_MARKET_API_URL is
-# not the API (configuration), 5xx retry, other 4xx failed.
+# not the API (configuration, `NOT_THE_API`), 5xx retry, other 4xx failed.
 STATUS_VERDICTS: dict[int, Verdict] = {
     400: Verdict.FAILED,
     401: Verdict.CONFIGURATION,
@@ -86,6 +78,12 @@ class YandexMarketProvider(Provider):
     settings_prefix = "YANDEX_MARKET"
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1
+    content_fields = ("body",)
+    content_needs = (ContentNeed(("body",), "Yandex Market messages need a text."),)
+    max_text_length = 4096
+    address_kind = AddressKind("Yandex Market chatId", numeric=True)
+    vendor = "Yandex Market"
+    messages_noun = "Yandex Market chats"
 
     def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(account=business_id, secrets=[api_key], **kwargs)
@@ -130,21 +128,22 @@ class YandexMarketProvider(Provider):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Yandex would refuse anyway, so no request is spent on it."""
         address = message.address.strip()
-        if not address.isdigit() or not 0 < int(address) <= MAX_CHAT_ID:
+        if not self.address_kind.accepts(address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text=f"A Yandex Market chatId must be a positive whole number, not {address!r}.",
+                text=f"A {self.address_kind.label} must be a positive whole number, "
+                f"not {address!r}.",
             )
-        length = len(message.content.body)
-        if not 1 <= length <= MAX_TEXT_LENGTH:
+        body = message.content.body
+        if self.unmet_needs(message.content) or self.text_too_long(body):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text=f"Yandex Market takes 1 to {MAX_TEXT_LENGTH} characters; this text has "
-                f"{length}.",
+                text=f"{self.vendor} takes 1 to {self.max_text_length} characters; this text has "
+                f"{len(body)}.",
             )
         return None
 
@@ -171,7 +170,7 @@ class YandexMarketProvider(Provider):
         else:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
             text = error_text(f"Yandex Market answered HTTP {answer.status_code}", described)
-            if verdict is Verdict.CONFIGURATION and answer.status_code not in (401, 403):
+            if verdict is Verdict.CONFIGURATION and answer.status_code in NOT_THE_API:
                 text = error_text(
                     f"Yandex Market has no such method at YANDEX_MARKET_API_URL "
                     f"(HTTP {answer.status_code}); check it",

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from emulator import Credentials, Emulator
-from notifications.providers.base import Content, OutboundMessage
+from notifications.providers.values import Content, OutboundMessage
 
 # Obvious fakes: the emulator checks exactly these.
 CREDENTIALS = Credentials(

@@ -8,9 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from notifications.models import Bitrix24Token
-from notifications.providers.base import ProviderConfigurationError, ResultStatus
-from notifications.providers.bitrix24 import MemoryTokenStore, Tokens, exchange_refresh_token
+from notifications.providers.bitrix24.oauth import exchange_refresh_token
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.emulator.conftest import CREDENTIALS, message, provider_stats
 
 PUSH = "pull.application.push.add"

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from notifications.providers.base import ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.emulator.conftest import CREDENTIALS, message, provider_stats
 
 AUTH = {"Authorization": f"Bearer {CREDENTIALS.imshop_api_key}"}

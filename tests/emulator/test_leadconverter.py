@@ -2,8 +2,9 @@
 
 import pytest
 
-from notifications.providers.base import ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.emulator.conftest import CREDENTIALS, message, provider_stats
 
 FILE = "db0227be-c7c7-484e-8fa4-de9bcfd4723f"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from notifications.providers.base import ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from tests.emulator.conftest import CREDENTIALS, message, provider_stats
 
 AUTH = {"Api-Key": CREDENTIALS.yandex_market_api_key}

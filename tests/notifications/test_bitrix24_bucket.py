@@ -14,10 +14,10 @@ from django.conf import settings
 
 from notifications.campaigns.lifecycle import campaign_cancel, campaign_dispatch, campaign_pause
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.connections import build_provider
 from notifications.counters import counters_read, counters_rebuild
 from notifications.dispatch import REPEAT_NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

@@ -6,8 +6,8 @@ import pytest
 import responses
 from django.core.management import CommandError, call_command
 
-from notifications.connections import DatabaseTokenStore
 from notifications.models import Bitrix24Token
+from notifications.providers.bitrix24.tokens import DatabaseTokenStore
 
 pytestmark = pytest.mark.django_db
 

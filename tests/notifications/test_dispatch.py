@@ -25,7 +25,6 @@ from notifications.campaigns.lifecycle import (
     campaigns_start_due,
 )
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.connections import build_provider
 from notifications.counters import counters_rebuild
 from notifications.dispatch import (
     campaign_send,
@@ -36,7 +35,8 @@ from notifications.dispatch import (
 )
 from notifications.errors import StateConflict
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
-from notifications.providers.base import ResultStatus, SendResult
+from notifications.providers.registry import build_provider
+from notifications.providers.values import ResultStatus, SendResult
 from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

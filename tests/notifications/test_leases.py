@@ -14,7 +14,6 @@ from django_q.models import Schedule
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.connections import build_provider
 from notifications.dispatch import (
     begun_lease_seconds,
     campaign_send,
@@ -24,6 +23,7 @@ from notifications.dispatch import (
     deliveries_start,
 )
 from notifications.models import Campaign, Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import get_limiter
 from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template

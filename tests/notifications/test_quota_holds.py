@@ -18,10 +18,10 @@ from django.db import connection
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
-from notifications.providers.base import Limits
+from notifications.providers.limits import Limits
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

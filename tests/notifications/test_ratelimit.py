@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from notifications.providers.base import Limits
+from notifications.providers.limits import Limits
 from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend, Rule, _gcra
 
 REDIS_TEST_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
@@ -119,7 +119,7 @@ def test_switched_off_it_never_waits():
 WORKER = """
 import os, sys, time, django
 django.setup()
-from notifications.providers.base import Limits
+from notifications.providers.limits import Limits
 from notifications.ratelimit import get_limiter
 limiter = get_limiter()
 limits = Limits(batch_size=1, rate="40/s", burst=1)

@@ -17,7 +17,7 @@ from notifications.content.rendering import (
     recipient_context,
 )
 from notifications.models import Recipient
-from notifications.providers.base import Content
+from notifications.providers.values import Content
 
 
 def test_renders_recipient_fields_and_attributes():

@@ -7,9 +7,9 @@ import responses
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.connections import build_provider
 from notifications.dispatch import campaign_send
 from notifications.models import Delivery
+from notifications.providers.registry import build_provider
 from notifications.ratelimit import get_limiter
 from notifications.tasks import send_budget_seconds
 from tests.factories import make_audience, make_campaign, make_recipient, make_template

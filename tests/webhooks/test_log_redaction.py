@@ -5,6 +5,7 @@ write captured until they stop. The secret goes in the query string every way th
 accepts it there, and once in a request line the server itself refuses.
 """
 
+from notifications.providers.redaction import REDACTED
 from tests.webhooks.conftest import SECRET, URL, sendios_body, sms_event
 from tests.webhooks.servers import (
     exchange,
@@ -13,7 +14,7 @@ from tests.webhooks.servers import (
     runserver,
     status_and_json,
 )
-from webhooks.redaction import REDACTED, redact_url_secrets
+from webhooks.redaction import redact_url_secrets
 
 ENCODED_SECRET = "".join(f"%{byte:02X}" for byte in SECRET.encode())
 # (what the request line carries, the secret as it appears there, the line as it must be logged)

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.connections import DatabaseTokenStore, bitrix24_portal
-from notifications.providers.base import ProviderError
-from notifications.providers.bitrix24 import exchange_refresh_token
+from notifications.providers.bitrix24.oauth import exchange_refresh_token
+from notifications.providers.bitrix24.tokens import DatabaseTokenStore, bitrix24_portal
+from notifications.providers.exceptions import ProviderError
 
 
 class Command(BaseCommand):

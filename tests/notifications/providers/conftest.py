@@ -9,9 +9,9 @@ import responses
 from requests import exceptions
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from notifications.providers.base import Content, OutboundMessage
-from notifications.providers.bitrix24 import MemoryTokenStore, Tokens
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
 from notifications.providers.registry import get_provider
+from notifications.providers.values import Content, OutboundMessage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

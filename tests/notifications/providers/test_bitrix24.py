@@ -9,21 +9,17 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from notifications.providers.base import (
-    USER_AGENT,
-    ProviderConfigurationError,
-    ProviderError,
-    ResultStatus,
-)
-from notifications.providers.bitrix24 import (
-    MemoryTokenStore,
-    Tokens,
+from notifications.providers.bitrix24.oauth import (
     authorize_url,
     exchange_code,
     exchange_refresh_token,
 )
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
+from notifications.providers.exceptions import ProviderConfigurationError, ProviderError
+from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
-from tests.providers.conftest import (
+from notifications.providers.values import ResultStatus
+from tests.notifications.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,
     BITRIX_CLIENT_ID,

@@ -4,14 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.providers.base import (
-    USER_AGENT,
-    ProviderConfigurationError,
-    QuotaInfo,
-    ResultStatus,
-)
+from notifications.providers.exceptions import ProviderConfigurationError
+from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
-from tests.providers.conftest import (
+from notifications.providers.values import QuotaInfo, ResultStatus
+from tests.notifications.providers.conftest import (
     MAYBE_SENT,
     NEVER_SENT,
     YANDEX_KEY,

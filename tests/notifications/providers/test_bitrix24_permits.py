@@ -7,8 +7,14 @@ server is another host, which the portal's bucket does not count).
 
 import pytest
 
-from notifications.providers.base import NoPermit, ResultStatus
-from tests.providers.conftest import BITRIX_PUSH_URL, BITRIX_TOKEN_URL, fixture, message
+from notifications.providers.exceptions import NoPermit
+from notifications.providers.values import ResultStatus
+from tests.notifications.providers.conftest import (
+    BITRIX_PUSH_URL,
+    BITRIX_TOKEN_URL,
+    fixture,
+    message,
+)
 
 EXPIRED = {"error": "expired_token", "error_description": "The access token provided has expired."}
 PUSH = [message(1, "1", body="Hello"), message(2, "2", body="Hello")]

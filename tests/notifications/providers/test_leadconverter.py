@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.providers.base import USER_AGENT, ProviderConfigurationError, ResultStatus
+from notifications.providers.exceptions import ProviderConfigurationError
+from notifications.providers.http import USER_AGENT
 from notifications.providers.leadconverter import Interpretation, interpret_answer
 from notifications.providers.registry import get_provider
-from tests.providers.conftest import (
+from notifications.providers.values import ResultStatus
+from tests.notifications.providers.conftest import (
     LEADCONVERTER_TOKEN,
     LEADCONVERTER_URL,
     MAYBE_SENT,

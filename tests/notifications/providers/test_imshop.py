@@ -4,12 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.providers.base import (
-    USER_AGENT,
-    ProviderConfigurationError,
-    ResultStatus,
-)
-from tests.providers.conftest import (
+from notifications.providers.exceptions import ProviderConfigurationError
+from notifications.providers.http import USER_AGENT
+from notifications.providers.values import ResultStatus
+from tests.notifications.providers.conftest import (
     IMSHOP_KEY,
     IMSHOP_URL,
     MAYBE_SENT,

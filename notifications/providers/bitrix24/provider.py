@@ -6,49 +6,34 @@ body so the token never appears in a URL. Recipients whose text and avatar diffe
 `batch.json` request of up to 50 calls: the portal's leaky bucket (2 requests a second drained,
 50 burst) counts a batch as one request.
 
-Access tokens live an hour and every refresh hands out a new refresh token, so tokens live in
-the database behind a `TokenStore` that this module never touches directly. When a call answers
-`expired_token`, the provider refreshes under the store's lock and repeats the call once; a worker
-that finds the token already refreshed by another simply uses the new one.
+Access tokens live an hour and every refresh hands out a new refresh token, so tokens live
+behind a `TokenStore` (`tokens`). When a call answers `expired_token`, the provider refreshes
+under the store's lock and repeats the call once; a worker that finds the token already
+refreshed by another simply uses the new one.
 
-The module-level OAuth helpers (`authorize_url`, `exchange_code`, `exchange_refresh_token`) are for
-the admin page and management command that connect the app.
+Over 400 lines because the protocol is: two request shapes (one call, or `batch.json`) with
+different answers, errors per call inside a batch, REST-wide error codes with a hint for staff
+each, and the refresh-and-repeat.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from .base import (
-    Answer,
-    BatchOutcome,
-    HttpClient,
-    Limits,
-    OutboundMessage,
-    Permit,
-    Provider,
-    ProviderConfigurationError,
-    ProviderError,
-    Redactor,
-    ResultStatus,
-    SendResult,
-    TransportFailure,
-    Verdict,
-    check_url,
-    error_text,
-    http_timeout,
-    merge,
-    required_setting,
-    unlimited,
-    url_setting,
-    utcnow,
-    verdict_for_status,
-)
+from ..base import Provider
+from ..exceptions import ProviderConfigurationError
+from ..facts import AddressKind, ContentNeed
+from ..http import Answer, TransportFailure, utcnow
+from ..limits import Limits, Permit, unlimited
+from ..settings import http_timeout, required_setting, url_setting
+from ..values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
+from .oauth import DEFAULT_OAUTH_URL, RECONNECT, OAuthServer, portal_url
+from .tokens import NOT_CONNECTED, DatabaseTokenStore, Tokens, TokenStore, bitrix24_portal
 
 # What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
 ERROR_VERDICTS: dict[str, Verdict] = {
@@ -78,10 +63,6 @@ STATUS_VERDICTS: dict[int, Verdict] = {
     503: Verdict.HOLD,
 }
 
-RECONNECT = "a person must connect the Bitrix24 app again (Admin → Connect Bitrix24)"
-NOT_CONNECTED = (
-    "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
-)
 NO_SUCH_METHOD = (
     "the portal has no such REST method: check BITRIX24_PORTAL_URL (a portal is a host, such as "
     "https://yourcompany.bitrix24.ru; REST lives at its /rest/)"
@@ -94,9 +75,9 @@ CONFIGURATION_HINTS: dict[str, str] = {
     "NO_AUTH_FOUND": f"the stored authorisation was not accepted; {RECONNECT}",
     "insufficient_scope": f"the app needs the `pull` scope; {RECONNECT}",
     "ERROR_METHOD_NOT_FOUND": NO_SUCH_METHOD,
-    "http_404": NO_SUCH_METHOD,
-    "http_405": NO_SUCH_METHOD,
 }
+# For a configuration error without a hint of its own.
+DEFAULT_HINT = "the app or the portal needs a person's attention"
 
 # ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
 # `time.operating_reset_at`. Bitrix24 counts a method's run time over 10 minutes and releases
@@ -105,199 +86,8 @@ OPERATION_TIME_LIMIT_HOLD = timedelta(seconds=60)
 
 PUSH_METHOD = "pull.application.push.add"
 MAX_BATCH_COMMANDS = 50
-MAX_USER_ID = 2**63 - 1
-DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 # Cloud portals; Enterprise portals drain 5 a second with a burst of 250 (BITRIX24_RATE/_BURST).
 DEFAULT_LIMITS = Limits(batch_size=50, rate="2/s", burst=50)
-
-
-# --- Tokens -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """An OAuth token pair. The tokens are left out of repr so they never reach a log."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_at: datetime | None = None
-
-
-class TokenStore(Protocol):
-    """Where Bitrix24 tokens live (the database in production). Shared by every worker.
-
-    `refresh` must run under a lock shared by all workers (a row lock in the database): if the
-    stored access token is no longer `expired_access_token`, another worker already refreshed,
-    and the stored tokens are returned as they are. Otherwise it calls `do_refresh` with the
-    stored refresh token, saves what it returns (the new refresh token replaces the old one) and
-    returns it. An exception from `do_refresh` leaves the stored tokens untouched.
-    """
-
-    def get(self) -> Tokens | None:
-        """The stored tokens, or None when the app was never connected."""
-        ...
-
-    def refresh(self, expired_access_token: str, do_refresh: Callable[[str], Tokens]) -> Tokens:
-        """Refresh once for all workers; see the class docstring."""
-        ...
-
-
-class MemoryTokenStore:
-    """A thread-safe TokenStore in memory: for tests and one-off scripts."""
-
-    def __init__(self, tokens: Tokens | None = None) -> None:
-        self._lock = threading.Lock()
-        self._tokens = tokens
-
-    def get(self) -> Tokens | None:
-        with self._lock:
-            return self._tokens
-
-    def save(self, tokens: Tokens) -> None:
-        with self._lock:
-            self._tokens = tokens
-
-    def refresh(self, expired_access_token: str, do_refresh: Callable[[str], Tokens]) -> Tokens:
-        with self._lock:
-            if self._tokens is None:
-                raise ProviderConfigurationError(NOT_CONNECTED)
-            if self._tokens.access_token != expired_access_token:
-                return self._tokens
-            self._tokens = do_refresh(self._tokens.refresh_token)
-            return self._tokens
-
-
-class _OAuthServer:
-    """The token endpoint of Bitrix24's OAuth server (`{BITRIX24_OAUTH_URL}/oauth/token/`)."""
-
-    def __init__(self, *, oauth_url: str, client_id: str, client_secret: str, http: HttpClient):
-        self.token_url = f"{oauth_url.rstrip('/')}/oauth/token/"
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.http = http
-        http.remember_secrets(client_secret)
-
-    def refresh(self, refresh_token: str) -> Tokens:
-        return self.tokens("refresh_token", refresh_token=refresh_token)
-
-    def tokens(self, grant_type: str, **grant: str) -> Tokens:
-        """Ask for tokens. Raises ProviderConfigurationError when refused, TransportFailure
-        (status retry) when the server cannot be reached or answers with a server error."""
-        self.http.remember_secrets(*grant.values())
-        params = {
-            "grant_type": grant_type,
-            "client_id": self.client_id,
-            "client_secret": self._client_secret,
-            **grant,
-        }
-        try:
-            answer = self.http.request("GET", self.token_url, params=params)
-        except TransportFailure as failure:
-            raise TransportFailure(
-                ResultStatus.RETRY,
-                failure.code,
-                f"Bitrix24's OAuth server could not be reached ({failure.code}).",
-            ) from None
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.ok and body.get("access_token") and body.get("refresh_token"):
-            access, refresh = str(body["access_token"]), str(body["refresh_token"])
-            self.http.remember_secrets(access, refresh)
-            return Tokens(access, refresh, _expiry(body))
-        error = str(body.get("error") or "")
-        description = str(body.get("error_description") or "")
-        if error == "invalid_grant":
-            raise ProviderConfigurationError(
-                f"Bitrix24 refused the stored authorisation (invalid_grant): {RECONNECT}.",
-                status_code=answer.status_code,
-                response_text=answer.text,
-            )
-        if error == "invalid_client":
-            raise ProviderConfigurationError(
-                "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET (invalid_client): "
-                "check them and that the app is installed on the portal.",
-                status_code=answer.status_code,
-                response_text=answer.text,
-            )
-        if error and answer.status_code < 500:
-            raise ProviderConfigurationError(
-                error_text("Bitrix24's OAuth server refused", error, description),
-                status_code=answer.status_code,
-                response_text=answer.text,
-            )
-        raise TransportFailure(
-            ResultStatus.RETRY,
-            f"oauth_http_{answer.status_code}",
-            f"Bitrix24's OAuth server answered HTTP {answer.status_code} without tokens.",
-        )
-
-
-def _expiry(body: Mapping[str, Any]) -> datetime | None:
-    expires, expires_in = body.get("expires"), body.get("expires_in")
-    if isinstance(expires, int | float):
-        return datetime.fromtimestamp(expires, UTC)
-    if isinstance(expires_in, int | float):
-        return utcnow() + timedelta(seconds=expires_in)
-    return None
-
-
-PORTAL_WITH_PATH = (
-    "BITRIX24_PORTAL_URL must be the portal's address without a path, such as "
-    "https://yourcompany.bitrix24.ru: Bitrix24 serves REST at the host's /rest/, so the path "
-    "cannot be honoured"
-)
-
-
-def portal_url() -> str:
-    """BITRIX24_PORTAL_URL as `https://host`; a bare host is accepted.
-
-    A portal is a host (REST lives at `https://{portal}/rest/`). A path, query or fragment is
-    refused rather than dropped: it would mean the URL is not the portal's (a webhook URL, a
-    self-hosted portal behind a prefix), and the value is never echoed, as a webhook URL holds a
-    secret.
-    """
-    raw = required_setting("BITRIX24_PORTAL_URL")
-    url = check_url("BITRIX24_PORTAL_URL", raw if "://" in raw else f"https://{raw}")
-    parts = urlsplit(url)
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ProviderConfigurationError(PORTAL_WITH_PATH)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _oauth_server_from_settings() -> _OAuthServer:
-    redactor = Redactor()
-    return _OAuthServer(
-        oauth_url=url_setting("BITRIX24_OAUTH_URL", DEFAULT_OAUTH_URL),
-        client_id=required_setting("BITRIX24_CLIENT_ID"),
-        client_secret=required_setting("BITRIX24_CLIENT_SECRET"),
-        http=HttpClient(channel="bitrix24", redactor=redactor, timeout=http_timeout()),
-    )
-
-
-def authorize_url(state: str) -> str:
-    """Where to send the person who connects the app: the portal's OAuth consent page."""
-    query = urlencode({"client_id": required_setting("BITRIX24_CLIENT_ID"), "state": state})
-    return f"{portal_url()}/oauth/authorize/?{query}"
-
-
-def _tokens_from_settings(grant_type: str, **grant: str) -> Tokens:
-    server = _oauth_server_from_settings()
-    try:
-        return server.tokens(grant_type, **grant)
-    except TransportFailure as failure:
-        raise ProviderError(f"{failure.message} Try again.") from None
-
-
-def exchange_code(code: str) -> Tokens:
-    """The first tokens, for the `code` Bitrix24 passed back to our redirect (valid 30 s)."""
-    return _tokens_from_settings("authorization_code", code=code)
-
-
-def exchange_refresh_token(refresh_token: str) -> Tokens:
-    """New tokens for a refresh token. The answer's refresh token replaces the old one."""
-    return _tokens_from_settings("refresh_token", refresh_token=refresh_token)
-
-
-# --- The provider ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -340,6 +130,11 @@ class Bitrix24Provider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = MAX_BATCH_COMMANDS
     calls_per_send = 3
+    content_fields = ("body", "avatar_url")
+    content_needs = (ContentNeed(("body",), "Bitrix24 pushes need a text."),)
+    address_kind = AddressKind("Bitrix24 USER_ID", numeric=True)
+    vendor = "Bitrix24"
+    messages_noun = "Bitrix24 pushes"
 
     def __init__(
         self,
@@ -356,7 +151,7 @@ class Bitrix24Provider(Provider):
         )
         self.portal_url = portal_url.rstrip("/")
         self.token_store = token_store
-        self._oauth = _OAuthServer(
+        self._oauth = OAuthServer(
             oauth_url=oauth_url, client_id=client_id, client_secret=client_secret, http=self.http
         )
 
@@ -380,6 +175,14 @@ class Bitrix24Provider(Provider):
             limits=cls.limits_from_settings(),
             timeout=http_timeout(),
         )
+
+    @classmethod
+    def token_store_from_settings(cls) -> DatabaseTokenStore:
+        return DatabaseTokenStore(bitrix24_portal())
+
+    @classmethod
+    def connection_problem(cls, token_store: TokenStore) -> str:
+        return "" if token_store.get() else NOT_CONNECTED
 
     def plan(self, messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:
         """Messages ordered so identical pushes sit together, then cut into requests.
@@ -434,19 +237,17 @@ class Bitrix24Provider(Provider):
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Bitrix24 would refuse anyway, so it is not sent."""
         address = message.address.strip()
-        if not address.isdigit() or not 0 < int(address) <= MAX_USER_ID:
+        if not self.address_kind.accepts(address):
             return self.result(
                 message,
                 ResultStatus.FAILED,
                 code="invalid_address",
-                text=f"A Bitrix24 USER_ID must be a positive whole number, not {address!r}.",
+                text=f"A {self.address_kind.label} must be a positive whole number, "
+                f"not {address!r}.",
             )
-        if not message.content.body:
+        if unmet := self.unmet_needs(message.content):
             return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="TEXT_ERROR",
-                text="Bitrix24 pushes need a text.",
+                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].sentence
             )
         return None
 
@@ -548,8 +349,11 @@ class Bitrix24Provider(Provider):
         verdict = ERROR_VERDICTS.get(error) or verdict_for_status(
             answer.status_code, STATUS_VERDICTS
         )
+        # Without an error code of its own, a status that says the URL is not the API's (the
+        # portal's 404 page for an unknown method or path) gets the portal URL's hint.
+        hint = NO_SUCH_METHOD if not error and answer.status_code in NOT_THE_API else None
         return self._error_outcome(
-            messages, answer, verdict, error or f"http_{answer.status_code}", description
+            messages, answer, verdict, error or f"http_{answer.status_code}", description, hint
         )
 
     def _error_outcome(
@@ -559,9 +363,12 @@ class Bitrix24Provider(Provider):
         verdict: Verdict,
         code: str,
         description: str,
+        hint: str | None = None,
     ) -> BatchOutcome:
+        """The outcome of an error, or the ProviderConfigurationError to raise, with `hint` (else
+        the code's own from CONFIGURATION_HINTS) saying what staff must do."""
         if verdict is Verdict.CONFIGURATION:
-            hint = CONFIGURATION_HINTS.get(code, "the app or the portal needs a person's attention")
+            hint = hint or CONFIGURATION_HINTS.get(code, DEFAULT_HINT)
             raise self.configuration_error(
                 error_text(f"Bitrix24 answered {code}", f"{hint}. {description}".strip()), answer
             )

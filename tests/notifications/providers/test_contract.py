@@ -12,13 +12,16 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications.providers.base import Limits, ProviderError, ResultStatus
-from notifications.providers.bitrix24 import Bitrix24Provider, MemoryTokenStore, Tokens
+from notifications.providers.bitrix24.provider import Bitrix24Provider
+from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
+from notifications.providers.exceptions import ProviderError
 from notifications.providers.imshop import ImshopProvider
 from notifications.providers.leadconverter import LeadConverterProvider
+from notifications.providers.limits import Limits
 from notifications.providers.registry import get_provider
+from notifications.providers.values import ResultStatus
 from notifications.providers.yandex_market import YandexMarketProvider
-from tests.providers.conftest import (
+from tests.notifications.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,
     BITRIX_NEW_ACCESS,

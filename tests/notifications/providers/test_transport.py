@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from notifications.providers.base import ResultStatus
 from notifications.providers.registry import get_provider
-from tests.providers.conftest import LEADCONVERTER_TOKEN, message
+from notifications.providers.values import ResultStatus
+from tests.notifications.providers.conftest import LEADCONVERTER_TOKEN, message
 
 PUSH = message(1, "42", title="T", body="B")
 

@@ -2,10 +2,21 @@
 
 import pytest
 
-from notifications.providers.bitrix24 import Bitrix24Provider, MemoryTokenStore
+from notifications.providers.bitrix24.provider import Bitrix24Provider
+from notifications.providers.bitrix24.tokens import (
+    NOT_CONNECTED,
+    DatabaseTokenStore,
+    MemoryTokenStore,
+    Tokens,
+)
 from notifications.providers.imshop import ImshopProvider
 from notifications.providers.leadconverter import LeadConverterProvider
-from notifications.providers.registry import get_provider, provider_status
+from notifications.providers.registry import (
+    build_provider,
+    channel_status,
+    get_provider,
+    provider_status,
+)
 from notifications.providers.yandex_market import YandexMarketProvider
 
 REQUIRED = [
@@ -55,7 +66,7 @@ def test_each_provider_names_its_rate_limit_account_without_a_secret(
 
 @pytest.mark.parametrize(("channel", "name"), REQUIRED)
 def test_a_missing_setting_is_named_in_the_error(provider_settings, token_store, channel, name):
-    from notifications.providers.base import ProviderConfigurationError
+    from notifications.providers.exceptions import ProviderConfigurationError
 
     setattr(provider_settings, name, "")
 
@@ -99,3 +110,27 @@ def test_an_unknown_channel_is_a_value_error():
         get_provider("sms")
     with pytest.raises(ValueError, match="unknown channel 'sms'"):
         provider_status("sms")
+
+
+@pytest.mark.django_db
+def test_built_for_dispatch_bitrix24_gets_its_tokens_from_the_database(provider_settings):
+    provider = build_provider("bitrix24")
+
+    assert isinstance(provider.token_store, DatabaseTokenStore)
+    assert provider.token_store.portal == "portal.bitrix24.test"
+
+
+@pytest.mark.django_db
+def test_the_channel_status_of_bitrix24_asks_the_database_whether_it_is_connected(
+    provider_settings,
+):
+    assert channel_status("bitrix24") == (False, NOT_CONNECTED)
+
+    DatabaseTokenStore("portal.bitrix24.test").save(Tokens("access", "refresh"))
+
+    assert channel_status("bitrix24") == (True, "")
+
+
+def test_channels_without_a_token_store_are_built_without_one(provider_settings):
+    assert type(build_provider("imshop")) is ImshopProvider
+    assert channel_status("leadconverter") == (True, "")

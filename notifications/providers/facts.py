@@ -1,0 +1,44 @@
+"""The kinds of fact a provider class declares about its channel, for the rest of the product.
+
+Rendering, recipient validation, the send plan, the desk and the admin read a channel's facts
+from its provider class (`registry.provider_class`) instead of branching on the channel: which
+content fields it sends and needs, how long a text may be, how it addresses a person, whether a
+recipient's external_id is that address, and what staff call its messages. The provider's own
+`_refuse` reads the same declarations, so the product and the provider judge a message alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The largest id a numeric address may be: every numeric id the vendors take is a signed 64-bit
+# integer.
+MAX_NUMERIC_ADDRESS = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class AddressKind:
+    """How a channel addresses a person: the id's name as staff see it ("Yandex Market chatId")
+    and whether it is a positive whole number."""
+
+    label: str
+    numeric: bool
+
+    def accepts(self, address: str) -> bool:
+        """Whether the provider would take `address` (surrounding spaces ignored)."""
+        address = address.strip()
+        if not self.numeric:
+            return bool(address)
+        return address.isdigit() and 0 < int(address) <= MAX_NUMERIC_ADDRESS
+
+
+@dataclass(frozen=True)
+class ContentNeed:
+    """Content fields of which at least one must be non-empty, and what staff read when none is."""
+
+    fields: tuple[str, ...]
+    sentence: str
+
+    def met_by(self, present: set[str]) -> bool:
+        """Whether one of `fields` is among the non-empty fields `present`."""
+        return not present.isdisjoint(self.fields)
