@@ -362,19 +362,19 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
-    from notifications.tasks import materialise_campaign
+    from notifications.services import campaign_materialise
 
     _wait_for_go()
     started = time.time()
-    materialise_campaign(args.campaign)
+    campaign_materialise(campaign_id=args.campaign)
     return {"started": started, "finished": time.time()}
 
 
 def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     """The worker's send loop on one campaign, once it is materialised, until it completes."""
     from notifications.connections import build_provider
-    from notifications.dispatch import campaign_send
     from notifications.models import Campaign
+    from notifications.sending.loop import campaign_send
     from notifications.services import campaign_complete_if_done
 
     campaign = Campaign.objects.get(pk=args.campaign)

@@ -539,7 +539,7 @@ class ProviderOverview:
 
 def providers_overview() -> list[ProviderOverview]:
     """Every channel's configuration, limits, the shared limiter's state and the last error."""
-    from .ratelimit import Rule, get_limiter
+    from .sending.limiter import Rule, get_limiter
 
     limiter = get_limiter()
     quotas = {quota.key: quota for quota in ProviderQuota.objects.all()}

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from .bulk import bulk_upsert, db_timestamp, db_value
 from .connections import channel_status
-from .counters import counters_add, counters_move, counters_read, counters_rebuild
 from .importing import RecipientRow, RejectedRow
 from .models import (
     Address,
@@ -34,7 +33,6 @@ from .models import (
     Recipient,
     RecipientAttribute,
 )
-from .queue import enqueue, enqueue_senders
 from .rendering import (
     TEMPLATE_FIELDS,
     RenderError,
@@ -46,6 +44,8 @@ from .rendering import (
     template_fields,
 )
 from .selectors import recipient_attribute_names
+from .sending.counters import counters_add, counters_move, counters_read, counters_rebuild
+from .sending.wake import enqueue, enqueue_senders
 from .sms import sms_events_link_pending
 
 IMPORT_CHUNK_SIZE = 2000
@@ -386,7 +386,7 @@ def campaign_dispatch(
         campaign.dispatched_by = user if getattr(user, "pk", None) else None
         campaign.pause_reason = ""
         campaign.save()
-        enqueue("materialise_campaign", campaign.pk)
+        enqueue(campaign_materialise, campaign_id=campaign.pk)
     return campaign
 
 
@@ -570,7 +570,7 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
         campaign.save()
         if campaign.status == Campaign.Status.RUNNING:
             if campaign.materialised_at is None:
-                enqueue("materialise_campaign", campaign.pk)
+                enqueue(campaign_materialise, campaign_id=campaign.pk)
             else:
                 enqueue_senders(campaign.pk)
     return campaign

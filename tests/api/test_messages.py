@@ -4,8 +4,8 @@ import pytest
 import responses
 
 from notifications.connections import build_provider
-from notifications.dispatch import campaign_send
 from notifications.models import Campaign, Delivery
+from notifications.sending.loop import campaign_send
 from tests.api.conftest import IMSHOP_URL
 from tests.factories import make_recipient, make_template
 

@@ -18,7 +18,6 @@ from django.contrib.auth.models import Permission
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
-from notifications.counters import counters_rebuild
 from notifications.models import (
     Audience,
     AudienceMember,
@@ -28,6 +27,7 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
+from notifications.sending.counters import counters_rebuild
 from notifications.services import campaign_dispatch, campaign_pause, integration_key_create
 from tests.api.conftest import client_with, session_of, staff_with
 from tests.factories import make_audience, make_campaign, make_recipient, make_template

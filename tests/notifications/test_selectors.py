@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.counters import counters_add
 from notifications.selectors import campaign_progress, send_eta_seconds
+from notifications.sending.counters import counters_add
 from tests.factories import make_campaign
 
 

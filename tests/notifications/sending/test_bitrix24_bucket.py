@@ -13,10 +13,11 @@ import responses
 from django.conf import settings
 
 from notifications.connections import build_provider
-from notifications.counters import counters_read, counters_rebuild
-from notifications.dispatch import REPEAT_NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
-from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.counters import counters_read, counters_rebuild
+from notifications.sending.limiter import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.loop import campaign_send
+from notifications.sending.permits import REPEAT_NO_PERMIT, REPEAT_STOPPED
 from notifications.services import (
     campaign_cancel,
     campaign_dispatch,

@@ -12,8 +12,8 @@ import pytest
 import responses
 
 from notifications.connections import build_provider
-from notifications.dispatch import campaign_send
 from notifications.models import Campaign, Delivery
+from notifications.sending.loop import campaign_send
 from notifications.services import campaign_dispatch, campaign_materialise
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

@@ -14,16 +14,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.connections import build_provider
-from notifications.counters import counters_rebuild
-from notifications.dispatch import (
-    campaign_send,
-    deliveries_claim,
-    deliveries_expire_leases,
-    deliveries_record,
-    deliveries_start,
-)
 from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
 from notifications.providers.base import ResultStatus, SendResult
+from notifications.sending.claims import deliveries_claim, deliveries_start
+from notifications.sending.counters import counters_rebuild
+from notifications.sending.leases import deliveries_expire_leases
+from notifications.sending.loop import campaign_send
+from notifications.sending.outcomes import deliveries_record
+from notifications.sending.tasks import tick
 from notifications.services import (
     TransitionError,
     campaign_cancel,
@@ -37,7 +35,6 @@ from notifications.services import (
     campaign_send_test,
     campaigns_start_due,
 )
-from notifications.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ import pytest
 import responses
 
 from notifications.connections import build_provider
-from notifications.dispatch import campaign_send
 from notifications.models import Delivery
-from notifications.ratelimit import get_limiter
+from notifications.sending.limiter import get_limiter
+from notifications.sending.loop import campaign_send
+from notifications.sending.tasks import send_budget_seconds
 from notifications.services import campaign_dispatch, campaign_materialise
-from notifications.tasks import send_budget_seconds
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

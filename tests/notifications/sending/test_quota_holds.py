@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import connection
 
 from notifications.connections import build_provider
-from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.providers.base import Limits
-from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.limiter import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.loop import campaign_send
 from notifications.services import campaign_dispatch, campaign_materialise
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 

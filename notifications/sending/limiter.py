@@ -34,8 +34,8 @@ from typing import Protocol
 from django.conf import settings
 from django.db import connection, transaction
 
-from .models import RateLimitSlot, RateLimitState
-from .providers.base import Limits
+from ..models import RateLimitSlot, RateLimitState
+from ..providers.base import Limits
 
 SLOT_POLL_SECONDS = 0.05
 SLOT_POLL_MAX_SECONDS = 1.0
