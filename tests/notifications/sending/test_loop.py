@@ -1,4 +1,4 @@
-"""The campaign lifecycle and the send loop, on the real database, with provider HTTP mocked.
+"""The send loop, its claims and their leases, on the real database, with provider HTTP mocked.
 
 Providers are the real backends; `responses` answers their requests as the vendors document.
 """
@@ -9,229 +9,43 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.connections import build_provider
-from notifications.models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
+from notifications.models import Delivery, DeliveryEvent
 from notifications.providers.base import ResultStatus, SendResult
 from notifications.sending.claims import deliveries_claim, deliveries_start
-from notifications.sending.counters import counters_rebuild
 from notifications.sending.leases import deliveries_expire_leases
-from notifications.sending.loop import campaign_send
 from notifications.sending.outcomes import deliveries_record
-from notifications.sending.tasks import tick
 from notifications.services import (
-    TransitionError,
-    campaign_cancel,
     campaign_complete_if_done,
-    campaign_dispatch,
-    campaign_materialise,
     campaign_pause,
     campaign_resend_unknown,
     campaign_resume,
-    campaign_retry_failed,
-    campaign_send_test,
-    campaigns_start_due,
 )
-from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.factories import make_recipient
+from tests.notifications.flows import (
+    IMSHOP_URL,
+    LEADCONVERTER_SEND,
+    counted_truth,
+    dispatched,
+    people,
+    send_all,
+    statuses,
+    use_test_providers,
+)
 
 pytestmark = pytest.mark.django_db
-
-IMSHOP_URL = "https://imshop.test/push"
-LEADCONVERTER_URL = "https://leadconverter.test/api/v1"
-LEADCONVERTER_SEND = f"{LEADCONVERTER_URL}/lc-token/broadcasting.sendMessageBatch"
 
 
 @pytest.fixture(autouse=True)
 def providers(settings):
-    settings.IMSHOP_PUSH_URL = IMSHOP_URL
-    settings.IMSHOP_API_KEY = "imshop-key"
-    settings.IMSHOP_RATE = "1000/s"
-    settings.IMSHOP_BURST = 1000
-    settings.LEADCONVERTER_API_URL = LEADCONVERTER_URL
-    settings.LEADCONVERTER_TOKEN = "lc-token"
-    settings.LEADCONVERTER_RATE = "1000/s"
-    settings.LEADCONVERTER_BURST = 1000
-    settings.VESTNIK_RETRY_BASE_SECONDS = 30
-    settings.VESTNIK_MAX_ATTEMPTS = 3
-    settings.VESTNIK_BREAKER_THRESHOLD = 3
+    use_test_providers(settings)
 
 
 @pytest.fixture
 def mocked():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
-
-
-def people(count: int, **fields):
-    return [
-        make_recipient(
-            external_id=f"c-{i}",
-            first_name=f"N{i}",
-            addresses={"leadconverter": str(1000 + i)},
-            **fields,
-        )
-        for i in range(count)
-    ]
-
-
-def dispatched(channel: str, recipients, **template_fields):
-    """A campaign dispatched and materialised, its senders not run."""
-    template = make_template(**template_fields) if template_fields else make_template()
-    campaign = make_campaign(make_audience(*recipients), channel=channel, template=template)
-    campaign_dispatch(campaign_id=campaign.pk)
-    campaign_materialise(campaign_id=campaign.pk)
-    campaign.refresh_from_db()
-    return campaign
-
-
-def send_all(campaign, budget: float = 30):
-    return campaign_send(
-        campaign_id=campaign.pk, provider=build_provider(campaign.channel), budget_seconds=budget
-    )
-
-
-def statuses(campaign) -> dict[str, int]:
-    return {c.status: c.count for c in DeliveryCounter.objects.filter(campaign=campaign) if c.count}
-
-
-def counted_truth(campaign) -> dict[str, int]:
-    return {k: v for k, v in counters_rebuild(campaign_id=campaign.pk).items() if v}
-
-
-# --- Dispatch -----------------------------------------------------------------------------
-
-
-def test_dispatch_freezes_the_content_and_starts_the_campaign():
-    campaign = make_campaign(
-        make_audience(*people(2)), template=make_template(title="Hi", body="B")
-    )
-    campaign_dispatch(campaign_id=campaign.pk)
-    campaign.template.body = "edited later"
-    campaign.template.save()
-    campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.RUNNING
-    assert campaign.content["body"] == "B"
-    assert campaign.started_at is not None
-
-
-def test_dispatch_with_a_future_time_schedules_and_the_tick_starts_it_when_due():
-    campaign = make_campaign(make_audience(*people(1)))
-    campaign_dispatch(campaign_id=campaign.pk, scheduled_at=timezone.now() + timedelta(hours=1))
-    campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.SCHEDULED
-    assert campaigns_start_due() == []
-    Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now())
-    assert campaigns_start_due() == [campaign.pk]
-    campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.RUNNING
-
-
-@pytest.mark.parametrize(
-    ("setup", "message"),
-    [
-        ("empty", "The audience is empty"),
-        ("unconfigured", "Imshop push is not configured: IMSHOP_API_KEY is not set"),
-        ("no_title", "Imshop pushes need a title."),
-        ("renders_for_nobody", "The message renders for none of the first recipients"),
-    ],
-)
-def test_dispatch_refuses_with_a_sentence_and_the_campaign_stays_a_draft(settings, setup, message):
-    recipients = [] if setup == "empty" else people(2)
-    fields = {"title": "Hi", "body": "B"}
-    if setup == "no_title":
-        fields["title"] = ""
-    if setup == "renders_for_nobody":
-        make_recipient(external_id="has-city", attributes={"city": "Kazan"})
-        fields["body"] = "{{ city }}"
-    if setup == "unconfigured":
-        settings.IMSHOP_API_KEY = ""
-    campaign = make_campaign(make_audience(*recipients), template=make_template(**fields))
-    with pytest.raises(TransitionError, match=message):
-        campaign_dispatch(campaign_id=campaign.pk)
-    campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.DRAFT
-    assert campaign.dispatched_at is None
-
-
-def test_a_campaign_is_dispatched_only_once():
-    campaign = make_campaign(make_audience(*people(1)))
-    campaign_dispatch(campaign_id=campaign.pk)
-    with pytest.raises(TransitionError, match=r"Cannot dispatch .*: it is running\."):
-        campaign_dispatch(campaign_id=campaign.pk)
-
-
-# --- Materialisation ----------------------------------------------------------------------
-
-
-def test_materialise_makes_one_delivery_per_distinct_recipient_and_skips_with_reasons():
-    reachable = people(3)
-    opted_out = make_recipient(
-        opted_out_at=timezone.now(), addresses={"leadconverter": "77"}, external_id="out"
-    )
-    no_address = make_recipient(external_id="nowhere")
-    template = make_template(body="Hi")
-    campaign = make_campaign(
-        make_audience(*reachable, opted_out),
-        make_audience(reachable[0], no_address),  # overlapping audiences
-        channel="leadconverter",
-        template=template,
-    )
-    campaign_dispatch(campaign_id=campaign.pk)
-    counts = campaign_materialise(campaign_id=campaign.pk)
-    assert counts == {"pending": 3, "skipped": 2}
-    skipped = dict(
-        Delivery.objects.filter(campaign=campaign, status="skipped").values_list(
-            "recipient__external_id", "error"
-        )
-    )
-    assert skipped == {"out": "The recipient opted out.", "nowhere": "No LeadConverter address."}
-    assert DeliveryEvent.objects.filter(campaign=campaign, type="skipped").count() == 2
-    assert Delivery.objects.get(recipient=reachable[1], campaign=campaign).address == "1001"
-
-
-def test_materialising_again_changes_nothing():
-    campaign = dispatched("leadconverter", people(4))
-    campaign_materialise(campaign_id=campaign.pk)
-    assert Delivery.objects.filter(campaign=campaign).count() == 4
-    assert statuses(campaign) == {"pending": 4}
-
-
-def test_a_second_materialisation_leaves_counters_that_senders_change_alone():
-    # Rebuilding the counters while senders add to them would lose their changes.
-    campaign = dispatched("leadconverter", people(4))
-    deliveries_claim(campaign_id=campaign.pk, limit=2, lease_seconds=60)
-    with CaptureQueriesContext(connection) as queries:
-        assert campaign_materialise(campaign_id=campaign.pk) == {"pending": 2, "sending": 2}
-    writes = [q["sql"] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
-    assert writes == []
-
-
-def test_the_tick_does_not_queue_a_second_materialisation_while_the_first_runs(
-    django_capture_on_commit_callbacks,
-):
-    campaign = make_campaign(make_audience(*people(2)), channel="leadconverter")
-    campaign_dispatch(campaign_id=campaign.pk)
-    with django_capture_on_commit_callbacks() as callbacks:
-        assert tick()["woken"] == []
-    assert callbacks == []
-
-
-def test_imshop_uses_the_external_id_when_no_imshop_address_is_given():
-    recipient = make_recipient(external_id="shop-user-1")
-    campaign = dispatched("imshop", [recipient])
-    assert Delivery.objects.get(campaign=campaign).address == "shop-user-1"
-
-
-def test_materialise_in_small_ranges_covers_everyone():
-    recipients = people(7)
-    campaign = make_campaign(
-        make_audience(*recipients), channel="leadconverter", template=make_template(body="x")
-    )
-    campaign_dispatch(campaign_id=campaign.pk)
-    assert campaign_materialise(campaign_id=campaign.pk, chunk=2) == {"pending": 7}
 
 
 # --- Sending ------------------------------------------------------------------------------
@@ -402,7 +216,7 @@ def test_a_rate_limit_answer_holds_the_deliveries_without_using_an_attempt(mocke
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=100)
 
 
-# --- Claims, pause, cancel, leases --------------------------------------------------------
+# --- Claims and leases -----------------------------------------------------------------------
 
 
 def test_two_claims_never_hold_the_same_delivery():
@@ -444,23 +258,6 @@ def test_a_retry_below_the_cursor_goes_out_in_the_same_send_loop(mocked, setting
     assert first.attempts == 2
 
 
-def test_pause_takes_back_claims_whose_request_has_not_begun_and_resume_sends_them_once(mocked):
-    campaign = dispatched("leadconverter", people(4))
-    token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=4, lease_seconds=60)
-    campaign_pause(campaign_id=campaign.pk, reason="checking the text")
-    assert (
-        deliveries_start(campaign_id=campaign.pk, token=token, ids=[c.id for c in claimed]) == set()
-    )
-    assert statuses(campaign) == {"pending": 4} == counted_truth(campaign)
-    campaign.refresh_from_db()
-    assert campaign.pause_reason == "checking the text"
-    campaign_resume(campaign_id=campaign.pk)
-    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
-    send_all(campaign)
-    assert statuses(campaign) == {"sent": 4}
-    assert len(mocked.calls) == 1
-
-
 def test_a_request_that_began_before_pause_is_recorded_after_it():
     campaign = dispatched("leadconverter", people(2))
     token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=2, lease_seconds=60)
@@ -476,18 +273,6 @@ def test_a_request_that_began_before_pause_is_recorded_after_it():
         attempts=dict.fromkeys(ids, 1),
     )
     assert statuses(campaign) == {"sent": 2} == counted_truth(campaign)
-
-
-def test_cancel_cancels_what_has_not_gone_out_and_nothing_starts_after_it():
-    campaign = dispatched("leadconverter", people(5))
-    token, claimed = deliveries_claim(campaign_id=campaign.pk, limit=2, lease_seconds=60)
-    campaign_cancel(campaign_id=campaign.pk)
-    assert (
-        deliveries_start(campaign_id=campaign.pk, token=token, ids=[c.id for c in claimed]) == set()
-    )
-    assert statuses(campaign) == {"cancelled": 5} == counted_truth(campaign)
-    with pytest.raises(TransitionError, match="it is cancelled"):
-        campaign_resume(campaign_id=campaign.pk)
 
 
 def test_an_expired_lease_makes_begun_requests_unknown_and_returns_the_rest():
@@ -509,61 +294,3 @@ def test_an_expired_lease_makes_begun_requests_unknown_and_returns_the_rest():
     )
     assert statuses(campaign) == {"unknown": 2, "pending": 2}
     assert DeliveryEvent.objects.filter(campaign=campaign, type="unknown").count() == 2
-
-
-def test_retry_failed_sends_the_failed_again(mocked):
-    campaign = dispatched("imshop", people(2), title="T", body="B")
-    mocked.post(IMSHOP_URL, status=400, json={"error": "Bad Request", "message": "nope"})
-    send_all(campaign)
-    assert campaign_complete_if_done(campaign_id=campaign.pk)
-    assert campaign_retry_failed(campaign_id=campaign.pk) == 2
-    mocked.replace(responses.POST, IMSHOP_URL, json={"success": True})
-    send_all(campaign)
-    assert statuses(campaign) == {"sent": 2} == counted_truth(campaign)
-
-
-@pytest.mark.parametrize(
-    ("status", "action", "call"),
-    [
-        ("draft", "pause", campaign_pause),
-        ("completed", "pause", campaign_pause),
-        ("running", "resume", campaign_resume),
-        ("completed", "cancel", campaign_cancel),
-        ("draft", "retry", campaign_retry_failed),
-    ],
-)
-def test_illegal_transitions_are_refused_with_a_sentence(status, action, call):
-    campaign = make_campaign(name="Spring", status=status)
-    with pytest.raises(TransitionError) as refused:
-        call(campaign_id=campaign.pk)
-    assert str(refused.value) == f"Cannot {action} 'Spring': it is {status}."
-
-
-# --- Test sends ---------------------------------------------------------------------------
-
-
-def test_a_test_send_goes_to_chosen_recipients_and_leaves_the_campaign_alone(mocked):
-    recipients = people(3)
-    campaign = make_campaign(
-        make_audience(*recipients), template=make_template(title="T", body="B")
-    )
-    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=[recipients[0].pk])
-    mocked.post(IMSHOP_URL, json={"success": True})
-    send_all(test)
-    campaign.refresh_from_db()
-    assert campaign.status == "draft"
-    assert not Delivery.objects.filter(campaign=campaign).exists()
-    assert (test.kind, test.parent_id) == ("test", campaign.pk)
-    assert json.loads(mocked.calls[0].request.body)["userIds"] == ["c-0"]
-
-
-def test_a_test_send_skips_like_a_campaign_with_the_reason_and_its_event():
-    reachable = make_recipient(external_id="in")
-    opted_out = make_recipient(external_id="out", opted_out_at=timezone.now())
-    campaign = make_campaign(make_audience(reachable), template=make_template(title="T", body="B"))
-    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=[reachable.pk, opted_out.pk])
-    skipped = Delivery.objects.get(campaign=test, recipient=opted_out)
-    assert (skipped.status, skipped.error) == ("skipped", "The recipient opted out.")
-    assert Delivery.objects.get(campaign=test, recipient=reachable).address == "in"
-    assert DeliveryEvent.objects.filter(campaign=test, type="skipped").count() == 1
-    assert statuses(test) == {"pending": 1, "skipped": 1}
