@@ -16,8 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
-from .bulk import bulk_upsert, db_timestamp, db_value
 from .connections import channel_status
+from .db.bulk import bulk_upsert, db_timestamp, db_value
 from .importing import RecipientRow, RejectedRow
 from .models import (
     Address,

@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..bulk import db_timestamp
+from ..db.bulk import db_timestamp
 from ..models import Campaign, Delivery
 from .counters import counters_add, counters_move
 

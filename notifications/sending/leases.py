@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..bulk import bulk_update, db_timestamp
+from ..db.bulk import bulk_update, db_timestamp
 from ..models import Campaign, Delivery, DeliveryEvent
 from ..providers.base import Limits
 from .counters import counters_add

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..bulk import bulk_insert, bulk_update, db_json, db_timestamp
+from ..db.bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from ..models import Delivery, DeliveryEvent
 from ..providers.base import Content, ResultStatus, SendResult
 from .claims import commit_without_flush, token_value
