@@ -362,20 +362,20 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
-    from notifications.tasks import materialise_campaign
+    from notifications.campaigns.materialise import campaign_materialise
 
     _wait_for_go()
     started = time.time()
-    materialise_campaign(args.campaign)
+    campaign_materialise(campaign_id=args.campaign)
     return {"started": started, "finished": time.time()}
 
 
 def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     """The worker's send loop on one campaign, once it is materialised, until it completes."""
     from notifications.campaigns.lifecycle import campaign_complete_if_done
-    from notifications.dispatch import campaign_send
     from notifications.models import Campaign
     from notifications.providers.registry import build_provider
+    from notifications.sending.loop import campaign_send
 
     campaign = Campaign.objects.get(pk=args.campaign)
     provider = build_provider(campaign.channel)

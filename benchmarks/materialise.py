@@ -1,6 +1,6 @@
 """Materialisation: an audience of N recipients into N deliveries, as the worker does it.
 
-`campaign_materialise` (the service the `materialise_campaign` task calls) runs in a child
+`campaign_materialise` (the service a worker runs as the materialise task) runs in a child
 process of its own, so its peak resident memory is that process's alone. Two audience sizes
 show whether memory stays flat. The ceiling is a bare `INSERT INTO ... SELECT` of as many rows
 of the same columns into a plain table (no indexes, no constraints) in the same database.

@@ -9,3 +9,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .sending import checks as sending_checks  # noqa: F401 - registers its checks

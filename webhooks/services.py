@@ -10,21 +10,18 @@ years apart, store each event once; the second is told they were duplicates.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
-from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
 from notifications.campaigns.sms import SmsOrigin, sms_links_find
+from notifications.db.bulk import bulk_insert_objects
 from notifications.models import DeliveryEvent
 
 from .models import InboundEvent, InboundWebhook
@@ -53,8 +50,6 @@ MAX_READ_ERROR = 200
 # The answer lists at most this many rejection reasons; the count covers them all.
 MAX_REPORTED_REJECTIONS = 100
 
-# Rows per INSERT: bounded for PostgreSQL, and SQLite's parameter limit lowers it further.
-INSERT_BATCH_ROWS = 1000
 LOOKUP_CHUNK = 400
 
 
@@ -236,7 +231,7 @@ def _process(inbound: InboundWebhook, *, previously_accepted: frozenset[int]) ->
             record.delivery_event_id = inserted.get(key) or stored_before.get(key)
         counts[record.outcome] += 1
         records.append(record)
-    _insert_rows(InboundEvent, records)
+    bulk_insert_objects(InboundEvent, records)
 
     receipt = WebhookReceipt(
         inbound.pk,
@@ -324,79 +319,13 @@ def _store_events(events: Mapping[str, SendiosEvent], now: datetime) -> dict[str
 
 
 def _insert_new(rows: Sequence[DeliveryEvent]) -> dict[str, int]:
-    """`INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING`: what was actually inserted.
-
-    Django's `bulk_create(ignore_conflicts=True)` cannot say which rows it inserted, and that is
-    the whole answer here.
-    """
-    meta = DeliveryEvent._meta
-    quote = connection.ops.quote_name
-    dedup_key = quote(meta.get_field("dedup_key").column)
-    returning = (
-        f"ON CONFLICT ({dedup_key}) DO NOTHING RETURNING {dedup_key}, {quote(meta.pk.column)}"
+    """`INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING`: the keys actually inserted,
+    with their new ids."""
+    return dict(
+        bulk_insert_objects(
+            DeliveryEvent, rows, conflict=["dedup_key"], returning=["dedup_key", "id"]
+        )
     )
-    return dict(_insert_rows(DeliveryEvent, rows, returning))
-
-
-def _insert_rows(model: type[Model], rows: Sequence[Model], tail: str = "") -> list[tuple]:
-    """Insert model instances (all columns but the primary key) in few statements; the rows
-    `tail` (an ON CONFLICT and RETURNING clause, say) returns.
-
-    Values come from the model's own fields, so a column added with a default needs no change
-    here. PostgreSQL gets each batch as one JSON document turned into rows of the table's own
-    type (`json_populate_recordset`): adapting a parameter per value, or a typed array per
-    column, cost more than the insert itself.
-    """
-    if not rows:
-        return []
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields)
-    returned: list[tuple] = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sql = (
-                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - quoted names
-                f"FROM json_populate_recordset(NULL::{table}, %s) {tail}"
-            )
-            for start in range(0, len(rows), INSERT_BATCH_ROWS):
-                part = rows[start : start + INSERT_BATCH_ROWS]
-                document = [
-                    {field.column: field.pre_save(row, add=True) for field in fields}
-                    for row in part
-                ]
-                cursor.execute(sql, [json.dumps(document, default=_json_default)])
-                if cursor.description:
-                    returned.extend(cursor.fetchall())
-            return returned
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        max_params = connection.features.max_query_params or INSERT_BATCH_ROWS * len(fields)
-        batch = max(1, min(INSERT_BATCH_ROWS, max_params // len(fields)))
-        for start in range(0, len(rows), batch):
-            part = rows[start : start + batch]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608 - quoted model names
-                f"VALUES {', '.join([row_sql] * len(part))} {tail}",
-                [
-                    field.get_db_prep_save(field.pre_save(row, add=True), connection)
-                    for row in part
-                    for field in fields
-                ],
-            )
-            if cursor.description:
-                returned.extend(cursor.fetchall())
-    return returned
-
-
-def _json_default(value: object) -> str:
-    # Full precision, unlike DjangoJSONEncoder, which cuts timestamps to milliseconds.
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, UUID | Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _event_ids(keys: Sequence[str]) -> dict[str, int]:

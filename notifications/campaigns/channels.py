@@ -45,7 +45,7 @@ class ProviderOverview:
 
 def providers_overview() -> list[ProviderOverview]:
     """Every channel's configuration, limits, the shared limiter's state and the last error."""
-    from notifications.ratelimit import Rule, get_limiter
+    from notifications.sending.limiter import Rule, get_limiter
 
     limiter = get_limiter()
     quotas = {quota.key: quota for quota in ProviderQuota.objects.all()}

@@ -14,14 +14,14 @@ from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
-from notifications.counters import counters_rebuild
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Campaign,
     MessageTemplate,
     Recipient,
 )
-from notifications.queue import enqueue_senders
+from notifications.sending.counters import counters_rebuild
+from notifications.sending.wake import enqueue_senders
 
 
 def campaign_send_test(

@@ -14,12 +14,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.content.rendering import template_fields
-from notifications.counters import counters_add, counters_move
 from notifications.errors import NotFound, StateConflict
 from notifications.models import Campaign, Delivery
-from notifications.queue import enqueue, enqueue_senders
+from notifications.sending.counters import counters_add, counters_move
+from notifications.sending.wake import enqueue, enqueue_senders
 
 
 class Action(StrEnum):
@@ -134,7 +135,7 @@ def campaign_dispatch(
         campaign.dispatched_by = user if getattr(user, "pk", None) else None
         campaign.pause_reason = ""
         campaign.save()
-        enqueue("materialise_campaign", campaign.pk)
+        enqueue(campaign_materialise, campaign_id=campaign.pk)
     return campaign
 
 
@@ -202,7 +203,7 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
         campaign.save()
         if campaign.status == Campaign.Status.RUNNING:
             if campaign.materialised_at is None:
-                enqueue("materialise_campaign", campaign.pk)
+                enqueue(campaign_materialise, campaign_id=campaign.pk)
             else:
                 enqueue_senders(campaign.pk)
     return campaign

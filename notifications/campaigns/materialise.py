@@ -8,9 +8,8 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from notifications.bulk import db_timestamp, db_value
 from notifications.campaigns.sms import sms_events_link_pending
-from notifications.counters import counters_read, counters_rebuild
+from notifications.db.bulk import db_timestamp, db_value
 from notifications.models import (
     Address,
     AudienceMember,
@@ -20,7 +19,8 @@ from notifications.models import (
     DeliveryEvent,
     Recipient,
 )
-from notifications.queue import enqueue_senders
+from notifications.sending.counters import counters_read, counters_rebuild
+from notifications.sending.wake import enqueue_senders
 
 
 def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, int]:

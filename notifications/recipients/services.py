@@ -10,7 +10,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from notifications.campaigns.sms import sms_events_link_pending
-from notifications.counters import counters_add
 from notifications.db.save import _save_fields
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
@@ -23,6 +22,7 @@ from notifications.models import (
     Recipient,
     RecipientAttribute,
 )
+from notifications.sending.counters import counters_add
 
 
 def recipient_attributes_register(*, names: Iterable[str]) -> None:

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.bulk import bulk_upsert, db_timestamp, db_value
 from notifications.campaigns.sms import sms_events_link_pending
+from notifications.db.bulk import bulk_upsert, db_timestamp, db_value
 from notifications.models import (
     Address,
     Audience,

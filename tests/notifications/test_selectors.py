@@ -6,7 +6,7 @@ import pytest
 
 from notifications.campaigns.plan import send_eta_seconds
 from notifications.campaigns.selectors import campaign_progress
-from notifications.counters import counters_add
+from notifications.sending.counters import counters_add
 from tests.factories import make_campaign
 
 

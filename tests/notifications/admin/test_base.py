@@ -24,8 +24,6 @@ from django.db import connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
 
-from notifications.counters import counters_read, counters_rebuild
-from notifications.dispatch import deliveries_claim, deliveries_start
 from notifications.models import (
     Address,
     Audience,
@@ -35,6 +33,8 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
+from notifications.sending.claims import deliveries_claim, deliveries_start
+from notifications.sending.counters import counters_read, counters_rebuild
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -560,7 +560,7 @@ MATERIALISE_WHILE_HOLDING = """
 import sys, django
 django.setup()
 from django.db import transaction
-from notifications.counters import counters_add
+from notifications.sending.counters import counters_add
 from notifications.models import Delivery
 held, campaign_id = int(sys.argv[1]), int(sys.argv[2])
 with transaction.atomic():

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.counters import counters_add
 from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from notifications.counters import counters_add
 from notifications.models import Campaign, Delivery
+from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ import json
 import pytest
 import responses
 
-from notifications.tasks import materialise_campaign, send_campaign
+from notifications.campaigns.materialise import campaign_materialise
+from notifications.sending.tasks import send_campaign
 from tests.notifications.api.conftest import IMSHOP_URL
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_an_integration_sends_a_campaign_and_reads_what_happened(api, settings):
     # What the worker does once the dispatch is committed.
     with responses.RequestsMock() as mock:
         mock.post(IMSHOP_URL, json={"success": True})
-        materialise_campaign(campaign_id)
+        campaign_materialise(campaign_id=campaign_id)
         send_campaign(campaign_id)
         pushes = sorted(json.loads(call.request.body)["message"]["summary"] for call in mock.calls)
     assert pushes == ["Sale in Kazan", "Sale in Perm"]

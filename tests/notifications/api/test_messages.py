@@ -3,9 +3,9 @@
 import pytest
 import responses
 
-from notifications.dispatch import campaign_send
 from notifications.models import Campaign, Delivery
 from notifications.providers.registry import build_provider
+from notifications.sending.loop import campaign_send
 from tests.factories import make_recipient, make_template
 from tests.notifications.api.conftest import IMSHOP_URL
 

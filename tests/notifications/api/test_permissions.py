@@ -20,7 +20,6 @@ from rest_framework.test import APIClient
 
 from notifications.api.keys import integration_key_create
 from notifications.campaigns.lifecycle import campaign_dispatch, campaign_pause
-from notifications.counters import counters_rebuild
 from notifications.models import (
     Audience,
     AudienceMember,
@@ -30,6 +29,7 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
+from notifications.sending.counters import counters_rebuild
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.api.conftest import client_with, session_of, staff_with
 

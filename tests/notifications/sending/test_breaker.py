@@ -13,9 +13,9 @@ import responses
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.dispatch import campaign_send
 from notifications.models import Campaign, Delivery
 from notifications.providers.registry import build_provider
+from notifications.sending.loop import campaign_send
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

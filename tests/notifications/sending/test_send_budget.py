@@ -7,11 +7,11 @@ import responses
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.providers.registry import build_provider
-from notifications.ratelimit import get_limiter
-from notifications.tasks import send_budget_seconds
+from notifications.sending.limiter import get_limiter
+from notifications.sending.loop import campaign_send
+from notifications.sending.tasks import send_budget_seconds
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

@@ -34,8 +34,9 @@ from typing import Protocol
 from django.conf import settings
 from django.db import connection, transaction
 
-from .models import RateLimitSlot, RateLimitState
-from .providers.limits import Limits
+from notifications.providers.limits import Limits
+
+from ..models import RateLimitSlot, RateLimitState
 
 SLOT_POLL_SECONDS = 0.05
 SLOT_POLL_MAX_SECONDS = 1.0

@@ -18,11 +18,11 @@ from django.db import connection
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.dispatch import campaign_send
 from notifications.models import Delivery
 from notifications.providers.limits import Limits
 from notifications.providers.registry import build_provider
-from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.limiter import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.loop import campaign_send
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 YANDEX_URL = "https://yandex.test/v2/businesses/42/chats/message"

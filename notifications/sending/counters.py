@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from django.db import connection
 from django.db.models import Count
 
-from .models import Delivery, DeliveryCounter
+from ..models import Delivery, DeliveryCounter
 
 
 def counters_add(*, campaign_id: int, deltas: Mapping[str, int]) -> None:

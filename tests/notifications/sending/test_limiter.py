@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from notifications.providers.limits import Limits
-from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend, Rule, _gcra
+from notifications.sending.limiter import DatabaseBackend, Limiter, RedisBackend, Rule, _gcra
 
 REDIS_TEST_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
 
@@ -119,8 +119,8 @@ def test_switched_off_it_never_waits():
 WORKER = """
 import os, sys, time, django
 django.setup()
-from notifications.providers.limits import Limits
-from notifications.ratelimit import get_limiter
+from notifications.providers.base import Limits
+from notifications.sending.limiter import get_limiter
 limiter = get_limiter()
 limits = Limits(batch_size=1, rate="40/s", burst=1)
 for _ in range(int(sys.argv[1])):

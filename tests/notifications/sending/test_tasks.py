@@ -1,41 +1,59 @@
 """The django-q2 side: the tick's safety net, the schedule, and the tasks' time budget."""
 
+import importlib
+import pydoc
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+from notifications.campaigns.materialise import campaign_materialise
 from notifications.models import Campaign, Delivery
-from notifications.tasks import send_budget_seconds, tick
+from notifications.sending import wake
+from notifications.sending.tasks import send_budget_seconds, send_campaign, tick
 from tests.factories import make_audience, make_campaign, make_recipient
 
 pytestmark = pytest.mark.django_db
 
 
-def queued(callbacks) -> list:
-    """The tasks enqueued by the captured on-commit callbacks, as (function, args)."""
+def queued(callbacks, monkeypatch) -> list:
+    """The tasks enqueued by the captured on-commit callbacks, as (function, args, kwargs)."""
     sent = []
-    import notifications.queue as queue
-
-    original = queue.async_task
-    queue.async_task = lambda func, *args, **kwargs: sent.append((func, args))
-    try:
-        for callback in callbacks:
-            callback()
-    finally:
-        queue.async_task = original
+    monkeypatch.setattr(
+        wake, "async_task", lambda func, *args, **kwargs: sent.append((func, args, kwargs))
+    )
+    for callback in callbacks:
+        callback()
     return sent
 
 
 def test_the_migrations_schedule_the_tick_every_minute():
     tick_schedule = Schedule.objects.get(name="vestnik-tick")
     assert (tick_schedule.func, tick_schedule.schedule_type, tick_schedule.minutes) == (
-        "notifications.tasks.tick",
+        "notifications.sending.tasks.tick",
         Schedule.MINUTES,
         1,
     )
+    assert pydoc.locate(tick_schedule.func) is tick
+
+
+@pytest.mark.parametrize(
+    ("direction", "before", "after"),
+    [
+        ("forwards", "notifications.tasks.tick", "notifications.sending.tasks.tick"),
+        ("backwards", "notifications.sending.tasks.tick", "notifications.tasks.tick"),
+    ],
+)
+def test_the_tick_schedule_migration_points_the_schedule_at_the_ticks_module(
+    direction, before, after
+):
+    migration = importlib.import_module("notifications.migrations.0011_tick_schedule_path")
+    Schedule.objects.filter(name="vestnik-tick").update(func=before)
+    getattr(migration, direction)(django_apps, None)
+    assert Schedule.objects.get(name="vestnik-tick").func == after
 
 
 def test_a_send_task_stops_well_within_django_q2s_timeout():
@@ -45,7 +63,7 @@ def test_a_send_task_stops_well_within_django_q2s_timeout():
 
 
 def test_the_tick_wakes_a_running_campaign_that_no_worker_is_sending(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, monkeypatch
 ):
     campaign = make_campaign(
         status=Campaign.Status.RUNNING,
@@ -56,7 +74,7 @@ def test_the_tick_wakes_a_running_campaign_that_no_worker_is_sending(
     with django_capture_on_commit_callbacks() as callbacks:
         result = tick()
     assert result["woken"] == [campaign.pk]
-    assert queued(callbacks) == [("notifications.tasks.send_campaign", (campaign.pk,))] * 2
+    assert queued(callbacks, monkeypatch) == [(send_campaign, (campaign.pk,), {})] * 2
 
 
 def test_the_tick_leaves_a_campaign_alone_while_its_worker_is_alive(
@@ -88,11 +106,15 @@ def test_the_tick_does_not_wake_a_campaign_whose_retries_are_not_due(
     assert result["completed"] == []
 
 
-def test_the_tick_restarts_an_unfinished_materialisation(django_capture_on_commit_callbacks):
+def test_the_tick_restarts_an_unfinished_materialisation(
+    django_capture_on_commit_callbacks, monkeypatch
+):
     campaign = make_campaign(make_audience(make_recipient()), status=Campaign.Status.RUNNING)
     with django_capture_on_commit_callbacks() as callbacks:
         tick()
-    assert queued(callbacks) == [("notifications.tasks.materialise_campaign", (campaign.pk,))]
+    assert queued(callbacks, monkeypatch) == [
+        (campaign_materialise, (), {"campaign_id": campaign.pk})
+    ]
 
 
 def test_the_tick_starts_due_campaigns_and_completes_finished_ones(
@@ -132,8 +154,6 @@ def test_the_tick_forgets_idempotency_answers_older_than_the_replay_window(setti
 def test_a_sender_with_only_later_retries_left_lets_the_next_tick_wake_one_when_due(
     settings, django_capture_on_commit_callbacks
 ):
-    from notifications.tasks import send_campaign
-
     settings.LEADCONVERTER_TOKEN = "lc-token"
     campaign = make_campaign(
         channel="leadconverter",

@@ -1,4 +1,7 @@
-"""django-q2 entry points: ids in, a service call out. Every task is safe to run twice.
+"""The workers' entry points: the send task and the periodic tick. Every task is safe to run twice.
+
+Ids in, a service call out. Materialising needs no wrapper: `campaign_materialise` itself is
+the task.
 
 Time: a task stops claiming work well before django-q2's `timeout` and enqueues its own
 continuation, so a long campaign is many short tasks, not one endless one.
@@ -21,12 +24,13 @@ from notifications.campaigns.lifecycle import (
 )
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.errors import StateConflict
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
 
-from .dispatch import campaign_send, deliveries_expire_leases
-from .models import Campaign, Delivery
-from .providers.exceptions import ProviderConfigurationError
-from .queue import enqueue, enqueue_senders
+from ..models import Campaign, Delivery
+from .leases import deliveries_expire_leases
+from .loop import campaign_send
+from .wake import enqueue, enqueue_senders
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +54,8 @@ def send_budget_seconds() -> float:
     return max(MIN_SEND_BUDGET_SECONDS, send_budget_unclamped())
 
 
-def materialise_campaign(campaign_id: int) -> None:
-    campaign_materialise(campaign_id=campaign_id)
-
-
 def send_campaign(campaign_id: int) -> str:
+    """Run the send loop for a running campaign, then hand over to a new task if work is left."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != Campaign.Status.RUNNING:
         return "not running"
@@ -69,7 +70,7 @@ def send_campaign(campaign_id: int) -> str:
         campaign_id=campaign_id, provider=provider, budget_seconds=send_budget_seconds()
     )
     if report.more_work:
-        enqueue("send_campaign", campaign_id)
+        enqueue(send_campaign, campaign_id)
     elif report.stopped_because == "nothing is due" and not campaign_complete_if_done(
         campaign_id=campaign_id
     ):
@@ -113,7 +114,7 @@ def tick() -> dict:
     )
     woken = []
     for campaign in running.filter(materialised_at__isnull=True):
-        enqueue("materialise_campaign", campaign.pk)
+        enqueue(campaign_materialise, campaign_id=campaign.pk)
         woken.append(campaign.pk)
     with_due_work = running.filter(Exists(due), materialised_at__isnull=False)
     for campaign_id in with_due_work.values_list("pk", flat=True):

@@ -38,7 +38,7 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
-from notifications.tasks import TICK_SCHEDULE, tick
+from notifications.sending.tasks import TICK_SCHEDULE, send_campaign, tick
 from tests.support.recording_server import RecordingServer
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -273,7 +273,7 @@ def test_a_killed_workers_deliveries_are_back_in_play_within_a_minute_at_default
             # The broker may hand every sender to one cluster: add senders until each has one,
             # so the cluster that dies holds a claim and a sender survives it.
             while not (clusters.senders_started(0) and clusters.senders_started(1)):
-                async_task("notifications.tasks.send_campaign", campaign.pk)
+                async_task(send_campaign, campaign.pk)
                 time.sleep(2)
             wait_until(lambda: len(server.addresses()) >= 3_000, "some messages", clusters=clusters)
             clusters.kill(0)
@@ -294,7 +294,7 @@ def test_a_killed_clusters_deliveries_are_back_in_play_within_a_minute_with_no_s
         Schedule.objects.update_or_create(
             name=TICK_SCHEDULE,
             defaults={
-                "func": "notifications.tasks.tick",
+                "func": "notifications.sending.tasks.tick",
                 "schedule_type": Schedule.MINUTES,
                 "minutes": 1,
                 "repeats": -1,

@@ -1,24 +1,33 @@
-"""Writing many rows at once: upserts for imports, inserts for materialising deliveries.
+"""Writing many rows at once: the one home of the project's hand-written bulk SQL.
+
+Upserts for imports, inserts for materialising deliveries and their history, updates for the
+send loop's results, and model instances for the webhook inbox (`bulk_insert_objects`, which
+says which rows an `ON CONFLICT DO NOTHING` really inserted).
 
 Django's `bulk_create` compiles SQL value by value and, on SQLite, splits a batch into many
 statements; at hundreds of thousands of rows that, not the database, is most of the time. Here
-PostgreSQL gets COPY into a temporary table and one `INSERT ... SELECT ... ON CONFLICT`, and
-other databases get multi-row `INSERT ... VALUES ... ON CONFLICT` (the same syntax on SQLite).
+PostgreSQL gets COPY (into the table, or into a temporary table and one `INSERT ... SELECT ...
+ON CONFLICT`) or one JSON document per batch, and other databases get multi-row
+`INSERT ... VALUES ... ON CONFLICT` (the same syntax on SQLite), batched under the driver's
+parameter limit.
 
-Values must already be adapted for the database: use `db_value` for JSON and `db_now` for
-timestamps. Callers own the transaction.
+Values of `bulk_insert`, `bulk_upsert` and `bulk_update` must already be adapted for the
+database: use `db_value`, `db_json` and `db_timestamp`. Callers own the transaction.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import connection
 from django.db.models import Model
 
+# Rows per statement: bounded for PostgreSQL, and SQLite's parameter limit lowers it further.
 VALUES_BATCH_ROWS = 1000
 
 
@@ -86,18 +95,24 @@ def _copy_then_insert(cursor, table: str, column_list: str, rows, on_conflict: s
 
 
 def _insert_values(
-    cursor, table: str, column_list: str, width: int, rows, on_conflict: str
-) -> None:
+    cursor, table: str, column_list: str, width: int, rows, tail: str
+) -> list[tuple]:
+    """Multi-row INSERT ... VALUES in batches under the parameter limit; the rows `tail` (an
+    ON CONFLICT and RETURNING clause, say) returns."""
     placeholders = "(" + ", ".join(["%s"] * width) + ")"
     max_params = connection.features.max_query_params or 65_535
     batch = max(1, min(VALUES_BATCH_ROWS, max_params // width))
+    returned: list[tuple] = []
     for start in range(0, len(rows), batch):
         part = rows[start : start + batch]
         cursor.execute(
             f"INSERT INTO {table} ({column_list}) VALUES "  # noqa: S608 - quoted names
-            f"{', '.join([placeholders] * len(part))} {on_conflict}",
+            f"{', '.join([placeholders] * len(part))} {tail}",
             [value for row in part for value in row],
         )
+        if cursor.description:
+            returned.extend(cursor.fetchall())
+    return returned
 
 
 def bulk_update(
@@ -250,3 +265,71 @@ def bulk_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
                         copy.write_row(row)
         else:
             _insert_values(cursor, table, column_list, len(columns), rows, "")
+
+
+def bulk_insert_objects(
+    model: type[Model],
+    objects: Sequence[Model],
+    *,
+    conflict: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> list[tuple]:
+    """Insert model instances (all columns but the primary key) in few statements.
+
+    With `conflict` (field names), rows that clash on them are skipped (`ON CONFLICT DO
+    NOTHING`); with `returning` (field names), the values of those fields are returned for each
+    row actually inserted. Django's `bulk_create(ignore_conflicts=True)` cannot say which rows
+    it inserted.
+
+    Values come from the model's own fields, so a column added with a default needs no change
+    here. PostgreSQL gets each batch as one JSON document turned into rows of the table's own
+    type (`json_populate_recordset`): adapting a parameter per value, or a typed array per
+    column, cost more than the insert itself.
+    """
+    if not objects:
+        return []
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    tail = ""
+    if conflict:
+        names = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        tail = f"ON CONFLICT ({names}) DO NOTHING"
+    if returning:
+        names = ", ".join(quote(meta.get_field(name).column) for name in returning)
+        tail = f"{tail} RETURNING {names}".lstrip()
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            rows = [
+                [
+                    field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+                    for field in fields
+                ]
+                for obj in objects
+            ]
+            return _insert_values(cursor, table, columns, len(fields), rows, tail)
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - quoted names
+            f"FROM json_populate_recordset(NULL::{table}, %s) {tail}"
+        )
+        returned: list[tuple] = []
+        for start in range(0, len(objects), VALUES_BATCH_ROWS):
+            part = objects[start : start + VALUES_BATCH_ROWS]
+            document = [
+                {field.column: field.pre_save(obj, add=True) for field in fields} for obj in part
+            ]
+            cursor.execute(sql, [json.dumps(document, default=_json_default)])
+            if cursor.description:
+                returned.extend(cursor.fetchall())
+        return returned
+
+
+def _json_default(value: object) -> str:
+    # Full precision, unlike DjangoJSONEncoder, which cuts timestamps to milliseconds.
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

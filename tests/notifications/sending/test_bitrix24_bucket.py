@@ -14,11 +14,12 @@ from django.conf import settings
 
 from notifications.campaigns.lifecycle import campaign_cancel, campaign_dispatch, campaign_pause
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.counters import counters_read, counters_rebuild
-from notifications.dispatch import REPEAT_NO_PERMIT, REPEAT_STOPPED, campaign_send
 from notifications.models import Bitrix24Token, Delivery
 from notifications.providers.registry import build_provider
-from notifications.ratelimit import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.counters import counters_read, counters_rebuild
+from notifications.sending.limiter import DatabaseBackend, Limiter, RedisBackend
+from notifications.sending.loop import campaign_send
+from notifications.sending.permits import REPEAT_NO_PERMIT, REPEAT_STOPPED
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db

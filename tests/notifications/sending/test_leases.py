@@ -14,18 +14,13 @@ from django_q.models import Schedule
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.dispatch import (
-    begun_lease_seconds,
-    campaign_send,
-    deliveries_claim,
-    deliveries_expire_leases,
-    deliveries_renew,
-    deliveries_start,
-)
 from notifications.models import Campaign, Delivery
 from notifications.providers.registry import build_provider
-from notifications.ratelimit import get_limiter
-from notifications.tasks import tick
+from notifications.sending.claims import begun_lease_seconds, deliveries_claim, deliveries_start
+from notifications.sending.leases import deliveries_expire_leases, deliveries_renew
+from notifications.sending.limiter import get_limiter
+from notifications.sending.loop import campaign_send
+from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
