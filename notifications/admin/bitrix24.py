@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from notifications.providers.bitrix24.oauth import authorize_url, exchange_code
+from notifications.providers.bitrix24.provider import Bitrix24Provider
 from notifications.providers.bitrix24.tokens import (
     NOT_CONNECTED,
     DatabaseTokenStore,
@@ -22,7 +23,7 @@ from notifications.providers.bitrix24.tokens import (
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.registry import channel_status
 
-from ..models import Bitrix24Token, Channel
+from ..models import Bitrix24Token
 
 BITRIX24_STATE_KEY = "vestnik_bitrix24_oauth_state"
 
@@ -71,7 +72,7 @@ class Bitrix24TokenAdmin(admin.ModelAdmin):
                 return redirect(authorize_url(state))
             except ProviderError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
-        configured, reason = channel_status(Channel.BITRIX24)
+        configured, reason = channel_status(Bitrix24Provider.channel)
         context = {
             **self.admin_site.each_context(request),
             "title": "Connect Bitrix24",

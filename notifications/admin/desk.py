@@ -24,23 +24,18 @@ from notifications.campaigns.selectors import (
 )
 from notifications.campaigns.sms import SmsStats, campaign_sms_stats
 from notifications.campaigns.timeline import Timeline, campaign_timeline
-from notifications.content.checks import CHANNEL_FIELDS, content_errors
+from notifications.content.preview import message_preview
 from notifications.content.rendering import (
     RenderError,
     compile_template,
     recipient_context,
 )
 from notifications.providers.limits import Limits
+from notifications.providers.registry import provider_class
 
-from ..models import Campaign, Channel, Delivery
+from ..models import Campaign, Delivery
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
 
-MESSAGE_NOUNS = {
-    Channel.IMSHOP: "Imshop pushes",
-    Channel.LEADCONVERTER: "LeadConverter messages",
-    Channel.YANDEX_MARKET: "Yandex Market chats",
-    Channel.BITRIX24: "Bitrix24 pushes",
-}
 _PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 
 
@@ -67,7 +62,7 @@ def duration_text(seconds: float | None) -> str:
 
 def plan_sentence(plan: SendPlan) -> str:
     """'48,000 Yandex Market chats at 1,000/hour ≈ 2 days', with the requests when they differ."""
-    noun = MESSAGE_NOUNS[plan.channel]
+    noun = provider_class(plan.channel).messages_noun
     if plan.limits is None:
         return f"{plan.reachable:,} {noun}; the provider's limit settings are invalid."
     requests = ""
@@ -134,28 +129,17 @@ def campaign_live(campaign: Campaign) -> dict:
 
 def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
     try:
-        compiled = compile_template(content)
-    except RenderError as exc:
+        compile_template(content)
+    except RenderError as exc:  # the same for everyone: said once
         return [{"recipient": None, "error": str(exc)}]
     previews = []
     for recipient in campaign_sample_recipients(campaign=campaign, limit=PREVIEW_RECIPIENTS):
-        try:
-            rendered = compiled.render(
-                recipient_context(recipient), fields=CHANNEL_FIELDS[campaign.channel]
-            )
-        except RenderError as exc:
-            previews.append({"recipient": recipient, "error": str(exc)})
-            continue
-        problems = [m for ms in content_errors(campaign.channel, rendered).values() for m in ms]
+        preview = message_preview(fields=content, channel=campaign.channel, recipient=recipient)
         previews.append(
             {
                 "recipient": recipient,
-                "fields": [
-                    (name, getattr(rendered, name))
-                    for name in CHANNEL_FIELDS[campaign.channel]
-                    if getattr(rendered, name)
-                ],
-                "error": " ".join(problems),
+                "fields": [(name, value) for name, value in preview.fields if value],
+                "error": " ".join(preview.problems),
             }
         )
     return previews
@@ -165,15 +149,14 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], audi
     """Variables some recipients lack, where the message then fails (no default in the
     template), as sentences with how many."""
     warnings = []
+    provider = provider_class(campaign.channel)
     try:
         compiled = compile_template(content)
     except RenderError:
         return warnings
     for missing in campaign_missing_variables(campaign=campaign, content=content):
         try:
-            compiled.render(
-                recipient_context(missing.example), fields=CHANNEL_FIELDS[campaign.channel]
-            )
+            compiled.render(recipient_context(missing.example), fields=provider.content_fields)
         except RenderError:
             warnings.append(
                 f"{missing.recipients:,} of {audience:,} recipients have no '{missing.name}': "
@@ -190,11 +173,12 @@ def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
     if not plan.personalised_by or plan.limits is None:
         return []
     names = " and ".join(f"{{{{ {name} }}}}" for name in plan.personalised_by)
-    fields = ", ".join(CHANNEL_FIELDS[campaign.channel])
+    provider = provider_class(campaign.channel)
+    fields = ", ".join(provider.content_fields)
     shared = plan.requests_with_one_text
     shared_eta = duration_text(plan.limits.min_duration(shared).total_seconds())
     return [
-        f"{names} makes the {MESSAGE_NOUNS[campaign.channel]} differ, and each different text "
+        f"{names} makes the {provider.messages_noun} differ, and each different text "
         f"is a request of its own: {plan.requests:,} requests "
         f"({duration_text(plan.eta_seconds)}) instead of {shared:,} ({shared_eta}). To send in "
         f"{shared:,}, keep {names} out of the {fields}."

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, QuerySet
 from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -17,6 +17,7 @@ from django.utils.html import format_html_join
 
 from notifications.errors import REFUSALS, InvalidInput
 from notifications.recipients.reading import CsvFormatError, read_recipient_rows
+from notifications.recipients.selectors import Reach, recipients_by_reach
 from notifications.recipients.services import (
     address_delete,
     address_save,
@@ -38,7 +39,6 @@ from ..models import (
     Audience,
     AudienceMember,
     Campaign,
-    Channel,
     Delivery,
     DeliveryEvent,
     Recipient,
@@ -90,9 +90,9 @@ class ReachFilter(admin.SimpleListFilter):
         if not request.GET.get("campaign"):
             return []
         return [
-            ("reachable", "Reachable"),
-            ("opted_out", "Skipped: opted out"),
-            ("no_address", "Skipped: no address"),
+            (Reach.REACHABLE, "Reachable"),
+            (Reach.OPTED_OUT, "Skipped: opted out"),
+            (Reach.NO_ADDRESS, "Skipped: no address"),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -101,14 +101,9 @@ class ReachFilter(admin.SimpleListFilter):
             return queryset
         channel = Campaign.objects.filter(pk=int(campaign_id)).values_list("channel", flat=True)
         channel = channel.first()
-        if self.value() == "opted_out":
-            return queryset.filter(opted_out_at__isnull=False)
-        has_address = Address.objects.filter(recipient=OuterRef("pk"), channel=channel)
-        if channel == Channel.IMSHOP:
-            has_address = Recipient.objects.filter(pk=OuterRef("pk"))  # the external_id serves
-        if self.value() == "no_address":
-            return queryset.filter(opted_out_at__isnull=True).exclude(Exists(has_address))
-        return queryset.filter(Exists(has_address), opted_out_at__isnull=True)
+        if channel is None:
+            return queryset.none()
+        return recipients_by_reach(queryset, channel, Reach(self.value()))
 
 
 @admin.register(Recipient)

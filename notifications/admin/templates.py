@@ -11,11 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from notifications.content.checks import CHANNEL_FIELDS, content_errors
+from notifications.content.preview import message_preview
 from notifications.content.rendering import (
-    RenderError,
-    compile_template,
-    recipient_context,
     template_fields,
 )
 from notifications.content.services import message_template_delete, message_template_save
@@ -67,31 +64,12 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
             recipient = first
         previews = []
         if recipient is not None:
-            context = recipient_context(recipient)
-            try:
-                compiled = compile_template(template_fields(template))
-            except RenderError as exc:
-                compiled, template_error = None, str(exc)
-            else:
-                template_error = ""
             for channel in Channel:
-                if compiled is None:
-                    previews.append({"channel": channel.label, "errors": [template_error]})
-                    continue
-                try:
-                    content = compiled.render(context, fields=CHANNEL_FIELDS[channel])
-                except RenderError as exc:
-                    previews.append({"channel": channel.label, "errors": [str(exc)]})
-                    continue
-                problems = [m for ms in content_errors(channel, content).values() for m in ms]
+                preview = message_preview(
+                    fields=template_fields(template), channel=channel, recipient=recipient
+                )
                 previews.append(
-                    {
-                        "channel": channel.label,
-                        "fields": [
-                            (name, getattr(content, name)) for name in CHANNEL_FIELDS[channel]
-                        ],
-                        "errors": problems,
-                    }
+                    {"channel": channel.label, "fields": preview.fields, "errors": preview.problems}
                 )
         context = {
             **self.admin_site.each_context(request),

@@ -19,6 +19,7 @@ from notifications.models import (
     DeliveryEvent,
     Recipient,
 )
+from notifications.providers.registry import provider_class
 from notifications.sending.counters import counters_read, counters_rebuild
 from notifications.sending.wake import enqueue_senders
 
@@ -67,8 +68,9 @@ def _materialise_range(
     campaign_audiences = quote(Campaign.audiences.through._meta.db_table)
     event = quote(DeliveryEvent._meta.db_table)
     stamp = db_timestamp(timezone.now())
-    # Imshop addresses default to the recipient's own external_id.
-    fallback = "r.external_id" if campaign.channel == Channel.IMSHOP else "NULL"
+    # Where the channel says so (Imshop), the address defaults to the recipient's external_id.
+    default_is_external_id = provider_class(campaign.channel).external_id_is_default_address
+    fallback = "r.external_id" if default_is_external_id else "NULL"
     no_address = f"No {Channel(campaign.channel).label} address."
     if recipient_ids:
         members, member_params = ", ".join(["%s"] * len(recipient_ids)), list(recipient_ids)

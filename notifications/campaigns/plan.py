@@ -18,18 +18,21 @@ from notifications.campaigns.selectors import (
     campaign_recent_rate,
     campaigns_audience_sizes,
 )
-from notifications.content.checks import CHANNEL_FIELDS
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.models import (
     AudienceMember,
     Campaign,
-    Channel,
     Delivery,
     Recipient,
 )
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.limits import Limits
-from notifications.providers.registry import PROVIDERS, build_provider, channel_status
+from notifications.providers.registry import (
+    PROVIDERS,
+    build_provider,
+    channel_status,
+    provider_class,
+)
 from notifications.recipients.selectors import _variable, reachable_recipients
 
 
@@ -46,7 +49,7 @@ def personalising_variables(*, channel: str, content: Mapping[str, str]) -> set[
     """The variables of what `channel` sends: what makes one recipient's text differ from
     another's (empty for a template that does not compile: the preflight reports that)."""
     try:
-        return compile_template(content).variables_in(CHANNEL_FIELDS[channel])
+        return compile_template(content).variables_in(provider_class(channel).content_fields)
     except RenderError:
         return set()
 
@@ -269,7 +272,7 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
         with_address=Count("channel_address", filter=Q(opted_out_at__isnull=True)),
     )
     no_address = 0
-    if campaign.channel != Channel.IMSHOP:
+    if not provider_class(campaign.channel).external_id_is_default_address:
         no_address = counts["audience"] - counts["opted_out"] - counts["with_address"]
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)

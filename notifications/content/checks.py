@@ -20,20 +20,9 @@ from notifications.content.rendering import (
     CompiledTemplate,
     RenderError,
 )
-from notifications.models import Channel
+from notifications.providers.base import Provider
+from notifications.providers.registry import provider_class
 from notifications.providers.values import Content
-
-# What each channel actually sends; the other fields are neither rendered nor checked for it.
-CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
-    Channel.IMSHOP: ("title", "body", "deeplink"),
-    Channel.LEADCONVERTER: ("body", "file_uuid"),
-    Channel.YANDEX_MARKET: ("body",),
-    Channel.BITRIX24: ("body", "avatar_url"),
-}
-
-
-YANDEX_MARKET_MAX_TEXT = 4096
-
 
 MAX_LINK_LENGTH = 2048
 
@@ -84,6 +73,13 @@ def file_uuid_error(value: str) -> str | None:
 _LINK_CHECKS = {"deeplink": deeplink_error, "avatar_url": https_url_error}
 
 
+def _too_long(provider: type[Provider], text: str) -> str:
+    return (
+        f"{provider.vendor} accepts at most {provider.max_text_length} characters; "
+        f"this text has {len(text)}."
+    )
+
+
 def content_errors(channel: str, content: Content) -> dict[str, list[str]]:
     """What stops `content`, rendered for one recipient, from going out on `channel`."""
     errors: dict[str, list[str]] = {}
@@ -91,33 +87,19 @@ def content_errors(channel: str, content: Content) -> dict[str, list[str]]:
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if channel == Channel.IMSHOP:
-        if not content.title:
-            add("title", "Imshop pushes need a title.")
-        if not content.body:
-            add("body", "Imshop pushes need a text.")
-    elif channel == Channel.YANDEX_MARKET:
-        if not content.body:
-            add("body", "Yandex Market messages need a text.")
-        elif len(content.body) > YANDEX_MARKET_MAX_TEXT:
-            add(
-                "body",
-                f"Yandex Market accepts at most {YANDEX_MARKET_MAX_TEXT} characters; "
-                f"this text has {len(content.body)}.",
-            )
-    elif channel == Channel.LEADCONVERTER:
-        if not content.body and not content.file_uuid:
-            add("body", "LeadConverter messages need a text, a file UUID, or both.")
-    elif channel == Channel.BITRIX24 and not content.body:
-        add("body", "Bitrix24 pushes need a text.")
+    provider = provider_class(channel)
+    for need in provider.unmet_needs(content):
+        add(need.fields[0], need.sentence)
+    if content.body and provider.text_too_long(content.body):
+        add("body", _too_long(provider, content.body))
 
-    if "file_uuid" in CHANNEL_FIELDS[channel] and content.file_uuid:
+    if "file_uuid" in provider.content_fields and content.file_uuid:
         problem = file_uuid_error(content.file_uuid)
         if problem:
             add("file_uuid", f"File UUID {problem}.")
     for field, check in _LINK_CHECKS.items():
         value = getattr(content, field)
-        if field in CHANNEL_FIELDS[channel] and value:
+        if field in provider.content_fields and value:
             problem = check(value)
             if problem:
                 add(field, f"The link {problem}.")
@@ -202,24 +184,15 @@ def _static_link_errors(field: str, source: str) -> list[str]:
 def channel_template_errors(channel: str, fields: Mapping[str, str]) -> dict[str, list[str]]:
     """What a template lacks for `channel`, judged from its source (before any recipient)."""
     errors: dict[str, list[str]] = {}
-    present = {name: bool((fields.get(name) or "").strip()) for name in TEMPLATE_FIELDS}
-    if channel == Channel.IMSHOP:
-        if not present["title"]:
-            errors["title"] = ["Imshop pushes need a title."]
-        if not present["body"]:
-            errors["body"] = ["Imshop pushes need a text."]
-    elif channel == Channel.LEADCONVERTER:
-        if not present["body"] and not present["file_uuid"]:
-            errors["body"] = ["LeadConverter messages need a text, a file UUID, or both."]
-    elif not present["body"]:
-        errors["body"] = [f"{Channel(channel).label} messages need a text."]
-    if channel == Channel.YANDEX_MARKET:
-        body = fields.get("body") or ""
-        if not TAG_START.search(body) and len(body.strip()) > YANDEX_MARKET_MAX_TEXT:
-            errors.setdefault("body", []).append(
-                f"Yandex Market accepts at most {YANDEX_MARKET_MAX_TEXT} characters; "
-                f"this text has {len(body.strip())}."
-            )
+    provider = provider_class(channel)
+    present = {name for name in TEMPLATE_FIELDS if (fields.get(name) or "").strip()}
+    for need in provider.content_needs:
+        if not need.met_by(present):
+            errors.setdefault(need.fields[0], []).append(need.sentence)
+    body = (fields.get("body") or "").strip()
+    # A body with tags is measured for each recipient, once rendered.
+    if not TAG_START.search(body) and provider.text_too_long(body):
+        errors.setdefault("body", []).append(_too_long(provider, body))
     return errors
 
 
@@ -227,7 +200,7 @@ def render_for_channel(
     compiled: CompiledTemplate, channel: str, context: Mapping[str, Any]
 ) -> Content:
     """Render what `channel` sends and check it; raises RenderError."""
-    content = compiled.render(context, fields=CHANNEL_FIELDS[channel])
+    content = compiled.render(context, fields=provider_class(channel).content_fields)
     errors = content_errors(channel, content)
     if errors:
         field, messages = next(iter(errors.items()))

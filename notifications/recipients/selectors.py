@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from enum import StrEnum
+
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.fields.json import KT
 
 from notifications.content.rendering import RECIPIENT_FIELDS
-from notifications.models import (
-    Channel,
-    Recipient,
-    RecipientAttribute,
-)
+from notifications.models import Address, Recipient, RecipientAttribute
+from notifications.providers.registry import provider_class
 
 
 def recipient_attribute_names() -> set[str]:
@@ -24,10 +23,35 @@ def _variable(name: str) -> F | KT:
     return F(name) if name in RECIPIENT_FIELDS else KT(f"attributes__{name}")
 
 
+class Reach(StrEnum):
+    """Whether a campaign on a channel sends to a recipient, and if not, why (materialisation's
+    rule, which `campaigns.materialise` applies in SQL)."""
+
+    REACHABLE = "reachable"
+    OPTED_OUT = "opted_out"
+    NO_ADDRESS = "no_address"
+
+
+def recipients_by_reach(
+    recipients: QuerySet[Recipient], channel: str, reach: Reach
+) -> QuerySet[Recipient]:
+    """Those of `recipients` a campaign on `channel` reaches, or skips for the reason `reach`.
+
+    Opted-out recipients are skipped; so are those without an address on the channel, unless
+    the channel addresses people by their external_id (Imshop).
+    """
+    if reach == Reach.OPTED_OUT:
+        return recipients.filter(opted_out_at__isnull=False)
+    if provider_class(channel).external_id_is_default_address:
+        has_address = Recipient.objects.filter(pk=OuterRef("pk"))  # the external_id serves
+    else:
+        has_address = Address.objects.filter(recipient=OuterRef("pk"), channel=channel)
+    not_opted_out = recipients.filter(opted_out_at__isnull=True)
+    if reach == Reach.NO_ADDRESS:
+        return not_opted_out.exclude(Exists(has_address))
+    return not_opted_out.filter(Exists(has_address))
+
+
 def reachable_recipients(recipients: QuerySet[Recipient], channel: str) -> QuerySet[Recipient]:
-    """Those of `recipients` a campaign on `channel` sends to: not opted out, with an address
-    on the channel (Imshop addresses default to the recipient's own external_id)."""
-    reachable = recipients.filter(opted_out_at__isnull=True)
-    if channel != Channel.IMSHOP:
-        reachable = reachable.filter(addresses__channel=channel)
-    return reachable
+    """Those of `recipients` a campaign on `channel` sends to."""
+    return recipients_by_reach(recipients, channel, Reach.REACHABLE)

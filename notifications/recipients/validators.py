@@ -14,20 +14,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from notifications.models import Channel
+from notifications.providers.registry import provider_class
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-MAX_INT64 = 2**63 - 1
-
-# The id each provider uses to address a person, and whether it is a number.
-ADDRESS_KINDS: dict[str, tuple[str, bool]] = {
-    Channel.IMSHOP: ("Imshop user id", False),
-    Channel.LEADCONVERTER: ("LeadConverter subscriber_id", True),
-    Channel.YANDEX_MARKET: ("Yandex Market chatId", True),
-    Channel.BITRIX24: ("Bitrix24 USER_ID", True),
-}
 
 
 def clean_text(label: str, value: str) -> str:
@@ -57,12 +48,13 @@ def clean_phone(value: str) -> str:
 
 def clean_address(channel: str, value: str) -> str:
     """An address on `channel`: a positive integer id where the provider uses one."""
-    label, numeric = ADDRESS_KINDS[channel]
+    kind = provider_class(channel).address_kind
+    label = kind.label
     value = clean_text(label, value).strip()
     if not value:
         raise ValidationError(f"{label} is empty.")
-    if numeric:
-        if not value.isdigit() or not 0 < int(value) <= MAX_INT64:
+    if kind.numeric:
+        if not kind.accepts(value):
             raise ValidationError(f"{label} must be a positive whole number, not '{value}'.")
         return str(int(value))
     if len(value) > 255 or any(ch.isspace() for ch in value):

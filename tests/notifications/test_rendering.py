@@ -201,8 +201,8 @@ def test_static_file_uuid_must_be_a_uuid():
             {"body": ["LeadConverter messages need a text, a file UUID, or both."]},
         ),
         ("leadconverter", {"file_uuid": "db0227be-c7c7-484e-8fa4-de9bcfd4723f"}, {}),
-        ("yandex_market", {"title": "t"}, {"body": ["Yandex Market chat messages need a text."]}),
-        ("bitrix24", {"title": "t"}, {"body": ["Bitrix24 push messages need a text."]}),
+        ("yandex_market", {"title": "t"}, {"body": ["Yandex Market messages need a text."]}),
+        ("bitrix24", {"title": "t"}, {"body": ["Bitrix24 pushes need a text."]}),
         ("bitrix24", {"body": "b"}, {}),
     ],
 )

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from notifications.content.checks import channel_template_errors, template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
+from notifications.providers.registry import PROVIDERS
 from notifications.recipients.selectors import recipient_attribute_names
 
 from ...models import Campaign, MessageTemplate
@@ -57,7 +58,6 @@ class ChannelPreviewSerializer(serializers.Serializer):
 class PreviewAnswerSerializer(serializers.Serializer):
     """The preview on every channel."""
 
-    imshop = ChannelPreviewSerializer()
-    leadconverter = ChannelPreviewSerializer()
-    yandex_market = ChannelPreviewSerializer()
-    bitrix24 = ChannelPreviewSerializer()
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # One field per registered channel: a fifth provider appears here by itself.
+        return {channel: ChannelPreviewSerializer() for channel in PROVIDERS}

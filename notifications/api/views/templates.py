@@ -8,14 +8,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications.content.checks import CHANNEL_FIELDS, render_for_channel
+from notifications.content.preview import message_preview
 from notifications.content.rendering import (
-    RenderError,
-    compile_template,
-    recipient_context,
     template_fields,
 )
 from notifications.content.services import message_template_delete, message_template_save
+from notifications.providers.registry import PROVIDERS
 
 from ...models import MessageTemplate, Recipient
 from ..serializers.templates import (
@@ -70,19 +68,11 @@ class MessageTemplateViewSet(
             raise serializers.ValidationError(
                 {"recipient": [f"No recipient has external_id {ask.validated_data['recipient']}."]}
             )
-        context = recipient_context(recipient)
         answer = {}
-        for channel in CHANNEL_FIELDS:
-            try:
-                content = render_for_channel(
-                    compile_template(template_fields(template)), channel, context
-                )
-            except RenderError as exc:
-                answer[channel] = {"content": None, "errors": {exc.field: [exc.message]}}
-            else:
-                fields = CHANNEL_FIELDS[channel]
-                answer[channel] = {
-                    "content": {name: getattr(content, name) for name in fields},
-                    "errors": {},
-                }
+        for channel in PROVIDERS:
+            preview = message_preview(
+                fields=template_fields(template), channel=channel, recipient=recipient
+            )
+            content = None if preview.errors else dict(preview.fields)
+            answer[channel] = {"content": content, "errors": preview.errors}
         return Response(answer)
