@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from notifications.db.storable import MAX_JSON_DEPTH, unstorable_character
+
 SMS_SENT = "sms_sent"
 SMS_LOST = "sms_lost"
 SMS_CLICK = "sms_click"
@@ -36,8 +38,6 @@ MAX_SENDIOS_ID = 2**31 - 1
 TS_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TS_FUTURE_TOLERANCE = timedelta(days=1)
 
-# Deeper events are refused: nothing Sendios sends nests, and storing deep JSON recurses.
-MAX_EVENT_DEPTH = 32
 
 _EVENT_KEY = re.compile(r"[0-9]+")
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}(\.0*)?")
@@ -300,8 +300,8 @@ def _unstorable(value: Any) -> str:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_EVENT_DEPTH:
-            return f"The event is nested deeper than {MAX_EVENT_DEPTH} levels."
+        if depth > MAX_JSON_DEPTH:
+            return f"The event is nested deeper than {MAX_JSON_DEPTH} levels."
         if isinstance(item, str):
             if not _storable_text(item):
                 return (
@@ -322,13 +322,7 @@ def _unstorable(value: Any) -> str:
 
 
 def _storable_text(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return unstorable_character(text) is None
 
 
 def _canonical(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import IO, Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-MAX_JSON_DEPTH = 32
+from notifications.db.storable import MAX_JSON_DEPTH, nesting_exceeds
 
 TOO_DEEP = f"JSON parse error - the body is nested deeper than {MAX_JSON_DEPTH} levels."
 
@@ -36,22 +36,3 @@ class JSONParser(parsers.JSONParser):
         if nesting_exceeds(data, MAX_JSON_DEPTH):
             raise ParseError(TOO_DEEP)
         return data
-
-
-def nesting_exceeds(data: Any, limit: int) -> bool:
-    """Whether arrays and objects in decoded JSON nest more than `limit` levels deep.
-
-    Walked level by level rather than by recursion, so the check itself cannot overflow, and
-    each level keeps only its arrays and objects, so a value is looked at once.
-    """
-    level = [data] if type(data) in _CONTAINERS else []
-    for _ in range(limit):
-        children = []
-        for value in level:
-            children.extend(value.values() if type(value) is dict else value)
-        level = [child for child in children if type(child) in _CONTAINERS]
-    return bool(level)
-
-
-# The decoder makes exactly these types; comparing types is three times faster than isinstance.
-_CONTAINERS = (dict, list)

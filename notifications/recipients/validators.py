@@ -14,17 +14,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from notifications.db.storable import unstorable_character
 from notifications.providers.registry import provider_class
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(label: str, value: str) -> str:
     """`value` unchanged, unless it holds a character no database stores (`label` names it)."""
-    if found := _UNSTORABLE.search(value):
-        what = "a NUL character" if found.group() == "\x00" else "half of a surrogate pair"
+    if what := unstorable_character(value):
         raise ValidationError(f"{label} contains {what}, which cannot be stored.")
     return value
 
