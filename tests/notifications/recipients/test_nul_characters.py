@@ -1,8 +1,9 @@
 """NUL characters, which PostgreSQL cannot store in text or JSON, are refused by field, never a 500.
 
 Every path that writes a recipient is covered: the CSV reader (admin dry run, confirmed import,
-`import_recipients`) and the admin forms. The API has its own file in tests/api. Half a
-surrogate pair, which JSON can spell but no database can store, is refused by the same rule.
+`import_recipients`) and the admin forms. The API has its own file in tests/notifications/api.
+Half a surrogate pair, which JSON can spell but no database can store, is refused by the same
+rule.
 """
 
 import io

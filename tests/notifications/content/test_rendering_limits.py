@@ -157,7 +157,7 @@ def capped_results():
         input=json.dumps({**HOSTILE, **BENIGN, **COMPOSED}),
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
         timeout=300,
         check=True,
