@@ -81,6 +81,9 @@ def _materialise_range(
             "WHERE ca.campaign_id = %s AND m.recipient_id BETWEEN %s AND %s"
         )
         member_params = [campaign.pk, first_id, last_id]
+    # ORDER BY: deliveries get ids in recipient order. Senders claim in id order and the send
+    # plan counts requests per batch of recipients in that order; without it PostgreSQL's hash
+    # join inserted them in whatever order the join produced.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -97,6 +100,7 @@ def _materialise_range(
             FROM {recipient} r
             LEFT JOIN {address} a ON a.recipient_id = r.id AND a.channel = %s
             WHERE r.id BETWEEN %s AND %s AND r.id IN ({members})
+            ORDER BY r.id
             ON CONFLICT (campaign_id, recipient_id) DO NOTHING
             """,  # noqa: S608 - table names are quoted model tables; values are parameters
             [

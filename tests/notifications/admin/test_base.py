@@ -512,7 +512,7 @@ RECORD_AND_HOLD = """
 import json, sys, uuid, django
 django.setup()
 from django.db import transaction
-from notifications.dispatch import deliveries_record
+from notifications.sending.outcomes import deliveries_record
 from notifications.providers.values import ResultStatus, SendResult
 claim = json.loads(sys.argv[1])
 recipients = {int(pk): recipient for pk, recipient in claim["recipients"].items()}
