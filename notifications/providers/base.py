@@ -175,6 +175,12 @@ class Provider(abc.ABC):
         """A result for a message the provider would refuse anyway, or None to send it."""
         return None
 
+    def address_refusal(self, message: OutboundMessage) -> SendResult | None:
+        """A failed result for a message whose address the channel cannot take, else None."""
+        if problem := self.address_kind.problem(message.address):
+            return self.result(message, ResultStatus.FAILED, code="invalid_address", text=problem)
+        return None
+
     @classmethod
     def unmet_needs(cls, content: Content) -> list[ContentNeed]:
         """The declared `content_needs` that `content` leaves unmet, in declared order."""

@@ -31,6 +31,14 @@ class AddressKind:
             return bool(address)
         return address.isdigit() and 0 < int(address) <= MAX_NUMERIC_ADDRESS
 
+    def problem(self, address: str) -> str | None:
+        """Why the provider would not take `address`, as staff read it; None when it would."""
+        if self.accepts(address):
+            return None
+        if not address.strip():
+            return f"{self.label} is empty."
+        return f"{self.label} must be a positive whole number, not {address.strip()!r}."
+
 
 @dataclass(frozen=True)
 class ContentNeed:

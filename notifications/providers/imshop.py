@@ -127,13 +127,8 @@ class ImshopProvider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Imshop would refuse anyway, so it is not sent."""
-        if not self.address_kind.accepts(message.address):
-            return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_address",
-                text=f"The {self.address_kind.label} is empty.",
-            )
+        if refused := self.address_refusal(message):
+            return refused
         if self.unmet_needs(message.content):
             return self.result(
                 message,

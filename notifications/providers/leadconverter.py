@@ -150,14 +150,8 @@ class LeadConverterProvider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for an item LeadConverter cannot take, so it stays out of the batch."""
-        address = message.address.strip()
-        if not self.address_kind.accepts(address):
-            return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_address",
-                text=f"{self.address_kind.label} must be a positive whole number, not {address!r}.",
-            )
+        if refused := self.address_refusal(message):
+            return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
                 message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].sentence

@@ -127,15 +127,8 @@ class YandexMarketProvider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Yandex would refuse anyway, so no request is spent on it."""
-        address = message.address.strip()
-        if not self.address_kind.accepts(address):
-            return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_address",
-                text=f"A {self.address_kind.label} must be a positive whole number, "
-                f"not {address!r}.",
-            )
+        if refused := self.address_refusal(message):
+            return refused
         body = message.content.body
         if self.unmet_needs(message.content) or self.text_too_long(body):
             return self.result(

@@ -50,11 +50,10 @@ def clean_address(channel: str, value: str) -> str:
     kind = provider_class(channel).address_kind
     label = kind.label
     value = clean_text(label, value).strip()
-    if not value:
-        raise ValidationError(f"{label} is empty.")
+    # The provider's own judgement first: what it would refuse at send time is refused here.
+    if problem := kind.problem(value):
+        raise ValidationError(problem)
     if kind.numeric:
-        if not kind.accepts(value):
-            raise ValidationError(f"{label} must be a positive whole number, not '{value}'.")
         return str(int(value))
     if len(value) > 255 or any(ch.isspace() for ch in value):
         raise ValidationError(f"{label} must be at most 255 characters without spaces.")

@@ -236,15 +236,8 @@ class Bitrix24Provider(Provider):
 
     def _refuse(self, message: OutboundMessage) -> SendResult | None:
         """A result for a message Bitrix24 would refuse anyway, so it is not sent."""
-        address = message.address.strip()
-        if not self.address_kind.accepts(address):
-            return self.result(
-                message,
-                ResultStatus.FAILED,
-                code="invalid_address",
-                text=f"A {self.address_kind.label} must be a positive whole number, "
-                f"not {address!r}.",
-            )
+        if refused := self.address_refusal(message):
+            return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
                 message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].sentence

@@ -27,21 +27,9 @@ from tests.notifications.flows import (
     people,
     send_all,
     statuses,
-    use_test_providers,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def providers(settings):
-    use_test_providers(settings)
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
 
 # --- Dispatch -----------------------------------------------------------------------------

@@ -15,15 +15,9 @@ from tests.notifications.flows import (
     dispatched,
     people,
     statuses,
-    use_test_providers,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def providers(settings):
-    use_test_providers(settings)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
 
 def test_materialise_makes_one_delivery_per_distinct_recipient_and_skips_with_reasons():

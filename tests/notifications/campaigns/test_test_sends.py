@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import responses
 from django.utils import timezone
 
 from notifications.campaigns.direct import campaign_send_test
@@ -14,21 +13,9 @@ from tests.notifications.flows import (
     people,
     send_all,
     statuses,
-    use_test_providers,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def providers(settings):
-    use_test_providers(settings)
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
 
 def test_a_test_send_goes_to_chosen_recipients_and_leaves_the_campaign_alone(mocked):

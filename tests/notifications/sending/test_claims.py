@@ -14,15 +14,9 @@ from tests.notifications.flows import (
     dispatched,
     people,
     statuses,
-    use_test_providers,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def providers(settings):
-    use_test_providers(settings)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
 
 def test_two_claims_never_hold_the_same_delivery():

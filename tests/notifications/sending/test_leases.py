@@ -40,12 +40,6 @@ def leadconverter(settings):
     settings.LEADCONVERTER_BATCH_SIZE = 1
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def running_campaign(count: int) -> Campaign:
     recipients = [
         make_recipient(external_id=f"l-{i}", addresses={"leadconverter": str(1000 + i)})
