@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from notifications.content.checks import channel_template_errors, template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
 from notifications.recipients.selectors import recipient_attribute_names
-from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+from notifications.recipients.validators import (
+    clean_address,
+    clean_addresses_free,
+    clean_attributes,
+    clean_phone,
+)
 
 from ..models import Address, Audience, Campaign, MessageTemplate, Recipient
 
@@ -44,7 +49,7 @@ class RecipientForm(forms.ModelForm):
 
 
 class AddressForm(forms.ModelForm):
-    """An address, checked and normalised for its channel."""
+    """An address, checked and normalised for its channel, that no other recipient holds."""
 
     class Meta:
         model = Address
@@ -56,6 +61,9 @@ class AddressForm(forms.ModelForm):
         if channel and value:
             try:
                 cleaned["value"] = clean_address(channel, value)
+                clean_addresses_free(
+                    {channel: cleaned["value"]}, recipient_id=self.instance.recipient_id
+                )
             except ValidationError as exc:
                 self.add_error("value", exc)
         return cleaned
