@@ -1,4 +1,4 @@
-"""Creating, changing and deleting draft campaigns."""
+"""Creating, changing and deleting draft campaigns, and what makes a draft's fields wrong."""
 
 from __future__ import annotations
 
@@ -9,12 +9,37 @@ from django.db import transaction
 
 from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.sms import sms_events_link_pending
+from notifications.content.checks import channel_template_errors
+from notifications.content.rendering import template_fields
 from notifications.db.save import _save_fields
 from notifications.errors import StateConflict
 from notifications.models import (
     Audience,
     Campaign,
+    MessageTemplate,
 )
+
+
+def campaign_errors(
+    *,
+    channel: str | None,
+    template: MessageTemplate | None,
+    sendios_project_id: int | None,
+    sendios_template_id: int | None,
+) -> dict[str, list[str]]:
+    """What is wrong with a draft's fields, by field: a template its channel cannot send, or
+    only one of the Sendios ids (SMS callbacks find a campaign by the pair)."""
+    errors: dict[str, list[str]] = {}
+    if channel and template:
+        for messages in channel_template_errors(channel, template_fields(template)).values():
+            errors.setdefault("template", []).extend(
+                f"'{template}' cannot go out here: {message}" for message in messages
+            )
+    if (sendios_project_id is None) != (sendios_template_id is None):
+        errors["sendios_template_id"] = [
+            "Give both the Sendios project id and template id, or neither."
+        ]
+    return errors
 
 
 def campaign_save(
