@@ -12,6 +12,7 @@ from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.materialise import _materialise_range
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
+from notifications.content.checks import channel_message_errors
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.errors import InvalidInput, StateConflict
@@ -20,6 +21,7 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
+from notifications.recipients.validators import recipients_known
 from notifications.sending.counters import counters_rebuild
 from notifications.sending.wake import enqueue_senders
 
@@ -96,9 +98,9 @@ def message_send(
 
     The content is frozen from `template` or given literally as `content`. Raises
     InvalidInput, and creates nothing, when a recipient is unknown or the message cannot go
-    out on `channel`.
+    out on `channel` (named by the field it came from: `template` or `content`).
     """
-    wanted = sorted(set(external_ids))
+    wanted = set(external_ids)
     if not wanted:
         raise InvalidInput("Name at least one recipient.", field="recipients")
     if len(wanted) > MAX_MESSAGE_RECIPIENTS:
@@ -106,17 +108,20 @@ def message_send(
             f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.", field="recipients"
         )
     if (template is None) == (content is None):
-        raise InvalidInput("Give either a template or a literal content, not both.")
-    with transaction.atomic():
-        ids = dict(
-            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        raise InvalidInput("Give either a template or a content, not both.")
+    fields = template_fields(template) if template is not None else template_fields_of(content)
+    problems = channel_message_errors(channel, fields)
+    if problems:
+        raise InvalidInput(
+            " ".join(
+                f"{field}: {message}"
+                for field, messages in problems.items()
+                for message in messages
+            ),
+            field="template" if template is not None else "content",
         )
-        unknown = [external_id for external_id in wanted if external_id not in ids]
-        if unknown:
-            raise InvalidInput(
-                "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
-            )
-        fields = template_fields(template) if template is not None else template_fields_of(content)
+    ids = recipients_known(wanted)
+    with transaction.atomic():
         message = Campaign.objects.create(
             name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
                 :200

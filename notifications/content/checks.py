@@ -1,7 +1,8 @@
 """The one set of content checks: what each channel accepts, links, lengths, template syntax.
 
 Staff see them as form errors and API clients as a 400 (`message_template_errors` for a
-template being saved); `render_for_channel` applies the same checks to each rendered message
+template being saved, `channel_message_errors` for a message about to be sent);
+`render_for_channel` applies the same checks to each rendered message
 before it goes out.
 """
 
@@ -196,6 +197,15 @@ def channel_template_errors(channel: str, fields: Mapping[str, str]) -> dict[str
     # A body with tags is measured for each recipient, once rendered.
     if not TAG_START.search(body) and provider.text_too_long(body):
         errors.setdefault("body", []).append(_too_long(provider, body))
+    return errors
+
+
+def channel_message_errors(channel: str, fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """What stops `fields`, a template's or a message's literal content, from going out on
+    `channel`, judged before any recipient: errors in the template itself, then the channel's."""
+    errors = template_errors(fields, known_variables=recipient_attribute_names())
+    for field, messages in channel_template_errors(channel, fields).items():
+        errors.setdefault(field, []).extend(messages)
     return errors
 
 
