@@ -19,7 +19,6 @@ from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Campaign,
     MessageTemplate,
-    Recipient,
 )
 from notifications.recipients.validators import recipients_known
 from notifications.sending.counters import counters_rebuild
@@ -27,20 +26,22 @@ from notifications.sending.wake import enqueue_senders
 
 
 def campaign_send_test(
-    *, campaign_id: int, recipient_ids: Iterable[int], user: Any = None
+    *, campaign_id: int, external_ids: Iterable[str], user: Any = None
 ) -> Campaign:
-    """Send this campaign's message now to chosen recipients, as a separate test campaign.
+    """Send this campaign's message now to recipients named by external_id, as a separate
+    test campaign; InvalidInput names the unknown ones.
 
     The campaign's own deliveries are untouched; the test send is a child campaign of kind
     `test` with its own deliveries and history.
     """
-    ids = sorted(set(recipient_ids))
-    if not ids:
+    wanted = set(external_ids)
+    if not wanted:
         raise InvalidInput("Choose at least one recipient to send the test to.", field="recipients")
-    if len(ids) > MAX_TEST_RECIPIENTS:
+    if len(wanted) > MAX_TEST_RECIPIENTS:
         raise InvalidInput(
             f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.", field="recipients"
         )
+    ids = sorted(recipients_known(wanted).values())
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.SEND_TEST)
         test = Campaign.objects.create(
@@ -52,8 +53,6 @@ def campaign_send_test(
             content=campaign_message(campaign),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        if Recipient.objects.filter(pk__in=ids).count() != len(ids):
-            raise InvalidInput("Some of the chosen recipients do not exist.", field="recipients")
         _start_now(test, ids, StateConflict)
     return test
 

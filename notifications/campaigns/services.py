@@ -1,18 +1,21 @@
-"""Creating, changing and deleting draft campaigns, and what makes a draft's fields wrong."""
+"""Creating, changing, scheduling and deleting draft campaigns, and what makes a draft's fields
+wrong."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from notifications.campaigns.lifecycle import Action, campaign_lock
+from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.content.checks import channel_template_errors
 from notifications.content.rendering import template_fields
 from notifications.db.save import _save_fields
-from notifications.errors import StateConflict
+from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Audience,
     Campaign,
@@ -66,6 +69,17 @@ def campaign_save(
             # SMS callbacks that arrived before the campaign had these Sendios ids.
             sms_events_link_pending(campaign_ids=[campaign.pk])
     return campaign
+
+
+def campaign_schedule(*, campaign_id: int, scheduled_at: datetime, user: Any = None) -> Campaign:
+    """Dispatch a draft campaign to start at `scheduled_at`, which must be in the future.
+
+    `campaign_dispatch` itself takes a past time as "now"; a person who asked to schedule
+    meant a later time, and is told so instead.
+    """
+    if scheduled_at <= timezone.now():
+        raise InvalidInput("Choose a time in the future, or dispatch now.", field="scheduled_at")
+    return campaign_dispatch(campaign_id=campaign_id, user=user, scheduled_at=scheduled_at)
 
 
 def campaign_delete(*, campaign_id: int) -> None:

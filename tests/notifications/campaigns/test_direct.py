@@ -1,14 +1,16 @@
-"""Direct sends refuse bad input by field and create nothing."""
+"""Direct sends refuse bad input by field and create nothing: test sends and API messages."""
 
 import pytest
 
 from notifications.campaigns.direct import (
     MAX_MESSAGE_RECIPIENTS,
+    MAX_TEST_RECIPIENTS,
+    campaign_send_test,
     message_send,
 )
 from notifications.errors import InvalidInput
 from notifications.models import Campaign
-from tests.factories import make_recipient, make_template
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.flows import use_test_providers
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,23 @@ def refusal(call) -> InvalidInput:
         call()
     assert not Campaign.objects.exclude(kind="campaign").exists()
     return refused.value
+
+
+def test_a_test_send_names_the_unknown_external_ids():
+    campaign = make_campaign(make_audience(make_recipient(external_id="c-1")))
+    refused = refusal(
+        lambda: campaign_send_test(campaign_id=campaign.pk, external_ids=["c-1", "zed", "bob"])
+    )
+    assert refused.message_dict == {"recipients": ["No recipient has external_id bob, zed."]}
+
+
+def test_a_test_send_goes_to_at_most_the_limit():
+    campaign = make_campaign()
+    too_many = [f"c-{i}" for i in range(MAX_TEST_RECIPIENTS + 1)]
+    refused = refusal(lambda: campaign_send_test(campaign_id=campaign.pk, external_ids=too_many))
+    assert refused.message_dict == {
+        "recipients": [f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients."]
+    }
 
 
 def test_a_message_goes_to_at_most_the_limit():

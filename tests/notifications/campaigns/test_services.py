@@ -1,9 +1,14 @@
-"""Draft campaigns: what makes their fields wrong."""
+"""Draft campaigns: what makes their fields wrong, and scheduling one."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from notifications.campaigns.services import campaign_errors
-from tests.factories import make_template
+from notifications.campaigns.services import campaign_errors, campaign_schedule
+from notifications.errors import InvalidInput
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.notifications.flows import use_test_providers
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +38,23 @@ def test_both_sendios_ids_or_neither_is_fine():
         )
         == {}
     )
+
+
+def test_scheduling_for_a_past_time_is_refused_on_scheduled_at_and_changes_nothing():
+    campaign = make_campaign(make_audience(make_recipient()))
+    with pytest.raises(InvalidInput) as refused:
+        campaign_schedule(campaign_id=campaign.pk, scheduled_at=timezone.now())
+    assert refused.value.message_dict == {
+        "scheduled_at": ["Choose a time in the future, or dispatch now."]
+    }
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_scheduling_for_a_future_time_schedules(settings, django_capture_on_commit_callbacks):
+    use_test_providers(settings)
+    campaign = make_campaign(make_audience(make_recipient()))
+    later = timezone.now() + timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=False):
+        scheduled = campaign_schedule(campaign_id=campaign.pk, scheduled_at=later)
+    assert (scheduled.status, scheduled.scheduled_at) == ("scheduled", later)
