@@ -70,11 +70,16 @@ def address_holders(
 ) -> dict[tuple[str, str], str]:
     """The external_id of the recipient holding each (channel, value) address, where one does,
     leaving out recipient `other_than` (the one being edited): one query for them all."""
-    condition = Q()
+    wanted: dict[str, set[str]] = {}
     for channel, value in addresses:
-        condition |= Q(channel=channel, value=value)
-    if not condition:
+        wanted.setdefault(channel, set()).add(value)
+    if not wanted:
         return {}
+    # One term per channel, not per address: a bulk upsert names thousands of addresses, and
+    # SQLite refuses an expression nested that deep.
+    condition = Q()
+    for channel, values in wanted.items():
+        condition |= Q(channel=channel, value__in=values)
     held = Address.objects.filter(condition)
     if other_than is not None:
         held = held.exclude(recipient_id=other_than)

@@ -47,3 +47,10 @@ def test_recipients_known_names_every_unknown_external_id_on_recipients():
     with pytest.raises(InvalidInput) as refused:
         recipients_known(["zed", "ann", "bob"])
     assert refused.value.message_dict == {"recipients": ["No recipient has external_id bob, zed."]}
+
+
+def test_thousands_of_addresses_are_looked_up_in_one_query(django_assert_num_queries):
+    make_recipient(external_id="owner", addresses={"imshop": "c-2999"})
+    wanted = [(channel, f"c-{i}") for i in range(3000) for channel in ("imshop", "leadconverter")]
+    with django_assert_num_queries(1):
+        assert address_holders(wanted) == {("imshop", "c-2999"): "owner"}
