@@ -52,7 +52,8 @@ def campaign_save(
     audiences: Iterable[Audience] | None = None,
     user: Any = None,
 ) -> Campaign:
-    """Create a draft campaign, or change one that is still a draft (else StateConflict).
+    """Create a draft campaign, or change one that is still a draft (else StateConflict); the
+    caller has checked the fields with `campaign_errors`.
 
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
