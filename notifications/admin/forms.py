@@ -5,10 +5,15 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from notifications.content.checks import channel_template_errors, template_errors
-from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
-from notifications.recipients.selectors import recipient_attribute_names
-from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+from notifications.campaigns.services import campaign_errors
+from notifications.content.checks import message_template_errors
+from notifications.content.rendering import TEMPLATE_FIELDS
+from notifications.recipients.validators import (
+    clean_address,
+    clean_addresses_free,
+    clean_attributes,
+    clean_phone,
+)
 
 from ..models import Address, Audience, Campaign, MessageTemplate, Recipient
 
@@ -44,7 +49,7 @@ class RecipientForm(forms.ModelForm):
 
 
 class AddressForm(forms.ModelForm):
-    """An address, checked and normalised for its channel."""
+    """An address, checked and normalised for its channel, that no other recipient holds."""
 
     class Meta:
         model = Address
@@ -56,6 +61,9 @@ class AddressForm(forms.ModelForm):
         if channel and value:
             try:
                 cleaned["value"] = clean_address(channel, value)
+                clean_addresses_free(
+                    {channel: cleaned["value"]}, recipient_id=self.instance.recipient_id
+                )
             except ValidationError as exc:
                 self.add_error("value", exc)
         return cleaned
@@ -72,22 +80,10 @@ class MessageTemplateForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         fields = {name: cleaned.get(name) or "" for name in TEMPLATE_FIELDS}
-        errors = template_errors(fields, known_variables=recipient_attribute_names())
-        for field, messages in errors.items():
+        for field, messages in message_template_errors(fields, template=self.instance).items():
             for message in messages:
                 self.add_error(field, message)
-        if self.instance.pk:
-            # Dispatched campaigns froze their content; only drafts follow template edits.
-            self._check_draft_campaigns(fields)
         return cleaned
-
-    def _check_draft_campaigns(self, fields: dict[str, str]) -> None:
-        """A draft campaign using this template must still be sendable on its channel."""
-        drafts = self.instance.campaigns.filter(status=Campaign.Status.DRAFT)
-        for channel in sorted(set(drafts.values_list("channel", flat=True))):
-            for field, messages in channel_template_errors(channel, fields).items():
-                for message in messages:
-                    self.add_error(field, f"{message} (a draft campaign on this channel uses it)")
 
 
 class CampaignForm(forms.ModelForm):
@@ -113,20 +109,15 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        channel, template = cleaned.get("channel"), cleaned.get("template")
-        if channel and template:
-            for messages in channel_template_errors(channel, template_fields(template)).values():
-                for message in messages:
-                    self.add_error("template", f"'{template}' cannot go out here: {message}")
-        project, sendios_template = (
-            cleaned.get("sendios_project_id"),
-            cleaned.get("sendios_template_id"),
+        errors = campaign_errors(
+            channel=cleaned.get("channel"),
+            template=cleaned.get("template"),
+            sendios_project_id=cleaned.get("sendios_project_id"),
+            sendios_template_id=cleaned.get("sendios_template_id"),
         )
-        if (project is None) != (sendios_template is None):
-            self.add_error(
-                "sendios_template_id",
-                "Give both the Sendios project id and template id, or neither.",
-            )
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field, message)
         return cleaned
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django import forms
 from django.utils import timezone
 
-from notifications.campaigns.direct import campaign_send_test
+from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_test
 from notifications.campaigns.lifecycle import (
     Action,
     campaign_actions,
@@ -23,13 +23,17 @@ from notifications.campaigns.lifecycle import (
 )
 from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
+from notifications.campaigns.services import campaign_schedule
 
-from ..models import Campaign, Recipient
+from ..models import Campaign
 from .base import moment_text
 
 
 class TransitionForm(forms.Form):
-    """What a transition needs besides a click: a time to schedule, recipients for a test."""
+    """What a transition needs besides a click: a time to schedule, recipients for a test.
+
+    Only the shape is checked here; the services refuse a past time or an unknown recipient.
+    """
 
     scheduled_at = forms.DateTimeField(
         label="Send at",
@@ -37,7 +41,7 @@ class TransitionForm(forms.Form):
     )
     recipients = forms.CharField(
         label="Recipients (external_id)",
-        help_text="Comma- or space-separated, at most 50.",
+        help_text=f"Comma- or space-separated, at most {MAX_TEST_RECIPIENTS}.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
 
@@ -49,23 +53,8 @@ class TransitionForm(forms.Form):
         if action != "send_test":
             del self.fields["recipients"]
 
-    def clean_scheduled_at(self):
-        moment = self.cleaned_data["scheduled_at"]
-        if moment <= timezone.now():
-            raise forms.ValidationError("Choose a time in the future, or dispatch now.")
-        return moment
-
-    def clean_recipients(self) -> list[int]:
-        wanted = self.cleaned_data["recipients"].replace(",", " ").split()
-        if not wanted:
-            raise forms.ValidationError("Give at least one recipient's external_id.")
-        found = dict(
-            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
-        )
-        missing = [value for value in wanted if value not in found]
-        if missing:
-            raise forms.ValidationError(f"No recipient has external_id {', '.join(missing)}.")
-        return list(found.values())
+    def clean_recipients(self) -> list[str]:
+        return self.cleaned_data["recipients"].replace(",", " ").split()
 
 
 @dataclass(frozen=True)
@@ -99,11 +88,20 @@ def _open(campaign: Campaign) -> int:
 
 
 def _dispatch(campaign: Campaign, user, data: dict) -> str:
-    dispatched = campaign_dispatch(
-        campaign_id=campaign.pk, user=user, scheduled_at=data.get("scheduled_at")
+    dispatched = campaign_dispatch(campaign_id=campaign.pk, user=user)
+    return _dispatched_sentence(dispatched)
+
+
+def _schedule(campaign: Campaign, user, data: dict) -> str:
+    scheduled = campaign_schedule(
+        campaign_id=campaign.pk, user=user, scheduled_at=data["scheduled_at"]
     )
-    if dispatched.status == Campaign.Status.SCHEDULED:
-        return f"'{campaign}' is scheduled for {moment_text(dispatched.scheduled_at)}."
+    return _dispatched_sentence(scheduled)
+
+
+def _dispatched_sentence(campaign: Campaign) -> str:
+    if campaign.status == Campaign.Status.SCHEDULED:
+        return f"'{campaign}' is scheduled for {moment_text(campaign.scheduled_at)}."
     return f"'{campaign}' is being sent."
 
 
@@ -137,13 +135,13 @@ def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
 
 
 def _send_test(campaign: Campaign, user, data: dict) -> str:
-    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=data["recipients"], user=user)
+    test = campaign_send_test(campaign_id=campaign.pk, external_ids=data["recipients"], user=user)
     return f"Test send '{test}' started."
 
 
 TRANSITIONS: dict[str, Transition] = {
     "dispatch": Transition("Dispatch", _dispatch_question, _dispatch),
-    "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _dispatch),
+    "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _schedule),
     "pause": Transition(
         "Pause",
         lambda c: f"Pause '{c}'? {_open(c):,} deliveries wait; requests under way finish.",

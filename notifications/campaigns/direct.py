@@ -12,33 +12,36 @@ from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.materialise import _materialise_range
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
+from notifications.content.checks import channel_message_errors
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Campaign,
     MessageTemplate,
-    Recipient,
 )
+from notifications.recipients.validators import recipients_known
 from notifications.sending.counters import counters_rebuild
 from notifications.sending.wake import enqueue_senders
 
 
 def campaign_send_test(
-    *, campaign_id: int, recipient_ids: Iterable[int], user: Any = None
+    *, campaign_id: int, external_ids: Iterable[str], user: Any = None
 ) -> Campaign:
-    """Send this campaign's message now to chosen recipients, as a separate test campaign.
+    """Send this campaign's message now to recipients named by external_id, as a separate
+    test campaign; InvalidInput names the unknown ones.
 
     The campaign's own deliveries are untouched; the test send is a child campaign of kind
     `test` with its own deliveries and history.
     """
-    ids = sorted(set(recipient_ids))
-    if not ids:
+    wanted = set(external_ids)
+    if not wanted:
         raise InvalidInput("Choose at least one recipient to send the test to.", field="recipients")
-    if len(ids) > MAX_TEST_RECIPIENTS:
+    if len(wanted) > MAX_TEST_RECIPIENTS:
         raise InvalidInput(
             f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.", field="recipients"
         )
+    ids = sorted(recipients_known(wanted).values())
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.SEND_TEST)
         test = Campaign.objects.create(
@@ -50,8 +53,6 @@ def campaign_send_test(
             content=campaign_message(campaign),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        if Recipient.objects.filter(pk__in=ids).count() != len(ids):
-            raise InvalidInput("Some of the chosen recipients do not exist.", field="recipients")
         _start_now(test, ids, StateConflict)
     return test
 
@@ -96,9 +97,9 @@ def message_send(
 
     The content is frozen from `template` or given literally as `content`. Raises
     InvalidInput, and creates nothing, when a recipient is unknown or the message cannot go
-    out on `channel`.
+    out on `channel` (named by the field it came from: `template` or `content`).
     """
-    wanted = sorted(set(external_ids))
+    wanted = set(external_ids)
     if not wanted:
         raise InvalidInput("Name at least one recipient.", field="recipients")
     if len(wanted) > MAX_MESSAGE_RECIPIENTS:
@@ -106,17 +107,20 @@ def message_send(
             f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.", field="recipients"
         )
     if (template is None) == (content is None):
-        raise InvalidInput("Give either a template or a literal content, not both.")
-    with transaction.atomic():
-        ids = dict(
-            Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+        raise InvalidInput("Give either a template or a content, not both.")
+    fields = template_fields(template) if template is not None else template_fields_of(content)
+    problems = channel_message_errors(channel, fields)
+    if problems:
+        raise InvalidInput(
+            " ".join(
+                f"{field}: {message}"
+                for field, messages in problems.items()
+                for message in messages
+            ),
+            field="template" if template is not None else "content",
         )
-        unknown = [external_id for external_id in wanted if external_id not in ids]
-        if unknown:
-            raise InvalidInput(
-                "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
-            )
-        fields = template_fields(template) if template is not None else template_fields_of(content)
+    ids = recipients_known(wanted)
+    with transaction.atomic():
         message = Campaign.objects.create(
             name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
                 :200

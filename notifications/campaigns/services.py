@@ -1,20 +1,48 @@
-"""Creating, changing and deleting draft campaigns."""
+"""Creating, changing, scheduling and deleting draft campaigns, and what makes a draft's fields
+wrong."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from notifications.campaigns.lifecycle import Action, campaign_lock
+from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
 from notifications.campaigns.sms import sms_events_link_pending
+from notifications.content.checks import channel_template_errors
+from notifications.content.rendering import template_fields
 from notifications.db.save import _save_fields
-from notifications.errors import StateConflict
+from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Audience,
     Campaign,
+    MessageTemplate,
 )
+
+
+def campaign_errors(
+    *,
+    channel: str | None,
+    template: MessageTemplate | None,
+    sendios_project_id: int | None,
+    sendios_template_id: int | None,
+) -> dict[str, list[str]]:
+    """What is wrong with a draft's fields, by field: a template its channel cannot send, or
+    only one of the Sendios ids (SMS callbacks find a campaign by the pair)."""
+    errors: dict[str, list[str]] = {}
+    if channel and template:
+        for messages in channel_template_errors(channel, template_fields(template)).values():
+            errors.setdefault("template", []).extend(
+                f"'{template}' cannot go out here: {message}" for message in messages
+            )
+    if (sendios_project_id is None) != (sendios_template_id is None):
+        errors["sendios_template_id"] = [
+            "Give both the Sendios project id and template id, or neither."
+        ]
+    return errors
 
 
 def campaign_save(
@@ -24,7 +52,8 @@ def campaign_save(
     audiences: Iterable[Audience] | None = None,
     user: Any = None,
 ) -> Campaign:
-    """Create a draft campaign, or change one that is still a draft (else StateConflict).
+    """Create a draft campaign, or change one that is still a draft (else StateConflict); the
+    caller has checked the fields with `campaign_errors`.
 
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
@@ -41,6 +70,17 @@ def campaign_save(
             # SMS callbacks that arrived before the campaign had these Sendios ids.
             sms_events_link_pending(campaign_ids=[campaign.pk])
     return campaign
+
+
+def campaign_schedule(*, campaign_id: int, scheduled_at: datetime, user: Any = None) -> Campaign:
+    """Dispatch a draft campaign to start at `scheduled_at`, which must be in the future.
+
+    `campaign_dispatch` itself takes a past time as "now"; a person who asked to schedule
+    meant a later time, and is told so instead.
+    """
+    if scheduled_at <= timezone.now():
+        raise InvalidInput("Choose a time in the future, or dispatch now.", field="scheduled_at")
+    return campaign_dispatch(campaign_id=campaign_id, user=user, scheduled_at=scheduled_at)
 
 
 def campaign_delete(*, campaign_id: int) -> None:

@@ -1,7 +1,9 @@
 """The one set of content checks: what each channel accepts, links, lengths, template syntax.
 
-Staff see them as form errors; `render_for_channel` applies the same checks to each rendered
-message before it goes out.
+Staff see them as form errors and API clients as a 400 (`message_template_errors` for a
+template being saved, `channel_message_errors` for a message about to be sent);
+`render_for_channel` applies the same checks to each rendered message
+before it goes out.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from notifications.content.rendering import (
     CompiledTemplate,
     RenderError,
 )
+from notifications.models import Campaign, MessageTemplate
 from notifications.providers.base import Provider
 from notifications.providers.registry import provider_class
 from notifications.providers.values import Content
+from notifications.recipients.selectors import recipient_attribute_names
 
 MAX_LINK_LENGTH = 2048
 
@@ -193,6 +197,33 @@ def channel_template_errors(channel: str, fields: Mapping[str, str]) -> dict[str
     # A body with tags is measured for each recipient, once rendered.
     if not TAG_START.search(body) and provider.text_too_long(body):
         errors.setdefault("body", []).append(_too_long(provider, body))
+    return errors
+
+
+def channel_message_errors(channel: str, fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """What stops `fields`, a template's or a message's literal content, from going out on
+    `channel`, judged before any recipient: errors in the template itself, then the channel's."""
+    errors = template_errors(fields, known_variables=recipient_attribute_names())
+    for field, messages in channel_template_errors(channel, fields).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def message_template_errors(
+    fields: Mapping[str, str], *, template: MessageTemplate | None
+) -> dict[str, list[str]]:
+    """What stops `fields` from being saved as `template` (None for a new one): errors in the
+    template itself, and what the channel of each draft campaign using it would refuse."""
+    errors = template_errors(fields, known_variables=recipient_attribute_names())
+    if template is None or template.pk is None:
+        return errors
+    # Dispatched campaigns froze their content; only drafts follow template edits.
+    drafts = template.campaigns.filter(status=Campaign.Status.DRAFT)
+    for channel in sorted(set(drafts.values_list("channel", flat=True))):
+        for field, messages in channel_template_errors(channel, fields).items():
+            errors.setdefault(field, []).extend(
+                f"{message} (a draft campaign on this channel uses it)" for message in messages
+            )
     return errors
 
 

@@ -17,7 +17,7 @@ from notifications.models import (
 def message_template_save(
     *, template: MessageTemplate | None, data: dict[str, Any]
 ) -> MessageTemplate:
-    """Create or change a template; the caller has checked it with `template_errors`."""
+    """Create or change a template; the caller has checked it with `message_template_errors`."""
     template = template or MessageTemplate()
     _save_fields(template, data)
     return template

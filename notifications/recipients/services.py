@@ -22,6 +22,7 @@ from notifications.models import (
     Recipient,
     RecipientAttribute,
 )
+from notifications.recipients.validators import recipients_known
 from notifications.sending.counters import counters_add
 
 
@@ -161,14 +162,7 @@ def audience_members_change(
     twice or removing a non-member is not an error. Returns how many were added and removed.
     """
     add, remove = set(add), set(remove)
-    known = dict(
-        Recipient.objects.filter(external_id__in=add | remove).values_list("external_id", "pk")
-    )
-    unknown = sorted((add | remove) - set(known))
-    if unknown:
-        raise InvalidInput(
-            "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
-        )
+    known = recipients_known(add | remove)
     with transaction.atomic():
         before = AudienceMember.objects.filter(audience=audience).count()
         AudienceMember.objects.bulk_create(

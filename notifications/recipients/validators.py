@@ -1,7 +1,7 @@
 """Checks of recipient data shared by CSV import, admin forms and the API.
 
-Each function returns the clean value or raises `django.core.exceptions.ValidationError` with a
-sentence a person can act on.
+Each `clean_*` function returns the clean value or raises `django.core.exceptions.ValidationError`
+with a sentence a person can act on.
 
 No text a recipient stores may hold a NUL character, which PostgreSQL cannot store in a text
 column or in JSON, nor half of a UTF-16 surrogate pair (JSON's `"\\ud800"`), which is not Unicode
@@ -10,11 +10,15 @@ the checks here reach what those do not (JSON attributes, CSV cells).
 """
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from notifications.db.storable import unstorable_character
+from notifications.errors import InvalidInput
+from notifications.models import Address, Recipient
 from notifications.providers.registry import provider_class
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
@@ -58,6 +62,62 @@ def clean_address(channel: str, value: str) -> str:
     if len(value) > 255 or any(ch.isspace() for ch in value):
         raise ValidationError(f"{label} must be at most 255 characters without spaces.")
     return value
+
+
+def address_holders(
+    addresses: Iterable[tuple[str, str]], *, other_than: int | None = None
+) -> dict[tuple[str, str], str]:
+    """The external_id of the recipient holding each (channel, value) address, where one does,
+    leaving out recipient `other_than` (the one being edited): one query for them all."""
+    wanted: dict[str, set[str]] = {}
+    for channel, value in addresses:
+        wanted.setdefault(channel, set()).add(value)
+    if not wanted:
+        return {}
+    # One term per channel, not per address: a bulk upsert names thousands of addresses, and
+    # SQLite refuses an expression nested that deep.
+    condition = Q()
+    for channel, values in wanted.items():
+        condition |= Q(channel=channel, value__in=values)
+    held = Address.objects.filter(condition)
+    if other_than is not None:
+        held = held.exclude(recipient_id=other_than)
+    return {
+        (channel, value): external_id
+        for channel, value, external_id in held.values_list(
+            "channel", "value", "recipient__external_id"
+        )
+    }
+
+
+def address_taken_message(channel: str, value: str, holder: str) -> str:
+    """The sentence refusing an address recipient `holder` has already."""
+    return f"{channel} address {value} already belongs to recipient '{holder}'."
+
+
+def clean_addresses_free(
+    addresses: Mapping[str, str], *, recipient_id: int | None
+) -> Mapping[str, str]:
+    """`addresses` (channel to value) unchanged, unless another recipient than `recipient_id`
+    (None for a new one) holds one of them."""
+    holders = address_holders(addresses.items(), other_than=recipient_id)
+    for channel, value in addresses.items():
+        if (holder := holders.get((channel, value))) is not None:
+            raise ValidationError(address_taken_message(channel, value, holder))
+    return addresses
+
+
+def recipients_known(external_ids: Iterable[str]) -> dict[str, int]:
+    """The id of each recipient named by external_id; InvalidInput (on `recipients`) naming
+    every one that does not exist."""
+    wanted = set(external_ids)
+    known = dict(Recipient.objects.filter(external_id__in=wanted).values_list("external_id", "pk"))
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise InvalidInput(
+            "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
+        )
+    return known
 
 
 def clean_attribute_name(name: str) -> str:

@@ -6,8 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.content.checks import channel_template_errors
-from notifications.content.rendering import template_fields
+from notifications.campaigns.services import campaign_errors
 
 from ...models import Audience, Campaign, Channel, MessageTemplate
 from .base import StrictModelSerializer, StrictSerializer
@@ -56,17 +55,12 @@ class CampaignSerializer(StrictModelSerializer):
         def value(name: str) -> Any:
             return attrs.get(name, getattr(self.instance, name, None))
 
-        channel, template = value("channel"), value("template")
-        errors: dict[str, list[str]] = {}
-        if channel and template:
-            for messages in channel_template_errors(channel, template_fields(template)).values():
-                errors.setdefault("template", []).extend(
-                    f"'{template}' cannot go out here: {message}" for message in messages
-                )
-        if (value("sendios_project_id") is None) != (value("sendios_template_id") is None):
-            errors["sendios_template_id"] = [
-                "Give both the Sendios project id and template id, or neither."
-            ]
+        errors = campaign_errors(
+            channel=value("channel"),
+            template=value("template"),
+            sendios_project_id=value("sendios_project_id"),
+            sendios_template_id=value("sendios_template_id"),
+        )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -10,9 +10,14 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from notifications.recipients.validators import clean_address, clean_attributes, clean_phone
+from notifications.recipients.validators import (
+    clean_address,
+    clean_addresses_free,
+    clean_attributes,
+    clean_phone,
+)
 
-from ...models import Address, Audience, Channel, Recipient
+from ...models import Audience, Channel, Recipient
 from .base import MAX_BATCH, MAX_ID, StrictModelSerializer, StrictSerializer
 
 MAX_ATTRIBUTES = 100
@@ -105,15 +110,10 @@ class RecipientSerializer(StrictModelSerializer):
         return _clean_phone(value)
 
     def validate_addresses(self, addresses: dict[str, str]) -> dict[str, str]:
-        for channel, value in addresses.items():
-            taken = Address.objects.filter(channel=channel, value=value)
-            if self.instance is not None:
-                taken = taken.exclude(recipient=self.instance)
-            owner = taken.values_list("recipient__external_id", flat=True).first()
-            if owner is not None:
-                raise serializers.ValidationError(
-                    f"{channel} address {value} already belongs to recipient '{owner}'."
-                )
+        try:
+            clean_addresses_free(addresses, recipient_id=getattr(self.instance, "pk", None))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_django_errors(exc)) from None
         return addresses
 
 

@@ -6,12 +6,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.content.checks import channel_template_errors, template_errors
+from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS, template_fields
 from notifications.providers.registry import PROVIDERS
-from notifications.recipients.selectors import recipient_attribute_names
 
-from ...models import Campaign, MessageTemplate
+from ...models import MessageTemplate
 from .base import MAX_TEXT, StrictModelSerializer, StrictSerializer
 
 
@@ -27,16 +26,7 @@ class MessageTemplateSerializer(StrictModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = template_fields(self.instance) if self.instance else {}
         fields = {name: attrs.get(name, current.get(name, "")) or "" for name in TEMPLATE_FIELDS}
-        errors = template_errors(fields, known_variables=recipient_attribute_names())
-        if self.instance is not None:
-            # Dispatched campaigns froze their content; drafts must stay sendable.
-            drafts = self.instance.campaigns.filter(status=Campaign.Status.DRAFT)
-            for channel in sorted(set(drafts.values_list("channel", flat=True))):
-                for field, messages in channel_template_errors(channel, fields).items():
-                    errors.setdefault(field, []).extend(
-                        f"{message} (a draft campaign on this channel uses it)"
-                        for message in messages
-                    )
+        errors = message_template_errors(fields, template=self.instance)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -54,7 +54,7 @@ def test_unknown_recipients_and_missing_content_fields_are_400(api, people):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {"content": {"title": ["Imshop pushes need a title."]}}
+    assert response.json() == {"content": ["title: Imshop pushes need a title."]}
     response = api.post("/api/messages/", {**BODY, "recipients": ["ghost"]}, format="json")
     assert response.json() == {"recipients": ["No recipient has external_id ghost."]}
 

@@ -28,7 +28,9 @@ MOVES = {
     Action.CANCEL: lambda c, r: campaign_cancel(campaign_id=c.pk),
     Action.RETRY_FAILED: lambda c, r: campaign_retry_failed(campaign_id=c.pk),
     Action.RESEND_UNKNOWN: lambda c, r: campaign_resend_unknown(campaign_id=c.pk),
-    Action.SEND_TEST: lambda c, r: campaign_send_test(campaign_id=c.pk, recipient_ids=[r.pk]),
+    Action.SEND_TEST: lambda c, r: campaign_send_test(
+        campaign_id=c.pk, external_ids=[r.external_id]
+    ),
     Action.CHANGE: lambda c, r: campaign_save(campaign_id=c.pk, data={"name": "Renamed"}),
     Action.DELETE: lambda c, r: campaign_delete(campaign_id=c.pk),
 }

@@ -23,7 +23,7 @@ def test_a_test_send_goes_to_chosen_recipients_and_leaves_the_campaign_alone(moc
     campaign = make_campaign(
         make_audience(*recipients), template=make_template(title="T", body="B")
     )
-    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=[recipients[0].pk])
+    test = campaign_send_test(campaign_id=campaign.pk, external_ids=["c-0"])
     mocked.post(IMSHOP_URL, json={"success": True})
     send_all(test)
     campaign.refresh_from_db()
@@ -37,7 +37,7 @@ def test_a_test_send_skips_like_a_campaign_with_the_reason_and_its_event():
     reachable = make_recipient(external_id="in")
     opted_out = make_recipient(external_id="out", opted_out_at=timezone.now())
     campaign = make_campaign(make_audience(reachable), template=make_template(title="T", body="B"))
-    test = campaign_send_test(campaign_id=campaign.pk, recipient_ids=[reachable.pk, opted_out.pk])
+    test = campaign_send_test(campaign_id=campaign.pk, external_ids=["in", "out"])
     skipped = Delivery.objects.get(campaign=test, recipient=opted_out)
     assert (skipped.status, skipped.error) == ("skipped", "The recipient opted out.")
     assert Delivery.objects.get(campaign=test, recipient=reachable).address == "in"
