@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from notifications.campaigns.sms import sms_events_link_pending
@@ -23,6 +22,7 @@ from notifications.models import (
 )
 from notifications.recipients.reading import RecipientRow, RejectedRow
 from notifications.recipients.services import recipient_attributes_register
+from notifications.recipients.validators import address_holders, address_taken_message
 
 IMPORT_CHUNK_SIZE = 2000
 
@@ -130,13 +130,13 @@ def _import_chunk(
         recipient__external_id__in=list(existing)
     ).values_list("recipient__external_id", "channel", "value"):
         stored_addresses.setdefault(external_id, {})[channel] = value
-    taken = _addresses_taken(rows)
+    taken = address_holders(pair for row in rows for pair in row.addresses.items())
     to_write: list[tuple] = []
     accepted: list[RecipientRow] = []
     for row in rows:
         problem = next(
             (
-                f"{channel} address {value} already belongs to recipient '{owner}'."
+                address_taken_message(channel, value, owner)
                 for channel, value in row.addresses.items()
                 if (owner := taken.get((channel, value))) not in (None, row.external_id)
             ),
@@ -222,25 +222,6 @@ def _import_chunk(
     )
     # SMS callbacks that arrived before these recipients existed now find them.
     sms_events_link_pending(recipient_ids=ids.values())
-
-
-def _addresses_taken(rows: list[RecipientRow]) -> dict[tuple[str, str], str]:
-    """Which external_id owns each address these rows mention, where one does already."""
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        for channel, value in row.addresses.items():
-            wanted.setdefault(channel, set()).add(value)
-    if not wanted:
-        return {}
-    condition = Q()
-    for channel, values in wanted.items():
-        condition |= Q(channel=channel, value__in=values)
-    return {
-        (channel, value): external_id
-        for channel, value, external_id in Address.objects.filter(condition).values_list(
-            "channel", "value", "recipient__external_id"
-        )
-    }
 
 
 @dataclass(frozen=True)
