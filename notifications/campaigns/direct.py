@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import Action, campaign_lock
-from notifications.campaigns.materialise import _materialise_range
+from notifications.campaigns.materialise import deliveries_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
 from notifications.content.checks import channel_message_errors
@@ -76,7 +76,7 @@ def _start_now(
     campaign.dispatched_at = campaign.started_at = now
     campaign.dispatched_by = campaign.created_by
     campaign.save()
-    _materialise_range(campaign, min(recipient_ids), max(recipient_ids), recipient_ids)
+    deliveries_materialise(campaign, min(recipient_ids), max(recipient_ids), recipient_ids)
     counters_rebuild(campaign_id=campaign.pk)
     Campaign.objects.filter(pk=campaign.pk).update(materialised_at=now)
     enqueue_senders(campaign.pk)

@@ -41,7 +41,7 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
     if bounds["low"] is not None:
         for start in range(bounds["low"], bounds["high"] + 1, chunk):
             with transaction.atomic():
-                _materialise_range(campaign, start, start + chunk - 1)
+                deliveries_materialise(campaign, start, start + chunk - 1)
             # A heartbeat: the tick restarts a materialisation only when this stops.
             Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
     with transaction.atomic():
@@ -55,7 +55,7 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
     return counts
 
 
-def _materialise_range(
+def deliveries_materialise(
     campaign: Campaign, first_id: int, last_id: int, recipient_ids: Sequence[int] = ()
 ) -> None:
     """Deliveries for the recipients with ids in [first_id, last_id]: members of the campaign's

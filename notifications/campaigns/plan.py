@@ -33,7 +33,7 @@ from notifications.providers.registry import (
     channel_status,
     provider_class,
 )
-from notifications.recipients.selectors import _variable, reachable_recipients
+from notifications.recipients.selectors import reachable_recipients, variable_column
 
 
 def channel_limits(channel: str) -> Limits | None:
@@ -105,7 +105,7 @@ def _distinct_texts_per_batch(
 
     Text comparison of the values is what the render compares.
     """
-    values = {f"v{index}": _variable(name) for index, name in enumerate(sorted(variables))}
+    values = {f"v{index}": variable_column(name) for index, name in enumerate(sorted(variables))}
     first = recipients.order_by("id").annotate(**values).values("id", *values)[:limit]
     sql, params = first.query.sql_with_params()
     columns = ", ".join(values)  # our own aliases; every value travels as a parameter
@@ -125,7 +125,7 @@ def varying_variables(
     """Those of `variables` that differ among the first `limit` of `recipients` in id order (the
     rows the estimate counts), by name: what makes their texts differ. One query."""
     names = sorted(variables)
-    values = {f"v{index}": _variable(name) for index, name in enumerate(names)}
+    values = {f"v{index}": variable_column(name) for index, name in enumerate(names)}
     first = recipients.order_by("id").annotate(**values).values(*values)[:limit]
     sql, params = first.query.sql_with_params()
     # Distinct values, and one more where some recipient has none: that renders apart too.

@@ -14,7 +14,7 @@ from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaig
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.content.checks import channel_template_errors
 from notifications.content.rendering import template_fields
-from notifications.db.save import _save_fields
+from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Audience,
@@ -63,7 +63,7 @@ def campaign_save(
             campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
         else:
             campaign = campaign_lock(campaign_id, Action.CHANGE)
-        _save_fields(campaign, data)
+        save_fields(campaign, data)
         if audiences is not None:
             campaign.audiences.set(audiences)
         if campaign.sendios_project_id is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import ProtectedError
 
 from notifications.content.rendering import TEMPLATE_FIELDS
-from notifications.db.save import _save_fields
+from notifications.db.save import save_fields
 from notifications.errors import StateConflict
 from notifications.models import (
     MessageTemplate,
@@ -19,7 +19,7 @@ def message_template_save(
 ) -> MessageTemplate:
     """Create or change a template; the caller has checked it with `message_template_errors`."""
     template = template or MessageTemplate()
-    _save_fields(template, data)
+    save_fields(template, data)
     return template
 
 

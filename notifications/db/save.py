@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def _save_fields(instance: Any, data: dict[str, Any]) -> None:
+def save_fields(instance: Any, data: dict[str, Any]) -> None:
     """Insert a new row whole; of an existing one write only the columns in `data`.
 
     A full save would also write back every other column as this instance last read it, undoing

@@ -17,7 +17,7 @@ def recipient_attribute_names() -> set[str]:
     return set(RecipientAttribute.objects.values_list("name", flat=True))
 
 
-def _variable(name: str) -> F | KT:
+def variable_column(name: str) -> F | KT:
     """A template variable as a column: the recipient's own field of that name, else the
     attribute (as `recipient_context` resolves it)."""
     return F(name) if name in RECIPIENT_FIELDS else KT(f"attributes__{name}")

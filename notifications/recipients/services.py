@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from notifications.campaigns.sms import sms_events_link_pending
-from notifications.db.save import _save_fields
+from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Address,
@@ -42,7 +42,7 @@ def recipient_save(
     """Create or change one recipient; `addresses`, when given, replace the stored ones."""
     with transaction.atomic():
         recipient = recipient or Recipient()
-        _save_fields(recipient, data)
+        save_fields(recipient, data)
         if addresses is not None:
             recipient.addresses.exclude(channel__in=list(addresses)).delete()
             for channel, value in addresses.items():
@@ -102,7 +102,7 @@ def address_save(*, address: Address, data: dict[str, Any]) -> Address:
     """
     try:
         with transaction.atomic():
-            _save_fields(address, data)
+            save_fields(address, data)
     except IntegrityError:
         raise InvalidInput(
             f"Cannot save {address.get_channel_display()} address {address.value}: another "
@@ -126,7 +126,7 @@ def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audienc
     audience = audience or Audience()
     try:
         with transaction.atomic():
-            _save_fields(audience, data)
+            save_fields(audience, data)
     except IntegrityError:
         raise InvalidInput(f"An audience named '{audience.name}' exists.", field="name") from None
     return audience
