@@ -1,8 +1,8 @@
 """Webhook ingest: Sendios bodies of 100 events from concurrent clients against gunicorn.
 
-The production server (`gunicorn config.wsgi`, 2 sync workers) on a scratch database with
-campaigns, recipients and deliveries the events link to. Client processes each post their own
-bodies, one after another: mostly distinct events (sent, some clicks and losses) and a few
+The production server (`gunicorn -c config/gunicorn.conf.py config.wsgi`, 2 sync workers) on a
+scratch database with campaigns, recipients and deliveries the events link to. Client processes
+each post their own bodies, one after another: mostly distinct events (sent, some clicks and losses) and a few
 repeats of earlier ones, as a sender retrying would. The ceiling is the same clients and bodies
 against the same gunicorn serving a bare WSGI app that reads the body and answers JSON.
 """
@@ -92,7 +92,8 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], directory: Path) -> Iterator[int]:
-    """`gunicorn <app>` with WORKERS sync workers on a free port; its port once it answers."""
+    """`gunicorn -c config/gunicorn.conf.py <app>` (production's settings, its access log
+    included) with WORKERS sync workers on a free port; its port once it answers."""
     port = free_port()
     log = (directory / f"gunicorn-{port}.log").open("w")
     server = subprocess.Popen(
@@ -100,6 +101,8 @@ def gunicorn(app: str, env: dict[str, str], directory: Path) -> Iterator[int]:
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "config/gunicorn.conf.py",
             app,
             "--workers",
             str(WORKERS),
