@@ -2,9 +2,10 @@
 
 The production server (`gunicorn -c config/gunicorn.conf.py config.wsgi`, 2 sync workers) on a
 scratch database with campaigns, recipients and deliveries the events link to. Client processes
-each post their own bodies, one after another: mostly distinct events (sent, some clicks and losses) and a few
-repeats of earlier ones, as a sender retrying would. The ceiling is the same clients and bodies
-against the same gunicorn serving a bare WSGI app that reads the body and answers JSON.
+each post their own bodies, one after another: mostly distinct events (sent, some clicks and
+losses) and a few repeats of earlier ones, as a sender retrying would. The ceiling is the same
+clients and bodies against the same gunicorn serving a bare WSGI app that reads the body and
+answers JSON.
 """
 
 from __future__ import annotations

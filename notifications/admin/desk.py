@@ -110,7 +110,9 @@ def campaign_live(campaign: Campaign) -> dict:
     left = progress["pending"] + progress["sending"]
     rate = campaign_recent_rate(campaign_id=campaign.pk) if campaign.status == "running" else 0.0
     live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
-    eta = campaign_time_left(campaign=campaign, progress=progress) if live else None
+    eta = (
+        campaign_time_left(campaign=campaign, progress=progress, recent_rate=rate) if live else None
+    )
     return {
         "status": campaign.status,
         "status_label": campaign.get_status_display(),
