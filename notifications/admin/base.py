@@ -26,7 +26,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.http import urlencode
 
-from notifications.errors import REFUSALS
+from notifications.errors import REFUSALS, InvalidInput
 
 from ..models import Delivery
 
@@ -175,6 +175,16 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
         return None
+
+
+def refusal_on_form(form: forms.Form, refusal: Exception) -> None:
+    """Show a service's refusal on `form`: beside the field an InvalidInput names, when the form
+    has that field, else above the form."""
+    fields = getattr(refusal, "error_dict", {})
+    if isinstance(refusal, InvalidInput) and fields and set(fields) <= set(form.fields):
+        form.add_error(None, refusal)
+    else:
+        form.add_error(None, str(refusal))
 
 
 def changed_values(form: forms.ModelForm, change: bool) -> dict:

@@ -29,7 +29,7 @@ from notifications.campaigns.services import campaign_delete, campaign_save
 from notifications.errors import REFUSALS
 
 from ..models import Campaign
-from .base import ThroughServicesAdmin, changed_values, moment_text
+from .base import ThroughServicesAdmin, changed_values, moment_text, refusal_on_form
 from .desk import (
     campaign_desk,
     campaign_live,
@@ -301,7 +301,7 @@ class CampaignAdmin(ThroughServicesAdmin):
             try:
                 message = transition.run(campaign, request.user, form.cleaned_data)
             except REFUSALS as exc:
-                form.add_error(None, str(exc))
+                refusal_on_form(form, exc)
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return redirect(change_url)
