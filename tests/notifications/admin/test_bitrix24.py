@@ -7,22 +7,14 @@ import responses
 from django.urls import reverse
 
 from notifications.models import Bitrix24Token
+from tests.support.bitrix24_app import TOKEN_URL, tokens_answer, use_bitrix24_app
 
 pytestmark = pytest.mark.django_db
-
-TOKEN_URL = "https://oauth.bitrix.test/oauth/token/"
 
 
 @pytest.fixture(autouse=True)
 def bitrix24(settings):
-    settings.BITRIX24_PORTAL_URL = "https://acme.bitrix24.test"
-    settings.BITRIX24_CLIENT_ID = "app.123"
-    settings.BITRIX24_CLIENT_SECRET = "client-secret-value"
-    settings.BITRIX24_OAUTH_URL = "https://oauth.bitrix.test"
-
-
-def tokens_answer(access: str, refresh: str) -> dict:
-    return {"access_token": access, "refresh_token": refresh, "expires_in": 3600}
+    use_bitrix24_app(settings)
 
 
 def test_connect_sends_the_person_to_the_portal_with_a_state(admin_client):
