@@ -17,10 +17,12 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
 
 class InvalidInput(ValidationError):
-    """The input is wrong; `field` names the part of it, where one does."""
+    """The input is wrong (one sentence, or several); `field` names the part of it, where
+    one does."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__({field: [message]} if field else message)
+    def __init__(self, message: str | list[str], *, field: str | None = None) -> None:
+        messages = message if isinstance(message, list) else [message]
+        super().__init__({field: messages} if field else messages)
 
     def __str__(self) -> str:
         return " ".join(self.messages)

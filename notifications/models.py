@@ -52,16 +52,33 @@ class Recipient(models.Model):
 
 
 class RecipientAttribute(models.Model):
-    """Every attribute name any recipient has ever had: what templates may refer to.
+    """An attribute recipients may have: its name, the type of its values, and a label.
 
-    Kept by the services that write recipients, so validating a template needs no scan of the
-    recipients' JSON.
+    The registry of what templates may refer to and segments may filter on. Every name a
+    recipient has is registered (as text) by the services that write recipients, so validating
+    a template needs no scan of the recipients' JSON. Values of a number, date or boolean
+    attribute are stored typed (a JSON number, an ISO date, a JSON boolean): the services
+    convert them on write, so a segment compares them in SQL without parsing.
     """
 
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Yes / no"
+
     name = models.CharField(max_length=100, primary_key=True)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.TEXT)
+    label = models.CharField(
+        max_length=200, blank=True, help_text="What staff read; the name when empty."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "attribute"
 
     def __str__(self) -> str:
-        return self.name
+        return self.label or self.name
 
 
 class Address(models.Model):
@@ -89,12 +106,29 @@ class Address(models.Model):
 
 
 class Audience(models.Model):
-    """A named, static set of recipients; CSV import fills it."""
+    """A named set of recipients: static (its members) or a segment (its rules).
+
+    A static audience's `size` is kept exact by the services that change its members; a
+    segment's is the count of its last evaluation, made at `size_counted_at`. Either is frozen
+    into deliveries at dispatch.
+    """
+
+    class Kind(models.TextChoices):
+        STATIC = "static", "Static list"
+        SEGMENT = "segment", "Segment"
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STATIC)
+    rules = models.JSONField(
+        null=True, blank=True, help_text="A segment's rules (see docs/segments.md)."
+    )
     members = models.ManyToManyField(
         Recipient, through="AudienceMember", related_name="audiences", blank=True
+    )
+    size = models.BigIntegerField(default=0)
+    size_counted_at = models.DateTimeField(
+        null=True, blank=True, help_text="A segment's: when its size was counted."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -178,6 +212,12 @@ class Campaign(models.Model):
         MessageTemplate, on_delete=models.PROTECT, related_name="campaigns", null=True, blank=True
     )
     audiences = models.ManyToManyField(Audience, related_name="campaigns")
+    excluded_audiences = models.ManyToManyField(
+        Audience,
+        related_name="excluding_campaigns",
+        blank=True,
+        help_text="Recipients in any of these are skipped.",
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )

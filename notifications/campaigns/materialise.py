@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from notifications.audiences.query import audience_q, audiences_q
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.bulk import db_timestamp, db_value
 from notifications.models import (
     Address,
-    AudienceMember,
+    Audience,
     Campaign,
     Channel,
     Delivery,
@@ -36,8 +37,8 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
         # A second run (a re-delivered task, or the tick's) must not rebuild the counters
         # under senders that are already adding to them.
         return counters_read(campaign_id=campaign_id)
-    members = AudienceMember.objects.filter(audience__campaigns=campaign)
-    bounds = members.aggregate(low=Min("recipient_id"), high=Max("recipient_id"))
+    people = Recipient.objects.filter(audiences_q(campaign.audiences.all()))
+    bounds = people.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is not None:
         for start in range(bounds["low"], bounds["high"] + 1, chunk):
             with transaction.atomic():
@@ -58,29 +59,37 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
 def deliveries_materialise(
     campaign: Campaign, first_id: int, last_id: int, recipient_ids: Sequence[int] = ()
 ) -> None:
-    """Deliveries for the recipients with ids in [first_id, last_id]: members of the campaign's
-    audiences, or, when `recipient_ids` is given (test sends, messages), exactly those."""
+    """Deliveries for the recipients with ids in [first_id, last_id]: those in the campaign's
+    audiences (static lists or segments, as they are now), or, when `recipient_ids` is given
+    (test sends, messages), exactly those.
+
+    A recipient in one of the campaign's excluded audiences is skipped, "Excluded by" the first
+    of them by name; an opted-out one is skipped next, then one without an address.
+    """
     quote = connection.ops.quote_name
     delivery = quote(Delivery._meta.db_table)
     recipient = quote(Recipient._meta.db_table)
     address = quote(Address._meta.db_table)
-    member = quote(AudienceMember._meta.db_table)
-    campaign_audiences = quote(Campaign.audiences.through._meta.db_table)
     event = quote(DeliveryEvent._meta.db_table)
     stamp = db_timestamp(timezone.now())
     # Where the channel says so (Imshop), the address defaults to the recipient's external_id.
     default_is_external_id = provider_class(campaign.channel).external_id_is_default_address
     fallback = "r.external_id" if default_is_external_id else "NULL"
     no_address = f"No {Channel(campaign.channel).label} address."
+    within = (first_id, last_id)
+    exclusions, exclusion_params = "", []
     if recipient_ids:
         members, member_params = ", ".join(["%s"] * len(recipient_ids)), list(recipient_ids)
     else:
-        members = (
-            f"SELECT m.recipient_id FROM {member} m "  # noqa: S608 - quoted table names
-            f"JOIN {campaign_audiences} ca ON ca.audience_id = m.audience_id "
-            "WHERE ca.campaign_id = %s AND m.recipient_id BETWEEN %s AND %s"
-        )
-        member_params = [campaign.pk, first_id, last_id]
+        members, member_params = _people_sql(audiences_q(campaign.audiences.all(), within=within))
+        for audience in campaign.excluded_audiences.order_by("name", "pk"):
+            sql, params = _people_sql(audience_q(audience, within=within))
+            exclusions += f"WHEN r.id IN ({sql}) THEN %s "
+            exclusion_params += [*params, excluded_by(audience)]
+    # Reasons in order of precedence; every skip condition is in `skipped`.
+    skipped = f"CASE {exclusions}WHEN r.opted_out_at IS NOT NULL THEN %s"
+    skipped += f" WHEN COALESCE(a.value, {fallback}) IS NULL THEN %s ELSE NULL END"
+    skipped_params = [*exclusion_params, OPTED_OUT, no_address]
     # ORDER BY: deliveries get ids in recipient order. Senders claim in id order and the send
     # plan counts requests per batch of recipients in that order; without it PostgreSQL's hash
     # join inserted them in whatever order the join produced.
@@ -89,24 +98,23 @@ def deliveries_materialise(
             f"""
             INSERT INTO {delivery} (campaign_id, recipient_id, address, status, error, attempts,
                                     created_at, updated_at)
-            SELECT %s, r.id, COALESCE(a.value, {fallback}, ''),
-                   CASE WHEN r.opted_out_at IS NOT NULL THEN 'skipped'
-                        WHEN COALESCE(a.value, {fallback}) IS NULL THEN 'skipped'
-                        ELSE 'pending' END,
-                   CASE WHEN r.opted_out_at IS NOT NULL THEN %s
-                        WHEN COALESCE(a.value, {fallback}) IS NULL THEN %s
-                        ELSE '' END,
-                   0, %s, %s
-            FROM {recipient} r
-            LEFT JOIN {address} a ON a.recipient_id = r.id AND a.channel = %s
-            WHERE r.id BETWEEN %s AND %s AND r.id IN ({members})
-            ORDER BY r.id
+            SELECT campaign_id, id, address,
+                   CASE WHEN reason IS NULL THEN 'pending' ELSE 'skipped' END,
+                   COALESCE(reason, ''), 0, created_at, updated_at
+            FROM (
+                SELECT %s AS campaign_id, r.id AS id,
+                       COALESCE(a.value, {fallback}, '') AS address,
+                       {skipped} AS reason, %s AS created_at, %s AS updated_at
+                FROM {recipient} r
+                LEFT JOIN {address} a ON a.recipient_id = r.id AND a.channel = %s
+                WHERE r.id BETWEEN %s AND %s AND r.id IN ({members})
+            ) people
+            ORDER BY id
             ON CONFLICT (campaign_id, recipient_id) DO NOTHING
             """,  # noqa: S608 - table names are quoted model tables; values are parameters
             [
                 campaign.pk,
-                OPTED_OUT,
-                no_address,
+                *skipped_params,
                 stamp,
                 stamp,
                 campaign.channel,
@@ -136,6 +144,17 @@ def deliveries_materialise(
                 last_id,
             ],
         )
+
+
+def _people_sql(people: Q) -> tuple[str, list]:
+    """The ids of the recipients `people` selects, as a subquery and its parameters."""
+    sql, params = Recipient.objects.filter(people).order_by().values("pk").query.sql_with_params()
+    return sql, list(params)
+
+
+def excluded_by(audience: Audience) -> str:
+    """Why a recipient of an excluded audience is skipped."""
+    return f"Excluded by {audience.name}."
 
 
 OPTED_OUT = "The recipient opted out."

@@ -57,10 +57,13 @@ def bulk_upsert(
     *,
     conflict: Sequence[str],
     update: Sequence[str] = (),
-) -> None:
-    """Insert `rows`; where `conflict` columns clash, update `update` columns or do nothing."""
+) -> int:
+    """Insert `rows`; where `conflict` columns clash, update `update` columns or do nothing.
+
+    Returns how many rows were inserted or updated (with nothing to update, how many were new).
+    """
     if not rows:
-        return
+        return 0
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column_list = ", ".join(map(quote, columns))
@@ -72,12 +75,13 @@ def bulk_upsert(
     on_conflict = f"ON CONFLICT ({', '.join(map(quote, conflict))}) {action}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy_then_insert(cursor, table, column_list, rows, on_conflict)
-        else:
-            _insert_values(cursor, table, column_list, len(columns), rows, on_conflict)
+            return _copy_then_insert(cursor, table, column_list, rows, on_conflict)
+        written: list[int] = []
+        _insert_values(cursor, table, column_list, len(columns), rows, on_conflict, written)
+        return sum(written)
 
 
-def _copy_then_insert(cursor, table: str, column_list: str, rows, on_conflict: str) -> None:
+def _copy_then_insert(cursor, table: str, column_list: str, rows, on_conflict: str) -> int:
     staging = "vestnik_bulk_staging"
     # A staging table with exactly the target's column types and no constraints.
     cursor.execute(f"DROP TABLE IF EXISTS {staging}")
@@ -91,14 +95,23 @@ def _copy_then_insert(cursor, table: str, column_list: str, rows, on_conflict: s
     cursor.execute(
         f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} {on_conflict}"  # noqa: S608
     )
+    written = cursor.rowcount
     cursor.execute(f"DROP TABLE {staging}")
+    return written
 
 
 def _insert_values(
-    cursor, table: str, column_list: str, width: int, rows, tail: str
+    cursor,
+    table: str,
+    column_list: str,
+    width: int,
+    rows,
+    tail: str,
+    written: list[int] | None = None,
 ) -> list[tuple]:
     """Multi-row INSERT ... VALUES in batches under the parameter limit; the rows `tail` (an
-    ON CONFLICT and RETURNING clause, say) returns."""
+    ON CONFLICT and RETURNING clause, say) returns. Each batch's count of rows written is
+    appended to `written` when given."""
     placeholders = "(" + ", ".join(["%s"] * width) + ")"
     max_params = connection.features.max_query_params or 65_535
     batch = max(1, min(VALUES_BATCH_ROWS, max_params // width))
@@ -112,6 +125,8 @@ def _insert_values(
         )
         if cursor.description:
             returned.extend(cursor.fetchall())
+        if written is not None:
+            written.append(cursor.rowcount)
     return returned
 
 

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
+from notifications.audiences.services import audience_sizes_add
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.save import save_fields
-from notifications.errors import InvalidInput, StateConflict
+from notifications.errors import InvalidInput
 from notifications.models import (
     Address,
-    Audience,
     AudienceMember,
-    Campaign,
     Delivery,
     DeliveryEvent,
     Recipient,
-    RecipientAttribute,
 )
-from notifications.recipients.validators import recipients_known
+from notifications.recipients.attributes import attributes_typed, recipient_attributes_register
 from notifications.sending.counters import counters_add
-
-
-def recipient_attributes_register(*, names: Iterable[str]) -> None:
-    """Remember attribute names so templates may use them as variables."""
-    RecipientAttribute.objects.bulk_create(
-        [RecipientAttribute(name=name) for name in set(names)], ignore_conflicts=True
-    )
 
 
 def recipient_save(
@@ -39,7 +29,13 @@ def recipient_save(
     data: dict[str, Any],
     addresses: dict[str, str] | None = None,
 ) -> Recipient:
-    """Create or change one recipient; `addresses`, when given, replace the stored ones."""
+    """Create or change one recipient; `addresses`, when given, replace the stored ones.
+
+    Attribute values are stored in their registered types (InvalidInput on `attributes` when
+    one is not of its type).
+    """
+    if "attributes" in data:
+        data = {**data, "attributes": attributes_typed(data["attributes"] or {})}
     with transaction.atomic():
         recipient = recipient or Recipient()
         save_fields(recipient, data)
@@ -49,7 +45,7 @@ def recipient_save(
                 Address.objects.update_or_create(
                     recipient=recipient, channel=channel, defaults={"value": value}
                 )
-        recipient_attributes_register(names=recipient.attributes)
+        recipient_attributes_register(attributes=[recipient.attributes])
         # SMS callbacks that arrived before this recipient existed now find them.
         sms_events_link_pending(recipient_ids=[recipient.pk])
     return recipient
@@ -86,7 +82,11 @@ def recipient_delete(*, recipient: Recipient) -> None:
                 [recipient.pk],
             )
             gone = Counter(cursor.fetchall())
+        memberships = Counter(
+            AudienceMember.objects.filter(recipient=recipient).values_list("audience_id", flat=True)
+        )
         recipient.delete()
+        audience_sizes_add(deltas={audience_id: -n for audience_id, n in memberships.items()})
         for campaign_id in sorted({campaign_id for campaign_id, _ in gone}):
             counters_add(
                 campaign_id=campaign_id,
@@ -115,62 +115,3 @@ def address_save(*, address: Address, data: dict[str, Any]) -> Address:
 def address_delete(*, address: Address) -> None:
     """Forget one address; deliveries already made keep the address they went to."""
     address.delete()
-
-
-def audience_save(*, audience: Audience | None, data: dict[str, Any]) -> Audience:
-    """Create an audience, or rename / redescribe one; of an existing one only `data` is
-    written, so a change made meanwhile to the other field stays.
-
-    A name another audience has (taken meanwhile, past a form's check) is InvalidInput.
-    """
-    audience = audience or Audience()
-    try:
-        with transaction.atomic():
-            save_fields(audience, data)
-    except IntegrityError:
-        raise InvalidInput(f"An audience named '{audience.name}' exists.", field="name") from None
-    return audience
-
-
-def audience_delete(*, audience: Audience) -> None:
-    """Delete an audience no campaign has gone out to (else StateConflict); its members stay.
-
-    A dispatched campaign's audiences are part of its history. Its campaigns are locked first,
-    so a draft being dispatched meanwhile either goes first (and the audience stays) or finds
-    the audience gone.
-    """
-    with transaction.atomic():
-        campaigns = list(
-            Campaign.objects.select_for_update(no_key=True)
-            .filter(audiences=audience)
-            .order_by("id")
-        )
-        sent = next((c for c in campaigns if c.status != Campaign.Status.DRAFT), None)
-        if sent is not None:
-            raise StateConflict(
-                f"Cannot delete audience '{audience.name}': campaign '{sent.name}' went out to it."
-            )
-        audience.delete()
-
-
-def audience_members_change(
-    *, audience: Audience, add: Iterable[str] = (), remove: Iterable[str] = ()
-) -> dict[str, int]:
-    """Add and remove members by external_id; all named recipients must exist.
-
-    Raises InvalidInput naming the unknown ones, and then changes nothing. Adding a member
-    twice or removing a non-member is not an error. Returns how many were added and removed.
-    """
-    add, remove = set(add), set(remove)
-    known = recipients_known(add | remove)
-    with transaction.atomic():
-        before = AudienceMember.objects.filter(audience=audience).count()
-        AudienceMember.objects.bulk_create(
-            [AudienceMember(audience=audience, recipient_id=known[x]) for x in sorted(add)],
-            ignore_conflicts=True,
-        )
-        added = AudienceMember.objects.filter(audience=audience).count() - before
-        removed, _ = AudienceMember.objects.filter(
-            audience=audience, recipient_id__in=[known[x] for x in remove]
-        ).delete()
-    return {"added": added, "removed": removed}

@@ -12,16 +12,22 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.audiences.services import STATIC_ONLY, audience_sizes_add
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.bulk import bulk_upsert, db_timestamp, db_value
+from notifications.errors import InvalidInput
 from notifications.models import (
     Address,
     Audience,
     AudienceMember,
     Recipient,
 )
+from notifications.recipients.attributes import (
+    attribute_types,
+    attributes_typed,
+    recipient_attributes_register,
+)
 from notifications.recipients.reading import RecipientRow, RejectedRow
-from notifications.recipients.services import recipient_attributes_register
 from notifications.recipients.validators import address_holders, address_taken_message
 
 IMPORT_CHUNK_SIZE = 2000
@@ -71,6 +77,8 @@ def recipients_import(
     that belongs to another recipient. Attributes are merged into the stored ones; empty cells
     change nothing. With `dry_run`, every chunk is checked against the database and rolled back.
     """
+    if audience is not None and audience.kind != Audience.Kind.STATIC:
+        raise InvalidInput(STATIC_ONLY, field="audience")
     report = ImportReport(dry_run=dry_run)
     first_line_of: dict[str, int] = {}
     address_owner: dict[tuple[str, str], str] = {}
@@ -131,9 +139,16 @@ def _import_chunk(
     ).values_list("recipient__external_id", "channel", "value"):
         stored_addresses.setdefault(external_id, {})[channel] = value
     taken = address_holders(pair for row in rows for pair in row.addresses.items())
+    types = attribute_types()
     to_write: list[tuple] = []
     accepted: list[RecipientRow] = []
+    typed_attributes: list[dict] = []
     for row in rows:
+        try:
+            typed = attributes_typed(row.attributes, types)
+        except InvalidInput as exc:
+            report.rejected.append(RejectedRow(row.line, str(exc), row.external_id))
+            continue
         problem = next(
             (
                 address_taken_message(channel, value, owner)
@@ -146,13 +161,14 @@ def _import_chunk(
             report.rejected.append(RejectedRow(row.line, problem, row.external_id))
             continue
         accepted.append(row)
+        typed_attributes.append(typed)
         current = existing.get(row.external_id)
         phone, first_name, last_name, attributes = current or ("", "", "", {})
         merged = (
             row.phone or phone,
             row.first_name or first_name,
             row.last_name or last_name,
-            {**attributes, **row.attributes},
+            {**attributes, **typed},
         )
         if current is None:
             report.created += 1
@@ -211,15 +227,14 @@ def _import_chunk(
         update=["value"],
     )
     if audience is not None:
-        bulk_upsert(
+        added = bulk_upsert(
             AudienceMember,
             ["audience_id", "recipient_id", "added_at"],
             [(audience.pk, ids[row.external_id], stamp) for row in accepted],
             conflict=["audience_id", "recipient_id"],
         )
-    recipient_attributes_register(
-        names=itertools.chain.from_iterable(r.attributes for r in accepted)
-    )
+        audience_sizes_add(deltas={audience.pk: added})
+    recipient_attributes_register(attributes=typed_attributes)
     # SMS callbacks that arrived before these recipients existed now find them.
     sms_events_link_pending(recipient_ids=ids.values())
 

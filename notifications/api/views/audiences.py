@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications.recipients.services import (
+from notifications.audiences.services import (
     audience_delete,
     audience_members_change,
     audience_save,
