@@ -15,10 +15,10 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html_join
 
+from notifications.audiences.services import audience_delete, audience_save
 from notifications.errors import REFUSALS, InvalidInput
 from notifications.recipients.reading import CsvFormatError, read_recipient_rows
 from notifications.recipients.selectors import Reach, recipients_by_reach
-from notifications.audiences.services import audience_delete, audience_save
 from notifications.recipients.services import (
     address_delete,
     address_save,
