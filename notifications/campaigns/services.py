@@ -50,10 +50,12 @@ def campaign_save(
     campaign_id: int | None,
     data: dict[str, Any],
     audiences: Iterable[Audience] | None = None,
+    excluded_audiences: Iterable[Audience] | None = None,
     user: Any = None,
 ) -> Campaign:
     """Create a draft campaign, or change one that is still a draft (else StateConflict); the
-    caller has checked the fields with `campaign_errors`.
+    caller has checked the fields with `campaign_errors`. `audiences` and
+    `excluded_audiences`, when given, replace the campaign's.
 
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
@@ -66,6 +68,8 @@ def campaign_save(
         save_fields(campaign, data)
         if audiences is not None:
             campaign.audiences.set(audiences)
+        if excluded_audiences is not None:
+            campaign.excluded_audiences.set(excluded_audiences)
         if campaign.sendios_project_id is not None:
             # SMS callbacks that arrived before the campaign had these Sendios ids.
             sms_events_link_pending(campaign_ids=[campaign.pk])
