@@ -18,7 +18,6 @@ from django.utils.html import format_html_join
 from notifications.audiences.services import audience_delete, audience_save
 from notifications.errors import REFUSALS, InvalidInput
 from notifications.recipients.reading import CsvFormatError, read_recipient_rows
-from notifications.recipients.selectors import Reach, recipients_by_reach
 from notifications.recipients.services import (
     address_delete,
     address_save,
@@ -36,8 +35,6 @@ from notifications.recipients.upsert import ImportReport, recipients_import
 from ..models import (
     Address,
     Audience,
-    AudienceMember,
-    Campaign,
     Delivery,
     DeliveryEvent,
     Recipient,
@@ -50,6 +47,7 @@ from .base import (
     changelist_link,
     history_table,
 )
+from .filters import CampaignAudienceFilter, ReachFilter
 from .forms import AddressForm, RecipientForm, RecipientImportForm
 
 
@@ -59,50 +57,6 @@ class AddressInline(ShownValuesMixin, admin.TabularInline):
     model = Address
     form = AddressForm
     extra = 0
-
-
-class CampaignAudienceFilter(admin.SimpleListFilter):
-    """Recipients in a campaign's audiences: where the numbers of a send plan link to."""
-
-    title = "campaign audience"
-    parameter_name = "campaign"
-    RECENT = 10
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        recent = Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN).order_by("-id")
-        return [(str(pk), name) for pk, name in recent.values_list("pk", "name")[: self.RECENT]]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if not self.value() or not self.value().isdigit():
-            return queryset
-        members = AudienceMember.objects.filter(audience__campaigns=int(self.value()))
-        return queryset.filter(pk__in=members.values("recipient_id"))
-
-
-class ReachFilter(admin.SimpleListFilter):
-    """Whom a campaign reaches or skips, by the rules of materialisation."""
-
-    title = "reach in that campaign"
-    parameter_name = "reach"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        if not request.GET.get("campaign"):
-            return []
-        return [
-            (Reach.REACHABLE, "Reachable"),
-            (Reach.OPTED_OUT, "Skipped: opted out"),
-            (Reach.NO_ADDRESS, "Skipped: no address"),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        campaign_id = request.GET.get("campaign", "")
-        if not self.value() or not campaign_id.isdigit():
-            return queryset
-        channel = Campaign.objects.filter(pk=int(campaign_id)).values_list("channel", flat=True)
-        channel = channel.first()
-        if channel is None:
-            return queryset.none()
-        return recipients_by_reach(queryset, channel, Reach(self.value()))
 
 
 @admin.register(Recipient)
