@@ -28,7 +28,9 @@ def make_recipient(*, addresses: dict[str, str] | None = None, **fields) -> Reci
 
 
 def make_audience(*recipients: Recipient, name: str = "") -> Audience:
-    audience = Audience.objects.create(name=name or f"audience-{next(_sequence)}")
+    audience = Audience.objects.create(
+        name=name or f"audience-{next(_sequence)}", size=len(set(recipients))
+    )
     AudienceMember.objects.bulk_create(
         [AudienceMember(audience=audience, recipient=recipient) for recipient in recipients]
     )

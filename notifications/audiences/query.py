@@ -142,7 +142,11 @@ def _condition(rule: dict[str, Any], seen: frozenset[int], types: _Types) -> Q:
         return Q(has) if op == "has" else ~Q(has)
     if field == "audience":
         inside = _membership(value, seen, types)
-        return inside if op == "in" else ~inside
+        if op == "in":
+            return inside
+        # Through a subquery: negating a condition on a missing attribute (NULL) in place
+        # would leave that recipient out of both "in" and "not in".
+        return ~Q(pk__in=Recipient.objects.filter(inside).values("pk"))
     if field == "delivery":
         return _was(op, _deliveries(value))
     if field == "sms":
