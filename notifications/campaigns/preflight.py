@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from notifications.audiences.query import audiences_q
 from notifications.campaigns.selectors import campaign_message
 from notifications.content.checks import (
     channel_template_errors,
@@ -51,9 +52,9 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
     if not configured:
         errors.append(f"{Channel(campaign.channel).label} is not configured: {reason}")
     sample = list(
-        Recipient.objects.filter(audiences__campaigns=campaign)
-        .distinct()
-        .order_by("id")[:SAMPLE_RENDERS]
+        Recipient.objects.filter(audiences_q(campaign.audiences.all())).order_by("id")[
+            :SAMPLE_RENDERS
+        ]
     )
     if not sample and campaign.kind == Campaign.Kind.CAMPAIGN:
         errors.append("The audience is empty: add recipients or choose another audience.")

@@ -132,7 +132,7 @@ def attributes_typed(
         except ValueError as exc:
             problems.append(f"{name}: {exc}")
     if problems:
-        raise InvalidInput(" ".join(problems), field="attributes")
+        raise InvalidInput(problems, field="attributes")
     return typed
 
 
@@ -203,10 +203,10 @@ def _convert_values(name: str, kind: str) -> None:
         for pk, external_id, attributes in rows:
             try:
                 value = typed_value(kind, attributes[name])
-            except ValueError as exc:
+            except ValueError:
                 failures += 1
                 if len(examples) < EXAMPLES:
-                    examples.append(f"{external_id}: {exc}")
+                    examples.append(f"{external_id} ({_shown(attributes[name])})")
                 continue
             if value != attributes[name] or type(value) is not type(attributes[name]):
                 changes.append((pk, db_json({**attributes, name: value})))
@@ -217,6 +217,6 @@ def _convert_values(name: str, kind: str) -> None:
         have = "has" if failures == 1 else "have"
         raise InvalidInput(
             f"{failures} recipient{'s' if failures != 1 else ''} {have} a value of '{name}' "
-            f"that is not {label}, for example {'; '.join(examples)}. Correct them first.",
+            f"that is not {label}, for example {', '.join(examples)}. Correct them first.",
             field="type",
         )

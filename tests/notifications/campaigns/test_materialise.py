@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.models import Delivery, DeliveryEvent
+from notifications.models import Delivery, DeliveryEvent, Recipient
 from notifications.sending.claims import deliveries_claim
 from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
@@ -86,3 +86,62 @@ def test_materialise_in_small_ranges_covers_everyone():
     )
     campaign_dispatch(campaign_id=campaign.pk)
     assert campaign_materialise(campaign_id=campaign.pk, chunk=2) == {"pending": 7}
+
+
+def test_a_segment_is_frozen_into_deliveries_as_it_is_at_dispatch():
+    from notifications.audiences.services import audience_save
+
+    moscow = [
+        make_recipient(attributes={"city": "Moscow"}, addresses={"leadconverter": str(n)})
+        for n in range(1, 4)
+    ]
+    make_recipient(attributes={"city": "Kazan"}, addresses={"leadconverter": "9"})
+    segment = audience_save(
+        audience=None,
+        data={
+            "name": "Moscow",
+            "kind": "segment",
+            "rules": {
+                "match": "all",
+                "rules": [{"field": "attributes.city", "op": "eq", "value": "Moscow"}],
+            },
+        },
+    )
+    campaign = make_campaign(segment, channel="leadconverter", template=make_template(body="Hi"))
+    campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    make_recipient(attributes={"city": "Moscow"}, addresses={"leadconverter": "10"})  # too late
+    campaign_materialise(campaign_id=campaign.pk)
+    assert sorted(campaign.deliveries.values_list("recipient_id", flat=True)) == [
+        r.pk for r in moscow
+    ]
+
+
+def test_the_excluded_are_skipped_first_each_with_the_audience_that_excluded_them():
+    kept, banned, opted_out_banned, complained = (
+        make_recipient(external_id=name, addresses={"leadconverter": str(n)})
+        for n, name in enumerate(["kept", "banned", "out", "complained"], start=1)
+    )
+    Recipient.objects.filter(pk=opted_out_banned.pk).update(opted_out_at=timezone.now())
+    campaign = make_campaign(
+        make_audience(kept, banned, opted_out_banned, complained),
+        channel="leadconverter",
+        template=make_template(body="Hi"),
+    )
+    campaign.excluded_audiences.set(
+        [
+            make_audience(banned, opted_out_banned, complained, name="Banned"),
+            make_audience(complained, name="Complaints"),  # first by name: "Banned"
+        ]
+    )
+    campaign_dispatch(campaign_id=campaign.pk)
+    assert campaign_materialise(campaign_id=campaign.pk) == {"pending": 1, "skipped": 3}
+    reasons = dict(campaign.deliveries.values_list("recipient__external_id", "error"))
+    assert reasons == {
+        "kept": "",
+        "banned": "Excluded by Banned.",
+        "out": "Excluded by Banned.",
+        "complained": "Excluded by Banned.",
+    }
+    skipped_events = DeliveryEvent.objects.filter(campaign=campaign, type="skipped")
+    assert sorted(skipped_events.values_list("detail", flat=True)) == ["Excluded by Banned."] * 3
