@@ -10,14 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html, format_html_join
 
 from notifications.content.preview import message_preview
-from notifications.content.rendering import (
-    template_fields,
-)
+from notifications.content.rendering import RECIPIENT_FIELDS, template_fields
 from notifications.content.services import message_template_delete, message_template_save
 
-from ..models import Channel, MessageTemplate, Recipient
+from ..models import Channel, MessageTemplate, Recipient, RecipientAttribute
 from .base import ThroughServicesAdmin, changed_values
 from .forms import MessageTemplateForm
 
@@ -29,7 +28,25 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
     form = MessageTemplateForm
     list_display = ["name", "title", "short_body", "updated_at"]
     search_fields = ["name", "title", "body"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["variables", "created_at", "updated_at"]
+
+    @admin.display(description="Variables you can use")
+    def variables(self, obj: MessageTemplate | None) -> str:
+        """The recipient's fields and every registered attribute, with its label and type: the
+        names `{{ ... }}` may use."""
+        own = [(name, name.replace("_", " ").capitalize(), "text") for name in RECIPIENT_FIELDS]
+        registered = [
+            (a.name, a.label or a.name, a.get_type_display().lower())
+            for a in RecipientAttribute.objects.order_by("name")
+        ]
+        return format_html(
+            '<ul class="variables">{}</ul>',
+            format_html_join(
+                "",
+                "<li><code>{{{{ {} }}}}</code> {} ({})</li>",
+                [*own, *registered],
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: MessageTemplate, form, change: bool) -> None:
         message_template_save(template=obj, data=changed_values(form, change))

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from notifications.models import (
     MessageTemplate,
+    RecipientAttribute,
 )
 from tests.factories import make_campaign, make_recipient, make_template
 
@@ -71,3 +72,12 @@ def test_preview_says_when_no_recipient_matches(staff):
         "No recipient has external_id “ghost”."
         in staff.get(url, {"recipient": "ghost"}).content.decode()
     )
+
+
+def test_the_editor_lists_the_variables_of_the_registry_with_labels_and_types(staff):
+    RecipientAttribute.objects.create(name="tier", label="Loyalty tier", type="text")
+    RecipientAttribute.objects.create(name="age", type="number")
+    html = staff.get(reverse("admin:notifications_messagetemplate_add")).content.decode()
+    assert "<code>{{ first_name }}</code> First name (text)" in html
+    assert "<code>{{ tier }}</code> Loyalty tier (text)" in html
+    assert "<code>{{ age }}</code> age (number)" in html
