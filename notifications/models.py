@@ -426,7 +426,7 @@ class DeliveryEvent(models.Model):
 class DeliveryCounter(models.Model):
     """How many deliveries of a campaign are in each status, kept as the statuses change.
 
-    Counting a million rows on every page view is what this avoids; `campaign_counters_rebuild`
+    Counting a million rows on every page view is what this avoids; `counters_rebuild`
     recomputes them from the deliveries should they ever drift.
     """
 
