@@ -160,3 +160,39 @@ def test_follow_ups_hold_the_recipients_of_each_outcome():
     audience = audience_follow_up_create(campaign=campaign, outcome=Outcome.FAILED, name=name)
     assert (audience.name, audience.kind, audience.size) == ("Spring: failed", "static", 2)
     assert sorted(audience.members.values_list("external_id", flat=True)) == ["a", "b"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_and_removes_keep_the_size_equal_to_the_members(postgres_only):
+    import threading
+
+    from django.db import connection
+
+    people = [make_recipient(external_id=f"c{n}") for n in range(60)]
+    vip = make_audience(*people[:20], name="VIP")
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def change(step: int) -> None:
+        try:
+            start.wait()
+            for offset in range(0, 60, 10):
+                chosen = Recipient.objects.filter(
+                    pk__in=[p.pk for p in people[offset : offset + 15]]
+                )
+                if (offset // 10 + step) % 2:
+                    audience_members_add(audience=vip, recipients=chosen)
+                else:
+                    audience_members_remove(audience=vip, recipients=chosen)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert kept_size(vip) == AudienceMember.objects.filter(audience=vip).count()
