@@ -407,3 +407,13 @@ def test_the_membership_actions_need_permission_to_change_audiences(client, djan
     client.force_login(membership_clerk(django_user_model, "change_recipient", "delete_recipient"))
     actions = client.get(changelist()).context["action_form"].fields["action"].choices
     assert [name for name, _ in actions if "audience" in name] == []
+
+
+def test_the_audience_filter_shows_a_segments_people(staff):
+    make_recipient(external_id="c-1")
+    make_recipient(external_id="d-2")
+    segment = audience_save(
+        audience=None, data={"name": "Gold", "kind": "segment", "rules": everyone()}
+    )
+    page = staff.get(changelist(f"?audiences__id__exact={segment.pk}"))
+    assert [r.external_id for r in page.context["cl"].result_list] == ["c-1"]
