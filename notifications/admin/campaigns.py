@@ -39,6 +39,7 @@ from .desk import (
     rate_text,
     recipients_url,
 )
+from .follow_up import FollowUpView
 from .forms import CampaignForm
 from .transitions import TRANSITIONS, TransitionForm, transition_buttons
 
@@ -241,6 +242,11 @@ class CampaignAdmin(ThroughServicesAdmin):
                 "providers/",
                 self.admin_site.admin_view(self.providers_view),
                 name="notifications_campaign_providers",
+            ),
+            path(
+                "<int:campaign_id>/follow-up/<str:outcome>/",
+                self.admin_site.admin_view(FollowUpView.as_view(admin_site=self.admin_site)),
+                name="notifications_campaign_follow_up",
             ),
             *super().get_urls(),
         ]

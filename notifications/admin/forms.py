@@ -1,5 +1,7 @@
 """Admin forms: each turns the domain's checks into field errors staff can act on."""
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -8,44 +10,106 @@ from django.core.exceptions import ValidationError
 from notifications.campaigns.services import campaign_errors
 from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
-from notifications.recipients.validators import (
-    clean_address,
-    clean_addresses_free,
-    clean_attributes,
-    clean_phone,
-)
+from notifications.errors import InvalidInput
+from notifications.recipients.attributes import attributes_typed
+from notifications.recipients.validators import clean_address, clean_addresses_free, clean_phone
 
-from ..models import Address, Audience, Campaign, MessageTemplate, Recipient
+from ..models import Address, Audience, Campaign, MessageTemplate, Recipient, RecipientAttribute
+
+# A registered attribute's form field is named after it with this prefix, so no attribute
+# name can clash with one of the recipient's own fields.
+ATTRIBUTE_FIELD_PREFIX = "attribute__"
 
 
-class AttributesJSONField(forms.JSONField):
-    """JSON as Django edits it, shown again safely when the form comes back with an error."""
+def attribute_field(attribute: RecipientAttribute) -> forms.Field:
+    """The form field that edits `attribute`'s value: empty means no value."""
+    label, help_text = str(attribute), f"{attribute.name} ({attribute.get_type_display()})"
+    options = {"required": False, "label": label, "help_text": help_text}
+    if attribute.type == RecipientAttribute.Type.NUMBER:
+        return forms.DecimalField(**options)
+    if attribute.type == RecipientAttribute.Type.DATE:
+        return forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **options
+        )
+    if attribute.type == RecipientAttribute.Type.BOOLEAN:
+        widget = forms.NullBooleanSelect()
+        widget.choices = [("unknown", "—"), ("true", "Yes"), ("false", "No")]
+        return forms.NullBooleanField(widget=widget, **options)
+    return forms.CharField(**options)
 
-    def prepare_value(self, value: Any) -> str:
-        # JSON's "\ud800" decodes to half a surrogate pair, which a UTF-8 page cannot hold;
-        # written back as the same escape, the person sees what they typed.
-        return super().prepare_value(value).encode("utf-8", "backslashreplace").decode()
+
+def _stored(value: Any) -> Any:
+    """A form field's value as the attribute services take it (they type it again)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 class RecipientForm(forms.ModelForm):
-    """A recipient: the phone normalised, attributes usable as template variables."""
+    """A recipient: the phone normalised, one typed field per registered attribute, and the
+    static audiences they are a member of.
+
+    Of the attributes, only the fields staff changed are written: an empty one removes the
+    value, and values of names not in the registry stay as they are. `cleaned_data` holds
+    `attributes` (the recipient's whole new set) only when one changed.
+    """
+
+    audiences = forms.ModelMultipleChoiceField(
+        queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Static audiences only: a segment's members follow its rules.",
+    )
+
+    # False for staff who may not change audiences: the field is shown, not edited.
+    may_change_audiences = True
 
     class Meta:
         model = Recipient
-        fields = ["external_id", "phone", "first_name", "last_name", "attributes", "opted_out_at"]
-        field_classes = {"attributes": AttributesJSONField}
+        fields = ["external_id", "phone", "first_name", "last_name", "opted_out_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.attributes or {}
+        self.attribute_names: dict[str, str] = {}
+        for attribute in RecipientAttribute.objects.all():
+            field_name = ATTRIBUTE_FIELD_PREFIX + attribute.name
+            self.fields[field_name] = attribute_field(attribute)
+            self.fields[field_name].show_hidden_initial = True
+            self.initial.setdefault(field_name, stored.get(attribute.name))
+            self.attribute_names[field_name] = attribute.name
+        audiences = self.fields["audiences"]
+        audiences.show_hidden_initial = True
+        if self.instance.pk:
+            self.initial.setdefault(
+                "audiences", list(self.instance.audiences.values_list("pk", flat=True))
+            )
+        audiences.disabled = not self.may_change_audiences
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"]
         return clean_phone(phone) if phone else ""
 
-    def clean_attributes(self) -> dict:
-        attributes = self.cleaned_data["attributes"]
-        if attributes is None:
-            return {}
-        if not isinstance(attributes, dict):
-            raise ValidationError('Attributes must be a JSON object, such as {"city": "Kazan"}.')
-        return clean_attributes(attributes)
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        changed = [name for name in self.changed_data if name in self.attribute_names]
+        if not changed or any(name in self.errors for name in changed):
+            return cleaned
+        attributes = dict(self.instance.attributes or {})
+        for field_name in changed:
+            name, value = self.attribute_names[field_name], cleaned.get(field_name)
+            if value in (None, ""):
+                attributes.pop(name, None)
+            else:
+                attributes[name] = _stored(value)
+        try:
+            # The check recipient_save makes again, here so a value it refuses is a form error.
+            cleaned["attributes"] = attributes_typed(attributes)
+        except InvalidInput as exc:
+            self.add_error(None, str(exc))
+        return cleaned
 
 
 class AddressForm(forms.ModelForm):
@@ -122,11 +186,13 @@ class CampaignForm(forms.ModelForm):
 
 
 class RecipientImportForm(forms.Form):
-    """A CSV of recipients and the audience they join: an existing one or a new name."""
+    """A CSV of recipients and the static audience they join: an existing one or a new name."""
 
     file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
     audience = forms.ModelChoiceField(
-        queryset=Audience.objects.all(), required=False, help_text="Add everyone to this audience."
+        queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
+        required=False,
+        help_text="Add everyone to this audience (a static one: a segment follows its rules).",
     )
     new_audience = forms.CharField(
         required=False, max_length=200, help_text="...or create a new audience with this name."
@@ -139,7 +205,42 @@ class RecipientImportForm(forms.Form):
             raise ValidationError("Choose an audience or name a new one, not both.")
         if not audience and not new_name:
             raise ValidationError("Choose an audience or name a new one.")
-        if new_name and Audience.objects.filter(name=new_name).exists():
+        taken = Audience.objects.filter(name=new_name).first() if new_name else None
+        if taken is not None and taken.kind == Audience.Kind.SEGMENT:
+            self.add_error("new_audience", f"'{new_name}' is a segment: name another audience.")
+        elif taken is not None:
             self.add_error("new_audience", f"An audience named '{new_name}' exists; choose it.")
+        cleaned["new_audience"] = new_name
+        return cleaned
+
+
+class AudienceMembershipForm(forms.Form):
+    """The static audience a list action adds recipients to or removes them from; when adding,
+    a new audience's name instead (for staff who may create audiences)."""
+
+    audience = forms.ModelChoiceField(
+        queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
+        required=False,
+        help_text="Static audiences only: a segment's members follow its rules.",
+    )
+    new_audience = forms.CharField(
+        required=False, max_length=200, help_text="...or create a new audience with this name."
+    )
+
+    def __init__(self, *args: Any, may_create: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_create:
+            del self.fields["new_audience"]
+            self.fields["audience"].required = True
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "new_audience" not in self.fields:
+            return cleaned
+        audience, new_name = cleaned.get("audience"), (cleaned.get("new_audience") or "").strip()
+        if audience and new_name:
+            raise ValidationError("Choose an audience or name a new one, not both.")
+        if not audience and not new_name and not self.has_error("audience"):
+            raise ValidationError("Choose an audience or name a new one.")
         cleaned["new_audience"] = new_name
         return cleaned

@@ -1,21 +1,32 @@
-"""The recipients' admin: recipients with their addresses, addresses alone, audiences, the
-filters a campaign's send plan links to, and the CSV import (a dry run first, then the import).
+"""The recipients' admin: recipients with their addresses, typed attributes and audiences,
+list actions that add recipients to a static audience or remove them, addresses alone,
+audiences, the filters a campaign's send plan links to, and the CSV import (a dry run first,
+then the import).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db import transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, QuerySet
 from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
-from django.utils.html import format_html_join
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from notifications.audiences.services import audience_delete, audience_save
+from notifications.audiences.query import audience_q
+from notifications.audiences.services import (
+    audience_delete,
+    audience_members_add,
+    audience_members_remove,
+    audience_save,
+    recipient_audiences_set,
+)
 from notifications.errors import REFUSALS, InvalidInput
 from notifications.recipients.reading import CsvFormatError, read_recipient_rows
 from notifications.recipients.services import (
@@ -38,6 +49,7 @@ from ..models import (
     Delivery,
     DeliveryEvent,
     Recipient,
+    RecipientAttribute,
 )
 from .base import (
     ShownValuesMixin,
@@ -48,7 +60,16 @@ from .base import (
     history_table,
 )
 from .filters import CampaignAudienceFilter, ReachFilter
-from .forms import AddressForm, RecipientForm, RecipientImportForm
+from .forms import (
+    ATTRIBUTE_FIELD_PREFIX,
+    AddressForm,
+    AudienceMembershipForm,
+    RecipientForm,
+    RecipientImportForm,
+)
+
+# The recipient's own fields the form edits (its attributes and audiences come apart).
+RECIPIENT_FIELDS = RecipientForm.Meta.fields
 
 
 class AddressInline(ShownValuesMixin, admin.TabularInline):
@@ -59,22 +80,53 @@ class AddressInline(ShownValuesMixin, admin.TabularInline):
     extra = 0
 
 
+def _were(count: int, negation: str = "") -> str:
+    """'1 was a member', '34 were members', or with `negation` 'were not members'."""
+    if count == 1:
+        return f"1 was {negation}a member"
+    return f"{count:,} were {negation}members"
+
+
+class AudienceFilter(admin.SimpleListFilter):
+    """Recipients in one audience, a segment by its rules as a static one by its members, so
+    the list shows as many as the audience's size says.
+
+    Its parameter is the one a plain `audiences` filter would use, so links to it keep working.
+    """
+
+    title = "audience"
+    parameter_name = "audiences__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [(str(pk), name) for pk, name in Audience.objects.values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        audience = Audience.objects.filter(pk=int(self.value())).first()
+        if audience is None:
+            return queryset.none()
+        return queryset.filter(audience_q(audience))
+
+
 @admin.register(Recipient)
 class RecipientAdmin(ThroughServicesAdmin):
-    """Recipients with their addresses, audiences and newest history."""
+    """Recipients with their addresses, typed attributes, audiences and newest history; list
+    actions add the selected recipients, or all that match the filters and search, to a static
+    audience or remove them from one."""
 
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]
     search_fields = ["=external_id", "=phone", "last_name", "=addresses__value"]
     list_filter = [
         ("opted_out_at", admin.EmptyFieldListFilter),
-        "audiences",
+        AudienceFilter,
         "addresses__channel",
         CampaignAudienceFilter,
         ReachFilter,
     ]
     readonly_fields = [
-        "audience_list",
+        "segment_list",
         "recent_deliveries",
         "recent_events",
         "created_at",
@@ -82,21 +134,54 @@ class RecipientAdmin(ThroughServicesAdmin):
     ]
     inlines = [AddressInline]
     show_full_result_count = False
-    fieldsets = [
-        (None, {"fields": ["external_id", "phone", "first_name", "last_name", "opted_out_at"]}),
-        ("Template variables", {"fields": ["attributes"]}),
-        (
-            "Audiences and history",
-            {"fields": ["audience_list", "recent_deliveries", "recent_events"]},
-        ),
-        (None, {"fields": ["created_at", "updated_at"]}),
-    ]
+    actions = ["add_to_audience", "remove_from_audience", "delete_selected"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Recipient | None = None) -> list:
+        attributes = [
+            ATTRIBUTE_FIELD_PREFIX + name
+            for name in RecipientAttribute.objects.values_list("name", flat=True)
+        ]
+        return [
+            (None, {"fields": RECIPIENT_FIELDS}),
+            (
+                "Template variables",
+                {"fields": attributes, "description": self._attributes_description()},
+            ),
+            (
+                "Audiences and history",
+                {"fields": ["audiences", "segment_list", "recent_deliveries", "recent_events"]},
+            ),
+            (None, {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    def _attributes_description(self) -> str:
+        text = "One field per attribute in the registry; an empty field means no value."
+        if not self.admin_site.is_registered(RecipientAttribute):
+            return text
+        url = reverse("admin:notifications_recipientattribute_add")
+        return format_html('{} <a href="{}">Add an attribute</a>', text, url)
+
+    def get_form(
+        self, request: HttpRequest, obj: Recipient | None = None, change: bool = False, **kwargs
+    ) -> type[RecipientForm]:
+        # The form adds the attribute and audience fields itself; the model's are the rest.
+        if kwargs.get("fields") is not None:
+            kwargs["fields"] = [name for name in kwargs["fields"] if name in RECIPIENT_FIELDS]
+        form = super().get_form(request, obj, change, **kwargs)
+        form.may_change_audiences = self.has_change_audience_permission(request)
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
 
     def save_model(self, request: HttpRequest, obj: Recipient, form, change: bool) -> None:
-        recipient_save(recipient=obj, data=changed_values(form, change))
+        values = changed_values(form, change)
+        data = {name: values[name] for name in RECIPIENT_FIELDS if name in values}
+        if "attributes" in form.cleaned_data:
+            data["attributes"] = form.cleaned_data["attributes"]
+        recipient_save(recipient=obj, data=data)
+        if "audiences" in form.changed_data:
+            recipient_audiences_set(recipient=obj, audiences=form.cleaned_data["audiences"])
 
     def delete_through_service(self, obj: Recipient) -> None:
         recipient_delete(recipient=obj)
@@ -114,12 +199,98 @@ class RecipientAdmin(ThroughServicesAdmin):
         for address in formset.new_objects:
             address_save(address=address, data={})
 
-    @admin.display(description="Audiences")
-    def audience_list(self, obj: Recipient) -> str:
-        audiences = list(obj.audiences.all()) if obj.pk else []
-        if not audiences:
+    def has_change_audience_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.change_audience")
+
+    @admin.action(description="Add to audience…", permissions=["change_audience"])
+    def add_to_audience(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._membership(request, queryset, adding=True)
+
+    @admin.action(description="Remove from audience…", permissions=["change_audience"])
+    def remove_from_audience(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._membership(request, queryset, adding=False)
+
+    def _membership(
+        self, request: HttpRequest, queryset: QuerySet, *, adding: bool
+    ) -> HttpResponse | None:
+        """A page that counts the recipients concerned and asks for the audience; on its
+        confirmation, one statement adds or removes them all.
+
+        With Django's "select all", `queryset` is the list's whole filtered and searched
+        queryset (the page posts back to the list's own address, query string included).
+        """
+        may_create = adding and request.user.has_perm("notifications.add_audience")
+        form = AudienceMembershipForm(may_create=may_create)
+        if request.POST.get("confirmed") == "yes":
+            form = AudienceMembershipForm(request.POST, may_create=may_create)
+            if form.is_valid():
+                try:
+                    self._membership_change(request, queryset, form.cleaned_data, adding)
+                except InvalidInput as exc:
+                    field = "new_audience" if "name" in exc.error_dict else None
+                    form.add_error(field, str(exc))
+                else:
+                    return None
+        count = queryset.count()
+        people = f"{count:,} recipient{'' if count == 1 else 's'}"
+        across = request.POST.get("select_across") == "1"
+        verb = "Add" if adding else "Remove"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb} recipients {'to' if adding else 'from'} an audience",
+            "opts": self.model._meta,
+            "concerned": f"{people} matching your filters and search"
+            if across
+            else f"{people} selected",
+            "form": form,
+            "verb": verb,
+            "action": request.POST.get("action", ""),
+            "select_across": "1" if across else "0",
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cl_query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/notifications/recipient/membership.html", context)
+
+    def _membership_change(
+        self, request: HttpRequest, queryset: QuerySet, choice: dict, adding: bool
+    ) -> None:
+        with transaction.atomic():
+            audience = choice["audience"]
+            if audience is None:
+                audience = audience_save(audience=None, data={"name": choice["new_audience"]})
+            concerned = queryset.count()
+            if adding:
+                added = audience_members_add(audience=audience, recipients=queryset)
+                text = f"Added {added:,} to '{audience}' ({_were(concerned - added)} already)."
+            else:
+                removed = audience_members_remove(audience=audience, recipients=queryset)
+                were_not = _were(concerned - removed, "not ")
+                text = f"Removed {removed:,} from '{audience}' ({were_not})."
+        self.message_user(request, text, messages.SUCCESS)
+
+    @admin.display(description="Also in segments")
+    def segment_list(self, obj: Recipient) -> str:
+        """The segments whose rules hold this recipient now: one query for all of them."""
+        segments = list(Audience.objects.filter(kind=Audience.Kind.SEGMENT)) if obj.pk else []
+        if not segments:
             return "—"
-        return format_html_join(", ", "{}", ((admin_link(a),) for a in audiences))
+        matches = (
+            Recipient.objects.filter(pk=obj.pk)
+            .values(
+                **{
+                    f"s{segment.pk}": ExpressionWrapper(
+                        audience_q(segment), output_field=BooleanField()
+                    )
+                    for segment in segments
+                }
+            )
+            .get()
+        )
+        held = [segment for segment in segments if matches[f"s{segment.pk}"]]
+        if not held:
+            return "—"
+        return format_html_join(", ", "{}", ((admin_link(s),) for s in held))
 
     @admin.display(description="Deliveries (newest first)")
     def recent_deliveries(self, obj: Recipient) -> str:

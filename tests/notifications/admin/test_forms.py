@@ -2,7 +2,13 @@
 
 import pytest
 
-from notifications.admin.forms import AddressForm, CampaignForm, MessageTemplateForm
+from notifications.admin.forms import (
+    AddressForm,
+    CampaignForm,
+    MessageTemplateForm,
+    RecipientImportForm,
+)
+from notifications.audiences.services import audience_save
 from notifications.campaigns.services import campaign_errors
 from notifications.content.checks import message_template_errors
 from notifications.models import Address
@@ -55,3 +61,10 @@ def test_a_campaign_form_refuses_a_template_its_channel_cannot_send_and_one_send
     )
     assert set(expected) == {"template", "sendios_template_id"}
     assert form.errors == expected
+
+
+def test_the_import_form_offers_static_audiences_only():
+    static = make_audience(name="Spring")
+    rules = {"match": "all", "rules": [{"field": "external_id", "op": "eq", "value": "x"}]}
+    audience_save(audience=None, data={"name": "Gold", "kind": "segment", "rules": rules})
+    assert list(RecipientImportForm().fields["audience"].queryset) == [static]

@@ -7,7 +7,6 @@ rule.
 """
 
 import io
-import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -163,25 +162,15 @@ def recipient_form_data(recipient: Recipient, attributes: str) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("attributes", "message"),
-    [
-        ({"city": f"Ka{NUL}zan"}, "Attribute &#x27;city&#x27; contains a NUL character"),
-        ({"tags": [f"v{NUL}ip"]}, "Attribute &#x27;tags&#x27; contains a NUL character"),
-        ({f"ci{NUL}ty": "Kazan"}, "An attribute name contains a NUL character"),
-    ],
-)
-def test_the_recipient_form_refuses_a_nul_in_attributes_as_a_field_error(
-    admin_client, attributes, message
-):
+def test_the_recipient_form_refuses_a_nul_in_an_attribute_as_a_field_error(admin_client):
     recipient = make_recipient(external_id="c-1", first_name="Ann", attributes={"city": "Ufa"})
     url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
+    data = {**recipient_form_data(recipient, "{}"), "attribute__city": f"Ka{NUL}zan"}
 
-    response = admin_client.post(url, recipient_form_data(recipient, json.dumps(attributes)))
+    response = admin_client.post(url, data)
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["attributes"]
-    assert message in response.content.decode()
+    assert response.context["adminform"].form.errors["attribute__city"]
     recipient.refresh_from_db()
     assert recipient.attributes == {"city": "Ufa"}
 
@@ -208,17 +197,3 @@ def test_the_address_form_refuses_a_nul_in_the_address(admin_client):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["value"]
     assert not recipient.addresses.exists()
-
-
-def test_the_recipient_form_refuses_half_a_surrogate_pair_and_shows_it_as_typed(admin_client):
-    recipient = make_recipient(external_id="c-1", first_name="Ann", attributes={"city": "Ufa"})
-    url = reverse("admin:notifications_recipient_change", args=[recipient.pk])
-
-    response = admin_client.post(url, recipient_form_data(recipient, '{"city": "\\ud800"}'))
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "Attribute &#x27;city&#x27; contains half of a surrogate pair" in html
-    assert "{&quot;city&quot;: &quot;\\ud800&quot;}</textarea>" in html
-    recipient.refresh_from_db()
-    assert recipient.attributes == {"city": "Ufa"}
