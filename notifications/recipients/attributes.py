@@ -206,7 +206,8 @@ def _convert_values(name: str, kind: str) -> None:
             except ValueError as exc:
                 failures += 1
                 if len(examples) < EXAMPLES:
-                    examples.append(f"{external_id}: {exc}")
+                    # Without its full stop: the examples are joined into one sentence.
+                    examples.append(f"{external_id}: {str(exc).rstrip('.')}")
                 continue
             if value != attributes[name] or type(value) is not type(attributes[name]):
                 changes.append((pk, db_json({**attributes, name: value})))
