@@ -28,6 +28,7 @@ from notifications.models import (
     IntegrationKey,
     MessageTemplate,
     Recipient,
+    RecipientAttribute,
 )
 from notifications.sending.counters import counters_rebuild
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
@@ -133,6 +134,23 @@ def _audience_members() -> Attempt:
         f"/api/audiences/{audience.pk}/members/",
         {"add": [recipient.external_id]},
         lambda _: AudienceMember.objects.filter(audience=audience, recipient=recipient).exists(),
+    )
+
+
+def _attribute_create() -> Attempt:
+    return Attempt(
+        "/api/attributes/",
+        {"name": "city", "type": "text"},
+        lambda _: RecipientAttribute.objects.filter(name="city").exists(),
+    )
+
+
+def _attribute_change() -> Attempt:
+    RecipientAttribute.objects.create(name="city")
+    return Attempt(
+        "/api/attributes/city/",
+        {"label": "City"},
+        lambda _: RecipientAttribute.objects.get(name="city").label == "City",
     )
 
 
@@ -269,6 +287,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("PATCH", "/api/audiences/{id}/"): Operation(("change_audience",), _audience_change),
     ("DELETE", "/api/audiences/{id}/"): Operation(("delete_audience",), _audience_delete),
     ("POST", "/api/audiences/{id}/members/"): Operation(("change_audience",), _audience_members),
+    ("POST", "/api/attributes/"): Operation(("add_recipientattribute",), _attribute_create),
+    ("PUT", "/api/attributes/{name}/"): Operation(
+        ("change_recipientattribute",), _attribute_change
+    ),
+    ("PATCH", "/api/attributes/{name}/"): Operation(
+        ("change_recipientattribute",), _attribute_change
+    ),
     ("POST", "/api/templates/"): Operation(("add_messagetemplate",), _template_create),
     ("PUT", "/api/templates/{id}/"): Operation(("change_messagetemplate",), _template_change),
     ("PATCH", "/api/templates/{id}/"): Operation(("change_messagetemplate",), _template_change),
@@ -441,6 +466,7 @@ ROUTE_MODELS = {
     "campaigns": "campaign",
     "deliveries": "delivery",
     "events": "deliveryevent",
+    "attributes": "recipientattribute",
 }
 
 
@@ -449,7 +475,7 @@ def test_a_staff_session_reads_with_the_view_or_the_change_permission_as_in_the_
     assert len(reads) > 10
     for path in reads:
         model = ROUTE_MODELS[path.split("/")[2]]
-        url = path.replace("{id}", "0")
+        url = path.replace("{id}", "0").replace("{name}", "nothing")
         refused = session_of(staff_with()).get(url)
         assert refused.status_code == 403, path
         assert refused.json() == {"detail": _lacks(f"view_{model}")}
