@@ -7,6 +7,7 @@ makes sure they are a JSON object a database can store, and describes them in th
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -146,15 +147,19 @@ class RulesFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         for name, schema in ((_CONDITION_NAME, _CONDITION), (_GROUP_NAME, _GROUP)):
             auto_schema.registry.register_on_missing(
+                # A copy: the schema's hooks rewrite components in place (enums become refs).
                 ResolvedComponent(
-                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+                    name=name,
+                    type=ResolvedComponent.SCHEMA,
+                    object=name,
+                    schema=copy.deepcopy(schema),
                 )
             )
         return {
             "allOf": [_ref(_GROUP_NAME)],
             "nullable": self.target.allow_null,
             "description": RULES_DESCRIPTION,
-            "example": RULES_EXAMPLE,
+            "example": copy.deepcopy(RULES_EXAMPLE),
         }
 
 

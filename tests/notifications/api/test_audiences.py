@@ -376,3 +376,20 @@ def test_a_read_only_key_cannot_create_a_segment(reader):
     )
     assert response.status_code == 403
     assert not Audience.objects.exists()
+
+
+# --- Schema ----------------------------------------------------------------------------------
+
+
+def test_the_schema_describes_rules_as_groups_of_conditions_and_groups_each_time_it_is_served(
+    client,
+):
+    for _ in range(2):
+        schemas = client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+        group = schemas["RuleGroup"]["properties"]
+        assert group["rules"]["items"]["oneOf"] == [
+            {"$ref": "#/components/schemas/RuleCondition"},
+            {"$ref": "#/components/schemas/RuleGroup"},
+        ]
+        assert schemas[group["match"]["$ref"].split("/")[-1]]["enum"] == ["all", "any"]
+        assert schemas["RuleCondition"]["required"] == ["field", "op"]
