@@ -17,6 +17,7 @@ from rest_framework import serializers
 from notifications.audiences.rules import (
     ATTRIBUTE_OPERATORS,
     ATTRIBUTE_PREFIX,
+    MAX_DEPTH,
     OPERATORS,
     RECIPIENT_FIELDS,
     SPECIAL_FIELDS,
@@ -56,14 +57,14 @@ def _fields_words() -> str:
 
 RULES_DESCRIPTION = (
     'A segment\'s rules: one group `{"match": "all" | "any", "rules": [...]}` whose rules '
-    'are conditions `{"field": ..., "op": ..., "value": ...}` or groups, nested at most 4 '
-    "deep. " + _fields_words() + " A `delivery` value is "
+    f'are conditions `{{"field": ..., "op": ..., "value": ...}}` or groups, nested at most '
+    f"{MAX_DEPTH} deep. " + _fields_words() + " A `delivery` value is "
     '`{"status": "sent" | "failed" | "unknown" | "skipped", "campaign": id, "within_days": N}` '
     'with the campaign, the days or both; an `sms` value is `{"event": "sent" | "delivered" | '
     '"lost" | "clicked", "campaign": id, "within_days": N, "link": "https://..."}`; an '
     "`audience` value is an audience's id; an `address` value is a channel. Every problem is "
     'answered at once, one sentence per rule: `{"rules": ["Rule 2.1: \'x\' is not a number."]}`. '
-    "Null for a static audience."
+    "A static audience's rules are null."
 )
 
 
