@@ -14,3 +14,9 @@ class IdCursorPagination(CursorPagination):
         # Read per request so settings (and tests overriding them) take effect.
         self.page_size = settings.API_PAGE_SIZE
         self.max_page_size = settings.API_MAX_PAGE_SIZE
+
+
+class NameCursorPagination(IdCursorPagination):
+    """By name, for rows whose key is their name (the attribute registry)."""
+
+    ordering = "name"

@@ -1,7 +1,8 @@
 """What a caller may do through the API.
 
 An integration's API key reads, and writes unless it is read-only: keys are integrations, not
-people, and carry no Django permissions.
+people, and carry no Django permissions. A read-only key may also do what a view declares a
+read (a preview, which saves nothing).
 
 A staff session gets exactly what the admin gives the same person. Each request asks for Django's
 model permissions on the view's model: by its HTTP method, as DRF's `DjangoModelPermissions` maps
@@ -35,7 +36,11 @@ class IntegrationAccess(DjangoModelPermissions):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if isinstance(request.auth, IntegrationKey):
-            return request.method in SAFE_METHODS or not request.auth.read_only
+            return (
+                request.method in SAFE_METHODS
+                or not request.auth.read_only
+                or _declared_read(request, view)
+            )
         user = request.user
         if not (user and user.is_authenticated):
             return False
@@ -62,6 +67,12 @@ class IntegrationAccess(DjangoModelPermissions):
         if action not in view.action_permissions:
             return by_method
         return [_permission(model, verb) for verb in view.action_permissions[action]]
+
+
+def _declared_read(request: Request, view: Any) -> bool:
+    """Whether the view declares this action a read: it asks for the view permission alone."""
+    action = getattr(view, "action", None) or request.method.lower()
+    return view.action_permissions.get(action) == ("view",)
 
 
 def _missing_permissions(user: Any, model: type[Model], required: list[str]) -> list[str]:

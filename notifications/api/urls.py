@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from .views.attributes import RecipientAttributeViewSet
 from .views.audiences import AudienceViewSet
 from .views.campaigns import CampaignViewSet
 from .views.history import DeliveryEventViewSet, DeliveryViewSet
@@ -15,6 +16,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("recipients", RecipientViewSet, basename="recipient")
 router.register("audiences", AudienceViewSet, basename="audience")
+router.register("attributes", RecipientAttributeViewSet, basename="attribute")
 router.register("templates", MessageTemplateViewSet, basename="template")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("deliveries", DeliveryViewSet, basename="delivery")

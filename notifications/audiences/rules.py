@@ -423,7 +423,19 @@ def _days(value: Any) -> int:
     return days
 
 
+# The largest id a row can have (64-bit keys): a larger number names nothing, and SQLite's
+# driver cannot even send it.
+MAX_ID = 2**63 - 1
+
+
 def _id(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+    text = str(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not text.isdigit()
+        or len(text) > len(str(MAX_ID))
+        or int(text) > MAX_ID
+    ):
         raise ValueError(f"{value!r} is not the id of {what}.")
     return int(value)

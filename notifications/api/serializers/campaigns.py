@@ -19,6 +19,13 @@ class CampaignSerializer(StrictModelSerializer):
     audiences = serializers.PrimaryKeyRelatedField(
         queryset=Audience.objects.all(), many=True, required=False
     )
+    excluded_audiences = serializers.PrimaryKeyRelatedField(
+        queryset=Audience.objects.all(),
+        many=True,
+        required=False,
+        help_text="Audiences (static or segments) whose recipients are skipped, with the "
+        "reason `Excluded by <name>.`, even when another audience includes them.",
+    )
 
     class Meta:
         model = Campaign
@@ -29,6 +36,7 @@ class CampaignSerializer(StrictModelSerializer):
             "channel",
             "template",
             "audiences",
+            "excluded_audiences",
             "status",
             "content",
             "scheduled_at",

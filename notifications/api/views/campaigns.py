@@ -58,7 +58,7 @@ class CampaignViewSet(
     }
 
     def get_queryset(self) -> QuerySet[Campaign]:
-        return Campaign.objects.prefetch_related("audiences")
+        return Campaign.objects.prefetch_related("audiences", "excluded_audiences")
 
     def filter_queryset(self, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         if self.action != "list":
@@ -68,8 +68,13 @@ class CampaignViewSet(
     def _save(self, serializer: CampaignSerializer, campaign_id: int | None) -> None:
         data = dict(serializer.validated_data)
         audiences = data.pop("audiences", None)
+        excluded = data.pop("excluded_audiences", None)
         campaign = campaign_save(
-            campaign_id=campaign_id, data=data, audiences=audiences, user=self.request.user
+            campaign_id=campaign_id,
+            data=data,
+            audiences=audiences,
+            excluded_audiences=excluded,
+            user=self.request.user,
         )
         serializer.instance = self.get_queryset().get(pk=campaign.pk)
 

@@ -1,4 +1,5 @@
-"""/api/templates/ and /api/campaigns/: validation, preview, transitions (409) and stats."""
+"""/api/templates/ and /api/campaigns/: validation, preview, exclusions, transitions (409) and
+stats."""
 
 import pytest
 
@@ -148,3 +149,36 @@ def test_stats_say_how_long_the_rest_takes_within_the_providers_limits(api):
     stats = api.get(f"/api/campaigns/{campaign.pk}/stats/").json()
     # A draft: three personalised pushes, one request each, 10 a minute, the first at once.
     assert stats["eta_seconds"] == 12.0
+
+
+def test_a_campaign_is_created_with_excluded_audiences_and_they_are_replaced_on_edit(api):
+    audience, blocked, former = (make_audience(make_recipient()) for _ in range(3))
+    response = api.post(
+        "/api/campaigns/",
+        {
+            "name": "Sale",
+            "channel": "imshop",
+            "template": make_template().pk,
+            "audiences": [audience.pk],
+            "excluded_audiences": [former.pk],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    campaign_id = response.json()["id"]
+    response = api.patch(
+        f"/api/campaigns/{campaign_id}/", {"excluded_audiences": [blocked.pk]}, format="json"
+    )
+    assert response.json()["excluded_audiences"] == [blocked.pk]
+    excluded = Campaign.objects.get(pk=campaign_id).excluded_audiences.all()
+    assert list(excluded) == [blocked]
+
+
+def test_an_unknown_excluded_audience_is_a_400_on_that_field(api):
+    campaign = make_campaign(make_audience(make_recipient()))
+    response = api.patch(
+        f"/api/campaigns/{campaign.pk}/", {"excluded_audiences": [999_999]}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["excluded_audiences"]
+    assert not campaign.excluded_audiences.exists()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from notifications.api.parsers import MAX_JSON_DEPTH
-from notifications.models import Recipient
+from notifications.models import Recipient, RecipientAttribute
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,8 @@ def schema(client) -> dict:
 
 @pytest.fixture
 def write_operations(schema) -> list[tuple[str, str]]:
-    """(method, URL) of every operation that may carry a body, ids naming existing rows."""
+    """(method, URL) of every operation that may carry a body, ids (an attribute's: its name)
+    naming existing rows."""
     recipient = make_recipient(external_id="c-1")
     audience = make_audience(recipient)
     ids = {
@@ -31,11 +32,13 @@ def write_operations(schema) -> list[tuple[str, str]]:
         "audiences": audience.pk,
         "templates": make_template().pk,
         "campaigns": make_campaign(audience).pk,
+        "attributes": RecipientAttribute.objects.create(name="city").name,
     }
     operations = []
     for path, methods in schema["paths"].items():
         resource = path.split("/")[2]
-        url = path.replace("{id}", str(ids.get(resource, "")))
+        key = str(ids.get(resource, ""))
+        url = path.replace("{id}", key).replace("{name}", key)
         operations.extend((method, url) for method in methods if method in WRITE_METHODS)
     return operations
 

@@ -28,6 +28,7 @@ from notifications.models import (
     IntegrationKey,
     MessageTemplate,
     Recipient,
+    RecipientAttribute,
 )
 from notifications.sending.counters import counters_rebuild
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
@@ -133,6 +134,37 @@ def _audience_members() -> Attempt:
         f"/api/audiences/{audience.pk}/members/",
         {"add": [recipient.external_id]},
         lambda _: AudienceMember.objects.filter(audience=audience, recipient=recipient).exists(),
+    )
+
+
+def _audience_preview() -> Attempt:
+    make_recipient(first_name="Anna")
+    return Attempt(
+        "/api/audiences/preview/",
+        {
+            "rules": {
+                "match": "all",
+                "rules": [{"field": "first_name", "op": "eq", "value": "Anna"}],
+            }
+        },
+        lambda response: response.json()["count"] == 1,
+    )
+
+
+def _attribute_create() -> Attempt:
+    return Attempt(
+        "/api/attributes/",
+        {"name": "city", "type": "text"},
+        lambda _: RecipientAttribute.objects.filter(name="city").exists(),
+    )
+
+
+def _attribute_change() -> Attempt:
+    RecipientAttribute.objects.create(name="city")
+    return Attempt(
+        "/api/attributes/city/",
+        {"label": "City"},
+        lambda _: RecipientAttribute.objects.get(name="city").label == "City",
     )
 
 
@@ -253,9 +285,9 @@ def _message_send() -> Attempt:
 
 # What the admin asks of a staff member for the same work: the model's add, change or delete
 # permission; add and change both for the bulk upsert (the admin's CSV import asks both);
-# change of the audience for its members (a field of the audience); view of the template for a
-# preview (the admin's preview page); dispatch_campaign for every campaign transition and for a
-# message (the admin's sending buttons and its test send).
+# change of the audience for its members (a field of the audience); view of the template or of
+# audiences for a preview (the admin's preview page, the rule builder's count); dispatch_campaign
+# for every campaign transition and for a message (the admin's sending buttons and its test send).
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/recipients/"): Operation(("add_recipient",), _recipient_create),
     ("PUT", "/api/recipients/{id}/"): Operation(("change_recipient",), _recipient_change),
@@ -269,6 +301,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("PATCH", "/api/audiences/{id}/"): Operation(("change_audience",), _audience_change),
     ("DELETE", "/api/audiences/{id}/"): Operation(("delete_audience",), _audience_delete),
     ("POST", "/api/audiences/{id}/members/"): Operation(("change_audience",), _audience_members),
+    ("POST", "/api/audiences/preview/"): Operation(("view_audience",), _audience_preview),
+    ("POST", "/api/attributes/"): Operation(("add_recipientattribute",), _attribute_create),
+    ("PUT", "/api/attributes/{name}/"): Operation(
+        ("change_recipientattribute",), _attribute_change
+    ),
+    ("PATCH", "/api/attributes/{name}/"): Operation(
+        ("change_recipientattribute",), _attribute_change
+    ),
     ("POST", "/api/templates/"): Operation(("add_messagetemplate",), _template_create),
     ("PUT", "/api/templates/{id}/"): Operation(("change_messagetemplate",), _template_change),
     ("PATCH", "/api/templates/{id}/"): Operation(("change_messagetemplate",), _template_change),
@@ -350,7 +390,8 @@ CALLERS: dict[str, Caller] = {
     "superuser": Caller(_superuser, lambda needs: True, lambda needs: ""),
     "read-only key": Caller(
         lambda: client_with(integration_key_create(name="reports", read_only=True)[1]),
-        lambda needs: False,
+        # Only what a view declares a read: a preview saves nothing.
+        lambda needs: all(name.startswith("view_") for name in needs),
         lambda needs: READ_ONLY_KEY_REFUSAL,
     ),
     "read-write key": Caller(
@@ -441,6 +482,7 @@ ROUTE_MODELS = {
     "campaigns": "campaign",
     "deliveries": "delivery",
     "events": "deliveryevent",
+    "attributes": "recipientattribute",
 }
 
 
@@ -449,7 +491,7 @@ def test_a_staff_session_reads_with_the_view_or_the_change_permission_as_in_the_
     assert len(reads) > 10
     for path in reads:
         model = ROUTE_MODELS[path.split("/")[2]]
-        url = path.replace("{id}", "0")
+        url = path.replace("{id}", "0").replace("{name}", "nothing")
         refused = session_of(staff_with()).get(url)
         assert refused.status_code == 403, path
         assert refused.json() == {"detail": _lacks(f"view_{model}")}

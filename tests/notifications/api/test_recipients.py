@@ -2,7 +2,7 @@
 
 import pytest
 
-from notifications.models import Recipient
+from notifications.models import Recipient, RecipientAttribute
 from tests.factories import make_audience, make_recipient
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +128,45 @@ def test_bulk_upsert_refuses_more_than_the_batch_limit(api):
     response = api.post("/api/recipients/bulk/", {"recipients": items}, format="json")
     assert response.status_code == 400
     assert response.json() == {"recipients": ["Ensure this field has no more than 1000 elements."]}
+
+
+def test_an_attribute_value_of_the_wrong_type_is_a_400_on_attributes(api):
+    RecipientAttribute.objects.create(name="tier", type=RecipientAttribute.Type.NUMBER)
+    response = api.post(
+        "/api/recipients/", {"external_id": "c-1", "attributes": {"tier": "gold"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"attributes": ["tier: 'gold' is not a number."]}
+    assert not Recipient.objects.exists()
+
+
+def test_an_attribute_value_is_stored_in_its_registered_type(api):
+    RecipientAttribute.objects.create(name="tier", type=RecipientAttribute.Type.NUMBER)
+    response = api.post(
+        "/api/recipients/", {"external_id": "c-1", "attributes": {"tier": "4,5"}}, format="json"
+    )
+    assert response.json()["attributes"] == {"tier": 4.5}
+
+
+def test_bulk_upsert_rejects_an_item_whose_attribute_is_of_the_wrong_type(api):
+    RecipientAttribute.objects.create(name="tier", type=RecipientAttribute.Type.NUMBER)
+    response = api.post(
+        "/api/recipients/bulk/",
+        {
+            "recipients": [
+                {"external_id": "c-1", "attributes": {"tier": "gold"}},
+                {"external_id": "c-2", "attributes": {"tier": 2}},
+            ]
+        },
+        format="json",
+    )
+    assert response.json()["results"] == [
+        {
+            "index": 0,
+            "external_id": "c-1",
+            "result": "rejected",
+            "reason": "tier: 'gold' is not a number.",
+        },
+        {"index": 1, "external_id": "c-2", "result": "created", "reason": ""},
+    ]
+    assert list(Recipient.objects.values_list("external_id", flat=True)) == ["c-2"]
