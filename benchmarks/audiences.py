@@ -270,10 +270,10 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
     suppression = seed.django(database, SUPPRESSION)
     suppression_members(database, suppression)
     rules = {op: segment_rules(suppression, earlier, op) for op in ("was", "was_not")}
+    rules["everyone"] = EVERYONE
     segments = seed.django(
         database,
-        f"RULES = { ({**rules, 'everyone': EVERYONE})!r}\n"
-        f"SEGMENT_CAMPAIGN = {ids['campaigns']['segment']}\n" + SEGMENTS,
+        f"RULES = {rules!r}\nSEGMENT_CAMPAIGN = {ids['campaigns']['segment']}\n" + SEGMENTS,
     )
     rows = []
     for op, words in (("was", "failed"), ("was_not", "did not fail")):
