@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 
 from benchmarks.common import Row, format_table, machine
 
-MODULES = ("import_recipients", "materialise", "dispatch", "limits", "webhooks", "admin_api")
+MODULES = (
+    "import_recipients",
+    "materialise",
+    "dispatch",
+    "limits",
+    "webhooks",
+    "admin_api",
+    "audiences",
+)
 
 
 def run_module(name: str, *, smoke: bool) -> list[Row]:
