@@ -444,11 +444,15 @@ def campaign_missing_variables(
     names = sorted(set(variables) - set(RECIPIENT_FIELDS))
     if not names:
         return []
-    first = campaign_recipients_left(campaign).order_by("pk").values("pk")[:sample]
-    read = Recipient.objects.filter(pk__in=first).count()
+    reachable = campaign_recipients_left(campaign)
+    # The sample as an id range: as a subquery with LIMIT, PostgreSQL scanned every recipient
+    # for the missing key first (150 ms at a million).
+    last = list(reachable.order_by("pk").values_list("pk", flat=True)[sample - 1 : sample])
+    first = reachable.filter(pk__lte=last[0]) if last else reachable
+    read = sample if last else first.count()
     missing = []
     for name in names:
-        lacking = Recipient.objects.filter(pk__in=first).exclude(attributes__has_key=name)
+        lacking = first.exclude(attributes__has_key=name)
         example = lacking.order_by("pk").first()
         if example is not None:
             missing.append(MissingVariable(name, lacking.count(), read, example))
