@@ -263,6 +263,14 @@ class Campaign(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A draft's send plan as last counted (`campaigns.plan.campaign_people_count`): counting a
+    # million people on every view of a page took over a second; pages show the count's age.
+    people_counts = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A draft's people, excluded, opted out and without an address, as counted.",
+    )
+    people_counted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

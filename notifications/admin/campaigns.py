@@ -4,6 +4,8 @@ sending buttons, the live progress endpoint, the providers page, and the bulk ac
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
@@ -17,20 +19,25 @@ from django.utils.html import format_html
 
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
-from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.plan import campaign_people_count, campaign_send_plan
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import (
     campaign_message,
-    campaigns_audience_sizes,
+    campaigns_people_sizes,
     campaigns_progress,
     campaigns_sms_clicks,
 )
-from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.campaigns.services import (
+    campaign_audiences_errors,
+    campaign_delete,
+    campaign_save,
+)
 from notifications.errors import REFUSALS
 
-from ..models import Campaign
+from ..models import Audience, Campaign
 from .base import ThroughServicesAdmin, changed_values, moment_text, refusal_on_form
 from .desk import (
+    age_text,
     campaign_desk,
     campaign_live,
     deliveries_url,
@@ -44,23 +51,54 @@ from .forms import CampaignForm
 from .transitions import TRANSITIONS, TransitionForm, transition_buttons
 
 
+def audience_choice_label(audience: Audience) -> str:
+    """An audience as the campaign form offers it, with its kept size (never counted here):
+    'Buyers (12,345 people)', 'Lapsed (segment, ≈ 12,345, counted 5 min ago)'."""
+    if audience.kind == Audience.Kind.SEGMENT:
+        if audience.size_counted_at is None:
+            return f"{audience.name} (segment, not counted yet)"
+        return (
+            f"{audience.name} (segment, ≈ {audience.size:,}, "
+            f"counted {age_text(audience.size_counted_at)})"
+        )
+    people = "person" if audience.size == 1 else "people"
+    return f"{audience.name} ({audience.size:,} {people})"
+
+
+class CampaignAdminForm(CampaignForm):
+    """The campaign form with the audiences to exclude, none of which may also be included."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "excluded_audiences" in self.fields:
+            errors = campaign_audiences_errors(
+                audiences=cleaned.get("audiences") or [],
+                excluded_audiences=cleaned.get("excluded_audiences") or [],
+            )
+            for field, messages in errors.items():
+                for message in messages:
+                    self.add_error(field, message)
+        return cleaned
+
+
 class CampaignChangeList(ChangeList):
-    """The campaign list: each page's counters, audience sizes and SMS clicks are read in one
-    query each for the whole page, never by counting deliveries."""
+    """The campaign list: each page's counters, people and SMS clicks are read in one query
+    each for the whole page, never by counting deliveries or recipients."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         campaigns = list(self.result_list)
         progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
-        sizes = campaigns_audience_sizes(
-            campaign_ids=[c.pk for c in campaigns if c.materialised_at is None]
+        people = campaigns_people_sizes(
+            campaigns=[c for c in campaigns if c.materialised_at is None]
         )
         clicks = campaigns_sms_clicks(
             campaign_ids=[c.pk for c in campaigns if c.sendios_project_id is not None]
         )
         for campaign in campaigns:
             campaign.desk_progress = progress[campaign.pk]
-            campaign.desk_audience = sizes.get(campaign.pk, progress[campaign.pk]["total"])
+            campaign.desk_people = people.get(campaign.pk)
+            campaign.desk_deliveries = progress[campaign.pk]["total"]
             campaign.desk_clicks = clicks.get(campaign.pk)
 
 
@@ -69,7 +107,7 @@ class CampaignAdmin(ThroughServicesAdmin):
     """Campaigns: a draft is edited here; sending goes through the transitions, behind the
     `dispatch_campaign` permission."""
 
-    form = CampaignForm
+    form = CampaignAdminForm
     list_display = [
         "name",
         "status_badge",
@@ -87,7 +125,7 @@ class CampaignAdmin(ThroughServicesAdmin):
     list_select_related = ["created_by"]
     list_per_page = 50
     show_full_result_count = False
-    filter_horizontal = ["audiences"]
+    filter_horizontal = ["audiences", "excluded_audiences"]
     autocomplete_fields = ["template"]
     readonly_fields = [
         "status",
@@ -101,7 +139,20 @@ class CampaignAdmin(ThroughServicesAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["name", "channel", "template", "audiences", "scheduled_at", "status"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "channel",
+                    "template",
+                    "audiences",
+                    "excluded_audiences",
+                    "scheduled_at",
+                    "status",
+                ]
+            },
+        ),
         ("SMS callbacks (Sendios)", {"fields": ["sendios_project_id", "sendios_template_id"]}),
         (
             "History",
@@ -130,23 +181,32 @@ class CampaignAdmin(ThroughServicesAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         # Content and audience freeze at dispatch: only a draft can be edited.
         if obj is not None and obj.status != Campaign.Status.DRAFT:
-            return [*self.readonly_fields, *CampaignForm.Meta.fields]
+            return [*self.readonly_fields, *CampaignForm.Meta.fields, "excluded_audiences"]
         return self.readonly_fields
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.name in ("audiences", "excluded_audiences"):
+            field.label_from_instance = audience_choice_label
+        return field
 
     def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
         data = changed_values(form, change)
         audiences = data.pop("audiences", None)
+        excluded_audiences = data.pop("excluded_audiences", None)
         saved = campaign_save(
             campaign_id=obj.pk if change else None,
             data=data,
             audiences=audiences,
+            excluded_audiences=excluded_audiences,
             user=request.user,
         )
         # The admin's own messages and log entry name the object it holds.
         obj.pk, obj._state.adding = saved.pk, False
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
-        """Nothing left to save: campaign_save set the audiences, and a campaign has no inlines."""
+        """Nothing left to save: campaign_save set the audiences (included and excluded), and a
+        campaign has no inlines."""
 
     def delete_through_service(self, obj: Campaign) -> None:
         campaign_delete(campaign_id=obj.pk)
@@ -159,12 +219,24 @@ class CampaignAdmin(ThroughServicesAdmin):
             '<span class="badge status-{}">{}</span>', obj.status, obj.get_status_display()
         )
 
-    @admin.display(description="Audience")
+    @admin.display(description="People")
     def audience(self, obj: Campaign) -> str:
-        size = getattr(obj, "desk_audience", None)
-        if size is None:
+        if obj.materialised_at is not None:
+            deliveries = getattr(obj, "desk_deliveries", None)
+            if deliveries is None:
+                return "—"
+            return format_html('<a href="{}">{}</a>', deliveries_url(obj.pk), f"{deliveries:,}")
+        people = getattr(obj, "desk_people", None)
+        if people is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', recipients_url(obj.pk), f"{size:,}")
+        if people.exact:
+            return format_html('<a href="{}">{}</a>', recipients_url(obj.pk), f"{people.count:,}")
+        return format_html(
+            '<a href="{}">≈ {}</a> <span class="quiet">counted {}</span>',
+            recipients_url(obj.pk),
+            f"{people.count:,}",
+            age_text(people.counted_at),
+        )
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: Campaign) -> str:
@@ -239,6 +311,11 @@ class CampaignAdmin(ThroughServicesAdmin):
                 name="notifications_campaign_progress",
             ),
             path(
+                "<int:pk>/recount/",
+                self.admin_site.admin_view(self.recount_view),
+                name="notifications_campaign_recount",
+            ),
+            path(
                 "providers/",
                 self.admin_site.admin_view(self.providers_view),
                 name="notifications_campaign_providers",
@@ -256,6 +333,7 @@ class CampaignAdmin(ThroughServicesAdmin):
         campaign = Campaign.objects.filter(pk=object_id).select_related("template").first()
         if campaign is not None and self.has_view_permission(request, campaign):
             extra["desk"] = campaign_desk(campaign)
+            extra["desk"]["can_recount"] = self.has_change_permission(request, campaign)
             if self.has_dispatch_permission(request):
                 extra["transitions"] = transition_buttons(campaign)
             if campaign.status != Campaign.Status.DRAFT:
@@ -274,6 +352,17 @@ class CampaignAdmin(ThroughServicesAdmin):
         if not self.has_view_permission(request, campaign):
             raise PermissionDenied
         return JsonResponse(campaign_live(campaign))
+
+    def recount_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Count a draft's people again now (the Recount button on its send plan)."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        counts = campaign_people_count(campaign=campaign)
+        self.message_user(
+            request, f"Counted: {counts.people:,} people, {counts.reachable:,} reachable."
+        )
+        return redirect("admin:notifications_campaign_change", campaign.pk)
 
     def providers_view(self, request: HttpRequest) -> HttpResponse:
         """Each provider: configured or not and why, its limits, the limiter, the last error."""
@@ -314,7 +403,11 @@ class CampaignAdmin(ThroughServicesAdmin):
         sending = action in ("dispatch", "schedule")
         plan = None
         if sending and campaign.status == Campaign.Status.DRAFT:
-            plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
+            # Counted afresh: what staff confirm is who is in the audiences now (the question
+            # below reads this count again).
+            plan = campaign_send_plan(
+                campaign=campaign, content=campaign_message(campaign), max_age=timedelta(0)
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": f"{transition.label}: {campaign}",

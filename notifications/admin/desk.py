@@ -6,9 +6,13 @@ The timelines are drawn in charts.py.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
+from notifications.audiences.follow_up import Outcome
 from notifications.campaigns.plan import (
     SendPlan,
     campaign_missing_variables,
@@ -18,6 +22,7 @@ from notifications.campaigns.plan import (
 )
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import (
+    campaign_follow_up_counts,
     campaign_message,
     campaign_progress,
     campaign_recent_rate,
@@ -35,6 +40,7 @@ from notifications.providers.registry import provider_class
 
 from ..models import Campaign, Delivery
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
+from .follow_up import follow_up_url
 
 _PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 
@@ -58,6 +64,18 @@ def duration_text(seconds: float | None) -> str:
         return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
     days = round(seconds / 86400, 1)
     return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
+
+
+def age_text(moment: datetime) -> str:
+    """How long ago a count was made, as people say it: 'just now', '5 min ago', '2 h ago'."""
+    minutes = int((timezone.now() - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
 
 
 def plan_sentence(plan: SendPlan) -> str:
@@ -100,6 +118,35 @@ def recipients_url(campaign_id: int, reach: str = "") -> str:
     if reach:
         filters["reach"] = reach
     return f"{reverse('admin:notifications_recipient_changelist')}?{urlencode(filters)}"
+
+
+# The outcomes a dispatched campaign's page offers to turn into a new audience, in this order,
+# as the line "New audience from: ..." names them.
+FOLLOW_UP_OUTCOMES = {
+    Outcome.FAILED: "failed",
+    Outcome.SKIPPED: "skipped",
+    Outcome.UNKNOWN: "unknown",
+    Outcome.SENT_NOT_CLICKED: "sent but not clicked",
+    Outcome.CLICKED: "clicked",
+}
+
+
+def follow_up_links(campaign: Campaign, progress: dict[str, int]) -> list[dict]:
+    """'New audience from: failed (54), ...': the outcomes with at least one recipient, each
+    with the number of people its audience would hold."""
+    counts = campaign_follow_up_counts(campaign_id=campaign.pk, progress=progress)
+    links = []
+    for outcome, label in FOLLOW_UP_OUTCOMES.items():
+        if counts[outcome]:
+            links.append(
+                {
+                    "outcome": outcome,
+                    "label": label,
+                    "count": counts[outcome],
+                    "url": follow_up_url(campaign.pk, outcome),
+                }
+            )
+    return links
 
 
 def campaign_live(campaign: Campaign) -> dict:
@@ -147,9 +194,10 @@ def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
     return previews
 
 
-def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], audience: int):
+def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], reachable: int):
     """Variables some recipients lack, where the message then fails (no default in the
-    template), as sentences with how many."""
+    template), as sentences with how many: of all the reachable, or of the first ones read
+    (`MISSING_SAMPLE`) with the share scaled to all."""
     warnings = []
     provider = provider_class(campaign.channel)
     try:
@@ -160,8 +208,15 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], audi
         try:
             compiled.render(recipient_context(missing.example), fields=provider.content_fields)
         except RenderError:
+            who = f"{missing.recipients:,} of {missing.read:,} recipients"
+            if missing.read < reachable:
+                scaled = round(missing.recipients * reachable / missing.read)
+                who = (
+                    f"{missing.recipients:,} of the first {missing.read:,} recipients "
+                    f"(≈ {scaled:,} of {reachable:,})"
+                )
             warnings.append(
-                f"{missing.recipients:,} of {audience:,} recipients have no '{missing.name}': "
+                f"{who} have no '{missing.name}': "
                 f"their message cannot be rendered and will fail (for example "
                 f"{missing.example.external_id}). Give the variable a default, such as "
                 f"{{{{ {missing.name} | default: '…' }}}}, or import the column."
@@ -202,6 +257,7 @@ def campaign_desk(campaign: Campaign) -> dict:
             phase="draft",
             plan=plan,
             plan_sentence=plan_sentence(plan),
+            counted=age_text(plan.counted_at),
             eta=duration_text(plan.eta_seconds),
             rate=rate_text(plan.limits) if plan.limits else "",
             previews=_previews(campaign, content),
@@ -209,10 +265,11 @@ def campaign_desk(campaign: Campaign) -> dict:
             warnings=[
                 *check.warnings,
                 *_personalisation_warnings(campaign, plan),
-                *_missing_variable_warnings(campaign, content, plan.audience),
+                *_missing_variable_warnings(campaign, content, plan.reachable),
             ],
             links={
                 "audience": recipients_url(campaign.pk),
+                "excluded": recipients_url(campaign.pk, "excluded"),
                 "opted_out": recipients_url(campaign.pk, "opted_out"),
                 "no_address": recipients_url(campaign.pk, "no_address"),
                 "reachable": recipients_url(campaign.pk, "reachable"),
@@ -227,6 +284,8 @@ def campaign_desk(campaign: Campaign) -> dict:
         finished=campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED),
     )
     desk["funnel"] = _funnel(campaign, live)
+    progress = {**live["counts"], "total": live["total"]}
+    desk["follow_ups"] = follow_up_links(campaign, progress)
     sms = campaign_sms_stats(campaign_id=campaign.pk)
     if campaign.sendios_project_id is not None or sms.sent:
         desk["sms_funnel"] = _sms_funnel(campaign, sms)
@@ -263,7 +322,7 @@ def _funnel(campaign: Campaign, live: dict) -> list[dict]:
             ("sent", "Sent"),
             ("failed", "Failed"),
             ("unknown", "Unknown (may have arrived)"),
-            ("skipped", "Skipped (opted out, no address)"),
+            ("skipped", "Skipped (excluded, opted out, no address)"),
             ("cancelled", "Cancelled"),
             ("pending", "Waiting"),
             ("sending", "Being sent"),

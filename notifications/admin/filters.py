@@ -1,5 +1,5 @@
 """The recipient list's filters that a campaign's numbers link to: who is in its audiences,
-and whom it reaches or skips (by the rules of materialisation)."""
+and whom it reaches or skips (by the rules of materialisation, exclusions first)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class ReachFilter(admin.SimpleListFilter):
             return []
         return [
             (Reach.REACHABLE, "Reachable"),
+            (Reach.EXCLUDED, "Skipped: excluded"),
             (Reach.OPTED_OUT, "Skipped: opted out"),
             (Reach.NO_ADDRESS, "Skipped: no address"),
         ]
@@ -51,8 +52,12 @@ class ReachFilter(admin.SimpleListFilter):
         campaign_id = request.GET.get("campaign", "")
         if not self.value() or not campaign_id.isdigit():
             return queryset
-        channel = Campaign.objects.filter(pk=int(campaign_id)).values_list("channel", flat=True)
-        channel = channel.first()
-        if channel is None:
+        campaign = Campaign.objects.filter(pk=int(campaign_id)).first()
+        if campaign is None or self.value() not in set(Reach):
             return queryset.none()
-        return recipients_by_reach(queryset, channel, Reach(self.value()))
+        return recipients_by_reach(
+            queryset,
+            campaign.channel,
+            Reach(self.value()),
+            excluded=campaign.excluded_audiences.all(),
+        )

@@ -21,7 +21,7 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
     campaign_retry_failed,
 )
-from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.plan import CONFIRMATION_MAX_AGE, campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
 from notifications.campaigns.services import campaign_schedule
 
@@ -68,11 +68,16 @@ class Transition:
 
 
 def _reach(campaign: Campaign) -> str:
-    plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
-    skipped = plan.audience - plan.reachable
+    # The confirmation page has just counted (transition_view): this reads that count.
+    plan = campaign_send_plan(
+        campaign=campaign, content=campaign_message(campaign), max_age=CONFIRMATION_MAX_AGE
+    )
     sentence = f"'{campaign}' to {plan.reachable:,} recipients on {campaign.get_channel_display()}"
-    if skipped:
-        sentence += f" ({skipped:,} of {plan.audience:,} are skipped: opted out or no address)"
+    if plan.skipped:
+        reasons = (
+            "excluded, opted out or no address" if plan.excluded else "opted out or no address"
+        )
+        sentence += f" ({plan.skipped:,} of {plan.people:,} are skipped: {reasons})"
     return sentence
 
 

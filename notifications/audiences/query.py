@@ -124,12 +124,16 @@ def _audience_q(
     if audience.kind == Audience.Kind.SEGMENT:
         q = _group(audience.rules or {}, seen | {audience.pk}, types)
         return q & Q(pk__gte=within[0], pk__lte=within[1]) if within else q
-    members = AudienceMember.objects.filter(audience_id=audience.pk)
+    members = AudienceMember.objects.filter(audience_id=audience.pk, recipient_id=OuterRef("pk"))
+    # EXISTS, not IN: the first few people in id order (previews, samples) are then found
+    # through the (audience, recipient) index without SQLite reading all the members first
+    # (0 ms instead of 470 at a million).
     if not within:
-        return Q(pk__in=members.values("recipient_id"))
-    # The range on both sides: on the members alone, PostgreSQL still read every recipient.
+        return Q(Exists(members))
+    # The range on both sides: PostgreSQL carries neither over to the other, and read every
+    # recipient or every member for each chunk materialised.
     members = members.filter(recipient_id__gte=within[0], recipient_id__lte=within[1])
-    return Q(pk__gte=within[0], pk__lte=within[1], pk__in=members.values("recipient_id"))
+    return Q(Exists(members)) & Q(pk__gte=within[0], pk__lte=within[1])
 
 
 def _group(group: dict[str, Any], seen: frozenset[int], types: _Types) -> Q:

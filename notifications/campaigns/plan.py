@@ -7,20 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.utils import timezone
 
+from notifications.audiences.query import audiences_q
 from notifications.campaigns.selectors import (
     campaign_message,
+    campaign_people,
     campaign_recent_rate,
-    campaigns_audience_sizes,
 )
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.models import (
-    AudienceMember,
     Campaign,
     Delivery,
     Recipient,
@@ -140,12 +142,13 @@ def varying_variables(
 
 
 def campaign_recipients_left(campaign: Campaign) -> QuerySet[Recipient]:
-    """Who a campaign still has to send to: a draft's reachable audience, or the recipients of
-    its deliveries that are pending or being sent."""
+    """Who a campaign still has to send to: a draft's reachable people (by materialisation's
+    rules, exclusions first), or the recipients of its deliveries that are pending or being
+    sent."""
     if campaign.materialised_at is None:
-        members = AudienceMember.objects.filter(audience__campaigns=campaign.pk)
-        people = Recipient.objects.filter(pk__in=members.values("recipient_id"))
-        return reachable_recipients(people, campaign.channel)
+        return reachable_recipients(
+            campaign_people(campaign), campaign.channel, excluded=campaign.excluded_audiences.all()
+        )
     open_deliveries = Delivery.objects.filter(
         campaign=campaign.pk, status__in=(Delivery.Status.PENDING, Delivery.Status.SENDING)
     )
@@ -211,10 +214,9 @@ def campaign_time_left(
         return 0.0
     left = progress["pending"] + progress["sending"]
     if campaign.materialised_at is None:
-        # Members, not distinct people: someone in two of its audiences counts twice and the
-        # estimate errs long. Counting people joined and sorted a million recipients (3.3 s);
-        # this is one aggregate over the memberships (0.2 s).
-        left = campaigns_audience_sizes(campaign_ids=[campaign.pk])[campaign.pk]
+        # Before its deliveries exist: the reachable people as last counted (a few minutes old
+        # at most), since counting them takes a second at a million.
+        left = campaign_people_counts(campaign=campaign).reachable
     if not left:
         return 0.0
     if campaign.status == Campaign.Status.RUNNING:
@@ -231,17 +233,115 @@ def campaign_time_left(
     )
 
 
+# How old a draft's kept people counts may be before a page that shows them counts again.
+PEOPLE_COUNT_MAX_AGE = timedelta(minutes=5)
+# The dispatch confirmation counts afresh; its question and its plan are two reads of one count.
+CONFIRMATION_MAX_AGE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class PeopleCounts:
+    """A campaign's people and how materialisation would treat them, when they were counted.
+
+    Each person is counted once however many of its audiences hold them, and in one reason
+    only, in materialisation's order: excluded, opted out, no address.
+    """
+
+    people: int
+    excluded: int
+    opted_out: int
+    no_address: int
+    counted_at: datetime
+
+    @property
+    def reachable(self) -> int:
+        return self.people - self.excluded - self.opted_out - self.no_address
+
+
+def campaign_people_count(*, campaign: Campaign) -> PeopleCounts:
+    """Count a campaign's people now (one aggregate query) and keep the counts on it, with
+    their time and channel, for the pages that show them (`campaign_people_counts`).
+
+    The channel's address is a LEFT JOIN on (recipient, channel), unique, so each person is one
+    row (a second query over the addresses took 1.6 s of 2.7 at a million people). Imshop
+    addresses default to the recipient's own external_id: no one lacks one there.
+    """
+    now = timezone.now()
+    people = campaign_people(campaign).annotate(
+        channel_address=FilteredRelation(
+            "addresses", condition=Q(addresses__channel=campaign.channel)
+        )
+    )
+    excluded_audiences = list(campaign.excluded_audiences.all())
+    excluded = Q(pk__in=[])
+    if excluded_audiences:
+        # By id, as materialisation does (see `recipients_by_reach`).
+        excluded = Q(pk__in=Recipient.objects.filter(audiences_q(excluded_audiences)).values("pk"))
+    kept = ~excluded if excluded_audiences else Q()
+    counts = people.aggregate(
+        people=Count("pk"),
+        excluded=Count("pk", filter=excluded),
+        opted_out=Count("pk", filter=kept & Q(opted_out_at__isnull=False)),
+        with_address=Count("channel_address", filter=kept & Q(opted_out_at__isnull=True)),
+    )
+    no_address = 0
+    if not provider_class(campaign.channel).external_id_is_default_address:
+        no_address = (
+            counts["people"] - counts["excluded"] - counts["opted_out"] - counts["with_address"]
+        )
+    kept_counts = {
+        "channel": campaign.channel,
+        "people": counts["people"],
+        "excluded": counts["excluded"],
+        "opted_out": counts["opted_out"],
+        "no_address": no_address,
+    }
+    Campaign.objects.filter(pk=campaign.pk).update(people_counts=kept_counts, people_counted_at=now)
+    campaign.people_counts, campaign.people_counted_at = kept_counts, now
+    return _people_counts(campaign)
+
+
+def campaign_people_counts(
+    *, campaign: Campaign, max_age: timedelta = PEOPLE_COUNT_MAX_AGE
+) -> PeopleCounts:
+    """A campaign's kept people counts, counted again first when older than `max_age` or kept
+    for another channel."""
+    kept, counted_at = campaign.people_counts, campaign.people_counted_at
+    if (
+        not kept
+        or counted_at is None
+        or kept.get("channel") != campaign.channel
+        or timezone.now() - counted_at > max_age
+    ):
+        return campaign_people_count(campaign=campaign)
+    return _people_counts(campaign)
+
+
+def _people_counts(campaign: Campaign) -> PeopleCounts:
+    kept = campaign.people_counts
+    return PeopleCounts(
+        people=kept["people"],
+        excluded=kept["excluded"],
+        opted_out=kept["opted_out"],
+        no_address=kept["no_address"],
+        counted_at=campaign.people_counted_at,
+    )
+
+
 @dataclass(frozen=True)
 class SendPlan:
     """What dispatching a draft would do: who is reached, who is skipped and why, how long.
 
-    `eta_seconds` is the least time within the provider's limits; None when they are unknown.
+    The people counts are those kept at `counted_at`. `eta_seconds` is the least time within
+    the provider's limits; None when they are unknown.
     """
 
     channel: str
-    audience: int
+    people: int
+    excluded: int
     opted_out: int
     no_address: int
+    counted_at: datetime
     per_request: int
     requests: int
     # Where personalisation multiplies requests (Imshop): the variables that do it, and the
@@ -255,34 +355,29 @@ class SendPlan:
 
     @property
     def reachable(self) -> int:
-        return self.audience - self.opted_out - self.no_address
+        return self.people - self.excluded - self.opted_out - self.no_address
+
+    @property
+    def skipped(self) -> int:
+        return self.people - self.reachable
 
 
-def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> SendPlan:
-    """The send plan of a campaign's audience on its channel: one aggregate query.
+def campaign_send_plan(
+    *,
+    campaign: Campaign,
+    content: Mapping[str, str],
+    max_age: timedelta = PEOPLE_COUNT_MAX_AGE,
+) -> SendPlan:
+    """The send plan of a campaign's people on its channel, by materialisation's rules.
 
-    The same rules as materialisation: opted-out recipients and those without an address on the
-    channel are skipped (Imshop addresses default to the recipient's own external_id). The
-    channel's address is a LEFT JOIN on (recipient, channel), unique, so each person is one row
-    (a second query over the addresses took 1.6 s of 2.7 at a million members).
+    The people counts are the kept ones when no older than `max_age`, else counted now
+    (`campaign_people_counts`); the request estimate reads a bounded sample of the reachable
+    (`requests_needed`), so a page with a million people stays fast.
     """
-    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
-    people = Recipient.objects.filter(pk__in=members).annotate(
-        channel_address=FilteredRelation(
-            "addresses", condition=Q(addresses__channel=campaign.channel)
-        )
-    )
-    counts = people.aggregate(
-        audience=Count("pk"),
-        opted_out=Count("pk", filter=Q(opted_out_at__isnull=False)),
-        with_address=Count("channel_address", filter=Q(opted_out_at__isnull=True)),
-    )
-    no_address = 0
-    if not provider_class(campaign.channel).external_id_is_default_address:
-        no_address = counts["audience"] - counts["opted_out"] - counts["with_address"]
+    counts = campaign_people_counts(campaign=campaign, max_age=max_age)
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)
-    reachable = counts["audience"] - counts["opted_out"] - no_address
+    reachable = counts.reachable
     per_request, requests, shared, eta = 1, reachable, reachable, None
     personalised_by: tuple[str, ...] = ()
     if limits is not None:
@@ -304,9 +399,11 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
         eta = limits.min_duration(requests).total_seconds() if requests else 0.0
     return SendPlan(
         channel=campaign.channel,
-        audience=counts["audience"],
-        opted_out=counts["opted_out"],
-        no_address=no_address,
+        people=counts.people,
+        excluded=counts.excluded,
+        opted_out=counts.opted_out,
+        no_address=counts.no_address,
+        counted_at=counts.counted_at,
         per_request=per_request,
         requests=requests,
         personalised_by=personalised_by,
@@ -318,41 +415,54 @@ def campaign_send_plan(*, campaign: Campaign, content: Mapping[str, str]) -> Sen
     )
 
 
+# Recipients a draft page reads for the variables they lack: the first reachable ones in id
+# order, the order deliveries are sent in. Counting a million for each variable took seconds.
+MISSING_SAMPLE = 10_000
+
+
 @dataclass(frozen=True)
 class MissingVariable:
-    """A template variable some recipients of the audience do not have."""
+    """A template variable some of the reachable recipients read do not have: `recipients` of
+    the first `read` in id order lack it (all of them, when fewer than the sample)."""
 
     name: str
     recipients: int
+    read: int
     example: Recipient
 
 
 def campaign_missing_variables(
-    *, campaign: Campaign, content: Mapping[str, str]
+    *, campaign: Campaign, content: Mapping[str, str], sample: int = MISSING_SAMPLE
 ) -> list[MissingVariable]:
-    """Attribute variables of the message that recipients of the audience lack, with how many.
-
-    One count per variable the template uses (templates use a handful).
-    """
+    """Attribute variables of the message that reachable recipients lack, with how many of
+    the first `sample` lack each. One query for the sample's size and two per variable the
+    template uses (templates use a handful)."""
     try:
         variables = compile_template(content).variables
     except RenderError:  # a broken template is reported by the preflight instead
         return []
-    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
+    names = sorted(set(variables) - set(RECIPIENT_FIELDS))
+    if not names:
+        return []
+    reachable = campaign_recipients_left(campaign)
+    # The sample as an id range: as a subquery with LIMIT, PostgreSQL scanned every recipient
+    # for the missing key first (150 ms at a million).
+    last = list(reachable.order_by("pk").values_list("pk", flat=True)[sample - 1 : sample])
+    first = reachable.filter(pk__lte=last[0]) if last else reachable
+    read = sample if last else first.count()
     missing = []
-    for name in sorted(set(variables) - set(RECIPIENT_FIELDS)):
-        lacking = Recipient.objects.filter(pk__in=members).exclude(attributes__has_key=name)
+    for name in names:
+        lacking = first.exclude(attributes__has_key=name)
         example = lacking.order_by("pk").first()
         if example is not None:
-            missing.append(MissingVariable(name, lacking.count(), example))
+            missing.append(MissingVariable(name, lacking.count(), read, example))
     return missing
 
 
 def campaign_sample_recipients(*, campaign: Campaign, limit: int = 3) -> list[Recipient]:
-    """A few real recipients of the audience to preview the message for, reachable ones first."""
-    members = AudienceMember.objects.filter(audience__campaigns=campaign.pk).values("recipient_id")
-    recipients = reachable_recipients(Recipient.objects.filter(pk__in=members), campaign.channel)
-    sample = list(recipients.order_by("pk")[:limit])
+    """A few real recipients of the campaign to preview the message for, reachable ones
+    first."""
+    sample = list(campaign_recipients_left(campaign).order_by("pk")[:limit])
     if not sample:
-        sample = list(Recipient.objects.filter(pk__in=members).order_by("pk")[:limit])
+        sample = list(campaign_people(campaign).order_by("pk")[:limit])
     return sample

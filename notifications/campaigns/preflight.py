@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from notifications.audiences.query import audiences_q
-from notifications.campaigns.selectors import campaign_message
+from notifications.campaigns.selectors import campaign_message, campaign_people
 from notifications.content.checks import (
     channel_template_errors,
     render_for_channel,
@@ -19,7 +18,6 @@ from notifications.content.rendering import (
 from notifications.models import (
     Campaign,
     Channel,
-    Recipient,
 )
 from notifications.providers.registry import channel_status
 from notifications.recipients.selectors import recipient_attribute_names
@@ -51,11 +49,7 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
     configured, reason = channel_status(campaign.channel)
     if not configured:
         errors.append(f"{Channel(campaign.channel).label} is not configured: {reason}")
-    sample = list(
-        Recipient.objects.filter(audiences_q(campaign.audiences.all())).order_by("id")[
-            :SAMPLE_RENDERS
-        ]
-    )
+    sample = list(campaign_people(campaign).order_by("id")[:SAMPLE_RENDERS])
     if not sample and campaign.kind == Campaign.Kind.CAMPAIGN:
         errors.append("The audience is empty: add recipients or choose another audience.")
     if sample and not errors:

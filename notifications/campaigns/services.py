@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
+from notifications.campaigns.plan import campaign_people_count
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.content.checks import channel_template_errors
 from notifications.content.rendering import template_fields
@@ -45,6 +46,28 @@ def campaign_errors(
     return errors
 
 
+def campaign_audiences_errors(
+    *, audiences: Iterable[Audience], excluded_audiences: Iterable[Audience]
+) -> dict[str, list[str]]:
+    """An audience both included and excluded, as an error on `excluded_audiences`."""
+    both = {audience.pk for audience in audiences} & {
+        audience.pk for audience in excluded_audiences
+    }
+    if not both:
+        return {}
+    names = ", ".join(
+        f"'{name}'"
+        for name in Audience.objects.filter(pk__in=both)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    return {
+        "excluded_audiences": [
+            f"{names} cannot be both a campaign's audience and excluded from it."
+        ]
+    }
+
+
 def campaign_save(
     *,
     campaign_id: int | None,
@@ -70,9 +93,19 @@ def campaign_save(
             campaign.audiences.set(audiences)
         if excluded_audiences is not None:
             campaign.excluded_audiences.set(excluded_audiences)
+        if audiences is not None or excluded_audiences is not None:
+            errors = campaign_audiences_errors(
+                audiences=campaign.audiences.all(),
+                excluded_audiences=campaign.excluded_audiences.all(),
+            )
+            if errors:
+                raise InvalidInput(errors["excluded_audiences"], field="excluded_audiences")
         if campaign.sendios_project_id is not None:
             # SMS callbacks that arrived before the campaign had these Sendios ids.
             sms_events_link_pending(campaign_ids=[campaign.pk])
+    if audiences is not None or excluded_audiences is not None or "channel" in data:
+        # Who it is for changed: the pages show the new count, not one from before.
+        campaign_people_count(campaign=campaign)
     return campaign
 
 

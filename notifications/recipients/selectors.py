@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.fields.json import KT
 
+from notifications.audiences.query import audiences_q
 from notifications.content.rendering import RECIPIENT_FIELDS
-from notifications.models import Address, Recipient, RecipientAttribute
+from notifications.models import Address, Audience, Recipient, RecipientAttribute
 from notifications.providers.registry import provider_class
 
 
@@ -25,21 +27,39 @@ def variable_column(name: str) -> F | KT:
 
 class Reach(StrEnum):
     """Whether a campaign on a channel sends to a recipient, and if not, why (materialisation's
-    rule, which `campaigns.materialise` applies in SQL)."""
+    rule, which `campaigns.materialise` applies in SQL). Each person has exactly one: excluded
+    first, then opted out, then no address."""
 
     REACHABLE = "reachable"
+    EXCLUDED = "excluded"
     OPTED_OUT = "opted_out"
     NO_ADDRESS = "no_address"
 
 
 def recipients_by_reach(
-    recipients: QuerySet[Recipient], channel: str, reach: Reach
+    recipients: QuerySet[Recipient],
+    channel: str,
+    reach: Reach,
+    *,
+    excluded: Iterable[Audience] = (),
 ) -> QuerySet[Recipient]:
-    """Those of `recipients` a campaign on `channel` reaches, or skips for the reason `reach`.
+    """Those of `recipients` (a campaign's people) a campaign on `channel` reaches, or skips
+    for the reason `reach`.
 
-    Opted-out recipients are skipped; so are those without an address on the channel, unless
-    the channel addresses people by their external_id (Imshop).
+    Recipients in any of the `excluded` audiences are skipped as excluded, whatever else holds;
+    of the rest, opted-out recipients are skipped; so are those without an address on the
+    channel, unless the channel addresses people by their external_id (Imshop).
     """
+    excluded = list(excluded)
+    if excluded:
+        # By id, as materialisation does: a segment's condition negated would drop the people
+        # whose attribute is missing (NULL), where "not excluded" must keep them.
+        excluded_ids = Recipient.objects.filter(audiences_q(excluded)).values("pk")
+        if reach == Reach.EXCLUDED:
+            return recipients.filter(pk__in=excluded_ids)
+        recipients = recipients.exclude(pk__in=excluded_ids)
+    elif reach == Reach.EXCLUDED:
+        return recipients.none()
     if reach == Reach.OPTED_OUT:
         return recipients.filter(opted_out_at__isnull=False)
     if provider_class(channel).external_id_is_default_address:
@@ -52,6 +72,8 @@ def recipients_by_reach(
     return not_opted_out.filter(Exists(has_address))
 
 
-def reachable_recipients(recipients: QuerySet[Recipient], channel: str) -> QuerySet[Recipient]:
+def reachable_recipients(
+    recipients: QuerySet[Recipient], channel: str, *, excluded: Iterable[Audience] = ()
+) -> QuerySet[Recipient]:
     """Those of `recipients` a campaign on `channel` sends to."""
-    return recipients_by_reach(recipients, channel, Reach.REACHABLE)
+    return recipients_by_reach(recipients, channel, Reach.REACHABLE, excluded=excluded)

@@ -9,14 +9,15 @@ continuation, so a long campaign is many short tasks, not one endless one.
 
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
 from notifications.api.idempotency import idempotency_records_purge
+from notifications.audiences.services import audience_size_count
 from notifications.campaigns.lifecycle import (
     campaign_complete_if_done,
     campaign_pause,
@@ -27,7 +28,7 @@ from notifications.errors import StateConflict
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
 
-from ..models import Campaign, Delivery
+from ..models import Audience, Campaign, Delivery
 from .leases import deliveries_expire_leases
 from .loop import campaign_send
 from .wake import enqueue, enqueue_senders
@@ -90,7 +91,8 @@ def send_campaign(campaign_id: int) -> str:
 
 
 def tick() -> dict:
-    """The periodic safety net: start due campaigns, resolve lost workers, resume stalled work.
+    """The periodic safety net: start due campaigns, resolve lost workers, resume stalled work,
+    and keep the sizes of upcoming campaigns' segments recent (`segments_recount`).
 
     The queue may lose a task (the Redis broker drops one whose worker dies) or hold it back;
     this finds every running campaign with due work and no live worker, and wakes one up.
@@ -145,4 +147,29 @@ def tick() -> dict:
         "woken": woken,
         "completed": completed,
         "idempotency_records_purged": purged,
+        "segments_counted": segments_recount(now=now),
     }
+
+
+# A segment's kept size older than this is counted again by the tick, while a draft or
+# scheduled campaign uses it; a few each tick, oldest first, so one tick stays short (a
+# segment of a million takes about a second to count).
+SEGMENT_SIZE_MAX_AGE = timedelta(minutes=10)
+SEGMENTS_PER_TICK = 3
+
+
+def segments_recount(*, now: datetime) -> list[int]:
+    """Count again the segments of upcoming campaigns (included or excluded) whose size is
+    the oldest and older than `SEGMENT_SIZE_MAX_AGE`; their ids."""
+    upcoming = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+    used = Q(campaigns__status__in=upcoming) | Q(excluding_campaigns__status__in=upcoming)
+    stale = Q(size_counted_at__isnull=True) | Q(size_counted_at__lt=now - SEGMENT_SIZE_MAX_AGE)
+    ids = list(
+        Audience.objects.filter(used, stale, kind=Audience.Kind.SEGMENT)
+        .order_by(F("size_counted_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)
+        .distinct()[:SEGMENTS_PER_TICK]
+    )
+    for audience in Audience.objects.filter(pk__in=ids):
+        audience_size_count(audience=audience)
+    return ids

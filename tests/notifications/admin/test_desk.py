@@ -8,7 +8,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.audiences.services import audience_sizes_rebuild
+from notifications.campaigns.plan import campaign_people_count
+from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
@@ -106,8 +108,8 @@ def test_a_draft_previews_the_message_for_real_recipients(admin_client, chat_cam
 
 def test_a_draft_warns_how_many_recipients_lack_a_variable(admin_client, chat_campaign):
     html = admin_client.get(change_url(chat_campaign)).content.decode()
-    # Every third recipient (0, 3, ..., 45) has no city: 16 of 48.
-    assert "16 of 48 recipients have no &#x27;city&#x27;" in html
+    # Every third recipient (0, 3, ..., 45) has no city: 15 of the 45 reachable (0 opted out).
+    assert "15 of 45 recipients have no &#x27;city&#x27;" in html
 
 
 def test_a_variable_with_a_default_is_no_warning(admin_client, chat_campaign):
@@ -141,6 +143,68 @@ def test_the_send_plan_links_lead_to_exactly_those_recipients(admin_client, chat
     assert listed("opted_out") == {"y-0"}
     assert listed("no_address") == {"y-46", "y-47"}
     assert len(listed("reachable")) == 45
+
+
+def test_each_number_of_the_send_plan_opens_as_many_recipients(admin_client, chat_campaign):
+    chat_campaign.excluded_audiences.set(
+        [make_audience(*Recipient.objects.filter(external_id__in=["y-0", "y-1", "y-46"]))]
+    )
+    desk = admin_client.get(change_url(chat_campaign)).context["desk"]
+    plan, opened = desk["plan"], {}
+    for name, url in desk["links"].items():
+        opened[name] = admin_client.get(url).context["cl"].result_count
+    assert opened == {
+        "audience": plan.people,
+        "excluded": plan.excluded,
+        "opted_out": plan.opted_out,
+        "no_address": plan.no_address,
+        "reachable": plan.reachable,
+    }
+    assert (plan.excluded, plan.opted_out, plan.no_address) == (3, 0, 1)
+
+
+def test_a_draft_page_says_when_its_people_were_counted_and_offers_a_recount(
+    admin_client, chat_campaign
+):
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert "People counted just now" in html
+    assert reverse("admin:notifications_campaign_recount", args=[chat_campaign.pk]) in html
+
+
+def test_a_draft_page_shows_the_kept_count_while_it_is_recent(admin_client, chat_campaign):
+    admin_client.get(change_url(chat_campaign))
+    chat_campaign.audiences.first().members.add(make_recipient(addresses={"yandex_market": "9"}))
+    desk = admin_client.get(change_url(chat_campaign)).context["desk"]
+    assert desk["plan"].people == 48
+
+
+def test_a_draft_page_counts_again_when_the_kept_count_is_older_than_a_few_minutes(
+    admin_client, chat_campaign
+):
+    admin_client.get(change_url(chat_campaign))
+    chat_campaign.audiences.first().members.add(make_recipient(addresses={"yandex_market": "9"}))
+    Campaign.objects.filter(pk=chat_campaign.pk).update(
+        people_counted_at=timezone.now() - timedelta(minutes=6)
+    )
+    desk = admin_client.get(change_url(chat_campaign)).context["desk"]
+    assert desk["plan"].people == 49
+
+
+def test_the_recount_button_counts_again_now(admin_client, chat_campaign):
+    admin_client.get(change_url(chat_campaign))
+    chat_campaign.audiences.first().members.add(make_recipient(addresses={"yandex_market": "9"}))
+    response = admin_client.post(
+        reverse("admin:notifications_campaign_recount", args=[chat_campaign.pk]), follow=True
+    )
+    assert "Counted: 49 people, 46 reachable." in response.content.decode()
+    assert response.context["desk"]["plan"].people == 49
+
+
+def test_someone_who_may_only_view_cannot_recount(client, django_user_model, chat_campaign):
+    client.force_login(user_with(django_user_model, *VIEW_ALL))
+    url = reverse("admin:notifications_campaign_recount", args=[chat_campaign.pk])
+    assert client.post(url).status_code == 403
+    assert "plan-recount" not in client.get(change_url(chat_campaign)).content.decode()
 
 
 def test_a_draft_offers_dispatch_now_schedule_and_test(admin_client, chat_campaign):
@@ -255,6 +319,39 @@ def test_the_funnel_numbers_lead_to_lists_that_open(admin_client, chat_campaign)
     assert page.status_code == 200
 
 
+# --- Follow-up audiences from a dispatched campaign's outcomes -----------------------------
+
+
+def _outcomes(campaign):
+    """A running campaign of 4: two sent (one clicked an SMS link), one failed, one skipped."""
+    people = list(Recipient.objects.filter(audiences__campaigns=campaign).order_by("pk")[:4])
+    for person, status in zip(people, ["sent", "sent", "failed", "skipped"], strict=True):
+        Delivery.objects.create(campaign=campaign, recipient=person, status=status)
+    DeliveryEvent.objects.create(type="sms_click", campaign=campaign, recipient=people[0], sms_id=1)
+    return running(campaign, sent=2, failed=1, skipped=1)
+
+
+def test_a_sent_campaign_offers_new_audiences_from_its_outcomes(admin_client, chat_campaign):
+    campaign = _outcomes(chat_campaign)
+    links = admin_client.get(change_url(campaign)).context["desk"]["follow_ups"]
+    assert [(link["label"], link["count"], link["url"]) for link in links] == [
+        (label, 1, f"/admin/notifications/campaign/{campaign.pk}/follow-up/{outcome}/")
+        for label, outcome in [
+            ("failed", "failed"),
+            ("skipped", "skipped"),
+            ("sent but not clicked", "sent_not_clicked"),
+            ("clicked", "clicked"),
+        ]
+    ]
+
+
+def test_the_follow_up_line_sits_under_the_funnel(admin_client, chat_campaign):
+    campaign = _outcomes(chat_campaign)
+    html = admin_client.get(change_url(campaign)).content.decode()
+    assert "New audience from:" in html
+    assert f'href="/admin/notifications/campaign/{campaign.pk}/follow-up/failed/"' in html
+
+
 # --- The list -----------------------------------------------------------------------------
 
 
@@ -272,6 +369,24 @@ def test_the_list_shows_badges_progress_and_counts_in_a_few_queries(
     assert 'aria-valuenow="76"' in html  # 32 of 42 done
     assert "32 of 42" in html
     assert "status__exact=failed" in html
+
+
+def test_the_list_shows_a_drafts_people_with_the_age_of_their_count(admin_client):
+    both = make_recipient()
+    campaign = make_campaign(make_audience(both, make_recipient()), make_audience(both))
+    campaign_people_count(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        people_counted_at=timezone.now() - timedelta(minutes=2)
+    )
+    html = admin_client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert '≈ 2</a> <span class="quiet">counted 2 min ago</span>' in html
+
+
+def test_the_list_shows_a_single_static_audiences_kept_size_without_counting(admin_client):
+    campaign = make_campaign(make_audience(make_recipient(), make_recipient()))
+    audience_sizes_rebuild()
+    html = admin_client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert f'href="/admin/notifications/recipient/?campaign={campaign.pk}">2</a>' in html
 
 
 def test_the_list_filters_by_status_channel_and_creator(admin_client, chat_campaign):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from notifications.models import Campaign, Delivery
+from notifications.models import Campaign, Delivery, Recipient
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
@@ -120,3 +120,18 @@ def test_pause_selected_campaigns_asks_first_with_the_deliveries_left(admin_clie
     assert "Cannot pause &#x27;Draft one&#x27;: it is draft." in html
     campaign.refresh_from_db()
     assert campaign.status == "paused"
+
+
+def test_the_dispatch_confirmation_counts_the_people_afresh(client, django_user_model, campaign):
+    client.force_login(editor(django_user_model, can_send=True))
+    client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))  # kept: 3
+    campaign.audiences.first().members.add(make_recipient(external_id="late"))
+    question = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert "Send &#x27;Spring&#x27; to 4 recipients on Imshop push?" in question
+
+
+def test_the_dispatch_confirmation_says_how_many_are_excluded(client, django_user_model, campaign):
+    client.force_login(editor(django_user_model, can_send=True))
+    campaign.excluded_audiences.set([make_audience(Recipient.objects.get(external_id="c-0"))])
+    question = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert "(1 of 3 are skipped: excluded, opted out or no address)" in question

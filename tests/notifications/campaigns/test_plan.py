@@ -1,27 +1,36 @@
 """Requests and time a send takes: Imshop pushes share a request only when their text is the
 same, so the estimate counts distinct texts, not recipients."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.admin.desk import campaign_desk, campaign_live
+from notifications.audiences.services import audience_save
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.plan import (
     ESTIMATE_SAMPLE_BATCHES,
+    PEOPLE_COUNT_MAX_AGE,
+    campaign_missing_variables,
+    campaign_people_count,
+    campaign_send_plan,
     campaign_time_left,
     send_eta_seconds,
 )
-from notifications.campaigns.selectors import campaign_progress
+from notifications.campaigns.selectors import campaign_people, campaign_progress
 from notifications.models import (
     AudienceMember,
     Campaign,
+    Delivery,
     DeliveryEvent,
     Recipient,
     RecipientAttribute,
 )
-from tests.factories import make_audience, make_campaign, make_template
+from notifications.recipients.selectors import Reach, recipients_by_reach
+from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 AUDIENCE = 2584  # the draft the issue was found with: three requests of up to 1,000 ids
 
@@ -224,3 +233,143 @@ def test_a_running_campaign_that_sent_in_the_last_minute_is_timed_at_that_pace(
     assert campaign_live(campaign)["eta_seconds"] == pytest.approx(180.0)
     answer = admin_client.get(reverse("api:campaign-stats", args=[campaign.pk]))
     assert answer.json()["eta_seconds"] == pytest.approx(180.0)
+
+
+# --- People counts: distinct across audiences, by materialisation's rules, kept with age ----
+
+
+def _segment(name, rules):
+    return audience_save(audience=None, data={"name": name, "kind": "segment", "rules": rules})
+
+
+def _city_is(city):
+    return {"match": "all", "rules": [{"field": "attributes.city", "op": "eq", "value": city}]}
+
+
+@pytest.fixture
+def mixed_campaign():
+    """A LeadConverter draft for a static list and a segment that overlap, excluding one list:
+    2 reachable, 1 excluded (also opted out), 1 opted out, 1 without an address."""
+
+    def person(name, **fields):
+        fields.setdefault("addresses", {"leadconverter": name})
+        return make_recipient(external_id=name, attributes={"city": "Kazan"}, **fields)
+
+    reached, both = person("reached"), person("both")
+    excluded = person("excluded", opted_out_at=timezone.now())
+    person("opted-out", opted_out_at=timezone.now())
+    person("nowhere", addresses={})
+    campaign = make_campaign(
+        make_audience(reached, both, excluded),
+        _segment("Kazan", _city_is("Kazan")),  # everyone, "both" and "reached" again
+        channel="leadconverter",
+        template=make_template(body="Hi"),
+    )
+    # "opted-out" and "nowhere" are in the campaign through the segment only.
+    campaign.excluded_audiences.set([make_audience(excluded, name="Staff")])
+    return campaign
+
+
+@pytest.mark.django_db
+def test_the_send_plan_counts_each_person_once_across_lists_and_segments(mixed_campaign):
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    assert plan.people == 5
+
+
+@pytest.mark.django_db
+def test_the_send_plan_gives_each_skipped_person_one_reason_in_materialisations_order(
+    mixed_campaign,
+):
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    counts = (plan.reachable, plan.excluded, plan.opted_out, plan.no_address)
+    assert counts == (2, 1, 1, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("test_providers")
+def test_the_send_plan_counts_what_materialisation_then_does(mixed_campaign):
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    campaign_dispatch(campaign_id=mixed_campaign.pk)
+    campaign_materialise(campaign_id=mixed_campaign.pk)
+    deliveries = Delivery.objects.filter(campaign=mixed_campaign)
+    skipped = deliveries.filter(status="skipped")
+    assert {
+        "reachable": deliveries.filter(status="pending").count(),
+        "excluded": skipped.filter(error="Excluded by Staff.").count(),
+        "opted_out": skipped.filter(error="The recipient opted out.").count(),
+        "no_address": skipped.filter(error="No LeadConverter address.").count(),
+    } == {
+        "reachable": plan.reachable,
+        "excluded": plan.excluded,
+        "opted_out": plan.opted_out,
+        "no_address": plan.no_address,
+    }
+
+
+@pytest.mark.django_db
+def test_each_number_of_the_send_plan_is_the_count_of_its_reach(mixed_campaign):
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    people = campaign_people(mixed_campaign)
+    excluded = mixed_campaign.excluded_audiences.all()
+    for reach in Reach:
+        rows = recipients_by_reach(people, "leadconverter", reach, excluded=excluded)
+        assert rows.count() == getattr(plan, reach.value), reach
+
+
+@pytest.mark.django_db
+def test_a_pages_send_plan_reads_the_kept_counts_while_they_are_recent(mixed_campaign):
+    campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    mixed_campaign.audiences.first().members.add(make_recipient_on_leadconverter())
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    assert plan.people == 5
+
+
+@pytest.mark.django_db
+def test_kept_counts_older_than_a_few_minutes_are_counted_again(mixed_campaign):
+    campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    mixed_campaign.audiences.first().members.add(make_recipient_on_leadconverter())
+    mixed_campaign.people_counted_at -= PEOPLE_COUNT_MAX_AGE + timedelta(seconds=1)
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    assert plan.people == 6
+
+
+@pytest.mark.django_db
+def test_counts_kept_for_another_channel_are_counted_again(mixed_campaign):
+    campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    mixed_campaign.channel = "imshop"  # addresses people by external_id: everyone has one
+    plan = campaign_send_plan(campaign=mixed_campaign, content={"body": "Hi"})
+    assert plan.no_address == 0
+
+
+@pytest.mark.django_db
+def test_counting_keeps_the_counts_on_the_campaign_with_their_time(mixed_campaign):
+    counts = campaign_people_count(campaign=mixed_campaign)
+    kept = Campaign.objects.get(pk=mixed_campaign.pk)
+    assert kept.people_counts["people"] == counts.people == 5
+    assert kept.people_counted_at == counts.counted_at
+
+
+@pytest.mark.django_db
+def test_time_left_of_a_draft_is_for_its_reachable_people(settings):
+    settings.YANDEX_MARKET_API_KEY = "key"
+    settings.YANDEX_MARKET_BUSINESS_ID = "42"
+    chats = [make_recipient(addresses={"yandex_market": str(n)}) for n in range(3)]
+    campaign = make_campaign(make_audience(*chats), channel="yandex_market")
+    campaign.excluded_audiences.set([make_audience(chats[0])])
+    progress = campaign_progress(campaign_id=campaign.pk)
+    # Two chats at 1,000 an hour, the first at once: 3.6 s (three would take 7.2).
+    assert campaign_time_left(campaign=campaign, progress=progress) == pytest.approx(3.6)
+
+
+@pytest.mark.django_db
+def test_missing_variables_are_counted_among_the_first_reachable_recipients():
+    campaign = imshop_campaign("Hi", lambda index: {"city": "Kazan"} if index % 2 else {}, size=10)
+    missing = campaign_missing_variables(
+        campaign=campaign, content={"body": "{{ city }}"}, sample=4
+    )
+    # Recipients 0 to 3 are read; 0 and 2 have no city.
+    assert [(m.name, m.recipients, m.read) for m in missing] == [("city", 2, 4)]
+
+
+def make_recipient_on_leadconverter():
+    return make_recipient(attributes={"city": "Kazan"}, addresses={"leadconverter": "new"})

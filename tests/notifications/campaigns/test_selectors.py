@@ -4,10 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.campaigns.plan import send_eta_seconds
-from notifications.campaigns.selectors import campaign_progress
-from notifications.sending.counters import counters_add
-from tests.factories import make_campaign
+from notifications.audiences.follow_up import Outcome, follow_up_people
+from notifications.audiences.services import audience_sizes_rebuild
+from notifications.campaigns.plan import campaign_people_count, send_eta_seconds
+from notifications.campaigns.selectors import (
+    campaign_follow_up_counts,
+    campaign_progress,
+    campaigns_people_sizes,
+)
+from notifications.models import Delivery, DeliveryEvent
+from notifications.sending.counters import counters_add, counters_rebuild
+from tests.factories import make_audience, make_campaign, make_recipient
 
 
 @pytest.fixture(autouse=True)
@@ -97,5 +104,60 @@ def test_the_send_plan_counts_each_person_once_and_says_who_is_skipped():
 
     plan = campaign_send_plan(campaign=campaign, content={"body": "Hi"})
 
-    assert (plan.audience, plan.opted_out, plan.no_address) == (3, 1, 1)
+    assert (plan.people, plan.opted_out, plan.no_address) == (3, 1, 1)
     assert plan.requests == 1
+
+
+# --- People per draft for the list, without counting recipients -----------------------------
+
+
+@pytest.mark.django_db
+def test_a_draft_with_one_static_audience_and_no_exclusions_has_its_kept_size_exactly():
+    audience = make_audience(make_recipient(), make_recipient())
+    audience_sizes_rebuild()
+    campaign = make_campaign(audience)
+    size = campaigns_people_sizes(campaigns=[campaign])[campaign.pk]
+    assert (size.count, size.exact) == (2, True)
+
+
+@pytest.mark.django_db
+def test_a_draft_with_two_audiences_has_its_kept_count_of_people_with_its_time():
+    both = make_recipient()
+    campaign = make_campaign(make_audience(both, make_recipient()), make_audience(both))
+    counts = campaign_people_count(campaign=campaign)
+    size = campaigns_people_sizes(campaigns=[campaign])[campaign.pk]
+    assert (size.count, size.counted_at) == (2, counts.counted_at)
+
+
+@pytest.mark.django_db
+def test_a_draft_with_exclusions_has_its_kept_count_not_the_audiences_size():
+    person = make_recipient()
+    campaign = make_campaign(make_audience(person))
+    campaign.excluded_audiences.set([make_audience(person)])
+    audience_sizes_rebuild()
+    assert campaigns_people_sizes(campaigns=[campaign])[campaign.pk] is None
+
+
+# --- Follow-up outcomes: the people each would hold -----------------------------------------
+
+
+@pytest.mark.django_db
+def test_follow_up_counts_are_the_people_each_outcome_selects():
+    people = [make_recipient() for _ in range(5)]
+    campaign = make_campaign(make_audience(*people), status="running")
+    statuses = ["sent", "sent", "sent", "failed", "skipped"]
+    deliveries = [
+        Delivery.objects.create(campaign=campaign, recipient=person, status=status)
+        for person, status in zip(people, statuses, strict=True)
+    ]
+    counters_rebuild(campaign_id=campaign.pk)
+    for delivery in deliveries[:1] + deliveries[3:4]:  # a sent one and a failed one clicked
+        DeliveryEvent.objects.create(
+            type="sms_click", campaign=campaign, recipient=delivery.recipient, sms_id=delivery.pk
+        )
+    progress = campaign_progress(campaign_id=campaign.pk)
+    counts = campaign_follow_up_counts(campaign_id=campaign.pk, progress=progress)
+    assert counts == {
+        outcome: follow_up_people(campaign=campaign, outcome=outcome).count()
+        for outcome in Outcome.values
+    }

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.campaigns.services import campaign_errors, campaign_schedule
+from notifications.campaigns.services import campaign_errors, campaign_save, campaign_schedule
 from notifications.errors import InvalidInput
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.flows import use_test_providers
@@ -58,3 +58,27 @@ def test_scheduling_for_a_future_time_schedules(settings, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=False):
         scheduled = campaign_schedule(campaign_id=campaign.pk, scheduled_at=later)
     assert (scheduled.status, scheduled.scheduled_at) == ("scheduled", later)
+
+
+def test_an_audience_both_included_and_excluded_is_refused_on_excluded_audiences():
+    audience = make_audience(make_recipient(), name="Buyers")
+    campaign = make_campaign(audience)
+    with pytest.raises(InvalidInput) as refused:
+        campaign_save(campaign_id=campaign.pk, data={}, excluded_audiences=[audience])
+    assert refused.value.message_dict == {
+        "excluded_audiences": [
+            "'Buyers' cannot be both a campaign's audience and excluded from it."
+        ]
+    }
+    assert not campaign.excluded_audiences.exists()
+
+
+def test_changing_a_drafts_audiences_counts_its_people_again():
+    campaign = make_campaign(make_audience(make_recipient()))
+    campaign_save(
+        campaign_id=campaign.pk,
+        data={},
+        audiences=[make_audience(make_recipient(), make_recipient())],
+    )
+    campaign.refresh_from_db()
+    assert campaign.people_counts["people"] == 2

@@ -10,10 +10,16 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+from notifications.audiences.services import audience_save
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.models import Campaign, Delivery
+from notifications.models import Audience, Campaign, Delivery
 from notifications.sending import wake
-from notifications.sending.tasks import send_budget_seconds, send_campaign, tick
+from notifications.sending.tasks import (
+    SEGMENTS_PER_TICK,
+    send_budget_seconds,
+    send_campaign,
+    tick,
+)
 from tests.factories import make_audience, make_campaign, make_recipient
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +182,49 @@ def test_a_sender_with_only_later_retries_left_lets_the_next_tick_wake_one_when_
     Delivery.objects.filter(pk=retry.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks():
         assert tick()["woken"] == [campaign.pk]
+
+
+# --- Segment sizes kept recent for upcoming campaigns ----------------------------------------
+
+
+def _segment(name, *, counted_minutes_ago):
+    segment = audience_save(
+        audience=None,
+        data={
+            "name": name,
+            "kind": "segment",
+            "rules": {"match": "all", "rules": [{"field": "opted_out", "op": "is_false"}]},
+        },
+    )
+    counted_at = None
+    if counted_minutes_ago is not None:
+        counted_at = timezone.now() - timedelta(minutes=counted_minutes_ago)
+    Audience.objects.filter(pk=segment.pk).update(size=0, size_counted_at=counted_at)
+    return segment
+
+
+def test_the_tick_counts_again_the_stale_segments_of_draft_and_scheduled_campaigns():
+    make_recipient()
+    draft = _segment("Draft's", counted_minutes_ago=11)
+    excluded = _segment("Excluded by a scheduled one", counted_minutes_ago=30)
+    make_campaign(draft)
+    make_campaign(make_audience(), status=Campaign.Status.SCHEDULED).excluded_audiences.set(
+        [excluded]
+    )
+    counted = tick()["segments_counted"]
+    assert counted == [excluded.pk, draft.pk]  # the oldest first
+    assert list(Audience.objects.filter(pk__in=counted).values_list("size", flat=True)) == [1, 1]
+
+
+def test_the_tick_leaves_recent_segments_and_those_of_sent_campaigns_alone():
+    make_campaign(_segment("Recent", counted_minutes_ago=9))
+    make_campaign(_segment("Sent", counted_minutes_ago=60), status=Campaign.Status.COMPLETED)
+    assert tick()["segments_counted"] == []
+
+
+def test_the_tick_counts_a_few_segments_at_a_time_never_counted_ones_first():
+    old = [_segment(f"Old {n}", counted_minutes_ago=20 + n) for n in range(SEGMENTS_PER_TICK)]
+    never = _segment("Never", counted_minutes_ago=None)
+    make_campaign(*old, never)
+    counted = tick()["segments_counted"]
+    assert counted == [never.pk, *[s.pk for s in reversed(old)]][:SEGMENTS_PER_TICK]
