@@ -20,6 +20,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -55,7 +56,7 @@ from notifications.recipients.validators import clean_phone
 from ..models import Audience, Campaign, Channel, Recipient
 from .attributes import SavedByServiceForm
 from .base import ThroughServicesAdmin, change_link
-from .forms import RecipientImportForm
+from .forms import AttributesJSONField, RecipientImportForm
 
 NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
 # Recipients the live count shows as examples of who the rules select.
@@ -125,12 +126,30 @@ class RuleBuilder(forms.Widget):
         )
 
 
+class RulesField(AttributesJSONField):
+    """The rules JSON the builder writes, refused rather than a 500 when it nests deeper than
+    Python decodes (the rules' own depth is `rules_clean`'s to check)."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("The rules nest too deep.") from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+
+
 class AudienceForm(SavedByServiceForm):
     """An audience, saved by `audience_save`: a segment's rules refused beside the builder."""
 
     class Meta:
         model = Audience
         fields = ["name", "description", "kind", "rules"]
+        field_classes = {"rules": RulesField}
 
     def save_through_service(self, instance: Audience | None, data: dict[str, Any]) -> Audience:
         kind = data.get("kind") or (instance.kind if instance else Audience.Kind.STATIC)

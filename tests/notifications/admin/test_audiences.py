@@ -348,3 +348,32 @@ def test_the_csv_import_page_still_opens_from_the_audience_list(staff):
     page = staff.get(LIST_URL).content.decode()
     assert reverse("admin:notifications_audience_import") in page
     assert staff.get(reverse("admin:notifications_audience_import")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [("Mo\x00scow", "a NUL character"), ("\ud800", "half of a surrogate pair")],
+    ids=["NUL", "half a surrogate pair"],
+)
+def test_the_count_refuses_a_value_no_database_stores(staff, townsfolk, value, what):
+    response = count(staff, city_is(value))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        f"Rule 1: the value contains {what}, which cannot be stored."
+    ]
+
+
+def test_rules_naming_half_a_surrogate_pair_are_refused_on_the_page(staff):
+    rules = {"match": "all", "rules": [{"field": "attributes.\ud800", "op": "exists"}]}
+    response = staff.post(ADD_URL, {"name": "Odd", "kind": "segment", "rules": json.dumps(rules)})
+    assert response.context["adminform"].form.errors == {
+        "rules": ["Rule 1: no attribute is named '\\ud800'."]
+    }
+    assert "\\ud800" in response.content.decode()
+
+
+def test_rules_nested_deeper_than_json_decodes_are_refused_on_the_page(staff):
+    rules = "[" * 100_000 + "]" * 100_000
+    response = staff.post(ADD_URL, {"name": "Deep", "kind": "segment", "rules": rules})
+    assert response.context["adminform"].form.errors == {"rules": ["The rules nest too deep."]}
+    assert not Audience.objects.filter(name="Deep").exists()
