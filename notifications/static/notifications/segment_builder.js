@@ -370,11 +370,16 @@ function startSegmentBuilder() {
   function followKind() {
     const chosen = document.querySelector("input[name=kind]:checked");
     builder.closest(".form-row").style.display = !chosen || chosen.value === "segment" ? "" : "none";
-    changed();
   }
-  kinds.forEach((radio) => radio.addEventListener("change", followKind));
+  kinds.forEach((radio) =>
+    radio.addEventListener("change", () => {
+      followKind();
+      count();
+    }));
   tree.replaceChildren(groupBox(rules, null, 0, ""));
+  input.value = JSON.stringify(rules);
   followKind();
+  count();
 }
 
 // Admin loads form media in the page's head, before the builder exists.
