@@ -4,7 +4,9 @@ Importing the package registers every admin; each module owns one group of model
 
 - base.py: saving and deleting through the services, read-only history, shared links and tables
 - forms.py: the admin's model forms, turning the domain's checks into field errors
-- recipients.py: recipients, addresses, audiences, their filters and the CSV import
+- recipients.py: recipients, addresses and their filters
+- audiences.py: static lists and segments (rule builder, live count, members), the CSV import
+- attributes.py: the registry of recipient attributes
 - templates.py: message templates and their preview
 - campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions
 - transitions.py: which sending actions a campaign offers and how each is confirmed and done
@@ -18,6 +20,15 @@ shows the newest rows with a link to the full filtered list, and big changelists
 count.
 """
 
-from . import bitrix24, campaigns, deliveries, keys, recipients, templates
+from . import attributes, audiences, bitrix24, campaigns, deliveries, keys, recipients, templates
 
-__all__ = ["bitrix24", "campaigns", "deliveries", "keys", "recipients", "templates"]
+__all__ = [
+    "attributes",
+    "audiences",
+    "bitrix24",
+    "campaigns",
+    "deliveries",
+    "keys",
+    "recipients",
+    "templates",
+]

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from notifications.db.storable import unstorable_character
 from notifications.errors import InvalidInput
 from notifications.models import Audience, Campaign, Channel, Delivery, RecipientAttribute
 from notifications.recipients.attributes import attribute_types, typed_value
@@ -252,7 +253,7 @@ class _Checker:
         if kind is None:
             if isinstance(field, str) and field.startswith(ATTRIBUTE_PREFIX):
                 name = field.removeprefix(ATTRIBUTE_PREFIX)
-                self.problems.add(path, f"no attribute is named '{name}'.")
+                self.problems.add(path, f"no attribute is named {name!r}.")
             else:
                 self.problems.add(path, f"{field!r} is not a field a rule may use.")
             return {}
@@ -391,9 +392,17 @@ def _kind_words(kind: str) -> str:
     }[kind]
 
 
+def _storable(value: Any) -> None:
+    # Before any message echoes the value: a page cannot hold half a surrogate pair, and
+    # PostgreSQL compares no text with a NUL in it.
+    if isinstance(value, str) and (what := unstorable_character(value)):
+        raise ValueError(f"the value contains {what}, which cannot be stored.")
+
+
 def _scalar(kind: str, value: Any) -> Any:
     if isinstance(value, dict | list) or value is None or value == "":
         raise ValueError(f"the value must be {_kind_words(kind)}.")
+    _storable(value)
     clean = typed_value(kind, value)
     if isinstance(clean, str) and len(clean) > MAX_TEXT:
         raise ValueError(f"the value is longer than {MAX_TEXT} characters.")
@@ -414,6 +423,7 @@ def _between(kind: str, value: Any) -> list[Any]:
 def _days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("the number of days must be a whole number.")
+    _storable(value)
     try:
         days = int(value)
     except ValueError:

@@ -27,8 +27,8 @@ from typing import Any
 from django.db import transaction
 
 from notifications.db.bulk import bulk_update, db_json
-from notifications.errors import InvalidInput
-from notifications.models import Recipient, RecipientAttribute
+from notifications.errors import InvalidInput, StateConflict
+from notifications.models import Audience, Recipient, RecipientAttribute
 
 Type = RecipientAttribute.Type
 
@@ -220,3 +220,35 @@ def _convert_values(name: str, kind: str) -> None:
             f"that is not {label}, for example {', '.join(examples)}. Correct them first.",
             field="type",
         )
+
+
+def recipient_attribute_delete(*, attribute: RecipientAttribute) -> None:
+    """Delete an attribute no recipient has a value of and no segment's rules name; else
+    StateConflict saying who still uses it.
+
+    A value written after the check registers the name again (the services register every name
+    they store), so the registry never misses a name in use for long.
+    """
+    holders = Recipient.objects.filter(attributes__has_key=attribute.name).count()
+    if holders:
+        have = "has" if holders == 1 else "have"
+        raise StateConflict(
+            f"Cannot delete attribute '{attribute.name}': {holders:,} "
+            f"recipient{'s' if holders != 1 else ''} {have} a value of it."
+        )
+    field = "attributes." + attribute.name
+    for segment in Audience.objects.filter(kind=Audience.Kind.SEGMENT).only("name", "rules"):
+        if field in _rule_fields(segment.rules):
+            raise StateConflict(
+                f"Cannot delete attribute '{attribute.name}': segment '{segment.name}' uses it."
+            )
+    attribute.delete()
+
+
+def _rule_fields(rules: Any) -> set[str]:
+    """The fields a segment's rules name, at any depth."""
+    if not isinstance(rules, dict):
+        return set()
+    if isinstance(rules.get("rules"), list):
+        return set().union(*(_rule_fields(rule) for rule in rules["rules"]))
+    return {rules["field"]} if isinstance(rules.get("field"), str) else set()

@@ -1,0 +1,461 @@
+"""The audiences' admin: static lists and segments, the segment rule builder with its live count,
+each audience's members, and the CSV import that fills static lists (a dry run first, then the
+import).
+
+The rule builder (static/notifications/segment_builder.js) edits the rules JSON of a hidden
+input; the words and choices it offers come from `audiences/rules.py` through `rule_vocabulary`,
+and the live count asks `count_view`, which checks rules with the same `rules_clean` the save does.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.forms.fields import InvalidJSONInput
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+
+from notifications.audiences.query import audience_people, rules_people
+from notifications.audiences.rules import (
+    DELIVERY_STATUSES,
+    NO_VALUE,
+    SMS_EVENTS,
+    operators_of,
+    rule_fields,
+    rules_clean,
+)
+from notifications.audiences.services import audience_delete, audience_save, audience_size_count
+from notifications.errors import REFUSALS, InvalidInput
+from notifications.recipients.reading import CsvFormatError, read_recipient_rows
+from notifications.recipients.staging import (
+    IMPORT_SESSION_KEY,
+    staged_import_discard,
+    staged_import_open,
+    staged_import_save,
+)
+from notifications.recipients.upsert import ImportReport, recipients_import
+from notifications.recipients.validators import clean_phone
+
+from ..models import Audience, Campaign, Channel, Recipient
+from .attributes import SavedByServiceForm
+from .base import ThroughServicesAdmin, change_link
+from .forms import RecipientImportForm
+
+NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
+# Recipients the live count shows as examples of who the rules select.
+SAMPLE_SIZE = 10
+MEMBERS_PER_PAGE = 50
+# Campaigns an engagement condition offers, newest first (a rule naming an older one keeps it).
+CAMPAIGN_CHOICES = 500
+
+
+def rule_vocabulary(audience: Audience | None) -> dict[str, Any]:
+    """What the rule builder offers, from the rules' own vocabulary: fields with their types,
+    labels and operators, and the choices of channel, audience, campaign, status and event.
+
+    `audience` is the segment being edited (None for a new one); it is not offered to itself.
+    """
+    return {
+        "fields": [
+            {
+                "name": field.name,
+                "type": field.type,
+                "label": field.label,
+                "operators": list(operators_of(field.name, field.type).items()),
+            }
+            for field in rule_fields()
+        ],
+        "no_value": sorted(NO_VALUE),
+        "channels": list(Channel.choices),
+        "audiences": list(
+            Audience.objects.exclude(pk=audience.pk if audience else None).values_list("pk", "name")
+        ),
+        "campaigns": list(
+            Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN)
+            .order_by("-pk")
+            .values_list("pk", "name")[:CAMPAIGN_CHOICES]
+        ),
+        "delivery_statuses": list(DELIVERY_STATUSES.items()),
+        "sms_events": list(SMS_EVENTS.items()),
+    }
+
+
+class RuleBuilder(forms.Widget):
+    """A segment's rules as rows of conditions and groups (segment_builder.js), over a hidden
+    input holding their JSON, with the live count of who they select."""
+
+    class Media:
+        css = {"all": ["notifications/segment_builder.css"]}
+        js = ["notifications/segment_builder.js"]
+
+    def __init__(self, audience: Audience | None = None) -> None:
+        super().__init__()
+        self.audience = audience
+
+    def render(
+        self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
+    ) -> SafeString:
+        context = {
+            "name": name,
+            "id": (attrs or {}).get("id") or f"id_{name}",
+            "value": "" if value is None else value,
+            "vocabulary": rule_vocabulary(self.audience),
+            "count_url": reverse("admin:notifications_audience_count"),
+            "audience_id": self.audience.pk if self.audience else "",
+        }
+        # The template escapes every value; the widget's HTML is its output.
+        return mark_safe(  # noqa: S308
+            render_to_string("admin/notifications/audience/rule_builder.html", context)
+        )
+
+
+class RulesField(forms.JSONField):
+    """The rules JSON the builder writes, refused rather than a 500 when it nests deeper than
+    Python decodes (the rules' own depth is `rules_clean`'s to check), and shown again safely
+    when the form comes back with an error."""
+
+    def prepare_value(self, value: Any) -> str:
+        # JSON's "\ud800" decodes to half a surrogate pair, which a UTF-8 page cannot hold;
+        # written back as the same escape, the person sees what they typed.
+        return super().prepare_value(value).encode("utf-8", "backslashreplace").decode()
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("The rules nest too deep.") from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+
+
+class AudienceForm(SavedByServiceForm):
+    """An audience, saved by `audience_save`: a segment's rules refused beside the builder."""
+
+    class Meta:
+        model = Audience
+        fields = ["name", "description", "kind", "rules"]
+        field_classes = {"rules": RulesField}
+
+    def save_through_service(self, instance: Audience | None, data: dict[str, Any]) -> Audience:
+        kind = data.get("kind") or (instance.kind if instance else Audience.Kind.STATIC)
+        if kind == Audience.Kind.STATIC:
+            # A builder filled in and then switched to a static list leaves rules behind.
+            data.pop("rules", None)
+        return audience_save(audience=instance, data=data)
+
+
+def counted_age(moment: datetime) -> str:
+    """How long ago a segment was counted: 'just now', '3 minutes ago'."""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"
+
+
+@admin.register(Audience)
+class AudienceAdmin(ThroughServicesAdmin):
+    """Static lists and segments with their sizes and members, and the CSV import that fills
+    static lists."""
+
+    form = AudienceForm
+    list_display = ["name", "kind", "size_text", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    radio_fields = {"kind": admin.HORIZONTAL}
+    actions = ["delete_selected", "recount_sizes"]
+
+    class Media:
+        css = {"all": ["notifications/segment_builder.css"]}
+
+    def get_fields(self, request: HttpRequest, obj: Audience | None = None) -> list[str]:
+        if obj is None:
+            return ["name", "description", "kind", "rules"]
+        rules = ["rules"] if obj.kind == Audience.Kind.SEGMENT else []
+        return ["name", "description", "kind", *rules, "size_text", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Audience | None = None) -> list[str]:
+        # The kind decides what an audience is made of: chosen once, when it is made.
+        return ["kind", "size_text", "created_at"] if obj else []
+
+    def get_form(self, request: HttpRequest, obj: Audience | None = None, **kwargs: Any) -> type:
+        form = super().get_form(request, obj, **kwargs)
+        if "rules" in form.base_fields:
+            form.base_fields["rules"].widget = RuleBuilder(audience=obj)
+            form.base_fields["rules"].help_text = ""
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Audience, form, change: bool) -> None:
+        """Saved already: the form's last check was the save (SavedByServiceForm)."""
+
+    def delete_through_service(self, obj: Audience) -> None:
+        audience_delete(audience=obj)
+
+    @admin.display(description="Size", ordering="size")
+    def size_text(self, obj: Audience) -> str:
+        """A static list's kept size, exact; a segment's last count, with its age. Each links
+        to the members the audience's page lists."""
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:notifications_audience_change", args=[obj.pk]) + "#members"
+        if obj.kind == Audience.Kind.STATIC:
+            return format_html('<a href="{}" class="audience-size">{}</a>', url, f"{obj.size:,}")
+        if obj.size_counted_at is None:
+            return "not counted yet"
+        return format_html(
+            '<a href="{}" class="audience-size">≈ {}</a> <span class="counted">counted {}</span>',
+            url,
+            f"{obj.size:,}",
+            counted_age(obj.size_counted_at),
+        )
+
+    @admin.action(description="Recount sizes", permissions=["view"])
+    def recount_sizes(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Count the selected segments again; a static list's size is always exact."""
+        segments = list(queryset.filter(kind=Audience.Kind.SEGMENT).order_by("pk"))
+        for segment in segments:
+            audience_size_count(audience=segment)
+        plural = "" if len(segments) == 1 else "s"
+        self.message_user(request, f"Recounted {len(segments)} segment{plural}.", messages.SUCCESS)
+        if static := queryset.filter(kind=Audience.Kind.STATIC).count():
+            self.message_user(
+                request,
+                f"{static} static list{'' if static == 1 else 's'} left as "
+                f"{'it is' if static == 1 else 'they are'}: a static list's size is always exact.",
+                messages.INFO,
+            )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        audience = self.get_object(request, unquote(object_id))
+        if (
+            request.method == "GET"
+            and audience is not None
+            and self.has_view_permission(request, audience)
+        ):
+            extra_context = {**(extra_context or {}), **members_context(request, audience)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="notifications_audience_import",
+            ),
+            path(
+                "count/",
+                self.admin_site.admin_view(self.count_view),
+                name="notifications_audience_count",
+            ),
+            *super().get_urls(),
+        ]
+
+    def count_view(self, request: HttpRequest) -> HttpResponse:
+        """How many recipients the posted rules select now, and the first ten of them; or the
+        rules' problems, one sentence each (400).
+
+        The body is JSON: `{"rules": {...}, "audience": id}`, the audience being the segment
+        edited (so rules that include it are refused), absent or null for a new one.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            body = json.loads(request.body)
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            return _count_refused(['The request is {"rules": {...}, "audience": id}.'])
+        audience = None
+        if (audience_id := body.get("audience")) not in (None, ""):
+            if not str(audience_id).isdigit():
+                return _count_refused([f"{audience_id!r} is not the id of an audience."])
+            audience = Audience.objects.filter(pk=int(audience_id)).first()
+        try:
+            rules = rules_clean(body.get("rules"), audience=audience)
+        except InvalidInput as exc:
+            return _count_refused(exc.messages)
+        people = rules_people(rules)
+        sample = people.order_by("pk").only("external_id", "first_name", "last_name")
+        return JsonResponse(
+            {
+                "count": people.count(),
+                "sample": [
+                    {
+                        "external_id": person.external_id,
+                        "name": full_name(person),
+                        "url": reverse("admin:notifications_recipient_change", args=[person.pk]),
+                    }
+                    for person in sample[:SAMPLE_SIZE]
+                ],
+                "errors": [],
+            }
+        )
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV of recipients, see what a dry run would do, then confirm the import.
+
+        Between the two steps the file waits in a temporary folder under a random name that only
+        this person's session knows.
+        """
+        if not (
+            request.user.has_perm("notifications.add_recipient")
+            and request.user.has_perm("notifications.change_recipient")
+        ):
+            raise PermissionDenied
+        may_add_audience = request.user.has_perm("notifications.add_audience")
+        report, pending = None, None
+        form = RecipientImportForm()
+        if request.method == "POST" and "confirm" in request.POST:
+            pending = request.session.pop(IMPORT_SESSION_KEY, None)
+            if not pending or pending["token"] != request.POST["confirm"]:
+                self.message_user(
+                    request, "That check has expired: upload the file again.", messages.ERROR
+                )
+                return redirect("admin:notifications_audience_import")
+            report = self._import_confirmed(request, pending, may_add_audience)
+            if report is None:
+                return redirect("admin:notifications_audience_import")
+            pending = None
+        elif request.method == "POST":
+            form = RecipientImportForm(request.POST, request.FILES)
+            if form.is_valid() and form.cleaned_data["new_audience"] and not may_add_audience:
+                form.add_error("new_audience", NO_NEW_AUDIENCE)
+            if form.is_valid():
+                pending = staged_import_save(form.cleaned_data)
+                try:
+                    report = recipients_import(
+                        rows=read_recipient_rows(form.cleaned_data["file"]),
+                        audience=form.cleaned_data["audience"],
+                        dry_run=True,
+                    )
+                except CsvFormatError as exc:
+                    staged_import_discard(pending)
+                    pending = None
+                    form.add_error("file", str(exc))
+                else:
+                    request.session[IMPORT_SESSION_KEY] = pending
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import recipients from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "pending": pending,
+            "shown_rejections": report.rejected[:500] if report else [],
+        }
+        return TemplateResponse(request, "admin/notifications/audience/import.html", context)
+
+    def _import_confirmed(
+        self, request: HttpRequest, pending: dict, may_add_audience: bool
+    ) -> ImportReport | None:
+        """Import a file checked by a dry run; None (with a message) when it cannot be."""
+        try:
+            with staged_import_open(pending) as stream:
+                audience = None
+                if pending["audience_id"]:
+                    audience = Audience.objects.filter(pk=pending["audience_id"]).first()
+                if audience is None:
+                    name = pending["new_audience"] or f"Import {pending['filename']}"
+                    audience = Audience.objects.filter(name=name).first()
+                    if audience is None and not may_add_audience:
+                        raise InvalidInput(NO_NEW_AUDIENCE)
+                    if audience is None:
+                        audience = audience_save(audience=None, data={"name": name})
+                report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
+        except FileNotFoundError:
+            self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
+            return None
+        except (CsvFormatError, *REFUSALS) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        finally:
+            staged_import_discard(pending)
+        level = messages.WARNING if report.rejected else messages.SUCCESS
+        self.message_user(request, f"{audience}: {report.summary()}", level)
+        return report
+
+
+def _count_refused(errors: list[str]) -> JsonResponse:
+    return JsonResponse({"count": None, "sample": [], "errors": errors}, status=400)
+
+
+def full_name(person: Recipient) -> str:
+    """A recipient's first and last name, as far as they are known."""
+    return " ".join(part for part in (person.first_name, person.last_name) if part)
+
+
+def members_search(people: QuerySet[Recipient], query: str) -> QuerySet[Recipient]:
+    """The recipients of `people` a search names: by external_id or phone (exactly), or by a
+    part of their last name."""
+    match = Q(external_id=query) | Q(last_name__icontains=query)
+    with suppress(ValidationError):  # not a phone number: the other two still apply
+        match |= Q(phone=clean_phone(query))
+    return people.filter(match)
+
+
+def members_context(request: HttpRequest, audience: Audience) -> dict[str, Any]:
+    """The page of an audience's members its page shows (a static list's members, a
+    segment's recipients as its rules select them now), searched, with the total and the
+    links to the other pages."""
+    query = request.GET.get("members_q", "").strip()
+    people = audience_people(audience)
+    if query:
+        people = members_search(people, query)
+    paginator = Paginator(
+        people.order_by("pk").only("external_id", "phone", "first_name", "last_name"),
+        MEMBERS_PER_PAGE,
+    )
+    page = paginator.get_page(request.GET.get("members_page"))
+    return {
+        "members": {
+            "query": query,
+            "total": paginator.count,
+            "page": page,
+            "rows": [
+                {
+                    "link": change_link("recipient", person.pk, person.external_id),
+                    "name": full_name(person),
+                    "phone": person.phone,
+                }
+                for person in page
+            ],
+            "previous": _members_page_url(query, page, -1),
+            "next": _members_page_url(query, page, +1),
+        }
+    }
+
+
+def _members_page_url(query: str, page: Page, step: int) -> str:
+    """The link to the page of members `step` away from `page`, empty when there is none."""
+    if not (page.has_previous() if step < 0 else page.has_next()):
+        return ""
+    number = page.number + step
+    params = {"members_q": query, "members_page": number} if query else {"members_page": number}
+    return "?" + urlencode(params) + "#members"
