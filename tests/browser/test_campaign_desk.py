@@ -34,7 +34,7 @@ def seed_campaign(live: LiveProduct, name: str, size: int, first_address: int) -
         live.shell(
             f"""
 from notifications.models import *
-audience = Audience.objects.create(name={name!r} + " audience")
+audience = Audience.objects.create(name={name!r} + " audience", size={size})
 for i in range({size}):
     r = Recipient.objects.create(external_id=f"{name}-{{i}}", first_name=f"P{{i}}")
     Address.objects.create(recipient=r, channel="leadconverter", value=str({first_address} + i))

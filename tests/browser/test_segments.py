@@ -1,6 +1,8 @@
 """Marketing staff build a segment in a real browser against the live product: attributes from
 a CSV import, a type set in the attribute registry, rules built with a group while the live
-count follows, and the segment's size on the audience list.
+count follows, the segment's size on the audience list; then a static list made from the
+recipient list, excluded from a campaign to the segment, which is dispatched and sent to
+exactly the segment's people not on the list.
 
 Screenshots go to test-artifacts/screenshots/ (1280x800) for people to look at.
 """
@@ -12,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from .conftest import LiveProduct
-from .test_campaign_desk import log_in, shot
+from .test_campaign_desk import DONE_SECONDS, log_in, shot
 
 # external_id, city, tier, age: four in Moscow; of them gold or older than 30: seg-1, seg-2, seg-5.
 PEOPLE = [
@@ -26,8 +28,11 @@ PEOPLE = [
 
 def import_people(page: Page, tmp_path: Path) -> None:
     """Import PEOPLE through the CSV import page, which registers city, tier and age."""
-    rows = ["external_id,first_name,city,tier,age"]
-    rows += [f"{eid},Person {eid[-1]},{city},{tier},{age}" for eid, city, tier, age in PEOPLE]
+    rows = ["external_id,first_name,city,tier,age,leadconverter"]
+    rows += [
+        f"{eid},Person {eid[-1]},{city},{tier},{age},{910000 + int(eid[-1])}"
+        for eid, city, tier, age in PEOPLE
+    ]
     csv_file = tmp_path / "segment-people.csv"
     csv_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
     page.goto("/admin/notifications/audience/import/")
@@ -44,7 +49,7 @@ def set_condition(row, field: str, op: str, value: str) -> None:
     row.locator(".segment-value input").fill(value)
 
 
-def test_build_a_segment_with_a_group_and_watch_the_count(
+def test_build_a_segment_exclude_a_list_and_send_to_who_is_left(
     page: Page, live: LiveProduct, screenshots: Path, tmp_path: Path
 ):
     log_in(page, "boss")
@@ -108,18 +113,6 @@ def test_build_a_segment_with_a_group_and_watch_the_count(
     delivery.locator(".segment-remove").click()
     expect(count).to_have_text("3 recipients")
 
-    # No one has been sent a campaign yet: a delivery condition selects nobody; removed, the
-    # count is back.
-    top.locator(":scope > .segment-group-tools .segment-add-condition").click()
-    delivery = top.locator(":scope > .segment-items > .segment-condition").last
-    delivery.locator(".segment-field").select_option("delivery")
-    expect(delivery.locator("select[aria-label=campaign]")).to_have_value("")
-    expect(delivery.locator("input[aria-label='within days']")).to_have_value("30")
-    expect(count).to_have_text("0 recipients")
-    shot(page, screenshots, "13-segment-delivery-condition", full_page=True)
-    delivery.locator(".segment-remove").click()
-    expect(count).to_have_text("3 recipients")
-
     page.click("input[name=_save]")
     row = page.locator("#result_list tr", has_text="Moscow loyal")
     expect(row.locator(".audience-size")).to_have_text("≈ 3")
@@ -131,3 +124,51 @@ def test_build_a_segment_with_a_group_and_watch_the_count(
     expect(page.locator("#members-total")).to_have_text("3 recipients.")
     expect(page.locator("#members-list tbody tr")).to_have_count(3)
     shot(page, screenshots, "15-segment-page", full_page=True)
+
+    # A static list from the recipient list's action: seg-5 does not want to be disturbed.
+    page.goto("/admin/notifications/recipient/?q=seg-5")
+    page.locator("#result_list input.action-select").first.check()
+    page.select_option("select[name=action]", "add_to_audience")
+    page.locator("button[name=index]").click()
+    expect(page.locator("#membership-concerned")).to_contain_text("1 recipient selected")
+    page.fill("#id_new_audience", "Do not disturb")
+    page.get_by_role("button", name="Yes, add them").click()
+    expect(page.locator(".messagelist")).to_contain_text("Added 1 to 'Do not disturb'")
+
+    page.goto("/admin/notifications/messagetemplate/add/")
+    page.fill("#id_name", "Loyal hello")
+    page.fill("#id_body", "Hi {{ first_name }}, thank you for staying with us.")
+    page.click("input[name=_save]")
+
+    # A campaign to the segment, excluding the list.
+    page.goto("/admin/notifications/campaign/add/")
+    page.fill("#id_name", "Loyalty thanks")
+    page.select_option("#id_channel", "leadconverter")
+    page.click(".field-template .select2-selection")
+    page.fill(".select2-search__field", "Loyal")
+    page.click(".select2-results__option:has-text('Loyal hello')")
+    page.dblclick("#id_audiences_from option:has-text('Moscow loyal')")
+    page.dblclick("#id_excluded_audiences_from option:has-text('Do not disturb')")
+    page.click("input[name=_continue]")
+    plan = page.locator("#send-plan")
+    expect(plan.locator("[data-plan=excluded]")).to_have_text("1")
+    shot(page, screenshots, "16-campaign-excluding-a-list", full_page=True)
+
+    page.locator(".object-tools").get_by_role("link", name="Dispatch now").click()
+    page.get_by_role("button", name="Yes, dispatch").click()
+    progress = page.locator("#campaign-progress")
+    expect(progress.locator(".badge")).to_have_text("Completed", timeout=DONE_SECONDS * 1000)
+    funnel = page.locator("#funnel")
+    expect(funnel.locator("[data-live-count=sent]")).to_have_text("2")
+    shot(page, screenshots, "17-segment-campaign-sent", full_page=True)
+
+    # Who got the message: the segment's people but the excluded one, who is skipped and why.
+    funnel.locator("[data-live-count=sent]").click()
+    sent = page.locator("#result_list tbody")
+    expect(sent.locator("tr")).to_have_count(2)
+    expect(sent).to_contain_text("seg-1")
+    expect(sent).to_contain_text("seg-2")
+    page.goto(page.url.replace("status__exact=sent", "status__exact=skipped"))
+    skipped = page.locator("#result_list tbody")
+    expect(skipped.locator("tr")).to_have_count(1)
+    expect(skipped).to_contain_text("seg-5")
