@@ -155,12 +155,7 @@ def _condition(rule: dict[str, Any], seen: frozenset[int], types: _Types) -> Q:
         has = Exists(Address.objects.filter(recipient=OuterRef("pk"), channel=value))
         return Q(has) if op == "has" else ~Q(has)
     if field == "audience":
-        inside = _membership(value, seen, types)
-        if op == "in":
-            return inside
-        # Through a subquery: negating a condition on a missing attribute (NULL) in place
-        # would leave that recipient out of both "in" and "not in".
-        return ~Q(pk__in=Recipient.objects.filter(inside).values("pk"))
+        return _membership(value, op == "in", seen, types)
     if field == "delivery":
         return _was(op, _deliveries(value))
     if field == "sms":
@@ -175,13 +170,18 @@ def _condition(rule: dict[str, Any], seen: frozenset[int], types: _Types) -> Q:
     return _text(F(field), op, value, nullable=False)
 
 
-def _membership(audience_id: int, seen: frozenset[int], types: _Types) -> Q:
-    if audience_id in seen:  # rules_clean refuses cycles; one saved around it includes no one
-        return Q(pk__in=[])
+def _membership(audience_id: int, inside: bool, seen: frozenset[int], types: _Types) -> Q:
+    """In (or, with `inside` false, not in) audience `audience_id`."""
     audience = Audience.objects.filter(pk=audience_id).first()
-    if audience is None:  # deleted since: nobody is in it
-        return Q(pk__in=[])
-    return _audience_q(audience, None, seen, types)
+    # rules_clean refuses cycles, and a deleted audience has nobody: either is in none.
+    if audience_id in seen or audience is None:
+        return Q(pk__in=[]) if inside else ~Q(pk__in=[])
+    members = _audience_q(audience, None, seen, types)
+    if inside or audience.kind == Audience.Kind.STATIC:
+        return members if inside else ~members  # a list's EXISTS is never NULL
+    # A segment's complement through a subquery: negated in place, a condition on a missing
+    # attribute (NULL) would leave that recipient out of both "in" and "not in".
+    return ~Q(pk__in=Recipient.objects.filter(members).values("pk"))
 
 
 def _was(op: str, rows: QuerySet) -> Q:
