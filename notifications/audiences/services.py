@@ -44,6 +44,8 @@ def audience_save(*, audience: Audience | None, data: Mapping[str, Any]) -> Audi
         data["rules"] = rules_clean(data.get("rules"), audience=audience)
     elif kind == Audience.Kind.STATIC and data.get("rules"):
         raise InvalidInput("A static list has members, not rules.", field="rules")
+    elif "rules" in data:
+        data["rules"] = None  # a static list's empty rules: none
     audience = audience or Audience()
     try:
         with transaction.atomic():

@@ -65,6 +65,7 @@ def test_the_kind_is_chosen_once_and_a_static_list_has_no_rules():
     with pytest.raises(InvalidInput) as refused:
         audience_save(audience=None, data={"name": "Other", "rules": EVERYONE})
     assert refused.value.message_dict == {"rules": ["A static list has members, not rules."]}
+    assert audience_save(audience=None, data={"name": "Plain", "rules": {}}).rules is None
 
 
 def test_members_added_and_removed_by_query_keep_the_size_exact():
