@@ -185,38 +185,9 @@ class CampaignForm(forms.ModelForm):
         return cleaned
 
 
-class RecipientImportForm(forms.Form):
-    """A CSV of recipients and the static audience they join: an existing one or a new name."""
-
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
-    audience = forms.ModelChoiceField(
-        queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
-        required=False,
-        help_text="Add everyone to this audience (a static one: a segment follows its rules).",
-    )
-    new_audience = forms.CharField(
-        required=False, max_length=200, help_text="...or create a new audience with this name."
-    )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        audience, new_name = cleaned.get("audience"), (cleaned.get("new_audience") or "").strip()
-        if audience and new_name:
-            raise ValidationError("Choose an audience or name a new one, not both.")
-        if not audience and not new_name:
-            raise ValidationError("Choose an audience or name a new one.")
-        taken = Audience.objects.filter(name=new_name).first() if new_name else None
-        if taken is not None and taken.kind == Audience.Kind.SEGMENT:
-            self.add_error("new_audience", f"'{new_name}' is a segment: name another audience.")
-        elif taken is not None:
-            self.add_error("new_audience", f"An audience named '{new_name}' exists; choose it.")
-        cleaned["new_audience"] = new_name
-        return cleaned
-
-
-class AudienceMembershipForm(forms.Form):
-    """The static audience a list action adds recipients to or removes them from; when adding,
-    a new audience's name instead (for staff who may create audiences)."""
+class StaticAudienceChoiceForm(forms.Form):
+    """A static audience: an existing one, or the name of a new one (where `new_audience` is
+    offered); never both."""
 
     audience = forms.ModelChoiceField(
         queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
@@ -227,12 +198,6 @@ class AudienceMembershipForm(forms.Form):
         required=False, max_length=200, help_text="...or create a new audience with this name."
     )
 
-    def __init__(self, *args: Any, may_create: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not may_create:
-            del self.fields["new_audience"]
-            self.fields["audience"].required = True
-
     def clean(self) -> dict:
         cleaned = super().clean()
         if "new_audience" not in self.fields:
@@ -242,5 +207,28 @@ class AudienceMembershipForm(forms.Form):
             raise ValidationError("Choose an audience or name a new one, not both.")
         if not audience and not new_name and not self.has_error("audience"):
             raise ValidationError("Choose an audience or name a new one.")
+        taken = Audience.objects.filter(name=new_name).first() if new_name else None
+        if taken is not None and taken.kind == Audience.Kind.SEGMENT:
+            self.add_error("new_audience", f"'{new_name}' is a segment: name another audience.")
+        elif taken is not None:
+            self.add_error("new_audience", f"An audience named '{new_name}' exists; choose it.")
         cleaned["new_audience"] = new_name
         return cleaned
+
+
+class RecipientImportForm(StaticAudienceChoiceForm):
+    """A CSV of recipients and the static audience they join."""
+
+    file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
+    field_order = ["file", "audience", "new_audience"]
+
+
+class AudienceMembershipForm(StaticAudienceChoiceForm):
+    """The static audience a list action adds recipients to or removes them from; when adding,
+    a new audience's name instead (for staff who may create audiences)."""
+
+    def __init__(self, *args: Any, may_create: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_create:
+            del self.fields["new_audience"]
+            self.fields["audience"].required = True

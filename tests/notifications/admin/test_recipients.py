@@ -374,7 +374,9 @@ def test_a_new_audience_name_taken_is_an_error_beside_it(staff):
     person = make_recipient()
     audience_save(audience=None, data={"name": "Gold", "kind": "segment", "rules": everyone()})
     page = run_action(staff, "add_to_audience", [person], new_audience="Gold")
-    assert page.context["form"].errors == {"new_audience": ["An audience named 'Gold' exists."]}
+    assert page.context["form"].errors == {
+        "new_audience": ["'Gold' is a segment: name another audience."]
+    }
 
 
 def test_the_action_page_does_not_offer_segments(staff):
