@@ -24,6 +24,7 @@ from notifications.campaigns.lifecycle import (
     campaigns_start_due,
 )
 from notifications.campaigns.materialise import campaign_materialise
+from notifications.campaigns.plan import PEOPLE_COUNT_MAX_AGE, campaign_people_count
 from notifications.errors import StateConflict
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
@@ -92,7 +93,8 @@ def send_campaign(campaign_id: int) -> str:
 
 def tick() -> dict:
     """The periodic safety net: start due campaigns, resolve lost workers, resume stalled work,
-    and keep the sizes of upcoming campaigns' segments recent (`segments_recount`).
+    and keep the sizes of upcoming campaigns' segments and the people counts of their lists
+    recent (`segments_recount`, `drafts_recount`).
 
     The queue may lose a task (the Redis broker drops one whose worker dies) or hold it back;
     this finds every running campaign with due work and no live worker, and wakes one up.
@@ -148,6 +150,7 @@ def tick() -> dict:
         "completed": completed,
         "idempotency_records_purged": purged,
         "segments_counted": segments_recount(now=now),
+        "drafts_counted": drafts_recount(now=now),
     }
 
 
@@ -172,4 +175,28 @@ def segments_recount(*, now: datetime) -> list[int]:
     )
     for audience in Audience.objects.filter(pk__in=ids):
         audience_size_count(audience=audience)
+    return ids
+
+
+# Campaigns whose people are counted again per tick: a count reads the whole audience.
+DRAFTS_PER_TICK = 3
+
+
+def drafts_recount(*, now: datetime) -> list[int]:
+    """Count again the people of draft and scheduled campaigns not materialised yet whose kept
+    counts are the oldest and older than `PEOPLE_COUNT_MAX_AGE` (never counted first), so the
+    campaign list shows recent ages; their ids."""
+    stale = Q(people_counted_at__isnull=True) | Q(people_counted_at__lt=now - PEOPLE_COUNT_MAX_AGE)
+    ids = list(
+        Campaign.objects.filter(
+            stale,
+            kind=Campaign.Kind.CAMPAIGN,
+            status__in=(Campaign.Status.DRAFT, Campaign.Status.SCHEDULED),
+            materialised_at__isnull=True,
+        )
+        .order_by(F("people_counted_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)[:DRAFTS_PER_TICK]
+    )
+    for campaign in Campaign.objects.filter(pk__in=ids).order_by("pk"):
+        campaign_people_count(campaign=campaign)
     return ids

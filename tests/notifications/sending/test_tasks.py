@@ -15,6 +15,7 @@ from notifications.campaigns.materialise import campaign_materialise
 from notifications.models import Audience, Campaign, Delivery
 from notifications.sending import wake
 from notifications.sending.tasks import (
+    DRAFTS_PER_TICK,
     SEGMENTS_PER_TICK,
     send_budget_seconds,
     send_campaign,
@@ -228,3 +229,39 @@ def test_the_tick_counts_a_few_segments_at_a_time_never_counted_ones_first():
     make_campaign(*old, never)
     counted = tick()["segments_counted"]
     assert counted == [never.pk, *[s.pk for s in reversed(old)]][:SEGMENTS_PER_TICK]
+
+
+# --- People counts kept recent for upcoming campaigns ----------------------------------------
+
+
+def _counted(campaign, *, minutes_ago):
+    counted_at = None if minutes_ago is None else timezone.now() - timedelta(minutes=minutes_ago)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        people_counts={
+            "channel": campaign.channel,
+            "people": 0,
+            "excluded": 0,
+            "opted_out": 0,
+            "no_address": 0,
+        },
+        people_counted_at=counted_at,
+    )
+    return campaign
+
+
+def test_the_tick_counts_again_the_people_of_stale_drafts_never_counted_first():
+    everyone = make_audience(make_recipient(), make_recipient())
+    stale = _counted(make_campaign(everyone), minutes_ago=30)
+    never = _counted(make_campaign(everyone, status=Campaign.Status.SCHEDULED), minutes_ago=None)
+    _counted(make_campaign(everyone), minutes_ago=1)  # recent
+    _counted(make_campaign(everyone, status=Campaign.Status.COMPLETED), minutes_ago=60)
+    assert tick()["drafts_counted"] == [never.pk, stale.pk]
+    counts = Campaign.objects.get(pk=stale.pk).people_counts
+    assert counts["people"] == 2
+    assert tick()["drafts_counted"] == []
+
+
+def test_the_tick_counts_a_few_drafts_at_a_time():
+    audience = make_audience(make_recipient())
+    drafts = [_counted(make_campaign(audience), minutes_ago=20 + n) for n in range(5)]
+    assert tick()["drafts_counted"] == [d.pk for d in reversed(drafts)][:DRAFTS_PER_TICK]
