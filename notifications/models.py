@@ -263,7 +263,7 @@ class Campaign(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # A draft's send plan as last counted (`campaigns.plan.campaign_people_count`): counting a
+    # A draft's send plan as last counted (`campaigns.people.campaign_people_count`): counting a
     # million people on every view of a page took over a second; pages show the count's age.
     people_counts = models.JSONField(
         null=True,

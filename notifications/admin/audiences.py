@@ -1,6 +1,5 @@
 """The audiences' admin: static lists and segments, the segment rule builder with its live count,
-each audience's members, and the CSV import that fills static lists (a dry run first, then the
-import).
+and each audience's members; the CSV import that fills static lists lives in `imports.py`.
 
 The rule builder (static/notifications/segment_builder.js) edits the rules JSON of a hidden
 input; the words and choices it offers come from `audiences/rules.py` through `rule_vocabulary`,
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -22,15 +20,11 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 from notifications.audiences.query import audience_people, rules_people
 from notifications.audiences.rules import (
@@ -42,23 +36,14 @@ from notifications.audiences.rules import (
     rules_clean,
 )
 from notifications.audiences.services import audience_delete, audience_save, audience_size_count
-from notifications.errors import REFUSALS, InvalidInput
-from notifications.recipients.reading import CsvFormatError, read_recipient_rows
-from notifications.recipients.staging import (
-    IMPORT_SESSION_KEY,
-    staged_import_discard,
-    staged_import_open,
-    staged_import_save,
-)
-from notifications.recipients.upsert import ImportReport, recipients_import
+from notifications.errors import InvalidInput
 from notifications.recipients.validators import clean_phone
 
 from ..models import Audience, Campaign, Channel, Recipient
 from .attributes import SavedByServiceForm
-from .base import ThroughServicesAdmin, change_link
-from .forms import RecipientImportForm
+from .base import ThroughServicesAdmin, age_text, change_link
+from .imports import RecipientImportMixin
 
-NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
 # Recipients the live count shows as examples of who the rules select.
 SAMPLE_SIZE = 10
 MEMBERS_PER_PAGE = 50
@@ -165,15 +150,8 @@ class AudienceForm(SavedByServiceForm):
         return audience_save(audience=instance, data=data)
 
 
-def counted_age(moment: datetime) -> str:
-    """How long ago a segment was counted: 'just now', '3 minutes ago'."""
-    if (timezone.now() - moment).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"
-
-
 @admin.register(Audience)
-class AudienceAdmin(ThroughServicesAdmin):
+class AudienceAdmin(RecipientImportMixin, ThroughServicesAdmin):
     """Static lists and segments with their sizes and members, and the CSV import that fills
     static lists."""
 
@@ -225,7 +203,7 @@ class AudienceAdmin(ThroughServicesAdmin):
             '<a href="{}" class="audience-size">≈ {}</a> <span class="counted">counted {}</span>',
             url,
             f"{obj.size:,}",
-            counted_age(obj.size_counted_at),
+            age_text(obj.size_counted_at),
         )
 
     @admin.action(description="Recount sizes", permissions=["view"])
@@ -317,89 +295,6 @@ class AudienceAdmin(ThroughServicesAdmin):
                 "errors": [],
             }
         )
-
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload a CSV of recipients, see what a dry run would do, then confirm the import.
-
-        Between the two steps the file waits in a temporary folder under a random name that only
-        this person's session knows.
-        """
-        if not (
-            request.user.has_perm("notifications.add_recipient")
-            and request.user.has_perm("notifications.change_recipient")
-        ):
-            raise PermissionDenied
-        may_add_audience = request.user.has_perm("notifications.add_audience")
-        report, pending = None, None
-        form = RecipientImportForm()
-        if request.method == "POST" and "confirm" in request.POST:
-            pending = request.session.pop(IMPORT_SESSION_KEY, None)
-            if not pending or pending["token"] != request.POST["confirm"]:
-                self.message_user(
-                    request, "That check has expired: upload the file again.", messages.ERROR
-                )
-                return redirect("admin:notifications_audience_import")
-            report = self._import_confirmed(request, pending, may_add_audience)
-            if report is None:
-                return redirect("admin:notifications_audience_import")
-            pending = None
-        elif request.method == "POST":
-            form = RecipientImportForm(request.POST, request.FILES)
-            if form.is_valid() and form.cleaned_data["new_audience"] and not may_add_audience:
-                form.add_error("new_audience", NO_NEW_AUDIENCE)
-            if form.is_valid():
-                pending = staged_import_save(form.cleaned_data)
-                try:
-                    report = recipients_import(
-                        rows=read_recipient_rows(form.cleaned_data["file"]),
-                        audience=form.cleaned_data["audience"],
-                        dry_run=True,
-                    )
-                except CsvFormatError as exc:
-                    staged_import_discard(pending)
-                    pending = None
-                    form.add_error("file", str(exc))
-                else:
-                    request.session[IMPORT_SESSION_KEY] = pending
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import recipients from CSV",
-            "opts": self.model._meta,
-            "form": form,
-            "report": report,
-            "pending": pending,
-            "shown_rejections": report.rejected[:500] if report else [],
-        }
-        return TemplateResponse(request, "admin/notifications/audience/import.html", context)
-
-    def _import_confirmed(
-        self, request: HttpRequest, pending: dict, may_add_audience: bool
-    ) -> ImportReport | None:
-        """Import a file checked by a dry run; None (with a message) when it cannot be."""
-        try:
-            with staged_import_open(pending) as stream:
-                audience = None
-                if pending["audience_id"]:
-                    audience = Audience.objects.filter(pk=pending["audience_id"]).first()
-                if audience is None:
-                    name = pending["new_audience"] or f"Import {pending['filename']}"
-                    audience = Audience.objects.filter(name=name).first()
-                    if audience is None and not may_add_audience:
-                        raise InvalidInput(NO_NEW_AUDIENCE)
-                    if audience is None:
-                        audience = audience_save(audience=None, data={"name": name})
-                report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
-        except FileNotFoundError:
-            self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
-            return None
-        except (CsvFormatError, *REFUSALS) as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return None
-        finally:
-            staged_import_discard(pending)
-        level = messages.WARNING if report.rejected else messages.SUCCESS
-        self.message_user(request, f"{audience}: {report.summary()}", level)
-        return report
 
 
 def _count_refused(errors: list[str]) -> JsonResponse:

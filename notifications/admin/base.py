@@ -212,3 +212,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def moment_text(value: datetime) -> str:
     """A moment in the server's time zone, as the pages show it: '6 Dec 2026, 07:15'."""
     return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
+def age_text(moment: datetime) -> str:
+    """How long ago a count was made, as people say it: 'just now', '5 min ago', '2 h ago'."""
+    minutes = int((timezone.now() - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"

@@ -1,5 +1,6 @@
 """The campaigns' admin: the list with each page's counters, the campaign page with its desk and
-sending buttons, the live progress endpoint, the providers page, and the bulk actions.
+sending buttons, the live progress endpoint and the providers page; the bulk actions are in
+`bulk.py`, the form in `forms.py`.
 """
 
 from __future__ import annotations
@@ -7,10 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,8 +17,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from notifications.campaigns.channels import providers_overview
-from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
-from notifications.campaigns.plan import campaign_people_count, campaign_send_plan
+from notifications.campaigns.people import campaign_people_count
+from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import (
     campaign_message,
@@ -28,16 +27,15 @@ from notifications.campaigns.selectors import (
     campaigns_sms_clicks,
 )
 from notifications.campaigns.services import (
-    campaign_audiences_errors,
     campaign_delete,
     campaign_save,
 )
 from notifications.errors import REFUSALS
 
-from ..models import Audience, Campaign
-from .base import ThroughServicesAdmin, changed_values, moment_text, refusal_on_form
+from ..models import Campaign
+from .base import ThroughServicesAdmin, age_text, changed_values, moment_text, refusal_on_form
+from .bulk import BulkTransitionsMixin
 from .desk import (
-    age_text,
     campaign_desk,
     campaign_live,
     deliveries_url,
@@ -47,38 +45,8 @@ from .desk import (
     recipients_url,
 )
 from .follow_up import FollowUpView
-from .forms import CampaignForm
+from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
 from .transitions import TRANSITIONS, TransitionForm, transition_buttons
-
-
-def audience_choice_label(audience: Audience) -> str:
-    """An audience as the campaign form offers it, with its kept size (never counted here):
-    'Buyers (12,345 people)', 'Lapsed (segment, ≈ 12,345, counted 5 min ago)'."""
-    if audience.kind == Audience.Kind.SEGMENT:
-        if audience.size_counted_at is None:
-            return f"{audience.name} (segment, not counted yet)"
-        return (
-            f"{audience.name} (segment, ≈ {audience.size:,}, "
-            f"counted {age_text(audience.size_counted_at)})"
-        )
-    people = "person" if audience.size == 1 else "people"
-    return f"{audience.name} ({audience.size:,} {people})"
-
-
-class CampaignAdminForm(CampaignForm):
-    """The campaign form with the audiences to exclude, none of which may also be included."""
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if "excluded_audiences" in self.fields:
-            errors = campaign_audiences_errors(
-                audiences=cleaned.get("audiences") or [],
-                excluded_audiences=cleaned.get("excluded_audiences") or [],
-            )
-            for field, messages in errors.items():
-                for message in messages:
-                    self.add_error(field, message)
-        return cleaned
 
 
 class CampaignChangeList(ChangeList):
@@ -103,7 +71,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ThroughServicesAdmin):
+class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
     """Campaigns: a draft is edited here; sending goes through the transitions, behind the
     `dispatch_campaign` permission."""
 
@@ -423,69 +391,5 @@ class CampaignAdmin(ThroughServicesAdmin):
             "dangerous": action in ("cancel", "resend_unknown"),
         }
         return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
-
-    # --- Bulk actions: confirmed on a page that counts what they touch. ----------------------
-
-    @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._bulk(
-            request,
-            queryset,
-            "pause",
-            lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
-        )
-
-    @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
-    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._bulk(
-            request,
-            queryset,
-            "resume",
-            lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
-        )
-
-    @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
-    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._bulk(
-            request,
-            queryset,
-            "cancel",
-            lambda c: campaign_cancel(campaign_id=c.pk, user=request.user),
-        )
-
-    def _bulk(
-        self, request: HttpRequest, queryset: QuerySet, verb: str, call
-    ) -> HttpResponse | None:
-        campaigns = list(queryset)
-        if request.POST.get("confirmed") != "yes":
-            progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
-            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in campaigns]
-            context = {
-                **self.admin_site.each_context(request),
-                "title": f"{verb.capitalize()} {len(campaigns)} campaign(s)?",
-                "opts": self.model._meta,
-                "rows": rows,
-                "open_total": sum(open_count for _, open_count in rows),
-                "verb": verb,
-                "action": request.POST.get("action", ""),
-                "selected": [c.pk for c in campaigns],
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(
-                request, "admin/notifications/campaign/bulk_confirm.html", context
-            )
-        done, refused = 0, []
-        for campaign in campaigns:
-            try:
-                call(campaign)
-            except REFUSALS as exc:
-                refused.append(str(exc))
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
-        for reason in refused:
-            self.message_user(request, reason, messages.WARNING)
-        return None
 
     actions = ["pause_selected", "resume_selected", "cancel_selected", "delete_selected"]

@@ -6,10 +6,7 @@ The timelines are drawn in charts.py.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from notifications.audiences.follow_up import Outcome
@@ -39,6 +36,7 @@ from notifications.providers.limits import Limits
 from notifications.providers.registry import provider_class
 
 from ..models import Campaign, Delivery
+from .base import age_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
 from .follow_up import follow_up_url
 
@@ -64,18 +62,6 @@ def duration_text(seconds: float | None) -> str:
         return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
     days = round(seconds / 86400, 1)
     return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
-
-
-def age_text(moment: datetime) -> str:
-    """How long ago a count was made, as people say it: 'just now', '5 min ago', '2 h ago'."""
-    minutes = int((timezone.now() - moment).total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
 
 
 def plan_sentence(plan: SendPlan) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from notifications.campaigns.services import campaign_errors
+from notifications.campaigns.services import campaign_audiences_errors, campaign_errors
 from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
 from notifications.errors import InvalidInput
@@ -15,6 +15,7 @@ from notifications.recipients.attributes import attributes_typed
 from notifications.recipients.validators import clean_address, clean_addresses_free, clean_phone
 
 from ..models import Address, Audience, Campaign, MessageTemplate, Recipient, RecipientAttribute
+from .base import age_text
 
 # A registered attribute's form field is named after it with this prefix, so no attribute
 # name can clash with one of the recipient's own fields.
@@ -232,3 +233,33 @@ class AudienceMembershipForm(StaticAudienceChoiceForm):
         if not may_create:
             del self.fields["new_audience"]
             self.fields["audience"].required = True
+
+
+def audience_choice_label(audience: Audience) -> str:
+    """An audience as the campaign form offers it, with its kept size (never counted here):
+    'Buyers (12,345 people)', 'Lapsed (segment, ≈ 12,345, counted 5 min ago)'."""
+    if audience.kind == Audience.Kind.SEGMENT:
+        if audience.size_counted_at is None:
+            return f"{audience.name} (segment, not counted yet)"
+        return (
+            f"{audience.name} (segment, ≈ {audience.size:,}, "
+            f"counted {age_text(audience.size_counted_at)})"
+        )
+    people = "person" if audience.size == 1 else "people"
+    return f"{audience.name} ({audience.size:,} {people})"
+
+
+class CampaignAdminForm(CampaignForm):
+    """The campaign form with the audiences to exclude, none of which may also be included."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "excluded_audiences" in self.fields:
+            errors = campaign_audiences_errors(
+                audiences=cleaned.get("audiences") or [],
+                excluded_audiences=cleaned.get("excluded_audiences") or [],
+            )
+            for field, messages in errors.items():
+                for message in messages:
+                    self.add_error(field, message)
+        return cleaned

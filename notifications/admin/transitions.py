@@ -21,7 +21,8 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
     campaign_retry_failed,
 )
-from notifications.campaigns.plan import CONFIRMATION_MAX_AGE, campaign_send_plan
+from notifications.campaigns.people import CONFIRMATION_MAX_AGE
+from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
 from notifications.campaigns.services import campaign_schedule
 

@@ -30,6 +30,10 @@ Operators by type: text `eq`, `ne`, `contains`, `starts_with`, `in` (a list), `e
 returns the rules with values in their stored form (numbers as numbers, dates as ISO dates);
 every problem is reported at once, each naming its rule ("Rule 2.1"), as InvalidInput on
 `rules`.
+
+One module past 400 lines on purpose: the vocabulary above and the check that reads it are one
+contract (a field or operator added to the tables is checked, and offered by the builder and
+the API schema, from here), and a tenth of it is this reference of the format.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def campaigns_people_sizes(*, campaigns: Iterable[Campaign]) -> dict[int, People
     """People per draft for a page of the list, in two queries, never counting recipients.
 
     With one static audience and no exclusions that is the audience's kept size; otherwise the
-    count kept by the send plan (`plan.campaign_people_count`), None where there is none yet.
+    count kept by the send plan (`people.campaign_people_count`), None where there is none yet.
     """
     campaigns = list(campaigns)
     ids = [campaign.pk for campaign in campaigns]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
-from notifications.campaigns.plan import campaign_people_count
+from notifications.campaigns.people import campaign_people_count
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.content.checks import channel_template_errors
 from notifications.content.rendering import template_fields

@@ -24,7 +24,7 @@ from notifications.campaigns.lifecycle import (
     campaigns_start_due,
 )
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.campaigns.plan import PEOPLE_COUNT_MAX_AGE, campaign_people_count
+from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_count
 from notifications.errors import StateConflict
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider

@@ -11,11 +11,10 @@ from notifications.admin.desk import campaign_desk, campaign_live
 from notifications.audiences.services import audience_save
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
+from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_count
 from notifications.campaigns.plan import (
     ESTIMATE_SAMPLE_BATCHES,
-    PEOPLE_COUNT_MAX_AGE,
     campaign_missing_variables,
-    campaign_people_count,
     campaign_send_plan,
     campaign_time_left,
     send_eta_seconds,

@@ -6,7 +6,8 @@ import pytest
 
 from notifications.audiences.follow_up import Outcome, follow_up_people
 from notifications.audiences.services import audience_sizes_rebuild
-from notifications.campaigns.plan import campaign_people_count, send_eta_seconds
+from notifications.campaigns.people import campaign_people_count
+from notifications.campaigns.plan import send_eta_seconds
 from notifications.campaigns.selectors import (
     campaign_follow_up_counts,
     campaign_progress,

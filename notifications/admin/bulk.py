@@ -1,0 +1,82 @@
+"""The campaign list's bulk actions (pause, resume, cancel the selected campaigns), each
+confirmed on a page that counts the deliveries they touch."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
+from notifications.campaigns.selectors import (
+    campaigns_progress,
+)
+from notifications.errors import REFUSALS
+
+
+class BulkTransitionsMixin:
+    """The bulk actions of `CampaignAdmin`, which lists them in its `actions`."""
+
+    @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "pause",
+            lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
+        )
+
+    @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "resume",
+            lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
+        )
+
+    @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk(
+            request,
+            queryset,
+            "cancel",
+            lambda c: campaign_cancel(campaign_id=c.pk, user=request.user),
+        )
+
+    def _bulk(
+        self, request: HttpRequest, queryset: QuerySet, verb: str, call
+    ) -> HttpResponse | None:
+        campaigns = list(queryset)
+        if request.POST.get("confirmed") != "yes":
+            progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
+            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in campaigns]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{verb.capitalize()} {len(campaigns)} campaign(s)?",
+                "opts": self.model._meta,
+                "rows": rows,
+                "open_total": sum(open_count for _, open_count in rows),
+                "verb": verb,
+                "action": request.POST.get("action", ""),
+                "selected": [c.pk for c in campaigns],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/notifications/campaign/bulk_confirm.html", context
+            )
+        done, refused = 0, []
+        for campaign in campaigns:
+            try:
+                call(campaign)
+            except REFUSALS as exc:
+                refused.append(str(exc))
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        return None
