@@ -197,6 +197,13 @@ class Campaign(models.Model):
         TEST = "test", "Test send"
         TRANSACTIONAL = "transactional", "Transactional"
 
+    class PauseCause(models.TextChoices):
+        """Who paused a campaign: staff choose to (information), the engine had to (an alert)."""
+
+        STAFF = "staff", "Paused by staff"
+        BREAKER = "breaker", "Provider kept failing"
+        CONFIGURATION = "configuration", "Provider refused our settings"
+
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN)
     parent = models.ForeignKey(
@@ -222,7 +229,13 @@ class Campaign(models.Model):
         max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
     content = models.JSONField(
-        default=dict, blank=True, help_text="The template's fields as frozen at dispatch."
+        default=dict,
+        blank=True,
+        help_text="The message as sent now: the template's fields frozen at dispatch, or a later "
+        "version staff saved (`versions`).",
+    )
+    content_version = models.PositiveIntegerField(
+        default=0, help_text="The version `content` is; 0 until dispatch."
     )
     scheduled_at = models.DateTimeField(null=True, blank=True)
     sendios_project_id = models.PositiveIntegerField(
@@ -232,6 +245,7 @@ class Campaign(models.Model):
         null=True, blank=True, help_text="Sendios template whose SMS callbacks belong here."
     )
     pause_reason = models.TextField(blank=True)
+    pause_cause = models.CharField(max_length=16, choices=PauseCause.choices, blank=True)
     materialised_at = models.DateTimeField(
         null=True, blank=True, help_text="When every delivery of the audience existed."
     )
@@ -289,6 +303,41 @@ class Campaign(models.Model):
         return self.name
 
 
+class CampaignContent(models.Model):
+    """One version of a campaign's message: the first frozen at dispatch, each later one saved
+    by staff while the campaign was paused or before a retry. Deliveries name the version they
+    were sent with; versions are never changed or deleted."""
+
+    # No index of its own: the (campaign, version) constraint starts with this column.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
+    version = models.PositiveIntegerField()
+    content = models.JSONField()
+    template = models.ForeignKey(
+        MessageTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The template it was taken from, when it was.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["campaign", "-version"]
+        verbose_name = "content version"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "version"], name="content_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.version}"
+
+
 class Delivery(models.Model):
     """One message of one campaign to one recipient, and where it stands."""
 
@@ -317,6 +366,9 @@ class Delivery(models.Model):
     # never began can go back to pending; one whose request began may have reached the provider.
     request_started_at = models.DateTimeField(null=True, blank=True)
     content = models.JSONField(null=True, blank=True, help_text="What was actually sent.")
+    content_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The campaign's content version it was last tried with."
+    )
     provider_response = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -429,6 +481,50 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SeedRecipient(models.Model):
+    """A recipient test sends go to in one click: one person's own (`owner`) or everyone's
+    (no owner). Usually staff themselves, imported like any recipient."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="seed_recipients",
+        help_text="Whose test list it is on; everyone's when empty.",
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "test recipient"
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "owner"], name="seed_unique_per_owner"),
+            models.UniqueConstraint(
+                fields=["recipient"], condition=Q(owner__isnull=True), name="seed_unique_shared"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.recipient_id)
+
+
+class StaffProfile(models.Model):
+    """What a member of staff chose for themselves: the time zone pages show times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="An IANA zone such as Europe/Moscow; the site's when empty.",
+    )
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
 
 
 class DeliveryCounter(models.Model):

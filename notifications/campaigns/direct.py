@@ -12,6 +12,7 @@ from notifications.campaigns.lifecycle import Action, campaign_lock
 from notifications.campaigns.materialise import deliveries_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
+from notifications.campaigns.versions import content_version_add
 from notifications.content.checks import channel_message_errors
 from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
@@ -75,6 +76,9 @@ def _start_now(
     campaign.status = Campaign.Status.RUNNING
     campaign.dispatched_at = campaign.started_at = now
     campaign.dispatched_by = campaign.created_by
+    content_version_add(
+        campaign, campaign.content, template=campaign.template, user=campaign.created_by
+    )
     campaign.save()
     deliveries_materialise(campaign, min(recipient_ids), max(recipient_ids), recipient_ids)
     counters_rebuild(campaign_id=campaign.pk)

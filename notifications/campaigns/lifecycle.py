@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.versions import content_version_add
 from notifications.content.rendering import template_fields
 from notifications.errors import NotFound, StateConflict
 from notifications.models import Campaign, Delivery
@@ -33,6 +34,10 @@ class Action(StrEnum):
     RETRY_FAILED = "retry_failed"
     RESEND_UNKNOWN = "resend_unknown"
     SEND_TEST = "send_test"
+    EDIT_CONTENT = "edit_content"
+    RESCHEDULE = "reschedule"
+    UNSCHEDULE = "unschedule"
+    COPY = "copy"
     CHANGE = "change"
     DELETE = "delete"
 
@@ -40,19 +45,60 @@ class Action(StrEnum):
 _S = Campaign.Status
 # The lifecycle: the actions each status allows. Services refuse the rest (StateConflict, 409);
 # the admin offers buttons for these only; the tests walk this table.
+# Content changes only while nothing is being sent (paused), or once all was (completed, before a
+# retry); a copy can be made of any campaign.
 ALLOWED: dict[str, frozenset[Action]] = {
     _S.DRAFT: frozenset(
-        {Action.DISPATCH, Action.CANCEL, Action.SEND_TEST, Action.CHANGE, Action.DELETE}
+        {
+            Action.DISPATCH,
+            Action.CANCEL,
+            Action.SEND_TEST,
+            Action.COPY,
+            Action.CHANGE,
+            Action.DELETE,
+        }
     ),
-    _S.SCHEDULED: frozenset({Action.PAUSE, Action.CANCEL, Action.SEND_TEST}),
+    _S.SCHEDULED: frozenset(
+        {
+            Action.RESCHEDULE,
+            Action.UNSCHEDULE,
+            Action.PAUSE,
+            Action.CANCEL,
+            Action.SEND_TEST,
+            Action.COPY,
+        }
+    ),
     _S.RUNNING: frozenset(
-        {Action.PAUSE, Action.CANCEL, Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}
+        {
+            Action.PAUSE,
+            Action.CANCEL,
+            Action.RETRY_FAILED,
+            Action.RESEND_UNKNOWN,
+            Action.SEND_TEST,
+            Action.COPY,
+        }
     ),
     _S.PAUSED: frozenset(
-        {Action.RESUME, Action.CANCEL, Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}
+        {
+            Action.RESUME,
+            Action.CANCEL,
+            Action.RETRY_FAILED,
+            Action.RESEND_UNKNOWN,
+            Action.EDIT_CONTENT,
+            Action.SEND_TEST,
+            Action.COPY,
+        }
     ),
-    _S.COMPLETED: frozenset({Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.SEND_TEST}),
-    _S.CANCELLED: frozenset(),
+    _S.COMPLETED: frozenset(
+        {
+            Action.RETRY_FAILED,
+            Action.RESEND_UNKNOWN,
+            Action.EDIT_CONTENT,
+            Action.SEND_TEST,
+            Action.COPY,
+        }
+    ),
+    _S.CANCELLED: frozenset({Action.COPY}),
 }
 
 # How a refusal names the action: "Cannot retry 'Spring sale': it is cancelled."
@@ -60,6 +106,7 @@ _VERBS = {
     Action.RETRY_FAILED: "retry",
     Action.RESEND_UNKNOWN: "resend",
     Action.SEND_TEST: "send a test of",
+    Action.EDIT_CONTENT: "edit the message of",
 }
 
 # Retrying and resending act on the deliveries of one status: with none, nothing to offer.
@@ -85,6 +132,13 @@ def campaign_actions(campaign: Campaign, progress: Mapping[str, int]) -> list[Ac
         if action not in (Action.CHANGE, Action.DELETE)
         and campaign_allows(campaign, action)
         and (action not in _NEEDS_DELIVERIES or progress.get(_NEEDS_DELIVERIES[action], 0) > 0)
+        and not (
+            # A completed campaign's new message would reach no one unless something is
+            # retried or resent.
+            action == Action.EDIT_CONTENT
+            and campaign.status == Campaign.Status.COMPLETED
+            and not (progress.get("failed", 0) or progress.get("unknown", 0))
+        )
     ]
 
 
@@ -133,7 +187,8 @@ def campaign_dispatch(
         # so the tick does not queue a second one while it runs.
         campaign.worker_seen_at = now
         campaign.dispatched_by = user if getattr(user, "pk", None) else None
-        campaign.pause_reason = ""
+        campaign.pause_reason = campaign.pause_cause = ""
+        content_version_add(campaign, campaign.content, template=campaign.template, user=user)
         campaign.save()
         enqueue(campaign_materialise, campaign_id=campaign.pk)
     return campaign
@@ -159,14 +214,25 @@ def campaigns_start_due() -> list[int]:
     return started
 
 
-def campaign_pause(*, campaign_id: int, user: Any = None, reason: str = "") -> Campaign:
-    """Stop new sends at once. Requests already under way finish and are recorded."""
+def campaign_pause(
+    *,
+    campaign_id: int,
+    user: Any = None,
+    reason: str = "",
+    cause: str = Campaign.PauseCause.STAFF,
+) -> Campaign:
+    """Stop new sends at once. Requests already under way finish and are recorded.
+
+    `cause` says who paused: staff (the default), or the engine itself (`PauseCause`), whose
+    pause the pages show as an alert with `reason`.
+    """
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.PAUSE)
         campaign.status = Campaign.Status.PAUSED
         who = getattr(user, "get_username", lambda: "")()
         campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
-        campaign.save(update_fields=["status", "pause_reason", "updated_at"])
+        campaign.pause_cause = cause
+        campaign.save(update_fields=["status", "pause_reason", "pause_cause", "updated_at"])
         _take_back_claims(campaign_id, Delivery.Status.PENDING)
     return campaign
 
@@ -198,7 +264,7 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
         else:
             campaign.status = Campaign.Status.RUNNING
             campaign.started_at = campaign.started_at or now
-        campaign.pause_reason = ""
+        campaign.pause_reason = campaign.pause_cause = ""
         campaign.consecutive_failures = 0
         campaign.save()
         if campaign.status == Campaign.Status.RUNNING:

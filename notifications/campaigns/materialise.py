@@ -42,10 +42,14 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
     if bounds["low"] is not None:
         for start in range(bounds["low"], bounds["high"] + 1, chunk):
             with transaction.atomic():
+                if not _still_dispatched(campaign):
+                    return {}
                 deliveries_materialise(campaign, start, start + chunk - 1)
             # A heartbeat: the tick restarts a materialisation only when this stops.
             Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=timezone.now())
     with transaction.atomic():
+        if not _still_dispatched(campaign):
+            return {}
         counts = counters_rebuild(campaign_id=campaign_id)
         Campaign.objects.filter(pk=campaign_id).update(materialised_at=timezone.now())
         # SMS callbacks that arrived before the campaign started or its deliveries existed.
@@ -54,6 +58,23 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
         if campaign.status == Campaign.Status.RUNNING:
             enqueue_senders(campaign_id)
     return counts
+
+
+def _still_dispatched(campaign: Campaign) -> bool:
+    """Whether the campaign is still the dispatch this materialisation began for, holding its
+    lock to the end of the caller's transaction: an unschedule (back to a draft, its deliveries
+    deleted) waits for the chunk under way, and the next chunk stops."""
+    now = (
+        Campaign.objects.select_for_update(no_key=True)
+        .filter(pk=campaign.pk)
+        .values_list("status", "dispatched_at")
+        .first()
+    )
+    return (
+        now is not None
+        and now[0] != Campaign.Status.DRAFT
+        and (campaign.kind != Campaign.Kind.CAMPAIGN or now[1] == campaign.dispatched_at)
+    )
 
 
 def deliveries_materialise(

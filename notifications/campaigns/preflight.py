@@ -18,6 +18,7 @@ from notifications.content.rendering import (
 from notifications.models import (
     Campaign,
     Channel,
+    Recipient,
 )
 from notifications.providers.registry import channel_status
 from notifications.recipients.selectors import recipient_attribute_names
@@ -53,18 +54,22 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
     if not sample and campaign.kind == Campaign.Kind.CAMPAIGN:
         errors.append("The audience is empty: add recipients or choose another audience.")
     if sample and not errors:
-        compiled = compile_template(fields)
-        failures = []
-        for recipient in sample:
-            try:
-                render_for_channel(compiled, campaign.channel, recipient_context(recipient))
-            except RenderError as exc:
-                failures.append(f"{recipient.external_id}: {exc}")
-        if len(failures) == len(sample):
+        failures, tried = render_failures(fields, campaign.channel, sample)
+        if len(failures) == tried:
             errors.append(f"The message renders for none of the first recipients; {failures[0]}")
-        elif failures:
-            warnings.append(
-                f"{len(failures)} of the first {len(sample)} recipients cannot get this message "
-                f"(they will fail); for example {failures[0]}"
-            )
     return Preflight(errors, warnings)
+
+
+def render_failures(
+    fields: dict[str, str], channel: str, recipients: list[Recipient]
+) -> tuple[list[str], int]:
+    """'external_id: why' for each of `recipients` the message cannot be rendered for on
+    `channel`, and how many were tried."""
+    compiled = compile_template(fields)
+    failures = []
+    for recipient in recipients:
+        try:
+            render_for_channel(compiled, channel, recipient_context(recipient))
+        except RenderError as exc:
+            failures.append(f"{recipient.external_id}: {exc}")
+    return failures, len(recipients)

@@ -12,15 +12,23 @@ from django.utils import timezone
 
 from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
 from notifications.campaigns.people import campaign_people_count
+from notifications.campaigns.preflight import render_failures
 from notifications.campaigns.sms import sms_events_link_pending
-from notifications.content.checks import channel_template_errors
+from notifications.campaigns.versions import content_version_add
+from notifications.content.checks import channel_message_errors, channel_template_errors
 from notifications.content.rendering import template_fields
+from notifications.content.services import template_fields_of
 from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Audience,
     Campaign,
+    CampaignContent,
+    Delivery,
+    DeliveryCounter,
+    DeliveryEvent,
     MessageTemplate,
+    Recipient,
 )
 
 
@@ -109,15 +117,153 @@ def campaign_save(
     return campaign
 
 
-def campaign_schedule(*, campaign_id: int, scheduled_at: datetime, user: Any = None) -> Campaign:
-    """Dispatch a draft campaign to start at `scheduled_at`, which must be in the future.
-
-    `campaign_dispatch` itself takes a past time as "now"; a person who asked to schedule
-    meant a later time, and is told so instead.
-    """
+def _future(scheduled_at: datetime) -> datetime:
+    # `campaign_dispatch` itself takes a past time as "now"; a person who asked to schedule
+    # meant a later time, and is told so instead.
     if scheduled_at <= timezone.now():
         raise InvalidInput("Choose a time in the future, or dispatch now.", field="scheduled_at")
-    return campaign_dispatch(campaign_id=campaign_id, user=user, scheduled_at=scheduled_at)
+    return scheduled_at
+
+
+def campaign_schedule(*, campaign_id: int, scheduled_at: datetime, user: Any = None) -> Campaign:
+    """Dispatch a draft campaign to start at `scheduled_at`, which must be in the future."""
+    return campaign_dispatch(campaign_id=campaign_id, user=user, scheduled_at=_future(scheduled_at))
+
+
+def campaign_reschedule(*, campaign_id: int, scheduled_at: datetime, user: Any = None) -> Campaign:
+    """Move a scheduled campaign's start to another time in the future."""
+    _future(scheduled_at)
+    with transaction.atomic():
+        campaign = campaign_lock(campaign_id, Action.RESCHEDULE)
+        campaign.scheduled_at = scheduled_at
+        campaign.save(update_fields=["scheduled_at", "updated_at"])
+    return campaign
+
+
+def campaign_unschedule(*, campaign_id: int, user: Any = None) -> Campaign:
+    """Take a scheduled campaign back to a draft: its deliveries, history and frozen content
+    go (none was sent), and it can be edited and dispatched again.
+
+    A materialisation still running sees the campaign is no longer the dispatch it started
+    for, under the campaign's lock, and stops (`materialise.campaign_materialise`).
+    """
+    with transaction.atomic():
+        campaign = campaign_lock(campaign_id, Action.UNSCHEDULE)
+        DeliveryEvent.objects.filter(campaign_id=campaign_id, delivery__isnull=False).delete()
+        Delivery.objects.filter(campaign_id=campaign_id).delete()
+        DeliveryCounter.objects.filter(campaign_id=campaign_id).delete()
+        CampaignContent.objects.filter(campaign_id=campaign_id).delete()
+        campaign.status = Campaign.Status.DRAFT
+        campaign.content, campaign.content_version = {}, 0
+        campaign.scheduled_at = campaign.dispatched_at = campaign.dispatched_by = None
+        campaign.materialised_at = campaign.worker_seen_at = None
+        campaign.pause_reason = campaign.pause_cause = ""
+        campaign.save()
+    return campaign
+
+
+def campaign_content_edit(
+    *,
+    campaign_id: int,
+    content: dict[str, str],
+    user: Any = None,
+    template: MessageTemplate | None = None,
+) -> Campaign:
+    """Save `content` as the campaign's next version, while it is paused or completed (before
+    a retry): what is sent from now on, checked as a draft's message is.
+
+    `template` names the template the text was taken from, kept with the version. Raises
+    InvalidInput on the field at fault, or when the message renders for none of the people it
+    would now go to; StateConflict when the campaign is not paused or completed.
+    """
+    fields = template_fields_of(content)
+    with transaction.atomic():
+        campaign = campaign_lock(campaign_id, Action.EDIT_CONTENT)
+        if {name: campaign.content.get(name, "") for name in fields} == fields:
+            raise InvalidInput(
+                f"This is version {campaign.content_version} already: change the message first."
+            )
+        problems = channel_message_errors(campaign.channel, fields)
+        if not any((value or "").strip() for value in fields.values()):
+            problems.setdefault("body", []).append("The message is empty.")
+        if problems:
+            field, messages = next(iter(problems.items()))
+            raise InvalidInput(messages, field=field)
+        failures, tried = render_failures(fields, campaign.channel, _next_recipients(campaign))
+        if tried and len(failures) == tried:
+            raise InvalidInput(
+                f"The message renders for none of the people it would go to; {failures[0]}"
+            )
+        content_version_add(campaign, fields, template=template, user=user)
+        campaign.save(update_fields=["content", "content_version", "updated_at"])
+    return campaign
+
+
+def _next_recipients(campaign: Campaign, limit: int = 20) -> list[Recipient]:
+    """The first few people a new version would go to: the failed, unknown and waiting."""
+    waiting = Delivery.objects.filter(
+        campaign_id=campaign.pk,
+        status__in=[
+            Delivery.Status.FAILED,
+            Delivery.Status.UNKNOWN,
+            Delivery.Status.PENDING,
+            Delivery.Status.SENDING,
+        ],
+    )
+    return list(
+        Recipient.objects.filter(
+            pk__in=waiting.order_by("recipient_id").values("recipient_id")[:limit]
+        ).order_by("pk")
+    )
+
+
+def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, MessageTemplate | None]:
+    """A new draft with the campaign's channel, message, audiences and exclusions.
+
+    The copy sends what the campaign sends now. A draft's message is its template, so when
+    the campaign's current version differs from its template (edited after dispatch, or the
+    template changed since), the copy gets a new template holding that version, returned
+    second; None when the template was reused. The Sendios ids are not copied: SMS callbacks
+    find their campaign by them.
+    """
+    with transaction.atomic():
+        source = campaign_lock(campaign_id, Action.COPY)
+        if source.kind != Campaign.Kind.CAMPAIGN:
+            raise StateConflict(f"'{source.name}' is a {source.get_kind_display().lower()}.")
+        template, new_template = source.template, None
+        if source.content and (
+            template is None or template_fields(template) != template_fields_of(source.content)
+        ):
+            new_template = MessageTemplate.objects.create(
+                name=_free_name(
+                    MessageTemplate,
+                    f"{source.name} (version {source.content_version})",
+                ),
+                **template_fields_of(source.content),
+            )
+            template = new_template
+        copy = Campaign.objects.create(
+            name=_free_name(Campaign, f"Copy of {source.name}"),
+            channel=source.channel,
+            template=template,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        copy.audiences.set(source.audiences.all())
+        copy.excluded_audiences.set(source.excluded_audiences.all())
+    campaign_people_count(campaign=copy)
+    return copy, new_template
+
+
+def _free_name(model: type, wanted: str) -> str:
+    """`wanted`, or with " (2)", " (3)"... when taken, within the name's 200 characters."""
+    wanted = wanted[:190]
+    taken = set(model.objects.filter(name__startswith=wanted).values_list("name", flat=True))
+    if wanted not in taken:
+        return wanted
+    number = 2
+    while f"{wanted} ({number})" in taken:
+        number += 1
+    return f"{wanted} ({number})"
 
 
 def campaign_delete(*, campaign_id: int) -> None:

@@ -76,11 +76,13 @@ def commit_without_flush() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _running(campaign_param: str = "%s") -> str:
-    """SQL: the campaign is running (checked in the same statement as the change it guards)."""
+def _running(campaign_param: str = "%s", *, version: int | None = None) -> str:
+    """SQL: the campaign is running (checked in the same statement as the change it guards),
+    and its content is `version` when given."""
+    same_content = "" if version is None else f" AND content_version = {int(version)}"
     return (
         f"EXISTS (SELECT 1 FROM {_sql_names()['campaign']} "  # noqa: S608 - quoted names
-        f"WHERE id = {campaign_param} AND status = '{Campaign.Status.RUNNING}')"
+        f"WHERE id = {campaign_param} AND status = '{Campaign.Status.RUNNING}'{same_content})"
     )
 
 
@@ -143,7 +145,12 @@ def _ids_condition(ids: Sequence[int]) -> tuple[str, list[Any]]:
 
 
 def deliveries_start(
-    *, campaign_id: int, token: uuid.UUID, ids: Sequence[int], calls: int = 1
+    *,
+    campaign_id: int,
+    token: uuid.UUID,
+    ids: Sequence[int],
+    calls: int = 1,
+    content_version: int | None = None,
 ) -> set[int]:
     """Mark the request for `ids` as begun; returns the ids still held by this claim.
 
@@ -158,6 +165,11 @@ def deliveries_start(
     without that, a slow answer's rows would turn `unknown` under a live worker. (The read
     timeout bounds each wait for a byte, not the whole answer: one that trickles in for longer
     than the request's allowance plus a lease is recorded as `unknown`, never sent twice.)
+
+    With `content_version`, the rows start only while the campaign's content is still the
+    version they were rendered from: a pause, an edit and a resume between the render and the
+    request would otherwise send the old text (the rows go back with the claim, to be rendered
+    again).
     """
     if not ids:
         return set()
@@ -169,7 +181,8 @@ def deliveries_start(
         f"UPDATE {_sql_names()['delivery']} SET request_started_at = %s, "  # noqa: S608
         "lease_expires_at = %s, attempts = attempts + 1, updated_at = %s "
         f"WHERE {in_ids} AND claim_token = %s "
-        f"AND status = %s AND request_started_at IS NULL AND {_running()} RETURNING id"
+        f"AND status = %s AND request_started_at IS NULL AND {_running(version=content_version)}"
+        " RETURNING id"
     )
     params = [
         stamp,

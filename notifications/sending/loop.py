@@ -145,6 +145,7 @@ def campaign_send(
                     contents={},
                     recipients=recipients,
                     attempts=attempts,
+                    content_version=campaign.content_version,
                 )
             )
         stop = _send_groups(
@@ -227,6 +228,7 @@ def _send_groups(
                 token=token,
                 ids=[m.delivery_id for m in group],
                 calls=max(1, calls - 1),
+                content_version=campaign.content_version,
             )
             if not started:
                 continue
@@ -248,7 +250,9 @@ def _send_groups(
                 outcome = provider.send(group, permit=permit)
             except ProviderConfigurationError as exc:
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
-                _campaign_pause_for(campaign.pk, f"{provider.channel}: {exc}")
+                _campaign_pause_for(
+                    campaign.pk, f"{provider.channel}: {exc}", Campaign.PauseCause.CONFIGURATION
+                )
                 return "the provider refused our credentials or configuration"
             except NoPermit as stopped:
                 # The provider's first request was refused as a whole (an expired token), and
@@ -259,7 +263,7 @@ def _send_groups(
                 return str(stopped)
             except Exception:
                 # We cannot tell whether the request left: never risk sending it twice.
-                _record_unknown(campaign.pk, token, group, contents, recipients, attempts)
+                _record_unknown(campaign, token, group, contents, recipients, attempts)
                 raise
             if outcome.hold_until is not None:
                 # Recorded before the slot frees, so no sender can slip in between.
@@ -281,6 +285,7 @@ def _send_groups(
                 recipients=recipients,
                 attempts=attempts,
                 throttled=throttled,
+                content_version=campaign.content_version,
             )
         )
         if breaker_trips(campaign.pk, outcome, throttled):
@@ -288,6 +293,7 @@ def _send_groups(
                 campaign.pk,
                 f"{provider.channel} failed {settings.VESTNIK_BREAKER_THRESHOLD} requests in a "
                 f"row; last: {last_error(outcome)}",
+                Campaign.PauseCause.BREAKER,
             )
             return "the circuit breaker opened"
     return ""
@@ -306,9 +312,9 @@ def _quota_record(key: str, quota: QuotaInfo) -> None:
     )
 
 
-def _record_unknown(campaign_id, token, group, contents, recipients, attempts) -> None:
+def _record_unknown(campaign, token, group, contents, recipients, attempts) -> None:
     deliveries_record(
-        campaign_id=campaign_id,
+        campaign_id=campaign.pk,
         token=token,
         results=[
             SendResult(m.delivery_id, ResultStatus.UNKNOWN, code="internal_error") for m in group
@@ -316,8 +322,9 @@ def _record_unknown(campaign_id, token, group, contents, recipients, attempts) -
         contents=contents,
         recipients=recipients,
         attempts=attempts,
+        content_version=campaign.content_version,
     )
 
 
-def _campaign_pause_for(campaign_id: int, reason: str) -> None:
-    campaign_pause(campaign_id=campaign_id, reason=reason, user=None)
+def _campaign_pause_for(campaign_id: int, reason: str, cause: str) -> None:
+    campaign_pause(campaign_id=campaign_id, reason=reason, user=None, cause=cause)

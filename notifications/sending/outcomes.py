@@ -60,8 +60,12 @@ def deliveries_record(
     recipients: dict[int, int],
     attempts: dict[int, int],
     throttled: bool = False,
+    content_version: int | None = None,
 ) -> Counter:
     """Store each result on its delivery, if the delivery still carries this claim.
+
+    `content_version` is the campaign's content version the results were rendered from: each
+    delivery keeps it, so a retry can tell the failures of an old message from a current one's.
 
     `throttled` means the provider refused the whole request because of its rate limit: the
     deliveries go back to pending for the time it named without using up an attempt.
@@ -164,6 +168,7 @@ def deliveries_record(
                     "lease_expires_at": None,
                     "request_started_at": None,
                     "updated_at": stamp,
+                    **({} if content_version is None else {"content_version": content_version}),
                 },
                 where=where,
                 params=[token_value(token), Status.SENDING],

@@ -66,7 +66,11 @@ def send_campaign(campaign_id: int) -> str:
     except ProviderConfigurationError as exc:
         # Already paused or cancelled by someone else: nothing more to say.
         with contextlib.suppress(StateConflict):
-            campaign_pause(campaign_id=campaign_id, reason=f"{campaign.channel}: {exc}")
+            campaign_pause(
+                campaign_id=campaign_id,
+                reason=f"{campaign.channel}: {exc}",
+                cause=Campaign.PauseCause.CONFIGURATION,
+            )
         return "provider not configured"
     report = campaign_send(
         campaign_id=campaign_id, provider=provider, budget_seconds=send_budget_seconds()

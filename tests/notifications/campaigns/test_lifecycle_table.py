@@ -1,8 +1,10 @@
 """The lifecycle table is the one rule: every service move obeys it, and the desk offers it."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from notifications.campaigns.direct import campaign_send_test
 from notifications.campaigns.lifecycle import (
@@ -16,7 +18,14 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
     campaign_retry_failed,
 )
-from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.campaigns.services import (
+    campaign_content_edit,
+    campaign_copy,
+    campaign_delete,
+    campaign_reschedule,
+    campaign_save,
+    campaign_unschedule,
+)
 from notifications.errors import NotFound, StateConflict
 from notifications.models import Campaign
 from tests.factories import make_audience, make_campaign, make_recipient
@@ -31,6 +40,14 @@ MOVES = {
     Action.SEND_TEST: lambda c, r: campaign_send_test(
         campaign_id=c.pk, external_ids=[r.external_id]
     ),
+    Action.EDIT_CONTENT: lambda c, r: campaign_content_edit(
+        campaign_id=c.pk, content={"title": "New", "body": "New text"}
+    ),
+    Action.RESCHEDULE: lambda c, r: campaign_reschedule(
+        campaign_id=c.pk, scheduled_at=timezone.now() + timedelta(hours=1)
+    ),
+    Action.UNSCHEDULE: lambda c, r: campaign_unschedule(campaign_id=c.pk),
+    Action.COPY: lambda c, r: campaign_copy(campaign_id=c.pk),
     Action.CHANGE: lambda c, r: campaign_save(campaign_id=c.pk, data={"name": "Renamed"}),
     Action.DELETE: lambda c, r: campaign_delete(campaign_id=c.pk),
 }
@@ -79,6 +96,8 @@ def test_staff_are_offered_retry_and_resend_only_when_there_are_rows_to_move():
         Action.RESUME,
         Action.CANCEL,
         Action.SEND_TEST,
+        Action.EDIT_CONTENT,
+        Action.COPY,
     ]
     some = {"failed": 3, "unknown": 1}
     assert campaign_actions(campaign, some) == [
@@ -87,7 +106,16 @@ def test_staff_are_offered_retry_and_resend_only_when_there_are_rows_to_move():
         Action.RETRY_FAILED,
         Action.RESEND_UNKNOWN,
         Action.SEND_TEST,
+        Action.EDIT_CONTENT,
+        Action.COPY,
     ]
+
+
+@pytest.mark.django_db
+def test_a_completed_campaign_offers_a_new_message_only_when_something_is_to_send_again():
+    campaign = make_campaign(status=Campaign.Status.COMPLETED)
+    assert Action.EDIT_CONTENT not in campaign_actions(campaign, {"failed": 0, "unknown": 0})
+    assert Action.EDIT_CONTENT in campaign_actions(campaign, {"failed": 2, "unknown": 0})
 
 
 @pytest.mark.django_db
