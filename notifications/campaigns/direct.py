@@ -20,6 +20,7 @@ from notifications.errors import InvalidInput, StateConflict
 from notifications.models import (
     Campaign,
     MessageTemplate,
+    Recipient,
 )
 from notifications.recipients.validators import recipients_known
 from notifications.sending.counters import counters_rebuild
@@ -27,22 +28,32 @@ from notifications.sending.wake import enqueue_senders
 
 
 def campaign_send_test(
-    *, campaign_id: int, external_ids: Iterable[str], user: Any = None
+    *,
+    campaign_id: int,
+    external_ids: Iterable[str] = (),
+    recipient_ids: Iterable[int] = (),
+    user: Any = None,
 ) -> Campaign:
-    """Send this campaign's message now to recipients named by external_id, as a separate
-    test campaign; InvalidInput names the unknown ones.
+    """Send this campaign's message now to recipients named by external_id or id, as a
+    separate test send; InvalidInput names the unknown ones.
 
     The campaign's own deliveries are untouched; the test send is a child campaign of kind
-    `test` with its own deliveries and history.
+    `test` with its own deliveries and history, shown under its campaign. A draft's test sends
+    its template as it is now; a dispatched campaign's, its current version.
     """
     wanted = set(external_ids)
-    if not wanted:
+    ids = set(recipient_ids)
+    if not wanted and not ids:
         raise InvalidInput("Choose at least one recipient to send the test to.", field="recipients")
-    if len(wanted) > MAX_TEST_RECIPIENTS:
+    if len(wanted) + len(ids) > MAX_TEST_RECIPIENTS:
         raise InvalidInput(
             f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.", field="recipients"
         )
-    ids = sorted(recipients_known(wanted).values())
+    if wanted:
+        ids |= set(recipients_known(wanted).values())
+    known = set(Recipient.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if known != ids:
+        raise InvalidInput("A chosen recipient no longer exists.", field="recipients")
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.SEND_TEST)
         test = Campaign.objects.create(
@@ -54,7 +65,7 @@ def campaign_send_test(
             content=campaign_message(campaign),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        _start_now(test, ids, StateConflict)
+        _start_now(test, sorted(ids), StateConflict)
     return test
 
 
