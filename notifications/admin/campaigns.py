@@ -6,6 +6,7 @@ sending buttons, the live progress endpoint and the providers page; the bulk act
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -19,7 +20,6 @@ from django.utils.html import format_html
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.people import campaign_people_count
 from notifications.campaigns.plan import campaign_send_plan
-from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import (
     campaign_message,
     campaigns_people_sizes,
@@ -35,6 +35,7 @@ from notifications.errors import REFUSALS
 from ..models import Campaign
 from .base import ThroughServicesAdmin, age_text, changed_values, moment_text, refusal_on_form
 from .bulk import BulkTransitionsMixin
+from .content import content_view, message_summary
 from .desk import (
     campaign_desk,
     campaign_live,
@@ -46,7 +47,13 @@ from .desk import (
 )
 from .follow_up import FollowUpView
 from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
-from .transitions import TRANSITIONS, TransitionForm, transition_buttons
+from .transitions import (
+    TRANSITIONS,
+    TransitionForm,
+    transition_blocks,
+    transition_buttons,
+    transition_notes,
+)
 
 
 class CampaignChangeList(ChangeList):
@@ -274,6 +281,11 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 name="notifications_campaign_transition",
             ),
             path(
+                "<int:pk>/content/",
+                self.admin_site.admin_view(partial(content_view, self.admin_site)),
+                name="notifications_campaign_content",
+            ),
+            path(
                 "<int:pk>/progress/",
                 self.admin_site.admin_view(self.progress_view),
                 name="notifications_campaign_progress",
@@ -302,8 +314,8 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         if campaign is not None and self.has_view_permission(request, campaign):
             extra["desk"] = campaign_desk(campaign)
             extra["desk"]["can_recount"] = self.has_change_permission(request, campaign)
-            if self.has_dispatch_permission(request):
-                extra["transitions"] = transition_buttons(campaign)
+            extra["transitions"] = transition_buttons(campaign, request.user)
+            extra["message"] = message_summary(campaign)
             if campaign.status != Campaign.Status.DRAFT:
                 # campaign_save and campaign_delete would refuse: no buttons that lead there.
                 extra.update(
@@ -349,8 +361,12 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         return TemplateResponse(request, "admin/notifications/campaign/providers.html", context)
 
     def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        """Ask for confirmation with the number of recipients touched, then call the service."""
-        if not self.has_dispatch_permission(request) or action not in TRANSITIONS:
+        """Ask for confirmation with the numbers the move touches, then call the service.
+
+        A move the service would refuse now is not offered: the page says why and links to
+        where it is mended, and has no button to confirm.
+        """
+        if action not in TRANSITIONS or not request.user.has_perm(TRANSITIONS[action].permission):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
         transition = TRANSITIONS[action]
@@ -360,17 +376,21 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             action=action,
             initial={"scheduled_at": campaign.scheduled_at},
         )
-        if request.method == "POST" and form.is_valid():
+        blocks = transition_blocks(campaign, action)
+        if request.method == "POST" and not blocks and form.is_valid():
             try:
-                message = transition.run(campaign, request.user, form.cleaned_data)
+                done = transition.run(campaign, request.user, form.cleaned_data)
             except REFUSALS as exc:
-                refusal_on_form(form, exc)
+                campaign.refresh_from_db()
+                blocks = transition_blocks(campaign, action)
+                if not blocks:  # a refusal the page could not foresee: said once, on the form
+                    refusal_on_form(form, exc)
             else:
+                message, url = done if isinstance(done, tuple) else (done, change_url)
                 self.message_user(request, message, messages.SUCCESS)
-                return redirect(change_url)
-        sending = action in ("dispatch", "schedule")
+                return redirect(url)
         plan = None
-        if sending and campaign.status == Campaign.Status.DRAFT:
+        if action in ("dispatch", "schedule") and not blocks:
             # Counted afresh: what staff confirm is who is in the audiences now (the question
             # below reads this count again).
             plan = campaign_send_plan(
@@ -382,9 +402,10 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             "opts": self.model._meta,
             "original": campaign,
             "campaign": campaign,
-            "question": transition.question(campaign),
+            "blocks": blocks,
+            "question": "" if blocks else transition.question(campaign),
             "plan_sentence": plan_sentence(plan) if plan else "",
-            "preflight": campaign_preflight(campaign=campaign) if sending else None,
+            "notes": [] if blocks else transition_notes(campaign, action),
             "form": form,
             "change_url": change_url,
             "button": transition.label,

@@ -155,11 +155,17 @@ def campaign_lock(campaign_id: int, action: Action | None = None) -> Campaign:
     except Campaign.DoesNotExist:
         raise NotFound(f"Campaign {campaign_id} does not exist.") from None
     if action is not None and not campaign_allows(campaign, action):
-        raise StateConflict(
-            f"Cannot {_VERBS.get(action, action.value)} '{campaign.name}': "
-            f"it is {campaign.get_status_display().lower()}."
-        )
+        raise StateConflict(refusal_sentence(campaign, action))
     return campaign
+
+
+def refusal_sentence(campaign: Campaign, action: Action) -> str:
+    """Why the lifecycle refuses `action` to `campaign`: "Cannot retry 'Spring': it is
+    cancelled." The services raise it; the pages say it before anyone clicks."""
+    return (
+        f"Cannot {_VERBS.get(action, action.value)} '{campaign.name}': "
+        f"it is {campaign.get_status_display().lower()}."
+    )
 
 
 def campaign_dispatch(
