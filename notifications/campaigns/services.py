@@ -20,6 +20,7 @@ from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, StateConflict
+from notifications.providers.registry import provider_class
 from notifications.models import (
     Audience,
     Campaign,
@@ -170,22 +171,23 @@ def campaign_content_edit(
     template: MessageTemplate | None = None,
 ) -> Campaign:
     """Save `content` as the campaign's next version, while it is paused or completed (before
-    a retry): what is sent from now on, checked as a draft's message is.
+    a retry): what is sent from now on, checked as a draft's message is. Fields `content` does
+    not name keep the current version's text.
 
     `template` names the template the text was taken from, kept with the version. Raises
     InvalidInput on the field at fault, or when the message renders for none of the people it
     would now go to; StateConflict when the campaign is not paused or completed.
     """
-    fields = template_fields_of(content)
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.EDIT_CONTENT)
-        if {name: campaign.content.get(name, "") for name in fields} == fields:
+        # Fields not given keep their text: a page shows only what the channel sends.
+        fields = template_fields_of({**campaign.content, **content})
+        sent = provider_class(campaign.channel).content_fields
+        if all(fields[name] == campaign.content.get(name, "") for name in sent):
             raise InvalidInput(
                 f"This is version {campaign.content_version} already: change the message first."
             )
         problems = channel_message_errors(campaign.channel, fields)
-        if not any((value or "").strip() for value in fields.values()):
-            problems.setdefault("body", []).append("The message is empty.")
         if problems:
             field, messages = next(iter(problems.items()))
             raise InvalidInput(messages, field=field)
