@@ -20,7 +20,6 @@ from notifications.content.rendering import template_fields
 from notifications.content.services import template_fields_of
 from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, StateConflict
-from notifications.providers.registry import provider_class
 from notifications.models import (
     Audience,
     Campaign,
@@ -31,6 +30,7 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
 )
+from notifications.providers.registry import provider_class
 
 
 def campaign_errors(

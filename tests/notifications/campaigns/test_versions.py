@@ -107,7 +107,7 @@ def test_a_new_version_is_checked_like_a_drafts_message():
 
 def test_the_message_of_a_running_campaign_does_not_change_under_its_senders():
     campaign = dispatched("leadconverter", city_people(), body="Hello")
-    with pytest.raises(StateConflict, match="Cannot edit the message of .* it is running"):
+    with pytest.raises(StateConflict, match=r"Cannot edit the message of .* it is running"):
         campaign_content_edit(campaign_id=campaign.pk, content={"body": "Changed"})
 
 
@@ -230,7 +230,8 @@ def test_back_to_draft_forgets_the_prepared_deliveries_and_can_be_dispatched_aga
     campaign_unschedule(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     assert (campaign.status, campaign.content, campaign.content_version) == ("draft", {}, 0)
-    assert campaign.scheduled_at is None and campaign.materialised_at is None
+    assert campaign.scheduled_at is None
+    assert campaign.materialised_at is None
     for model in (Delivery, DeliveryCounter, DeliveryEvent, CampaignContent):
         assert not model.objects.filter(campaign=campaign).exists(), model
     campaign_dispatch(campaign_id=campaign.pk)
