@@ -135,3 +135,96 @@ def test_the_dispatch_confirmation_says_how_many_are_excluded(client, django_use
     campaign.excluded_audiences.set([make_audience(Recipient.objects.get(external_id="c-0"))])
     question = client.get(transition_url(campaign, "dispatch")).content.decode()
     assert "(1 of 3 are skipped: excluded, opted out or no address)" in question
+
+
+def no_button(html: str) -> bool:
+    return 'value="Yes, ' not in html
+
+
+def test_a_move_that_cannot_succeed_says_why_and_offers_no_button(client, django_user_model):
+    client.force_login(editor(django_user_model, can_send=True))
+    empty = make_campaign(make_audience(name="Nobody"), name="Empty", template=make_template())
+    page = client.get(transition_url(empty, "dispatch")).content.decode()
+    assert "The audience is empty" in page
+    assert "Choose the audiences" in page
+    assert no_button(page)
+    response = client.post(transition_url(empty, "dispatch")).content.decode()
+    assert response.count("The audience is empty") == 1  # said once, not again as a refusal
+    empty.refresh_from_db()
+    assert empty.status == "draft"
+
+
+def test_a_completed_campaign_reached_with_the_back_button_cannot_be_dispatched(
+    client, django_user_model, campaign
+):
+    Campaign.objects.filter(pk=campaign.pk).update(status="completed")
+    client.force_login(editor(django_user_model, can_send=True))
+    page = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert "Cannot dispatch &#x27;Spring&#x27;: it is completed." in page
+    assert no_button(page)
+    page = client.get(transition_url(campaign, "retry_failed")).content.decode()
+    assert "nothing to retry" in page
+    assert no_button(page)
+
+
+def test_a_provider_not_set_up_links_to_the_providers_page(
+    client, django_user_model, settings, campaign
+):
+    settings.IMSHOP_API_KEY = ""
+    client.force_login(editor(django_user_model, can_send=True))
+    page = client.get(transition_url(campaign, "dispatch")).content.decode()
+    assert reverse("admin:notifications_campaign_providers") in page
+    assert no_button(page)
+
+
+def test_the_dispatch_confirmation_counts_exactly_who_cannot_get_the_message(
+    client, django_user_model
+):
+    people = [
+        make_recipient(external_id=f"p-{i}", attributes={"city": "Omsk"} if i % 4 else {})
+        for i in range(60)
+    ]
+    campaign = make_campaign(
+        make_audience(*people), name="Cities", template=make_template(title="T", body="{{ city }}")
+    )
+    client.force_login(editor(django_user_model, can_send=True))
+    page = client.get(transition_url(campaign, "dispatch")).content.decode()
+    # 15 of 60 lack the city: all counted, not "of the first 20".
+    assert "15 of the 60 reachable recipients cannot get this message" in page
+    assert "of the first" not in page
+
+
+def test_the_retry_question_names_the_version_and_warns_of_content_errors(
+    client, django_user_model, campaign
+):
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="completed", content={"title": "T", "body": "{{ city }}"}, content_version=1
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            campaign=campaign,
+            recipient=recipient,
+            status="failed",
+            error="render_error: body: 'city' is undefined",
+            content_version=1,
+        )
+        for recipient in Recipient.objects.all()
+    )
+    counters_add(campaign_id=campaign.pk, deltas={"failed": 3})
+    client.force_login(editor(django_user_model, can_send=True))
+    page = client.get(transition_url(campaign, "retry_failed")).content.decode()
+    assert "Send the 3 failed deliveries of &#x27;Spring&#x27; again with version 1" in page
+    assert "3 of the 3 failed because of the message itself" in page
+    assert "3 of them still cannot get it: they have no &#x27;city&#x27;" in page
+    assert reverse("admin:notifications_campaign_content", args=[campaign.pk]) in page
+    assert not no_button(page)  # their data may have been fixed instead: still allowed
+
+
+def test_copy_makes_a_draft_and_opens_it(client, django_user_model, campaign):
+    user = editor(django_user_model, can_send=False)
+    user.user_permissions.add(Permission.objects.get(codename="add_campaign"))
+    client.force_login(user)
+    response = client.post(transition_url(campaign, "copy"))
+    copy = Campaign.objects.get(name="Copy of Spring")
+    assert response.url == reverse("admin:notifications_campaign_change", args=[copy.pk])
+    assert copy.status == "draft"
