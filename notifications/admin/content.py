@@ -119,12 +119,12 @@ def content_view(admin_site, request: HttpRequest, pk: int) -> HttpResponse:
     sent = provider_class(campaign.channel).content_fields
     initial = {name: campaign.content.get(name, "") for name in sent}
     form = ContentForm(initial=initial, channel=campaign.channel)
-    previews, unrenderable = [], None
+    previews, unrenderable, taken = [], None, False
     if request.method == "POST":
         if not (may_edit and editable):
             raise PermissionDenied
         if "_from_template" in request.POST and campaign.template:
-            text = template_fields(campaign.template)
+            text, taken = template_fields(campaign.template), True
             form = ContentForm(
                 initial={name: text[name] for name in sent}, channel=campaign.channel
             )
@@ -170,6 +170,7 @@ def content_view(admin_site, request: HttpRequest, pk: int) -> HttpResponse:
         "may_edit": may_edit and editable,
         "not_editable": "" if editable else refusal_sentence(campaign, Action.EDIT_CONTENT),
         "template_differs": template_differs(campaign),
+        "template_taken": taken,
         "next_version": campaign.content_version + 1,
         "versions": campaign_versions(campaign),
         "previews": previews,
