@@ -9,7 +9,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
+from notifications.campaigns.lifecycle import (
+    Action,
+    campaign_allows,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    refusal_sentence,
+)
 from notifications.campaigns.selectors import (
     campaigns_progress,
 )
@@ -24,7 +31,7 @@ class BulkTransitionsMixin:
         return self._bulk(
             request,
             queryset,
-            "pause",
+            Action.PAUSE,
             lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
         )
 
@@ -33,7 +40,7 @@ class BulkTransitionsMixin:
         return self._bulk(
             request,
             queryset,
-            "resume",
+            Action.RESUME,
             lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
         )
 
@@ -42,26 +49,31 @@ class BulkTransitionsMixin:
         return self._bulk(
             request,
             queryset,
-            "cancel",
+            Action.CANCEL,
             lambda c: campaign_cancel(campaign_id=c.pk, user=request.user),
         )
 
     def _bulk(
-        self, request: HttpRequest, queryset: QuerySet, verb: str, call
+        self, request: HttpRequest, queryset: QuerySet, action: Action, call
     ) -> HttpResponse | None:
+        """Confirm first, naming the campaigns the lifecycle refuses (they are left out) and
+        counting the deliveries of the others; then call the service for each."""
         campaigns = list(queryset)
+        verb = action.value
         if request.POST.get("confirmed") != "yes":
-            progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
-            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in campaigns]
+            allowed = [c for c in campaigns if campaign_allows(c, action)]
+            progress = campaigns_progress(campaign_ids=[c.pk for c in allowed])
+            rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in allowed]
             context = {
                 **self.admin_site.each_context(request),
-                "title": f"{verb.capitalize()} {len(campaigns)} campaign(s)?",
+                "title": f"{verb.capitalize()} {len(allowed)} campaign(s)?",
                 "opts": self.model._meta,
                 "rows": rows,
+                "refused": [refusal_sentence(c, action) for c in campaigns if c not in allowed],
                 "open_total": sum(open_count for _, open_count in rows),
                 "verb": verb,
                 "action": request.POST.get("action", ""),
-                "selected": [c.pk for c in campaigns],
+                "selected": [c.pk for c in allowed],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(

@@ -111,6 +111,8 @@ def test_pause_selected_campaigns_asks_first_with_the_deliveries_left(admin_clie
     selection = {"action": "pause_selected", "_selected_action": [campaign.pk, other.pk]}
     question = admin_client.post(changelist, selection).content.decode()
     assert "Pause these campaigns? 40 deliveries have not been sent yet." in question
+    assert "Cannot pause &#x27;Draft one&#x27;: it is draft. It is left out." in question
+    assert f'value="{other.pk}"' not in question
     campaign.refresh_from_db()
     assert campaign.status == "running"
 
