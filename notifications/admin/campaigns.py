@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from notifications.campaigns.channels import providers_overview
@@ -33,7 +34,15 @@ from notifications.campaigns.services import (
 from notifications.errors import REFUSALS
 
 from ..models import Campaign
-from .base import ThroughServicesAdmin, age_text, changed_values, moment_text, refusal_on_form
+from .base import (
+    ThroughServicesAdmin,
+    age_text,
+    changed_values,
+    local_time_text,
+    moment_text,
+    refusal_on_form,
+    until_text,
+)
 from .bulk import BulkTransitionsMixin
 from .desk import (
     campaign_desk,
@@ -256,10 +265,14 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
     @admin.display(description="When", ordering="scheduled_at")
     def when(self, obj: Campaign) -> str:
         if obj.started_at:
-            return format_html("Started {}", moment_text(obj.started_at))
-        if obj.scheduled_at:
-            return format_html("Scheduled {}", moment_text(obj.scheduled_at))
-        return format_html("Created {}", moment_text(obj.created_at))
+            return f"Started {local_time_text(obj.started_at)}"
+        if obj.scheduled_at and obj.status == Campaign.Status.SCHEDULED:
+            if obj.scheduled_at <= timezone.now():
+                return f"Starting, scheduled for {local_time_text(obj.scheduled_at)}"
+            return f"Scheduled {until_text(obj.scheduled_at)} — {local_time_text(obj.scheduled_at)}"
+        if obj.scheduled_at and obj.status == Campaign.Status.DRAFT:
+            return f"Draft, planned for {moment_text(obj.scheduled_at)}"
+        return f"Created {local_time_text(obj.created_at)}"
 
     # --- The campaign page, its live progress and the provider status page. -----------------
 
