@@ -1,10 +1,14 @@
-"""Checks every request gets before any view: the admin, the API and the webhooks alike."""
+"""What every request goes through before any view: the checks the admin, the API and the
+webhooks share, and the time zone the signed-in person reads times in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from notifications.staff import staff_time_zone
 
 NUL_IN_QUERY = "A query parameter contains a NUL character (%00), which no page accepts."
 
@@ -26,3 +30,22 @@ class RefuseNulInQuery:
                 # The API's error shape; a hand-made admin URL reads it as well.
                 return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
         return self.get_response(request)
+
+
+class StaffTimeZone:
+    """Each request shows and reads times in the signed-in person's own time zone (the site's
+    when they chose none, or nobody is signed in): the admin's pages, its forms and its charts.
+
+    After AuthenticationMiddleware, which tells who is asking.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(staff_time_zone(request.user))
+        try:
+            return self.get_response(request)
+        finally:
+            # A thread serves other requests next: none inherits this person's zone.
+            timezone.deactivate()

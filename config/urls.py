@@ -4,12 +4,20 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from notifications.admin.profile import time_zone_view
+
 admin.site.site_header = "Vestnik"
 admin.site.site_title = "Vestnik"
 admin.site.index_title = "Campaigns, recipients and deliveries"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The person's own page, under the admin's address and behind its login.
+    path(
+        "admin/profile/time-zone/",
+        admin.site.admin_view(time_zone_view),
+        name="staff_time_zone",
+    ),
     path("admin/", admin.site.urls),
     path("webhooks/", include("webhooks.urls")),
     path("api/", include("notifications.api.urls")),

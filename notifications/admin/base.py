@@ -209,9 +209,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def local_time_text(value: datetime) -> str:
+    """A moment in the person's time zone (the site's, if they chose none), as the pages show
+    it: '6 Dec, 07:15' this year, '6 Dec 2027, 07:15' another."""
+    local = timezone.localtime(value)
+    same_year = local.year == timezone.localtime().year
+    return date_format(local, "j M, H:i" if same_year else "j M Y, H:i")
+
+
+def until_text(value: datetime) -> str:
+    """How far off a future moment is, as people say it: 'in 5 min', 'in 3 h 10 min',
+    'in 4 days 2 h'."""
+    minutes = round((value - timezone.now()).total_seconds() / 60)
+    if minutes < 1:
+        return "in less than a minute"
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+    days, hours = divmod(hours, 24)
+    return f"in {days} days {hours} h" if hours else f"in {days} days"
+
+
 def moment_text(value: datetime) -> str:
-    """A moment in the server's time zone, as the pages show it: '6 Dec 2026, 07:15'."""
-    return date_format(timezone.localtime(value), "j M Y, H:i")
+    """A moment as the pages show it, in the person's time zone, with how far off it is when
+    it is still to come: '6 Dec, 07:15', '6 Dec, 18:30 (in 3 h 10 min)'."""
+    if value > timezone.now():
+        return f"{local_time_text(value)} ({until_text(value)})"
+    return local_time_text(value)
 
 
 def age_text(moment: datetime) -> str:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from notifications.campaigns.channels import providers_overview
@@ -33,7 +34,15 @@ from notifications.campaigns.services import (
 from notifications.errors import REFUSALS
 
 from ..models import Campaign
-from .base import ThroughServicesAdmin, age_text, changed_values, moment_text, refusal_on_form
+from .base import (
+    ThroughServicesAdmin,
+    age_text,
+    changed_values,
+    local_time_text,
+    moment_text,
+    refusal_on_form,
+    until_text,
+)
 from .bulk import BulkTransitionsMixin
 from .content import content_view, message_summary
 from .desk import (
@@ -263,10 +272,14 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
     @admin.display(description="When", ordering="scheduled_at")
     def when(self, obj: Campaign) -> str:
         if obj.started_at:
-            return format_html("Started {}", moment_text(obj.started_at))
-        if obj.scheduled_at:
-            return format_html("Scheduled {}", moment_text(obj.scheduled_at))
-        return format_html("Created {}", moment_text(obj.created_at))
+            return f"Started {local_time_text(obj.started_at)}"
+        if obj.scheduled_at and obj.status == Campaign.Status.SCHEDULED:
+            if obj.scheduled_at <= timezone.now():
+                return f"Starting, scheduled for {local_time_text(obj.scheduled_at)}"
+            return f"Scheduled {until_text(obj.scheduled_at)} — {local_time_text(obj.scheduled_at)}"
+        if obj.scheduled_at and obj.status == Campaign.Status.DRAFT:
+            return f"Draft, planned for {moment_text(obj.scheduled_at)}"
+        return f"Created {local_time_text(obj.created_at)}"
 
     # --- The campaign page, its live progress and the provider status page. -----------------
 
@@ -409,7 +422,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             "form": form,
             "change_url": change_url,
             "button": transition.label,
-            "dangerous": action in ("cancel", "resend_unknown"),
+            "dangerous": action in ("cancel", "resend_unknown", "unschedule"),
         }
         return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
 

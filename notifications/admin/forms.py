@@ -16,6 +16,7 @@ from notifications.recipients.validators import clean_address, clean_addresses_f
 
 from ..models import Address, Audience, Campaign, MessageTemplate, Recipient, RecipientAttribute
 from .base import age_text
+from .timezones import ZonedDateTimeField
 
 # A registered attribute's form field is named after it with this prefix, so no attribute
 # name can clash with one of the recipient's own fields.
@@ -250,7 +251,15 @@ def audience_choice_label(audience: Audience) -> str:
 
 
 class CampaignAdminForm(CampaignForm):
-    """The campaign form with the audiences to exclude, none of which may also be included."""
+    """The campaign form with the audiences to exclude, none of which may also be included,
+    and the time to send at picked in the person's own time zone."""
+
+    scheduled_at = ZonedDateTimeField(
+        label="Send at",
+        required=False,
+        show_hidden_initial=True,
+        help_text="Empty to send when dispatched; a time here makes Dispatch schedule it.",
+    )
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -29,11 +29,17 @@ from notifications.campaigns.people import CONFIRMATION_MAX_AGE
 from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
 from notifications.campaigns.preflight import Fix, campaign_preflight, recipients_unrenderable
 from notifications.campaigns.selectors import campaign_message, campaign_progress
-from notifications.campaigns.services import campaign_copy, campaign_schedule
+from notifications.campaigns.services import (
+    campaign_copy,
+    campaign_reschedule,
+    campaign_schedule,
+    campaign_unschedule,
+)
 from notifications.campaigns.versions import campaign_retry_outlook
 
 from ..models import Campaign, Delivery, Recipient
 from .base import moment_text
+from .timezones import ZonedDateTimeField
 
 
 class TransitionForm(forms.Form):
@@ -42,10 +48,7 @@ class TransitionForm(forms.Form):
     Only the shape is checked here; the services refuse a past time or an unknown recipient.
     """
 
-    scheduled_at = forms.DateTimeField(
-        label="Send at",
-        help_text="Date and time, such as 2026-12-01 09:00 (server time zone).",
-    )
+    scheduled_at = ZonedDateTimeField(label="Send at")
     recipients = forms.CharField(
         label="Recipients (external_id)",
         help_text=f"Comma- or space-separated, at most {MAX_TEST_RECIPIENTS}.",
@@ -55,7 +58,7 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
-        if action != "schedule":
+        if action not in ("schedule", "reschedule"):
             del self.fields["scheduled_at"]
         if action != "send_test":
             del self.fields["recipients"]
@@ -190,6 +193,27 @@ def _send_test(campaign: Campaign, user, data: dict) -> str:
     return f"Test send '{test}' started."
 
 
+def _reschedule(campaign: Campaign, user, data: dict) -> str:
+    rescheduled = campaign_reschedule(
+        campaign_id=campaign.pk, user=user, scheduled_at=data["scheduled_at"]
+    )
+    return f"'{campaign}' is rescheduled for {moment_text(rescheduled.scheduled_at)}."
+
+
+def _unschedule_question(campaign: Campaign) -> str:
+    prepared = campaign_progress(campaign_id=campaign.pk)["total"]
+    deliveries = "delivery" if prepared == 1 else "deliveries"
+    return (
+        f"Take '{campaign}' back to a draft? Nothing has been sent yet; the {prepared:,} "
+        f"{deliveries} prepared for it are discarded, and you can edit it and schedule it again."
+    )
+
+
+def _unschedule(campaign: Campaign, user, data: dict) -> str:
+    campaign_unschedule(campaign_id=campaign.pk, user=user)
+    return f"'{campaign}' is a draft again: nothing was sent."
+
+
 TRANSITIONS: dict[str, Transition] = {
     "dispatch": Transition("Dispatch", _dispatch_question, _dispatch),
     "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _schedule),
@@ -221,6 +245,12 @@ TRANSITIONS: dict[str, Transition] = {
         _send_test,
     ),
     "copy": Transition("Copy", _copy_question, _copy, permission="notifications.add_campaign"),
+    "reschedule": Transition(
+        "Reschedule",
+        lambda c: f"Move the start of '{c}' from {moment_text(c.scheduled_at)} to another time?",
+        _reschedule,
+    ),
+    "unschedule": Transition("Back to draft", _unschedule_question, _unschedule),
 }
 
 
@@ -257,6 +287,8 @@ def transition_buttons(campaign: Campaign, user) -> list[Button]:
         "send_test": "Send test…",
         "edit_content": "Edit message…",
         "copy": "Copy…",
+        "reschedule": "Reschedule…",
+        "unschedule": "Back to draft",
     }
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
         labels["dispatch"] = f"Dispatch for {moment_text(campaign.scheduled_at)}"
