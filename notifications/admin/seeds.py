@@ -7,6 +7,8 @@ or delete permission change the shared one.
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
@@ -100,9 +102,11 @@ class SeedRecipientAdmin(ThroughServicesAdmin):
     def get_form(self, request: HttpRequest, obj: SeedRecipient | None = None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if not self.may_change_shared(request, "add") and "whose" in form.base_fields:
-            whose = form.base_fields["whose"]
+            # A field of its own: the declared one is shared by every form class made here.
+            whose = copy.deepcopy(form.base_fields["whose"])
             whose.choices = [(MINE, "Only me")]
             whose.help_text = "Only staff allowed to change the shared test list may add to it."
+            form.base_fields["whose"] = whose
         return form
 
     def get_fields(self, request: HttpRequest, obj: SeedRecipient | None = None) -> list[str]:
