@@ -96,9 +96,12 @@ class SendTestForm(forms.Form):
     def __init__(self, *args: Any, seeds: list[int], admin_site: admin.AdminSite, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["seeds"].choices = [(pk, pk) for pk in seeds]
-        self.fields["others"].widget = AutocompleteSelectMultiple(
+        others = self.fields["others"]
+        # The admin's search over recipients (the test list's own autocomplete).
+        others.widget = AutocompleteSelectMultiple(
             SeedRecipient._meta.get_field("recipient"), admin_site
         )
+        others.widget.choices = others.choices
 
     def recipient_ids(self) -> list[int]:
         chosen = set(self.cleaned_data["seeds"])

@@ -39,10 +39,12 @@ def test_the_list_shows_my_own_and_the_shared_entries_with_their_channels(
 
     html = client.get(LIST_URL).content.decode()
 
-    assert "anna-1" in html and "team-1" in html
+    assert "anna-1" in html
+    assert "team-1" in html
     assert "boris-1" not in html
     assert "LeadConverter" in html  # Anna has an address there
-    assert "Everyone&#x27;s" in html and "Mine" in html
+    assert "Everyone&#x27;s" in html
+    assert "Mine" in html
 
 
 def test_anyone_who_sees_recipients_adds_to_their_own_list_but_not_the_shared_one(
