@@ -12,6 +12,7 @@ Importing the package registers every admin; each module owns one group of model
 - transitions.py: which sending actions a campaign offers and how each is confirmed and done
 - desk.py: what a campaign's page shows above its form; charts.py draws its timelines in SVG
 - deliveries.py: deliveries and their events, read-only
+- seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
 
@@ -20,7 +21,17 @@ shows the newest rows with a link to the full filtered list, and big changelists
 count.
 """
 
-from . import attributes, audiences, bitrix24, campaigns, deliveries, keys, recipients, templates
+from . import (
+    attributes,
+    audiences,
+    bitrix24,
+    campaigns,
+    deliveries,
+    keys,
+    recipients,
+    seeds,
+    templates,
+)
 
 __all__ = [
     "attributes",
@@ -30,5 +41,6 @@ __all__ = [
     "deliveries",
     "keys",
     "recipients",
+    "seeds",
     "templates",
 ]

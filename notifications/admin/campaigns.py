@@ -56,6 +56,7 @@ from .desk import (
 )
 from .follow_up import FollowUpView
 from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
+from .test_sends import KindFilter, campaign_test_results, send_test_urls
 from .transitions import (
     TRANSITIONS,
     TransitionForm,
@@ -104,7 +105,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         "sms_clicks",
         "when",
     ]
-    list_filter = ["status", "channel", "kind", "created_by"]
+    list_filter = ["status", "channel", KindFilter, "created_by"]
     search_fields = ["name"]
     list_select_related = ["created_by"]
     list_per_page = 50
@@ -318,6 +319,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 self.admin_site.admin_view(FollowUpView.as_view(admin_site=self.admin_site)),
                 name="notifications_campaign_follow_up",
             ),
+            *send_test_urls(self),
             *super().get_urls(),
         ]
 
@@ -329,6 +331,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             extra["desk"]["can_recount"] = self.has_change_permission(request, campaign)
             extra["transitions"] = transition_buttons(campaign, request.user)
             extra["message"] = message_summary(campaign)
+            extra["test_sends"] = campaign_test_results(campaign)
             if campaign.status != Campaign.Status.DRAFT:
                 # campaign_save and campaign_delete would refuse: no buttons that lead there.
                 extra.update(

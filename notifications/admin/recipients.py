@@ -23,6 +23,7 @@ from notifications.audiences.services import (
     recipient_audiences_set,
 )
 from notifications.errors import InvalidInput
+from notifications.recipients.seeds import seed_recipients_add
 from notifications.recipients.services import (
     address_delete,
     address_save,
@@ -120,7 +121,13 @@ class RecipientAdmin(ThroughServicesAdmin):
     ]
     inlines = [AddressInline]
     show_full_result_count = False
-    actions = ["add_to_audience", "remove_from_audience", "delete_selected"]
+    actions = [
+        "add_to_audience",
+        "remove_from_audience",
+        "add_to_my_test_list",
+        "add_to_shared_test_list",
+        "delete_selected",
+    ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Recipient | None = None) -> list:
         attributes = [
@@ -254,6 +261,28 @@ class RecipientAdmin(ThroughServicesAdmin):
                 were_not = _were(concerned - removed, "not ")
                 text = f"Removed {removed:,} from '{audience}' ({were_not})."
         self.message_user(request, text, messages.SUCCESS)
+
+    def has_add_seed_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.add_seedrecipient")
+
+    @admin.action(description="Add to my test list", permissions=["view"])
+    def add_to_my_test_list(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._test_list_add(request, queryset, owner=request.user)
+
+    @admin.action(description="Add to the shared test list", permissions=["add_seed"])
+    def add_to_shared_test_list(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._test_list_add(request, queryset, owner=None)
+
+    def _test_list_add(self, request: HttpRequest, queryset: QuerySet, *, owner) -> None:
+        whose = "your test list" if owner else "the shared test list"
+        try:
+            added = seed_recipients_add(recipients=queryset, owner=owner)
+        except InvalidInput as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        kept = queryset.count() - added
+        already = f" ({kept:,} already on it)" if kept else ""
+        self.message_user(request, f"Added {added:,} to {whose}{already}.", messages.SUCCESS)
 
     @admin.display(description="Also in segments")
     def segment_list(self, obj: Recipient) -> str:
