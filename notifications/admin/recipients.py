@@ -104,7 +104,7 @@ class RecipientAdmin(ThroughServicesAdmin):
 
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]
-    search_fields = ["=external_id", "=phone", "last_name", "=addresses__value"]
+    search_fields = ["=external_id", "=phone", "first_name", "last_name", "=addresses__value"]
     list_filter = [
         ("opted_out_at", admin.EmptyFieldListFilter),
         AudienceFilter,

@@ -12,7 +12,6 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_test
 from notifications.campaigns.lifecycle import (
     Action,
     campaign_actions,
@@ -43,28 +42,18 @@ from .timezones import ZonedDateTimeField
 
 
 class TransitionForm(forms.Form):
-    """What a transition needs besides a click: a time to schedule, recipients for a test.
+    """What a transition needs besides a click: a time to schedule.
 
-    Only the shape is checked here; the services refuse a past time or an unknown recipient.
+    Only the shape is checked here; the services refuse a past time.
     """
 
     scheduled_at = ZonedDateTimeField(label="Send at")
-    recipients = forms.CharField(
-        label="Recipients (external_id)",
-        help_text=f"Comma- or space-separated, at most {MAX_TEST_RECIPIENTS}.",
-        widget=forms.TextInput(attrs={"size": 60}),
-    )
 
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
         if action not in ("schedule", "reschedule"):
             del self.fields["scheduled_at"]
-        if action != "send_test":
-            del self.fields["recipients"]
-
-    def clean_recipients(self) -> list[str]:
-        return self.cleaned_data["recipients"].replace(",", " ").split()
 
 
 @dataclass(frozen=True)
@@ -188,11 +177,6 @@ def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
     return f"{count:,} deliveries of unknown fate will be sent again."
 
 
-def _send_test(campaign: Campaign, user, data: dict) -> str:
-    test = campaign_send_test(campaign_id=campaign.pk, external_ids=data["recipients"], user=user)
-    return f"Test send '{test}' started."
-
-
 def _reschedule(campaign: Campaign, user, data: dict) -> str:
     rescheduled = campaign_reschedule(
         campaign_id=campaign.pk, user=user, scheduled_at=data["scheduled_at"]
@@ -239,11 +223,6 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _resend_unknown,
     ),
-    "send_test": Transition(
-        "Send test",
-        lambda c: f"Send '{c}' now to chosen recipients as a test? The campaign does not change.",
-        _send_test,
-    ),
     "copy": Transition("Copy", _copy_question, _copy, permission="notifications.add_campaign"),
     "reschedule": Transition(
         "Reschedule",
@@ -263,7 +242,10 @@ def _offered(campaign: Campaign, progress: dict[str, int]) -> list[str]:
 
 
 # Page actions with a page of their own rather than a confirmation.
-_OWN_PAGES = {"edit_content": "admin:notifications_campaign_content"}
+_OWN_PAGES = {
+    "edit_content": "admin:notifications_campaign_content",
+    "send_test": "admin:notifications_campaign_test_send",
+}
 
 
 @dataclass(frozen=True)

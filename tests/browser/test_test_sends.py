@@ -48,7 +48,8 @@ def test_a_test_send_to_my_list_shows_each_persons_message_and_the_providers_ans
     expect(page.locator(".messagelist")).to_contain_text("Added 2 to your test list.")
 
     # The send page: the message and my list, both ticked; one click sends.
-    page.goto(f"/admin/notifications/campaign/{campaign_id}/test/")
+    page.goto(f"/admin/notifications/campaign/{campaign_id}/change/")
+    page.locator(".object-tools").get_by_role("link", name="Send test…").click()
     expect(page.locator("#test-message")).to_contain_text("Hello {{ first_name }}")
     expect(page.locator("#test-list input[name=seeds]:checked")).to_have_count(2)
     shot(page, screenshots, "30-send-test", full_page=True)

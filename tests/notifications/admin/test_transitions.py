@@ -91,18 +91,6 @@ def test_an_illegal_transition_is_a_message_not_a_crash(client, django_user_mode
     assert "Cannot resume &#x27;Spring&#x27;: it is draft." in response.content.decode()
 
 
-def test_a_test_send_needs_known_recipients(client, django_user_model, campaign):
-    client.force_login(editor(django_user_model, can_send=True))
-    response = client.post(transition_url(campaign, "send_test"), {"recipients": "c-1, ghost"})
-    assert "No recipient has external_id ghost." in response.content.decode()
-    response = client.post(transition_url(campaign, "send_test"), {"recipients": "c-1"})
-    assert response.status_code == 302
-    test = Campaign.objects.get(kind="test")
-    assert list(
-        Delivery.objects.filter(campaign=test).values_list("recipient__external_id", flat=True)
-    ) == ["c-1"]
-
-
 def test_pause_selected_campaigns_asks_first_with_the_deliveries_left(admin_client, campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status="running")
     counters_add(campaign_id=campaign.pk, deltas={"pending": 40, "sent": 2})
