@@ -81,12 +81,18 @@ class CopyAnswerSerializer(serializers.Serializer):
     new_template = serializers.IntegerField(allow_null=True)
 
 
-class RescheduleSerializer(StrictSerializer):
-    """A new start for a scheduled campaign. A time without an offset is read in the site's
-    time zone (`TIME_ZONE`)."""
+class SiteZoneDateTimeField(serializers.DateTimeField):
+    """A date-time where one without an offset is read in the site's time zone (`TIME_ZONE`),
+    whoever calls: an API key has no zone of its own."""
 
-    scheduled_at = serializers.DateTimeField(
-        default_timezone=ZoneInfo(settings.TIME_ZONE),
+    def default_timezone(self) -> ZoneInfo:
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+class RescheduleSerializer(StrictSerializer):
+    """A new start for a scheduled campaign."""
+
+    scheduled_at = SiteZoneDateTimeField(
         help_text="In the future. Without an offset it is read in the site's time zone.",
     )
 

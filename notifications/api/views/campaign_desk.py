@@ -49,14 +49,14 @@ class CampaignDeskActions:
     @extend_schema(responses=ContentVersionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def versions(self, request: Request, pk: str) -> Response:
-        """The campaign's content versions, newest first, each with how many deliveries were
-        last tried with it."""
+        """The campaign's content versions, newest first, by cursor pages, each with how many
+        deliveries were last tried with it."""
         campaign = self.get_object()
+        page = self.paginate_queryset(campaign.versions.select_related("created_by"))
         tried = _tried_by_version(campaign.pk)
-        versions = list(campaign.versions.select_related("created_by").order_by("-version"))
-        for version in versions:
+        for version in page:
             version.deliveries = tried.get(version.version, 0)
-        return Response(ContentVersionSerializer(versions, many=True).data)
+        return self.get_paginated_response(ContentVersionSerializer(page, many=True).data)
 
     @extend_schema(
         request=ContentEditSerializer,

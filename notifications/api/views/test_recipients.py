@@ -46,11 +46,13 @@ class TestRecipientViewSet(
             shared = _is_key(request) or _asks_shared(request.data)
             return (SeedRecipient, ("add",)) if shared else (Recipient, ("view",))
         if self.action == "destroy":
+            # An entry that is not on the shared list is the caller's own, or not theirs to
+            # see (404 once past here).
             shared = (
                 _is_key(request)
-                or not self.get_queryset()
-                .filter(pk=_id(self.kwargs.get("pk")), owner__isnull=False)
-                .exists()
+                or SeedRecipient.objects.filter(
+                    pk=_id(self.kwargs.get("pk")), owner__isnull=True
+                ).exists()
             )
             return (SeedRecipient, ("delete",)) if shared else (Recipient, ("view",))
         return (Recipient, ("view",))
