@@ -100,7 +100,7 @@ def test_a_version_takes_a_templates_current_text_and_names_it(api):
     assert response.json()["content"]["body"] == "Sale near you"
 
 
-def test_a_version_saved_by_staff_names_them(settings):
+def test_a_version_saved_by_staff_names_them():
     campaign = _completed_with_a_content_error()
     user = staff_with("view_campaign", "dispatch_campaign")
     response = session_of(user).post(
