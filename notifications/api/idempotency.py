@@ -1,20 +1,36 @@
 """Idempotency-Key replays: a request repeated with the same key gets the first answer.
 
-The API's POST /messages/ runs its send through `idempotent_call`; the periodic tick forgets
-answers past the replay window with `idempotency_records_purge`.
+The API's writes that send or create (POST /messages/, a campaign's copy, content and test
+send) answer through `idempotent_response`, which runs them through `idempotent_call`; the
+periodic tick forgets answers past the replay window with `idempotency_records_purge`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from ..models import IdempotencyRecord
+from ..models import IdempotencyRecord, IntegrationKey
+
+# The header as the schema documents it, on every operation that honours it.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Repeats within the replay window return the first answer.",
+)
 
 
 class IdempotencyMismatch(Exception):
@@ -76,3 +92,40 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
         created_at__lt=timezone.now() - older_than
     ).delete()
     return deleted
+
+
+def idempotent_response(request: Request, action: Callable[[], tuple[int, Any]]) -> Response:
+    """The answer of `action` (status and body), run once per the request's Idempotency-Key:
+    a repeat within `API_IDEMPOTENCY_HOURS` gets the first answer, marked
+    `Idempotent-Replayed: true`. Without the header, `action` simply runs."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        status_code, body = action()
+        return Response(body, status=status_code)
+    if len(key) > 255:
+        raise serializers.ValidationError(
+            {"Idempotency-Key": ["Ensure this header has no more than 255 characters."]}
+        )
+    answer = idempotent_call(
+        owner=_owner(request),
+        key=key,
+        fingerprint=_fingerprint(request),
+        action=action,
+        ttl=timedelta(hours=settings.API_IDEMPOTENCY_HOURS),
+    )
+    response = Response(answer.body, status=answer.status_code)
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _owner(request: Request) -> str:
+    if isinstance(request.auth, IntegrationKey):
+        return f"key:{request.auth.pk}"
+    return f"user:{request.user.pk}"
+
+
+def _fingerprint(request: Request) -> str:
+    # Parsed and re-serialised with sorted keys: the same JSON with other spacing is the same.
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()

@@ -8,7 +8,8 @@ A staff session gets exactly what the admin gives the same person. Each request 
 model permissions on the view's model: by its HTTP method, as DRF's `DjangoModelPermissions` maps
 them (a read asks for view, POST for add, PUT and PATCH for change, DELETE for delete), unless the
 view declares what an action asks instead, as campaign transitions ask for `dispatch_campaign`
-like the admin's sending buttons.
+like the admin's sending buttons. Where the answer depends on the request itself (a test list
+entry: one's own, or the shared list), the view says so in `permission_needs`.
 A read is allowed with view or change permission, as in the admin.
 """
 
@@ -47,10 +48,16 @@ class IntegrationAccess(DjangoModelPermissions):
         if not user.is_staff:
             self.message = "Only staff users may use the API with a session."
             return False
-        model = view.permission_model or view.get_queryset().model
-        missing = _missing_permissions(
-            user, model, self._required_permissions(request, view, model)
-        )
+        needs = view.permission_needs(request)
+        if needs is None:
+            model = view.permission_model or view.get_queryset().model
+            required = self._required_permissions(request, view, model)
+        else:
+            model, verbs = needs
+            # Asked for its 405 on a method nobody handles, as below.
+            self.get_required_permissions(request.method, model)
+            required = [_permission(model, verb) for verb in verbs]
+        missing = _missing_permissions(user, model, required)
         if missing:
             self.message = f"Your account may not do this: it lacks {' and '.join(missing)}."
         return not missing
@@ -71,6 +78,9 @@ class IntegrationAccess(DjangoModelPermissions):
 
 def _declared_read(request: Request, view: Any) -> bool:
     """Whether the view declares this action a read: it asks for the view permission alone."""
+    needs = view.permission_needs(request)
+    if needs is not None:
+        return needs[1] == ("view",)
     action = getattr(view, "action", None) or request.method.lower()
     return view.action_permissions.get(action) == ("view",)
 

@@ -11,6 +11,7 @@ from .views.history import DeliveryEventViewSet, DeliveryViewSet
 from .views.messages import MessageView
 from .views.recipients import RecipientViewSet
 from .views.templates import MessageTemplateViewSet
+from .views.test_recipients import TestRecipientViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -19,6 +20,7 @@ router.register("audiences", AudienceViewSet, basename="audience")
 router.register("attributes", RecipientAttributeViewSet, basename="attribute")
 router.register("templates", MessageTemplateViewSet, basename="template")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("test-recipients", TestRecipientViewSet, basename="test-recipient")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("events", DeliveryEventViewSet, basename="event")
 

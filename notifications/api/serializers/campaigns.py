@@ -26,6 +26,13 @@ class CampaignSerializer(StrictModelSerializer):
         help_text="Audiences (static or segments) whose recipients are skipped, with the "
         "reason `Excluded by <name>.`, even when another audience includes them.",
     )
+    pause_cause = serializers.ChoiceField(
+        choices=Campaign.PauseCause.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Who paused it: `staff` chose to; `breaker` and `configuration` mean the "
+        "provider kept failing or refused our settings. Empty unless paused.",
+    )
 
     class Meta:
         model = Campaign
@@ -42,7 +49,9 @@ class CampaignSerializer(StrictModelSerializer):
             "scheduled_at",
             "sendios_project_id",
             "sendios_template_id",
+            "content_version",
             "pause_reason",
+            "pause_cause",
             "dispatched_at",
             "started_at",
             "finished_at",
@@ -53,7 +62,9 @@ class CampaignSerializer(StrictModelSerializer):
             "kind",
             "status",
             "content",
+            "content_version",
             "pause_reason",
+            "pause_cause",
             "dispatched_at",
             "started_at",
             "finished_at",

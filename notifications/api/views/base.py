@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.db.models import Model
 from rest_framework import serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from ..authentication import ApiKeyAuthentication
@@ -30,6 +31,11 @@ class ApiView(APIView):
     action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {}
     # The model of those permissions; a viewset's is its queryset's.
     permission_model: ClassVar[type[Model] | None] = None
+
+    def permission_needs(self, request: Request) -> tuple[type[Model], tuple[str, ...]] | None:
+        """The model and verbs this request asks of a staff session when they depend on the
+        request itself; None where the method or `action_permissions` decides."""
+        return None
 
     def filters(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         """The list's query parameters, checked (400 naming the bad one)."""

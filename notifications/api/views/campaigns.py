@@ -33,10 +33,12 @@ from ..serializers.campaigns import (
     RetriedSerializer,
 )
 from .base import ApiViewSet
+from .campaign_desk import CampaignDeskActions
 
 
 @extend_schema_view(list=extend_schema(parameters=[CampaignFilterSerializer]))
 class CampaignViewSet(
+    CampaignDeskActions,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -44,17 +46,25 @@ class CampaignViewSet(
     mixins.DestroyModelMixin,
     ApiViewSet,
 ):
-    """Campaigns: change them while draft, then dispatch, pause, resume, cancel, retry."""
+    """Campaigns: change them while draft, then dispatch, pause, resume, cancel, retry; edit
+    the content of a paused or completed one, copy, reschedule, and send tests."""
 
     serializer_class = CampaignSerializer
     lookup_value_regex = r"\d+"
-    # Every move of a campaign's life is behind the admin's sending buttons' permission.
+    # Every move of a campaign's life is behind the admin's sending buttons' permission: a new
+    # content version, a new start and a test send are sending decisions too. A copy is a new
+    # draft, as the admin's add.
     action_permissions = {
         "dispatch_campaign": ("dispatch",),
         "pause": ("dispatch",),
         "resume": ("dispatch",),
         "cancel": ("dispatch",),
         "retry_failed": ("dispatch",),
+        "content": ("dispatch",),
+        "reschedule": ("dispatch",),
+        "unschedule": ("dispatch",),
+        "send_test": ("dispatch",),
+        "copy": ("add",),
     }
 
     def get_queryset(self) -> QuerySet[Campaign]:

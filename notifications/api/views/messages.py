@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications.campaigns.direct import message_send
 
-from ...models import Campaign, IntegrationKey
-from ..idempotency import idempotent_call
+from ...models import Campaign
+from ..idempotency import IDEMPOTENCY_KEY, idempotent_response
 from ..serializers.messages import (
     MessageAnswerSerializer,
     MessageDeliverySerializer,
@@ -35,14 +31,7 @@ class MessageView(ApiView):
     @extend_schema(
         request=MessageSerializer,
         responses={202: MessageAnswerSerializer},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                location=OpenApiParameter.HEADER,
-                required=False,
-                description="Repeats within the replay window return the first answer.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
         def send() -> tuple[int, Any]:
@@ -66,34 +55,4 @@ class MessageView(ApiView):
             }
             return status.HTTP_202_ACCEPTED, answer
 
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            status_code, body = send()
-            return Response(body, status=status_code)
-        if len(key) > 255:
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["Ensure this header has no more than 255 characters."]}
-            )
-        answer = idempotent_call(
-            owner=_owner(request),
-            key=key,
-            fingerprint=_fingerprint(request),
-            action=send,
-            ttl=timedelta(hours=settings.API_IDEMPOTENCY_HOURS),
-        )
-        response = Response(answer.body, status=answer.status_code)
-        if answer.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
-
-
-def _owner(request: Request) -> str:
-    if isinstance(request.auth, IntegrationKey):
-        return f"key:{request.auth.pk}"
-    return f"user:{request.user.pk}"
-
-
-def _fingerprint(request: Request) -> str:
-    # Parsed and re-serialised with sorted keys: the same JSON with other spacing is the same.
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+        return idempotent_response(request, send)

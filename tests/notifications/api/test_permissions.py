@@ -9,12 +9,14 @@ as in the admin.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
@@ -29,7 +31,9 @@ from notifications.models import (
     MessageTemplate,
     Recipient,
     RecipientAttribute,
+    SeedRecipient,
 )
+from notifications.recipients.seeds import seed_recipients_add
 from notifications.sending.counters import counters_rebuild
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.api.conftest import client_with, session_of, staff_with
@@ -268,6 +272,68 @@ def _campaign_retry_failed() -> Attempt:
     )
 
 
+def _scheduled_campaign() -> Campaign:
+    return campaign_dispatch(
+        campaign_id=_draft_campaign().pk, scheduled_at=timezone.now() + timedelta(days=1)
+    )
+
+
+def _campaign_content() -> Attempt:
+    campaign = _paused_campaign()
+    return Attempt(
+        f"/api/campaigns/{campaign.pk}/content/",
+        {"title": "New", "body": "Text"},
+        lambda _: Campaign.objects.get(pk=campaign.pk).content_version == 2,
+    )
+
+
+def _campaign_copy() -> Attempt:
+    campaign = make_campaign(name="Sale")
+    return Attempt(
+        f"/api/campaigns/{campaign.pk}/copy/",
+        {},
+        lambda _: Campaign.objects.filter(name="Copy of Sale").exists(),
+    )
+
+
+def _campaign_reschedule() -> Attempt:
+    campaign = _scheduled_campaign()
+    return Attempt(
+        f"/api/campaigns/{campaign.pk}/reschedule/",
+        {"scheduled_at": "2031-01-01T00:00:00Z"},
+        lambda _: Campaign.objects.get(pk=campaign.pk).scheduled_at.year == 2031,
+    )
+
+
+def _campaign_send_test() -> Attempt:
+    recipient, campaign = make_recipient(), make_campaign()
+    return Attempt(
+        f"/api/campaigns/{campaign.pk}/send-test/",
+        {"recipients": [recipient.external_id]},
+        lambda _: Campaign.objects.filter(parent=campaign).exists(),
+    )
+
+
+def _test_recipient_add() -> Attempt:
+    recipient = make_recipient()
+    return Attempt(
+        "/api/test-recipients/",
+        {"external_id": recipient.external_id, "shared": True},
+        lambda _: SeedRecipient.objects.filter(recipient=recipient, owner=None).exists(),
+    )
+
+
+def _test_recipient_remove() -> Attempt:
+    recipient = make_recipient()
+    seed_recipients_add(recipients=Recipient.objects.filter(pk=recipient.pk))
+    entry = SeedRecipient.objects.get(recipient=recipient)
+    return Attempt(
+        f"/api/test-recipients/{entry.pk}/",
+        {},
+        lambda _: not SeedRecipient.objects.filter(pk=entry.pk).exists(),
+    )
+
+
 def _message_send() -> Attempt:
     recipient = make_recipient()
     return Attempt(
@@ -287,7 +353,10 @@ def _message_send() -> Attempt:
 # permission; add and change both for the bulk upsert (the admin's CSV import asks both);
 # change of the audience for its members (a field of the audience); view of the template or of
 # audiences for a preview (the admin's preview page, the rule builder's count); dispatch_campaign
-# for every campaign transition and for a message (the admin's sending buttons and its test send).
+# for every campaign transition, a new content version, a reschedule, a test send and a message
+# (the admin's sending buttons and its test send); add campaign for a copy; the test recipients'
+# add and delete for the shared test list (a person's own list is tested in
+# test_campaign_desk_api.py: it needs only view recipient).
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/recipients/"): Operation(("add_recipient",), _recipient_create),
     ("PUT", "/api/recipients/{id}/"): Operation(("change_recipient",), _recipient_change),
@@ -335,7 +404,22 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/campaigns/{id}/retry-failed/"): Operation(
         ("dispatch_campaign",), _campaign_retry_failed
     ),
+    ("POST", "/api/campaigns/{id}/content/"): Operation(("dispatch_campaign",), _campaign_content),
+    ("POST", "/api/campaigns/{id}/copy/"): Operation(("add_campaign",), _campaign_copy),
+    ("POST", "/api/campaigns/{id}/reschedule/"): Operation(
+        ("dispatch_campaign",), _campaign_reschedule
+    ),
+    ("POST", "/api/campaigns/{id}/unschedule/"): Operation(
+        ("dispatch_campaign",), _transition("unschedule", _scheduled_campaign, "draft")
+    ),
+    ("POST", "/api/campaigns/{id}/send-test/"): Operation(
+        ("dispatch_campaign",), _campaign_send_test
+    ),
     ("POST", "/api/messages/"): Operation(("dispatch_campaign",), _message_send),
+    ("POST", "/api/test-recipients/"): Operation(("add_seedrecipient",), _test_recipient_add),
+    ("DELETE", "/api/test-recipients/{id}/"): Operation(
+        ("delete_seedrecipient",), _test_recipient_remove
+    ),
 }
 
 
@@ -483,6 +567,8 @@ ROUTE_MODELS = {
     "deliveries": "delivery",
     "events": "deliveryevent",
     "attributes": "recipientattribute",
+    # Everyone's own test list is open to whoever may view recipients.
+    "test-recipients": "recipient",
 }
 
 
