@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,7 +16,7 @@ from django.utils.http import urlencode
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.preflight import recipients_unrenderable
 from notifications.campaigns.services import campaign_content_edit
-from notifications.campaigns.versions import template_differs
+from notifications.campaigns.versions import template_differs, versions_tried
 from notifications.content.preview import message_preview
 from notifications.content.rendering import template_fields
 from notifications.errors import REFUSALS
@@ -69,12 +68,7 @@ def version_deliveries_url(campaign_id: int, version: int) -> str:
 def campaign_versions(campaign: Campaign) -> list[dict]:
     """Each version, newest first, with how many deliveries were last tried with it (one
     grouped count over the campaign's deliveries)."""
-    tried = dict(
-        Delivery.objects.filter(campaign_id=campaign.pk, content_version__isnull=False)
-        .values("content_version")
-        .annotate(n=Count("pk"))
-        .values_list("content_version", "n")
-    )
+    tried = versions_tried(campaign.pk)
     versions = CampaignContent.objects.filter(campaign=campaign).select_related(
         "created_by", "template"
     )

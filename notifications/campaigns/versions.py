@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 
 from notifications.content.rendering import template_fields
 from notifications.models import Campaign, CampaignContent, Delivery, MessageTemplate
@@ -40,11 +41,33 @@ def content_version_add(
     )
 
 
-def _tried_with(version: int) -> Q:
-    # Deliveries made before versions existed carry none: they went out with the first.
+# Tried before versions existed: no version, but a request or a render (a render failure
+# makes no request). They went out with the first.
+_TRIED_UNVERSIONED = Q(content_version__isnull=True) & (
+    Q(attempts__gt=0)
+    | Q(status__in=[Delivery.Status.SENT, Delivery.Status.FAILED, Delivery.Status.UNKNOWN])
+)
+
+
+def tried_with(version: int) -> Q:
+    """Deliveries last tried with `version`."""
     if version <= 1:
-        return Q(content_version__isnull=True) | Q(content_version__lte=1)
+        return Q(content_version=1) | _TRIED_UNVERSIONED
     return Q(content_version=version)
+
+
+def versions_tried(campaign_id: int) -> dict[int, int]:
+    """How many of the campaign's deliveries were last tried with each version, in one grouped
+    query (the rule of `tried_with`)."""
+    rows = (
+        Delivery.objects.filter(campaign_id=campaign_id)
+        .filter(Q(content_version__isnull=False) | _TRIED_UNVERSIONED)
+        .annotate(tried=Coalesce("content_version", 1))
+        .values("tried")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return {row["tried"]: row["count"] for row in rows}
 
 
 @dataclass(frozen=True)
@@ -67,7 +90,7 @@ def campaign_retry_outlook(campaign: Campaign) -> RetryOutlook:
     """Counted in SQL over the campaign's failed deliveries: two counts on the (campaign,
     status) index, whatever the campaign's size."""
     failed = Delivery.objects.filter(campaign_id=campaign.pk, status=Delivery.Status.FAILED)
-    same = failed.filter(_tried_with(campaign.content_version), error__startswith=RENDER_ERROR)
+    same = failed.filter(tried_with(campaign.content_version), error__startswith=RENDER_ERROR)
     example = same.order_by("pk").values_list("error", flat=True).first() or ""
     return RetryOutlook(
         version=campaign.content_version,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -24,7 +23,7 @@ from notifications.campaigns.services import (
     campaign_reschedule,
     campaign_unschedule,
 )
-from notifications.campaigns.versions import campaign_retry_outlook
+from notifications.campaigns.versions import campaign_retry_outlook, versions_tried
 from notifications.content.rendering import template_fields
 from notifications.recipients.seeds import seed_recipients
 
@@ -53,7 +52,7 @@ class CampaignDeskActions:
         deliveries were last tried with it."""
         campaign = self.get_object()
         page = self.paginate_queryset(campaign.versions.select_related("created_by"))
-        tried = _tried_by_version(campaign.pk)
+        tried = versions_tried(campaign.pk)
         for version in page:
             version.deliveries = tried.get(version.version, 0)
         return self.get_paginated_response(ContentVersionSerializer(page, many=True).data)
@@ -184,20 +183,6 @@ class CampaignDeskActions:
         campaign = self.get_object()
         page = self.paginate_queryset(_test_sends().filter(parent=campaign))
         return self.get_paginated_response(TestSendSerializer(page, many=True).data)
-
-
-def _tried_by_version(campaign_id: int) -> dict[int, int]:
-    """How many of the campaign's deliveries were last tried with each version, in one grouped
-    query. Deliveries tried before versions existed carry none: they went out with the first."""
-    rows = (
-        Delivery.objects.filter(campaign_id=campaign_id)
-        .filter(Q(content_version__isnull=False) | Q(attempts__gt=0))
-        .annotate(tried_with=Coalesce("content_version", 1))
-        .values("tried_with")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    return {row["tried_with"]: row["count"] for row in rows}
 
 
 def _test_sends() -> QuerySet[Campaign]:
