@@ -117,9 +117,8 @@ def test_test_sends_and_api_messages_are_not_campaigns_on_the_dashboard(staff):
 
 
 def test_campaigns_finished_over_a_week_ago_are_left_out(staff):
-    finished_campaign("Old", ["sent"]).__class__.objects.filter(name="Old").update(
-        finished_at=timezone.now() - timedelta(days=8)
-    )
+    old = finished_campaign("Old", ["sent"])
+    Campaign.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
     assert staff.get("/admin/").context["finished"]["rows"] == []
 
 
