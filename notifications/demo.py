@@ -10,8 +10,9 @@ campaign's past cannot be made by sending, so `history_write` writes it directly
 the content version dispatch would have frozen, one delivery per person with the outcome the
 send loop would have recorded, their events, and the counters rebuilt from those rows.
 
-It runs once: with the demo's static list present it changes nothing. All of it is one
-transaction, so a failure leaves no half-made demo behind.
+It fills an empty install only, once: with the demo there already, or with recipients or
+campaigns of the install's own, it changes nothing (so `make run` may call it every time). All
+of it is one transaction, so a failure leaves no half-made demo behind.
 """
 
 from __future__ import annotations
@@ -143,9 +144,11 @@ FAILURES = {
 
 @dataclass(frozen=True)
 class DemoReport:
-    """What `demo_fill` made; `made` is False when the demo was already there."""
+    """What `demo_fill` made; `made` is False when it left the install as it was, because the
+    demo was there already or the install has data of its own (`own_data`)."""
 
     made: bool
+    own_data: bool = False
     recipients: int = 0
     audiences: int = 0
     templates: int = 0
@@ -155,7 +158,7 @@ class DemoReport:
 
 
 def demo_fill(*, recipients: int = DEFAULT_RECIPIENTS, seed: int = 2026) -> DemoReport:
-    """Fill the database with the demo, once; InvalidInput for a size out of range."""
+    """Fill an empty database with the demo, once; InvalidInput for a size out of range."""
     if not 10 <= recipients <= MAX_RECIPIENTS:
         raise InvalidInput(
             f"The demo makes between 10 and {MAX_RECIPIENTS:,} recipients, not {recipients}.",
@@ -163,6 +166,8 @@ def demo_fill(*, recipients: int = DEFAULT_RECIPIENTS, seed: int = 2026) -> Demo
         )
     if Audience.objects.filter(name=STATIC_LIST).exists():
         return DemoReport(made=False)
+    if Recipient.objects.exists() or Campaign.objects.exists():
+        return DemoReport(made=False, own_data=True)
     rng = random.Random(seed)  # noqa: S311 (made-up people, the same on every run)
     with transaction.atomic():
         _attributes()
@@ -391,6 +396,8 @@ def _sms_callbacks(
 
 def demo_sentence(report: DemoReport) -> str:
     """One sentence of what `demo_fill` did."""
+    if report.own_data:
+        return "This install has recipients or campaigns of its own: the demo data was not added."
     if not report.made:
         return "The demo data is already here: nothing was changed."
     return (

@@ -1,4 +1,4 @@
-"""`manage.py demo_data`: fill a fresh install with demo recipients, audiences, templates and
+"""`manage.py demo_data`: fill an empty install with demo recipients, audiences, templates and
 finished campaigns (`notifications.demo`), once."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -9,9 +9,10 @@ from notifications.errors import InvalidInput
 
 class Command(BaseCommand):
     help = (
-        "Fill the database with demo data: recipients with Russian names and cities, a static "
+        "Fill an empty database with demo data: recipients with Russian names and cities, a static "
         "list and a segment, a template per channel, a draft and four finished campaigns with "
-        "their deliveries and SMS events. Run again, it changes nothing."
+        "their deliveries and SMS events. Run again, or on an install with recipients or campaigns "
+        "of its own, it changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

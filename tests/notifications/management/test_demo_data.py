@@ -47,6 +47,14 @@ def test_running_it_twice_changes_nothing():
     assert table_sizes() == before
 
 
+def test_an_install_with_its_own_recipients_is_left_alone():
+    Recipient.objects.create(external_id="real-customer")
+    assert demo() == (
+        "This install has recipients or campaigns of its own: the demo data was not added."
+    )
+    assert Recipient.objects.count() == 1
+
+
 def test_every_finished_campaigns_counters_equal_its_rows():
     demo("--recipients", "80")
     finished = Campaign.objects.exclude(status=Campaign.Status.DRAFT)
