@@ -21,25 +21,11 @@ from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.selectors import campaigns_progress
 
 from ..models import Campaign, DeliveryEvent, MessageTemplate, Recipient
-from .base import moment_text
+from .base import local_time_text, moment_text, until_text
 from .desk import deliveries_url, events_url
 
 SECTION_ROWS = 10
 FINISHED_DAYS = 7
-
-
-def until_text(moment: datetime, now: datetime | None = None) -> str:
-    """How long until a moment, as people say it: 'in 3 h 10 min', 'in 5 min', 'in 2 days'."""
-    seconds = (moment - (now or timezone.now())).total_seconds()
-    if seconds < 60:
-        return "due now"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"in {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
-    return f"in {hours // 24} days"
 
 
 def campaigns_url(**filters: str) -> str:
@@ -83,7 +69,7 @@ def running_section() -> dict:
     }
 
 
-def scheduled_section(now: datetime) -> dict:
+def scheduled_section() -> dict:
     """Scheduled campaigns, soonest first, with how long until each starts."""
     campaigns = list(
         Campaign.objects.filter(
@@ -95,8 +81,8 @@ def scheduled_section(now: datetime) -> dict:
             {
                 "campaign": campaign,
                 "url": _campaign_url(campaign),
-                "until": until_text(campaign.scheduled_at, now) if campaign.scheduled_at else "",
-                "moment": moment_text(campaign.scheduled_at) if campaign.scheduled_at else "",
+                "until": until_text(campaign.scheduled_at) if campaign.scheduled_at else "",
+                "moment": local_time_text(campaign.scheduled_at) if campaign.scheduled_at else "",
             }
             for campaign in campaigns[:SECTION_ROWS]
         ],
@@ -132,7 +118,7 @@ def finished_section(now: datetime) -> dict:
             {
                 "campaign": campaign,
                 "url": _campaign_url(campaign),
-                "finished": moment_text(campaign.finished_at),
+                "finished": local_time_text(campaign.finished_at),
                 "total": counts["total"],
                 "total_url": deliveries_url(campaign.pk),
                 "sent": counts["sent"],
@@ -206,7 +192,7 @@ def dashboard_context(request: HttpRequest) -> dict:
     if request.user.has_perm("notifications.view_campaign"):
         context.update(
             running=running_section(),
-            scheduled=scheduled_section(now),
+            scheduled=scheduled_section(),
             finished=finished_section(now),
             providers=providers_section(now),
         )
