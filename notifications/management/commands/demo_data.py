@@ -1,9 +1,9 @@
 """`manage.py demo_data`: fill an empty install with demo recipients, audiences, templates and
-finished campaigns (`notifications.demo`), once."""
+finished campaigns (`notifications.demo.fill`), once."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.demo import DEFAULT_RECIPIENTS, demo_fill, demo_sentence
+from notifications.demo.fill import DEFAULT_RECIPIENTS, demo_fill, demo_sentence
 from notifications.errors import InvalidInput
 
 
