@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 EMULATOR_ADDR ?= 127.0.0.1:8025
+# `make run` fills an empty install with demo data (`manage.py demo_data`); DEMO=0 skips it.
+DEMO ?= 1
 
 .PHONY: run test lint format bench
 
@@ -29,6 +31,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
+ifneq ($(DEMO),0)
+	$(BIN)/python manage.py demo_data
+endif
 	$(BIN)/python manage.py devserver $(ADDR) --emulator --emulator-addr $(EMULATOR_ADDR)
 
 test: $(VENV)/.installed

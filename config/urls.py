@@ -1,14 +1,11 @@
-"""URL routes: the admin is the product's front door."""
+"""URL routes: the admin is the product's front door (its titles are on the site class,
+`config.admin_site.VestnikAdminSite`)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from notifications.admin.profile import time_zone_view
-
-admin.site.site_header = "Vestnik"
-admin.site.site_title = "Vestnik"
-admin.site.index_title = "Campaigns, recipients and deliveries"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

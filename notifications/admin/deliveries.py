@@ -1,9 +1,18 @@
-"""Deliveries and their events: history the system writes and staff only read."""
+"""Deliveries and their events: history the system writes and staff only read.
+
+Their pages speak as staff do: what was sent to whom, when, and the provider's answer. The
+fields the send loop keeps for itself (a worker's claim and lease, when a request began, the
+fingerprint that stores a callback once) sit in a collapsed "Technical details" section that
+says what they are for.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.utils import display_for_field
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from notifications.campaigns.sms import sms_events_link_pending
@@ -11,23 +20,79 @@ from notifications.campaigns.sms import sms_events_link_pending
 from ..models import Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
 
+TECHNICAL = "Technical details"
+
+
+def labelled(field: str, label: str) -> Callable[[Model], object]:
+    """A read-only field shown under `label`, formatted as Django shows the field itself.
+
+    Django labels a read-only field with the model's name for it; this keeps the model's name
+    for engineers and lets the page say it as staff do. Named after the field, so the model's
+    help text still shows under it.
+    """
+
+    def value(obj: Model) -> object:
+        return display_for_field(getattr(obj, field), obj._meta.get_field(field), "—")
+
+    value.__name__ = field
+    value.short_description = label  # type: ignore[attr-defined]
+    return value
+
+
+def relabelled(fieldsets: list, labels: dict[str, str]) -> list:
+    """`fieldsets` with each field named in `labels` shown under that label (`labelled`)."""
+    return [
+        (
+            name,
+            {
+                **options,
+                "fields": [
+                    labelled(field, labels[field]) if field in labels else field
+                    for field in options["fields"]
+                ],
+            },
+        )
+        for name, options in fieldsets
+    ]
+
+
+def event_type_label(event_type: str) -> str:
+    """'SMS click' for `sms_click`; a callback of a kind we don't know keeps its own name."""
+    try:
+        return DeliveryEvent.Type(event_type).label
+    except ValueError:
+        return event_type
+
+
+class HistoryAdmin(ReadOnlyAdmin):
+    """A read-only page whose every field is one of its fieldsets'."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list:
+        return [field for _, options in self.fieldsets for field in options["fields"]]
+
 
 class DeliveryEventInline(admin.TabularInline):
     """A delivery's events, oldest first, read-only."""
 
     model = DeliveryEvent
-    fields = ["type", "occurred_at", "detail", "data"]
+    fields = ["type_label", "occurred_at", "detail"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["occurred_at", "id"]
+    verbose_name = "event"
+    verbose_name_plural = "What happened"
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description="Event")
+    def type_label(self, obj: DeliveryEvent) -> str:
+        return event_type_label(obj.type)
+
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(HistoryAdmin):
     """Deliveries, one per recipient of a campaign, with their events."""
 
     list_display = [
@@ -45,17 +110,130 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
     inlines = [DeliveryEventInline]
+    fieldsets = relabelled(
+        [
+            (
+                None,
+                {
+                    "fields": [
+                        "campaign",
+                        "recipient",
+                        "address",
+                        "status",
+                        "error",
+                        "sent_at",
+                        "attempts",
+                        "next_attempt_at",
+                    ]
+                },
+            ),
+            ("The message", {"fields": ["content", "content_version", "provider_response"]}),
+            (
+                TECHNICAL,
+                {
+                    "classes": ["collapse"],
+                    "description": "What the sending workers keep for themselves while a "
+                    "message is on its way: which worker holds it and until when, and when its "
+                    "request to the provider began. Useful only when reporting a problem to the "
+                    "developers.",
+                    "fields": [
+                        "id",
+                        "claim_token",
+                        "lease_expires_at",
+                        "request_started_at",
+                        "created_at",
+                        "updated_at",
+                    ],
+                },
+            ),
+        ],
+        {
+            "address": "Sent to",
+            "attempts": "Tries",
+            "next_attempt_at": "Next try at",
+            "content": "Message as sent",
+            "content_version": "Message version",
+            "provider_response": "Provider's answer",
+            "id": "Delivery number",
+            "claim_token": "Worker holding it",
+            "lease_expires_at": "Held by that worker until",
+            "request_started_at": "Request to the provider began",
+            "created_at": "Prepared at",
+            "updated_at": "Last changed",
+        },
+    )
 
 
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(ReadOnlyAdmin):
+class DeliveryEventAdmin(HistoryAdmin):
     """Events of deliveries and SMS callbacks, and the action that links waiting callbacks."""
 
-    list_display = ["id", "type", "occurred_at", "campaign", "recipient", "delivery_link", "detail"]
+    list_display = [
+        "id",
+        "type_label",
+        "occurred_at",
+        "campaign",
+        "recipient",
+        "delivery_link",
+        "detail",
+    ]
     list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign"]
     search_fields = ["=recipient__external_id"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
+    fieldsets = relabelled(
+        [
+            (
+                None,
+                {
+                    "fields": [
+                        "type_label",
+                        "occurred_at",
+                        "campaign",
+                        "recipient",
+                        "delivery_link",
+                        "detail",
+                        "link",
+                    ]
+                },
+            ),
+            (
+                "From the SMS service (Sendios)",
+                {
+                    "classes": ["collapse"],
+                    "description": "For SMS callbacks: how the SMS service names the message, "
+                    "the customer and the campaign; this event was matched by them.",
+                    "fields": [
+                        "sms_id",
+                        "sendios_user_id",
+                        "sendios_project_id",
+                        "sendios_template_id",
+                    ],
+                },
+            ),
+            (
+                TECHNICAL,
+                {
+                    "classes": ["collapse"],
+                    "description": "What the system stored with the event: its raw data, and a "
+                    "fingerprint that makes a callback the SMS service sends twice count once.",
+                    "fields": ["id", "data", "dedup_key", "created_at"],
+                },
+            ),
+        ],
+        {
+            "occurred_at": "When",
+            "link": "Link followed",
+            "sms_id": "SMS number",
+            "sendios_user_id": "Customer id",
+            "sendios_project_id": "Project",
+            "sendios_template_id": "Template",
+            "id": "Event number",
+            "data": "Raw data",
+            "dedup_key": "Fingerprint",
+            "created_at": "Stored at",
+        },
+    )
 
     actions = ["link_unlinked_sms_events"]
 
@@ -64,6 +242,10 @@ class DeliveryEventAdmin(ReadOnlyAdmin):
         # Links every waiting callback, whatever was selected: the work is the same query.
         links = sms_events_link_pending()
         self.message_user(request, f"{links:,} links made.", messages.SUCCESS)
+
+    @admin.display(description="Event", ordering="type")
+    def type_label(self, obj: DeliveryEvent) -> str:
+        return event_type_label(obj.type)
 
     @admin.display(description="Delivery")
     def delivery_link(self, obj: DeliveryEvent) -> str:

@@ -1,0 +1,46 @@
+"""The delivery and event pages speak as staff do; the send loop's own fields are tucked away."""
+
+import re
+
+import pytest
+
+from notifications.models import Delivery, DeliveryEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def labels_by_section(html: str) -> dict[str, list[str]]:
+    """Each fieldset's heading (None for the first without one) and the labels in it."""
+    sections: dict[str, list[str]] = {}
+    for part in re.split(r"<fieldset", html)[1:]:
+        heading = re.search(r'class="fieldset-heading">([^<]*)<', part)
+        name = heading.group(1) if heading else None
+        sections.setdefault(name, re.findall(r"<label>([^<]*):</label>", part))
+    return sections
+
+
+def test_a_deliverys_engineering_fields_are_in_a_collapsed_technical_section(staff, sample_rows):
+    delivery = Delivery.objects.get()
+    html = staff.get(f"/admin/notifications/delivery/{delivery.pk}/change/").content.decode()
+    sections = labels_by_section(html)
+    assert sections["Technical details"] == [
+        "Delivery number",
+        "Worker holding it",
+        "Held by that worker until",
+        "Request to the provider began",
+        "Prepared at",
+        "Last changed",
+    ]
+    assert "Sent to" in sections[None]
+    assert "Claim token" not in html
+    technical = html.index("Technical details")
+    assert html.rfind("<details", 0, technical) > html.rfind("</details>", 0, technical)
+
+
+def test_an_events_fingerprint_and_raw_data_are_technical_details(staff, sample_rows):
+    event = DeliveryEvent.objects.get()
+    html = staff.get(f"/admin/notifications/deliveryevent/{event.pk}/change/").content.decode()
+    sections = labels_by_section(html)
+    assert sections["Technical details"] == ["Event number", "Raw data", "Fingerprint", "Stored at"]
+    assert "Dedup key" not in html
+    assert sections[None][:2] == ["Event", "When"]
