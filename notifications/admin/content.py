@@ -5,7 +5,7 @@ now go to."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.preflight import recipients_unrenderable
 from notifications.campaigns.services import campaign_content_edit
-from notifications.campaigns.versions import template_differs, versions_tried
+from notifications.campaigns.versions import template_differs, tried_with, versions_tried
 from notifications.content.preview import message_preview
 from notifications.content.rendering import template_fields
 from notifications.errors import REFUSALS
@@ -60,8 +60,27 @@ def versions_url(campaign_id: int) -> str:
     return reverse("admin:notifications_campaign_content", args=[campaign_id])
 
 
+class VersionFilter(admin.SimpleListFilter):
+    """Deliveries by the message version they were last tried with, by the rule the versions
+    page counts them with (`versions.tried_with`: none means the first)."""
+
+    title = "message version"
+    parameter_name = "version"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        versions = CampaignContent.objects.order_by("version").values_list("version", flat=True)
+        campaign = request.GET.get("campaign__id__exact", "")
+        if campaign.isdigit():
+            versions = versions.filter(campaign_id=int(campaign))
+        return [(str(v), f"Version {v}") for v in sorted(set(versions))]
+
+    def queryset(self, request: HttpRequest, queryset):
+        value = self.value() or ""
+        return queryset.filter(tried_with(int(value))) if value.isdigit() else queryset
+
+
 def version_deliveries_url(campaign_id: int, version: int) -> str:
-    query = urlencode({"campaign__id__exact": campaign_id, "content_version__exact": version})
+    query = urlencode({"campaign__id__exact": campaign_id, VersionFilter.parameter_name: version})
     return f"{reverse('admin:notifications_delivery_changelist')}?{query}"
 
 

@@ -19,6 +19,7 @@ from notifications.campaigns.sms import sms_events_link_pending
 
 from ..models import Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
+from .content import VersionFilter
 
 TECHNICAL = "Technical details"
 
@@ -105,7 +106,7 @@ class DeliveryAdmin(HistoryAdmin):
         "sent_at",
         "updated_at",
     ]
-    list_filter = ["status", "campaign__channel", "campaign"]
+    list_filter = ["status", "campaign__channel", "campaign", VersionFilter]
     search_fields = ["=recipient__external_id", "=address"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False

@@ -12,3 +12,12 @@ def num(value: object) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return "" if value is None else str(value)
+
+
+@register.filter
+def moment(value: object) -> str:
+    """A moment as every page shows it (`admin.base.moment_text`): in the person's time zone,
+    '6 Dec, 18:30', with 'in 3 h 10 min' when it is still to come."""
+    from notifications.admin.base import moment_text  # the admin imports these tags
+
+    return "" if value is None else moment_text(value)

@@ -97,3 +97,19 @@ def test_staff_who_may_not_send_see_the_versions_only(client, django_user_model,
     assert 'id="version-1"' in page
     assert 'id="content-form"' not in page
     assert client.post(url(campaign), {"body": "X", "_save": "1"}).status_code == 403
+
+
+def test_each_versions_count_equals_the_deliveries_its_link_opens(admin_client, campaign):
+    from notifications.models import Delivery
+
+    rows = list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
+    # One tried before versions existed (no version: the first), one with 1, one with 2.
+    Delivery.objects.filter(pk=rows[0].pk).update(status="sent", content_version=None)
+    Delivery.objects.filter(pk=rows[1].pk).update(status="failed", content_version=1)
+    admin_client.post(url(campaign), {"body": "Hello {{ first_name }}", "_save": "1"})
+    Delivery.objects.filter(pk=rows[2].pk).update(status="sent", content_version=2)
+    page = admin_client.get(url(campaign))
+    for version in page.context["versions"]:
+        opened = admin_client.get(version["tried_url"])
+        assert opened.context["cl"].result_count == version["tried"], version["version"]
+    assert [v["tried"] for v in page.context["versions"]] == [1, 2]
