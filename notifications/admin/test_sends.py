@@ -24,7 +24,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_test
-from notifications.campaigns.lifecycle import Action, campaign_allows
+from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.selectors import campaign_message
 from notifications.errors import REFUSALS
 from notifications.recipients.seeds import seed_recipients
@@ -161,11 +161,6 @@ def send_test_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int)
                 messages.SUCCESS,
             )
             return redirect(f"{change_url}#test-sends")
-    elif not campaign_allows(campaign, Action.SEND_TEST):
-        form.add_error(
-            None,
-            f"Cannot send a test of '{campaign}': it is {campaign.get_status_display().lower()}.",
-        )
     ticked = {str(pk) for pk in form["seeds"].value() or []}
     context = {
         **model_admin.admin_site.each_context(request),
@@ -180,6 +175,10 @@ def send_test_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int)
         "form": form,
         "media": form.media,
         "max_recipients": MAX_TEST_RECIPIENTS,
+        # Said before anyone clicks, with no button: the service would refuse it.
+        "blocked": ""
+        if campaign_allows(campaign, Action.SEND_TEST) or form.errors
+        else refusal_sentence(campaign, Action.SEND_TEST),
     }
     return TemplateResponse(request, "admin/notifications/campaign/test_send.html", context)
 

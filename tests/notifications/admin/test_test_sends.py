@@ -227,3 +227,15 @@ def test_the_campaign_page_shows_its_test_sends(
     assert 'id="test-sends"' in html
     assert 'data-finished="true"' in html
     assert "Hello Anna" in html
+
+
+def test_a_campaign_that_cannot_be_tested_says_so_on_opening_with_no_button(
+    client, django_user_model, campaign
+):
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+    client.force_login(sender(django_user_model))
+    page = client.get(send_url(campaign))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Cannot send a test of &#x27;Spring&#x27;: it is cancelled." in html
+    assert 'id="send-test-button"' not in html
