@@ -10,6 +10,7 @@ from notifications.campaigns.sms import sms_events_link_pending
 
 from ..models import Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
+from .filters import DeliveryStageFilter, SmsOutcomeFilter
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -40,7 +41,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "sent_at",
         "updated_at",
     ]
-    list_filter = ["status", "campaign__channel", "campaign"]
+    list_filter = ["status", "campaign__channel", "campaign", DeliveryStageFilter]
     search_fields = ["=recipient__external_id", "=address"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
@@ -52,7 +53,7 @@ class DeliveryEventAdmin(ReadOnlyAdmin):
     """Events of deliveries and SMS callbacks, and the action that links waiting callbacks."""
 
     list_display = ["id", "type", "occurred_at", "campaign", "recipient", "delivery_link", "detail"]
-    list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign"]
+    list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign", SmsOutcomeFilter]
     search_fields = ["=recipient__external_id"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
