@@ -156,8 +156,8 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     return "", False, ""
 
 
-def _time_left(campaign: Campaign, progress: dict[str, int], rate: float) -> dict:
-    estimate = campaign_time_left_estimate(campaign=campaign, progress=progress, recent_rate=rate)
+def _time_left(campaign: Campaign, progress: dict[str, int]) -> dict:
+    estimate = campaign_time_left_estimate(campaign=campaign, progress=progress)
     basis = ""
     if estimate.basis == "limit":
         limits = channel_limits(campaign.channel)
@@ -188,7 +188,7 @@ def campaign_live(campaign: Campaign) -> dict:
     live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
     eta = {"eta_seconds": None, "eta": "", "eta_basis": ""}
     if live or campaign.status == Campaign.Status.PAUSED:
-        eta = _time_left(campaign, progress, rate)
+        eta = _time_left(campaign, progress)
     counts = {status: progress[status] for status in Delivery.Status.values}
     counts.update(in_flight=in_flight, waiting=left - in_flight)
     return {

@@ -21,7 +21,7 @@ from notifications.campaigns.selectors import (
     RATE_WINDOW_SECONDS,
     campaign_message,
     campaign_people,
-    campaign_recent_rate,
+    campaign_resolved_recently,
 )
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.models import Campaign, Delivery, Recipient
@@ -200,6 +200,8 @@ def send_eta_seconds(
 # Below this share of the pace its limits allow, a campaign goes at its own pace (a slow
 # provider, many retries): the pace it really goes at is the better guide.
 SLOWER_THAN_LIMIT = 0.8
+# A pace measured over less time than this says more about start-up than about the provider.
+PACE_MIN_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -213,19 +215,15 @@ class TimeLeft:
 
 
 def campaign_time_left_estimate(
-    *,
-    campaign: Campaign,
-    progress: Mapping[str, int],
-    recent_rate: float | None = None,
-    now: datetime | None = None,
+    *, campaign: Campaign, progress: Mapping[str, int], now: datetime | None = None
 ) -> TimeLeft:
     """Time until the campaign has sent what it has left: the one estimate every page shows.
 
     An ended campaign has none left (0). Otherwise the send plan's estimate (`send_eta_seconds`,
-    None when the limits are unknown), unless it has run a whole minute and went clearly slower
-    over it: then that pace. One just started or paused has no pace worth the name. Before its
-    deliveries exist, what is left is its audience. `recent_rate`: the pace per minute
-    (`campaign_recent_rate`) when the caller has counted it already.
+    None when the limits are unknown), unless the pace since it started (over the last minute
+    at most, and `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. After a resume
+    the pace reads low for up to a minute. Before its deliveries exist, what is left is its
+    audience.
     """
     if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
         return TimeLeft(0.0)
@@ -242,15 +240,14 @@ def campaign_time_left_estimate(
         messages=left,
         campaign=campaign,
     )
-    a_minute_ago = now - timedelta(seconds=RATE_WINDOW_SECONDS)
-    if campaign.status == Campaign.Status.RUNNING and (campaign.started_at or now) <= a_minute_ago:
-        rate = recent_rate
-        if rate is None:
-            rate = campaign_recent_rate(campaign_id=campaign.pk, now=now)
-        if rate:
-            paced = left / rate * 60
+    since = (now - (campaign.started_at or now)).total_seconds()
+    if campaign.status == Campaign.Status.RUNNING and since >= PACE_MIN_SECONDS:
+        seconds = min(since, RATE_WINDOW_SECONDS)
+        resolved = campaign_resolved_recently(campaign_id=campaign.pk, seconds=seconds, now=now)
+        if resolved:
+            paced = left * seconds / resolved
             if at_limit is None or at_limit < paced * SLOWER_THAN_LIMIT:
-                return TimeLeft(paced, "pace", rate)
+                return TimeLeft(paced, "pace", resolved * 60 / seconds)
     return TimeLeft(at_limit, "limit" if at_limit is not None else "")
 
 

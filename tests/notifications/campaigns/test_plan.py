@@ -1,9 +1,12 @@
 """Requests and time a send takes: Imshop pushes share a request only when their text is the
 same, so the estimate counts distinct texts, not recipients."""
 
+import json
+import time
 from datetime import timedelta
 
 import pytest
+import responses
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,8 +31,16 @@ from notifications.models import (
     Recipient,
     RecipientAttribute,
 )
+from notifications.providers.limits import Limits
 from notifications.recipients.selectors import Reach, recipients_by_reach
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.notifications.flows import (
+    LEADCONVERTER_SEND,
+    dispatched,
+    people,
+    send_all,
+    use_test_providers,
+)
 
 AUDIENCE = 2584  # the draft the issue was found with: three requests of up to 1,000 ids
 
@@ -377,3 +388,54 @@ def test_missing_variables_are_counted_among_the_first_reachable_recipients():
 
 def make_recipient_on_leadconverter():
     return make_recipient(attributes={"city": "Kazan"}, addresses={"leadconverter": "new"})
+
+
+# --- Time left while sending: the plan's estimate at the limit, the pace below it ----------
+
+
+@pytest.fixture
+def limited_leadconverter(settings):
+    """LeadConverter at 20 requests a second, one message each: 400 people take 20 s."""
+    use_test_providers(settings)
+    settings.LEADCONVERTER_RATE = "20/s"
+    settings.LEADCONVERTER_BURST = 1
+    settings.LEADCONVERTER_BATCH_SIZE = 1
+
+
+def _time_left_on_the_page(client, campaign) -> dict:
+    return client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
+
+
+@pytest.mark.django_db
+def test_time_left_while_sending_at_the_limit_agrees_with_the_plan(
+    limited_leadconverter, mocked, admin_client
+):
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    campaign = dispatched("leadconverter", people(400), body="Hi {{ first_name }}")
+    send_all(campaign, budget=6)
+    progress = campaign_progress(campaign_id=campaign.pk)
+    left = progress["pending"] + progress["sending"]
+    assert 200 < left < 340  # about 120 sent in 6 s at 20 a second
+    live = _time_left_on_the_page(admin_client, campaign)
+    plan = Limits(batch_size=1, rate="20/s").min_duration(left).total_seconds()
+    assert live["eta_seconds"] == pytest.approx(plan, rel=0.10)
+    assert live["eta_basis"] == "at the provider's limit of 20/second"
+
+
+@pytest.mark.django_db
+def test_time_left_from_a_provider_slower_than_its_limit_is_its_pace(
+    limited_leadconverter, mocked, admin_client
+):
+    def slow(request):
+        time.sleep(0.2)  # five answers a second where the limit allows twenty
+        return 200, {}, json.dumps({"result": "ok"})
+
+    mocked.add_callback(responses.POST, LEADCONVERTER_SEND, callback=slow)
+    campaign = dispatched("leadconverter", people(400), body="Hi {{ first_name }}")
+    send_all(campaign, budget=6)
+    progress = campaign_progress(campaign_id=campaign.pk)
+    left = progress["pending"] + progress["sending"]
+    live = _time_left_on_the_page(admin_client, campaign)
+    plan = Limits(batch_size=1, rate="20/s").min_duration(left).total_seconds()
+    assert live["eta_seconds"] > 2.5 * plan
+    assert live["eta_basis"].startswith("at the current pace of ")
