@@ -269,7 +269,7 @@ def _funnel(campaign: Campaign, live: dict) -> list[dict]:
     rows += [
         (label, counts[stage], deliveries_url(campaign.pk, stage=stage), stage)
         for stage, label in (("waiting", "Waiting"), ("in_flight", "Being sent"))
-        if counts[stage]
+        if counts[stage] or live["status"] in LIVE_STATUSES
     ]
     return [
         {

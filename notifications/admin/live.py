@@ -156,8 +156,12 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     return "", False, ""
 
 
-def _time_left(campaign: Campaign, progress: dict[str, int]) -> dict:
+def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity) -> dict:
     estimate = campaign_time_left_estimate(campaign=campaign, progress=progress)
+    seconds = estimate.seconds
+    if seconds and activity.state in (State.WAITING, State.HELD):
+        # The estimate starts from the next turn; until then nothing goes out.
+        seconds += activity.wait_seconds
     basis = ""
     if estimate.basis == "limit":
         limits = channel_limits(campaign.channel)
@@ -165,8 +169,8 @@ def _time_left(campaign: Campaign, progress: dict[str, int]) -> dict:
     elif estimate.basis == "pace":
         basis = f"at the current pace of {estimate.per_minute:,.0f}/min"
     return {
-        "eta_seconds": estimate.seconds,
-        "eta": duration_text(estimate.seconds) if estimate.seconds is not None else "",
+        "eta_seconds": seconds,
+        "eta": duration_text(seconds) if seconds is not None else "",
         "eta_basis": basis,
     }
 
@@ -188,7 +192,7 @@ def campaign_live(campaign: Campaign) -> dict:
     live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
     eta = {"eta_seconds": None, "eta": "", "eta_basis": ""}
     if live or campaign.status == Campaign.Status.PAUSED:
-        eta = _time_left(campaign, progress)
+        eta = _time_left(campaign, progress, activity)
     counts = {status: progress[status] for status in Delivery.Status.values}
     counts.update(in_flight=in_flight, waiting=left - in_flight)
     return {

@@ -654,6 +654,7 @@ def test_claimed_deliveries_waiting_for_a_turn_are_waiting_not_being_sent(
     assert re.fullmatch(
         r"Waiting for the provider's limit: next request in [1-8] s\.", live["state_text"]
     )
+    assert live["eta_seconds"] > 1  # nothing goes out before the next turn
 
 
 def test_a_hold_by_the_provider_says_until_when_and_why(admin_client, chat_campaign):
