@@ -21,7 +21,7 @@ from notifications.campaigns.selectors import (
     RATE_WINDOW_SECONDS,
     campaign_message,
     campaign_people,
-    campaign_resolved_recently,
+    campaign_resolved_since,
 )
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.models import Campaign, Delivery, Recipient
@@ -220,10 +220,9 @@ def campaign_time_left_estimate(
     """Time until the campaign has sent what it has left: the one estimate every page shows.
 
     An ended campaign has none left (0). Otherwise the send plan's estimate (`send_eta_seconds`,
-    None when the limits are unknown), unless the pace since it started (over the last minute
-    at most, and `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. After a resume
-    the pace reads low for up to a minute. Before its deliveries exist, what is left is its
-    audience.
+    None when the limits are unknown), unless the pace since its first answer of the last minute
+    (measured over `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. Before its
+    deliveries exist, what is left is its audience.
     """
     if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
         return TimeLeft(0.0)
@@ -240,11 +239,11 @@ def campaign_time_left_estimate(
         messages=left,
         campaign=campaign,
     )
-    since = (now - (campaign.started_at or now)).total_seconds()
-    if campaign.status == Campaign.Status.RUNNING and since >= PACE_MIN_SECONDS:
-        seconds = min(since, RATE_WINDOW_SECONDS)
-        resolved = campaign_resolved_recently(campaign_id=campaign.pk, seconds=seconds, now=now)
-        if resolved:
+    if campaign.status == Campaign.Status.RUNNING and campaign.started_at:
+        since = max(campaign.started_at, now - timedelta(seconds=RATE_WINDOW_SECONDS))
+        resolved, first = campaign_resolved_since(campaign_id=campaign.pk, since=since)
+        seconds = (now - first).total_seconds() if first else 0.0
+        if seconds >= PACE_MIN_SECONDS:
             paced = left * seconds / resolved
             if at_limit is None or at_limit < paced * SLOWER_THAN_LIMIT:
                 return TimeLeft(paced, "pace", resolved * 60 / seconds)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from notifications.audiences.query import audiences_q
@@ -167,6 +167,15 @@ def campaign_resolved_recently(
         occurred_at__lte=now,
         type__in=OUTCOME_EVENTS,
     ).count()
+
+
+def campaign_resolved_since(*, campaign_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """Deliveries resolved (sent, failed or unknown) since `since`, and when the first of them
+    was: the pace a campaign really goes at is that many over the time since that first one."""
+    found = DeliveryEvent.objects.filter(
+        campaign_id=campaign_id, occurred_at__gt=since, type__in=OUTCOME_EVENTS
+    ).aggregate(n=Count("id"), first=Min("occurred_at"))
+    return found["n"], found["first"]
 
 
 def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> float:
