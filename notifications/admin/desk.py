@@ -1,7 +1,8 @@
 """The campaign desk: what a campaign's page shows above its form, by phase, and the sentences
-and links it is made of (the send plan, durations, previews, warnings, live progress, funnels).
+and links it is made of (the send plan, previews, warnings, funnels, the timeline's legend).
 
-The timelines are drawn in charts.py.
+Live progress (the bar, the state in words, the time left) is in live.py; the timelines are
+drawn in charts.py.
 """
 
 from __future__ import annotations
