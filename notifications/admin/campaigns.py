@@ -56,6 +56,7 @@ from .desk import (
 )
 from .follow_up import FollowUpView
 from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
+from .live import progress_bar_html
 from .test_sends import KindFilter, campaign_test_results, send_test_urls
 from .transitions import (
     TRANSITIONS,
@@ -200,9 +201,11 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Campaign) -> str:
-        return format_html(
-            '<span class="badge status-{}">{}</span>', obj.status, obj.get_status_display()
-        )
+        # A pause the engine made needs someone to act: the badge says so, as the desk does.
+        label = obj.get_status_display()
+        if obj.status == Campaign.Status.PAUSED and obj.pause_cause not in ("", "staff"):
+            label = f"{label}: {obj.get_pause_cause_display().lower()}"
+        return format_html('<span class="badge status-{}">{}</span>', obj.status, label)
 
     @admin.display(description="People")
     def audience(self, obj: Campaign) -> str:
@@ -228,18 +231,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         progress = getattr(obj, "desk_progress", None)
         if not progress or not progress["total"]:
             return "—"
-        percent = int(progress["done"] * 100 / progress["total"])
-        return format_html(
-            '<div class="progress" role="progressbar" aria-valuenow="{}" aria-valuemin="0" '
-            'aria-valuemax="100" title="{} of {} done"><span style="width: {}%"></span></div>'
-            '<span class="progress-text">{} of {}</span>',
-            percent,
-            f"{progress['done']:,}",
-            f"{progress['total']:,}",
-            percent,
-            f"{progress['done']:,}",
-            f"{progress['total']:,}",
-        )
+        return progress_bar_html(obj.status, progress)
 
     def _status_count(self, obj: Campaign, status: str) -> str:
         progress = getattr(obj, "desk_progress", None)

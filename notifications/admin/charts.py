@@ -5,6 +5,7 @@ No script library, nothing fetched from a CDN, and the page reads the same witho
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,22 +18,25 @@ from notifications.campaigns.timeline import Timeline
 
 @dataclass(frozen=True)
 class Series:
-    """One stacked layer of the chart: the event type, its label and its colour class."""
+    """One stacked layer of the chart: the event type, its label, its colour class, and how
+    the legend names its events in all (attempts, not deliveries: a delivery retried by staff
+    fails twice; callbacks, not SMS: one SMS may report twice)."""
 
     type: str
     label: str
     css: str
+    legend: str
 
 
 DELIVERY_SERIES = (
-    Series("sent", "Sent", "sent"),
-    Series("failed", "Failed", "failed"),
-    Series("unknown", "Unknown", "unknown"),
+    Series("sent", "Sent", "sent", "Sent"),
+    Series("failed", "Failed", "failed", "Failed attempts"),
+    Series("unknown", "Unknown", "unknown", "Attempts with no clear answer"),
 )
 SMS_SERIES = (
-    Series("sms_sent", "SMS sent", "sms-sent"),
-    Series("sms_lost", "SMS lost", "sms-lost"),
-    Series("sms_click", "SMS clicks", "sms-click"),
+    Series("sms_sent", "SMS sent", "sms-sent", "SMS sent reports"),
+    Series("sms_lost", "SMS lost", "sms-lost", "SMS lost reports"),
+    Series("sms_click", "SMS clicks", "sms-click", "Clicks"),
 )
 
 CHART_WIDTH, CHART_HEIGHT = 860, 150
@@ -41,12 +45,39 @@ MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 48, 20, 8
 _UNIT_FORMAT = {"minute": "%H:%M", "hour": "%d %b %H:00", "day": "%d %b"}
 
 
+# Axis labels are 10 px text (desk.css): no character of theirs is wider than this.
+LABEL_CHAR_WIDTH = 6.5
+LABEL_GAP = 12
+
+
 def _label(moment: datetime, unit: str) -> str:
     return timezone.localtime(moment).strftime(_UNIT_FORMAT[unit])
 
 
+def label_width(text: str) -> float:
+    """The most room an axis label takes, in the chart's units."""
+    return len(text) * LABEL_CHAR_WIDTH
+
+
+def axis_labels(timeline: Timeline, step: float) -> list[tuple[int, str]]:
+    """(bucket index, text) of the x axis labels, each starting at its bar's left edge.
+
+    Every k-th bucket from the first, k the fewest buckets of width `step` that hold a label
+    and a gap, so no two labels meet at any range; none runs past the chart's right edge.
+    """
+    if not timeline.buckets:
+        return []
+    widest = max(label_width(_label(bucket, timeline.unit)) for bucket in timeline.buckets)
+    every = max(1, math.ceil((widest + LABEL_GAP) / step))
+    return [
+        (index, _label(timeline.buckets[index], timeline.unit))
+        for index in range(0, len(timeline.buckets), every)
+        if MARGIN_LEFT + index * step + widest <= CHART_WIDTH
+    ]
+
+
 def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) -> SafeString:
-    """A stacked bar chart of `series` per bucket, with a y scale and start, middle, end labels.
+    """A stacked bar chart of `series` per bucket, with a y scale and time labels that fit.
 
     Every bar carries a tooltip (an SVG <title>) with its exact numbers.
     """
@@ -86,18 +117,12 @@ def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) 
             )
         )
     bottom = MARGIN_TOP + plot_height
-    ticks = sorted({0, len(columns) // 2, len(columns) - 1})
     x_labels = format_html_join(
         "",
-        '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
+        '<text class="axis" x="{}" y="{}" text-anchor="start">{}</text>',
         (
-            (
-                f"{MARGIN_LEFT + (i + 0.5) * step:.1f}",
-                CHART_HEIGHT - 5,
-                "start" if i == 0 and len(ticks) > 1 else "end" if i == ticks[-1] else "middle",
-                _label(timeline.buckets[i], timeline.unit),
-            )
-            for i in ticks
+            (f"{MARGIN_LEFT + i * step:.1f}", CHART_HEIGHT - 5, label)
+            for i, label in axis_labels(timeline, step)
         ),
     )
     return format_html(

@@ -20,6 +20,7 @@ from notifications.campaigns.sms import sms_events_link_pending
 from ..models import Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
 from .content import VersionFilter
+from .filters import DeliveryStageFilter, SmsOutcomeFilter
 
 TECHNICAL = "Technical details"
 
@@ -106,7 +107,7 @@ class DeliveryAdmin(HistoryAdmin):
         "sent_at",
         "updated_at",
     ]
-    list_filter = ["status", "campaign__channel", "campaign", VersionFilter]
+    list_filter = ["status", "campaign__channel", "campaign", DeliveryStageFilter, VersionFilter]
     search_fields = ["=recipient__external_id", "=address"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False
@@ -178,7 +179,7 @@ class DeliveryEventAdmin(HistoryAdmin):
         "delivery_link",
         "detail",
     ]
-    list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign"]
+    list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign", SmsOutcomeFilter]
     search_fields = ["=recipient__external_id"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False

@@ -1,7 +1,8 @@
 """The campaign desk: what a campaign's page shows above its form, by phase, and the sentences
-and links it is made of (the send plan, durations, previews, warnings, live progress, funnels).
+and links it is made of (the send plan, previews, warnings, funnels, the timeline's legend).
 
-The timelines are drawn in charts.py.
+Live progress (the bar, the state in words, the time left) is in live.py; the timelines are
+drawn in charts.py.
 """
 
 from __future__ import annotations
@@ -15,15 +16,9 @@ from notifications.campaigns.plan import (
     campaign_missing_variables,
     campaign_sample_recipients,
     campaign_send_plan,
-    campaign_time_left,
 )
 from notifications.campaigns.preflight import campaign_preflight
-from notifications.campaigns.selectors import (
-    campaign_follow_up_counts,
-    campaign_message,
-    campaign_progress,
-    campaign_recent_rate,
-)
+from notifications.campaigns.selectors import campaign_follow_up_counts, campaign_message
 from notifications.campaigns.sms import SmsStats, campaign_sms_stats
 from notifications.campaigns.timeline import Timeline, campaign_timeline
 from notifications.content.preview import message_preview
@@ -32,36 +27,13 @@ from notifications.content.rendering import (
     compile_template,
     recipient_context,
 )
-from notifications.providers.limits import Limits
 from notifications.providers.registry import provider_class
 
-from ..models import Campaign, Delivery
+from ..models import Campaign
 from .base import age_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
 from .follow_up import follow_up_url
-
-_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
-
-
-def rate_text(limits: Limits) -> str:
-    """A provider's rate as people say it: '1,000/hour'."""
-    return f"{limits.rate_count:,}/{_PERIOD_NAMES[limits.rate_period]}"
-
-
-def duration_text(seconds: float | None) -> str:
-    """A rough duration: 'under a minute', '≈ 12 min', '≈ 3 h 20 min', '≈ 2 days'."""
-    if seconds is None:
-        return "unknown"
-    if seconds < 60:
-        return "under a minute"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"≈ {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
-    days = round(seconds / 86400, 1)
-    return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
+from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text
 
 
 def plan_sentence(plan: SendPlan) -> str:
@@ -79,22 +51,27 @@ def plan_sentence(plan: SendPlan) -> str:
 
 
 PREVIEW_RECIPIENTS = 3
-LIVE_STATUSES = ("scheduled", "running")
 
 
-def deliveries_url(campaign_id: int, status: str | None = None) -> str:
-    """The delivery list filtered to a campaign (and a status)."""
+def deliveries_url(campaign_id: int, status: str | None = None, *, stage: str = "") -> str:
+    """The delivery list filtered to a campaign (and a status, or a stage of the unfinished:
+    `filters.DeliveryStageFilter`)."""
     filters = {"campaign__id__exact": campaign_id}
     if status:
         filters["status__exact"] = status
+    if stage:
+        filters["stage"] = stage
     return f"{reverse('admin:notifications_delivery_changelist')}?{urlencode(filters)}"
 
 
-def events_url(campaign_id: int, event_type: str | None = None) -> str:
-    """The event list filtered to a campaign (and an event type)."""
+def events_url(campaign_id: int, event_type: str | None = None, *, sms: str = "") -> str:
+    """The event list filtered to a campaign (and an event type, or each SMS once by what
+    became of it: `filters.SmsOutcomeFilter`)."""
     filters = {"campaign__id__exact": campaign_id}
     if event_type:
         filters["type__exact"] = event_type
+    if sms:
+        filters["sms"] = sms
     return f"{reverse('admin:notifications_deliveryevent_changelist')}?{urlencode(filters)}"
 
 
@@ -133,33 +110,6 @@ def follow_up_links(campaign: Campaign, progress: dict[str, int]) -> list[dict]:
                 }
             )
     return links
-
-
-def campaign_live(campaign: Campaign) -> dict:
-    """Progress as the page shows it and the JSON endpoint returns it: the counters, the rate
-    over the last minute, the ETA, and why it is paused."""
-    progress = campaign_progress(campaign_id=campaign.pk)
-    total, done = progress["total"], progress["done"]
-    left = progress["pending"] + progress["sending"]
-    rate = campaign_recent_rate(campaign_id=campaign.pk) if campaign.status == "running" else 0.0
-    live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
-    eta = (
-        campaign_time_left(campaign=campaign, progress=progress, recent_rate=rate) if live else None
-    )
-    return {
-        "status": campaign.status,
-        "status_label": campaign.get_status_display(),
-        "counts": {status: progress[status] for status in Delivery.Status.values},
-        "total": total,
-        "done": done,
-        "left": left,
-        "percent": int(done * 100 / total) if total else 0,
-        "materialised": campaign.materialised_at is not None,
-        "rate_per_minute": round(rate, 1),
-        "eta_seconds": eta,
-        "eta": duration_text(eta) if eta is not None else "",
-        "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
-    }
 
 
 def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
@@ -269,6 +219,7 @@ def campaign_desk(campaign: Campaign) -> dict:
         poll=campaign.status in LIVE_STATUSES,
         finished=campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED),
     )
+    desk["left_url"] = deliveries_url(campaign.pk, stage="left")
     desk["funnel"] = _funnel(campaign, live)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)
@@ -287,11 +238,13 @@ def campaign_desk(campaign: Campaign) -> dict:
 
 
 def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) -> list[dict]:
+    """The chart's layers with their events in all (every attempt's answer: a delivery retried
+    by staff fails twice), each opening those events."""
     return [
         {
-            "label": s.label,
+            "label": s.legend,
             "css": s.css,
-            "count": sum(timeline.series(s.type)),
+            "count": timeline.total(s.type),
             "url": events_url(campaign.pk, s.type),
         }
         for s in series
@@ -299,21 +252,25 @@ def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) 
 
 
 def _funnel(campaign: Campaign, live: dict) -> list[dict]:
-    """Materialised deliveries and where they went, each with the list behind its number."""
+    """Materialised deliveries and where they went, each with the list behind its number:
+    unfinished ones as waiting (for a turn, or a retry) or being sent (the request began)."""
     counts, total = live["counts"], live["total"] or 1
-    rows = [("Materialised", live["total"], None, "total")]
+    rows = [("Deliveries", live["total"], deliveries_url(campaign.pk), "total")]
     rows += [
-        (label, counts[status], status, status)
+        (label, counts[status], deliveries_url(campaign.pk, status), status)
         for status, label in (
             ("sent", "Sent"),
             ("failed", "Failed"),
             ("unknown", "Unknown (may have arrived)"),
             ("skipped", "Skipped (excluded, opted out, no address)"),
             ("cancelled", "Cancelled"),
-            ("pending", "Waiting"),
-            ("sending", "Being sent"),
         )
         if counts[status] or status in ("sent", "failed", "unknown")
+    ]
+    rows += [
+        (label, counts[stage], deliveries_url(campaign.pk, stage=stage), stage)
+        for stage, label in (("waiting", "Waiting"), ("in_flight", "Being sent"))
+        if counts[stage] or live["status"] in LIVE_STATUSES
     ]
     return [
         {
@@ -321,19 +278,20 @@ def _funnel(campaign: Campaign, live: dict) -> list[dict]:
             "count": count,
             "css": css,
             "percent": round(count * 100 / total, 1),
-            "url": deliveries_url(campaign.pk, status),
+            "url": url,
         }
-        for label, count, status, css in rows
+        for label, count, url, css in rows
     ]
 
 
 def _sms_funnel(campaign: Campaign, sms: SmsStats) -> list[dict]:
+    """Each SMS once, by what became of it; each number opens one event per SMS it counts."""
     base = sms.sent or 1
     rows = [
-        ("SMS sent", sms.sent, "sms_sent", "sms-sent"),
-        ("Lost", sms.lost, "sms_lost", "sms-lost"),
-        ("Delivered", sms.delivered, "sms_sent", "sms-delivered"),
-        ("Clicked", sms.clicked, "sms_click", "sms-click"),
+        ("SMS sent", sms.sent, "sent", "sms-sent"),
+        ("Lost", sms.lost, "lost", "sms-lost"),
+        ("Delivered", sms.delivered, "delivered", "sms-delivered"),
+        ("Clicked", sms.clicked, "clicked", "sms-click"),
     ]
     return [
         {
@@ -341,7 +299,7 @@ def _sms_funnel(campaign: Campaign, sms: SmsStats) -> list[dict]:
             "count": count,
             "css": css,
             "percent": round(count * 100 / base, 1),
-            "url": events_url(campaign.pk, event_type),
+            "url": events_url(campaign.pk, sms=outcome),
         }
-        for label, count, event_type, css in rows
+        for label, count, outcome, css in rows
     ]

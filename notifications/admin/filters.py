@@ -1,14 +1,17 @@
-"""The recipient list's filters that a campaign's numbers link to: who is in its audiences,
-and whom it reaches or skips (by the rules of materialisation, exclusions first)."""
+"""The list filters a campaign's numbers link to, so that each number opens exactly its rows:
+on recipients, who is in its audiences and whom it reaches or skips (by the rules of
+materialisation, exclusions first); on deliveries, where the unfinished ones stand; on events,
+each SMS once by what became of it."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.http import HttpRequest
 
 from notifications.audiences.query import audiences_q
-from notifications.models import Campaign
+from notifications.campaigns.sms import SMS_EVENT_TYPES
+from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.recipients.selectors import Reach, recipients_by_reach
 
 
@@ -61,3 +64,67 @@ class ReachFilter(admin.SimpleListFilter):
             Reach(self.value()),
             excluded=campaign.excluded_audiences.all(),
         )
+
+
+class DeliveryStageFilter(admin.SimpleListFilter):
+    """Deliveries not finished yet, by where they stand: waiting for a turn (pending, or claimed
+    by a worker whose request has not begun) or being sent (the request has begun)."""
+
+    title = "stage"
+    parameter_name = "stage"
+    STAGES = {
+        "left": ("Left to send", Q(status__in=(Delivery.Status.PENDING, Delivery.Status.SENDING))),
+        "waiting": (
+            "Waiting",
+            Q(status=Delivery.Status.PENDING)
+            | Q(status=Delivery.Status.SENDING, request_started_at__isnull=True),
+        ),
+        "in_flight": (
+            "Being sent",
+            Q(status=Delivery.Status.SENDING, request_started_at__isnull=False),
+        ),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [(value, label) for value, (label, _) in self.STAGES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() not in self.STAGES:
+            return queryset
+        return queryset.filter(self.STAGES[self.value()][1])
+
+
+class SmsOutcomeFilter(admin.SimpleListFilter):
+    """One event per SMS (its first), by what became of the SMS, as the SMS funnel counts them
+    (`campaigns.sms.campaign_sms_stats`): sent (any event proves it), lost (an `sms_lost`, in
+    whatever order the events came), delivered (sent and never lost), clicked.
+
+    Counted within the rows the list's other filters leave (the campaign's events), so put it
+    after them in `list_filter`.
+    """
+
+    title = "SMS, each once"
+    parameter_name = "sms"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [
+            ("sent", "Sent"),
+            ("lost", "Lost"),
+            ("delivered", "Delivered"),
+            ("clicked", "Clicked"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value not in ("sent", "lost", "delivered", "clicked"):
+            return queryset
+        sms = queryset.filter(type__in=SMS_EVENT_TYPES, sms_id__isnull=False).order_by()
+        if value == "lost":
+            sms = sms.filter(type=DeliveryEvent.Type.SMS_LOST)
+        elif value == "clicked":
+            sms = sms.filter(type=DeliveryEvent.Type.SMS_CLICK)
+        elif value == "delivered":
+            lost = queryset.filter(type=DeliveryEvent.Type.SMS_LOST, sms_id__isnull=False)
+            sms = sms.exclude(sms_id__in=lost.order_by().values("sms_id"))
+        first = sms.values("sms_id").annotate(first=Min("id")).values("first")
+        return queryset.filter(pk__in=first)

@@ -1,8 +1,7 @@
-"""The send plan: how many requests a campaign needs, and how long they take.
+"""The send plan: how many requests a campaign needs, and how long they take; the time left.
 
-The people it reaches are counted and kept by `campaigns/people.py`.
-
-The estimate follows the provider's declared limits and how the engine groups messages.
+The people it reaches are counted and kept by `campaigns/people.py`. The estimate follows the
+provider's declared limits and how the engine groups messages.
 """
 
 from __future__ import annotations
@@ -15,22 +14,17 @@ from functools import partial
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from notifications.campaigns.people import (
-    PEOPLE_COUNT_MAX_AGE,
-    campaign_people_counts,
-)
+from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_counts
 from notifications.campaigns.selectors import (
+    RATE_WINDOW_SECONDS,
     campaign_message,
     campaign_people,
-    campaign_recent_rate,
+    campaign_resolved_since,
 )
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
-from notifications.models import (
-    Campaign,
-    Delivery,
-    Recipient,
-)
+from notifications.models import Campaign, Delivery, Recipient
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.limits import Limits
 from notifications.providers.registry import (
@@ -203,38 +197,62 @@ def send_eta_seconds(
     return limits.min_duration(requests).total_seconds()
 
 
-def campaign_time_left(
-    *, campaign: Campaign, progress: Mapping[str, int], recent_rate: float | None = None
-) -> float | None:
-    """Seconds until the campaign has sent what it has left: the one estimate every page shows.
+# Below this share of the pace its limits allow, a campaign goes at its own pace (a slow
+# provider, many retries): the pace it really goes at is the better guide.
+SLOWER_THAN_LIMIT = 0.8
+# A pace measured over less time than this says more about start-up than about the provider.
+PACE_MIN_SECONDS = 5
 
-    An ended campaign has none left (0). A running one that sent in the last minute goes at
-    that pace; otherwise the least time within the provider's limits (`send_eta_seconds`), None
-    when those are unknown. Before its deliveries exist, what is left is its audience.
-    `recent_rate` is the pace per minute (`campaign_recent_rate`) when the caller has counted it
-    already: counting it again costs a scan of the last minute's events.
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """How long a campaign still takes, and on what: "limit" (the send plan's estimate),
+    "pace" (`per_minute`, measured over the last minute), or "" (nothing left or known)."""
+
+    seconds: float | None
+    basis: str = ""
+    per_minute: float = 0.0
+
+
+def campaign_time_left_estimate(
+    *, campaign: Campaign, progress: Mapping[str, int], now: datetime | None = None
+) -> TimeLeft:
+    """Time until the campaign has sent what it has left: the one estimate every page shows.
+
+    An ended campaign has none left (0). Otherwise the send plan's estimate (`send_eta_seconds`,
+    None when the limits are unknown), unless the pace since its first answer of the last minute
+    (measured over `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. Before its
+    deliveries exist, what is left is its audience.
     """
     if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
-        return 0.0
+        return TimeLeft(0.0)
+    now = now or timezone.now()
     left = progress["pending"] + progress["sending"]
     if campaign.materialised_at is None:
-        # Before its deliveries exist: the reachable people as last counted (a few minutes old
-        # at most), since counting them takes a second at a million.
+        # As last counted (minutes old at most): counting takes a second at a million.
         left = campaign_people_counts(campaign=campaign).reachable
     if not left:
-        return 0.0
-    if campaign.status == Campaign.Status.RUNNING:
-        rate = recent_rate
-        if rate is None:
-            rate = campaign_recent_rate(campaign_id=campaign.pk)
-        if rate:
-            return left / rate * 60
-    return send_eta_seconds(
+        return TimeLeft(0.0)
+    at_limit = send_eta_seconds(
         channel=campaign.channel,
         content=campaign_message(campaign),
         messages=left,
         campaign=campaign,
     )
+    if campaign.status == Campaign.Status.RUNNING and campaign.started_at:
+        since = max(campaign.started_at, now - timedelta(seconds=RATE_WINDOW_SECONDS))
+        resolved, first = campaign_resolved_since(campaign_id=campaign.pk, since=since)
+        seconds = (now - first).total_seconds() if first else 0.0
+        if seconds >= PACE_MIN_SECONDS:
+            paced = left * seconds / resolved
+            if at_limit is None or at_limit < paced * SLOWER_THAN_LIMIT:
+                return TimeLeft(paced, "pace", resolved * 60 / seconds)
+    return TimeLeft(at_limit, "limit" if at_limit is not None else "")
+
+
+def campaign_time_left(*, campaign: Campaign, progress: Mapping[str, int]) -> float | None:
+    """Seconds of `campaign_time_left_estimate`, for callers that need only the number."""
+    return campaign_time_left_estimate(campaign=campaign, progress=progress).seconds
 
 
 @dataclass(frozen=True)

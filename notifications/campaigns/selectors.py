@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from notifications.audiences.query import audiences_q
@@ -153,19 +153,62 @@ OUTCOME_EVENTS = (DeliveryEvent.Type.SENT, DeliveryEvent.Type.FAILED, DeliveryEv
 RATE_WINDOW_SECONDS = 60
 
 
-def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> float:
-    """Deliveries resolved (sent, failed or unknown) per minute over the last minute.
+def campaign_resolved_recently(
+    *, campaign_id: int, seconds: float, now: datetime | None = None
+) -> int:
+    """Deliveries resolved (sent, failed or unknown) in the last `seconds`.
 
-    A range scan of the (campaign, occurred_at) index: at most a minute of events.
+    A range scan of the (campaign, occurred_at) index: at most that many seconds of events.
     """
     now = now or timezone.now()
-    resolved = DeliveryEvent.objects.filter(
+    return DeliveryEvent.objects.filter(
         campaign_id=campaign_id,
-        occurred_at__gt=now - timedelta(seconds=RATE_WINDOW_SECONDS),
+        occurred_at__gt=now - timedelta(seconds=seconds),
         occurred_at__lte=now,
         type__in=OUTCOME_EVENTS,
     ).count()
+
+
+def campaign_resolved_since(*, campaign_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """Deliveries resolved (sent, failed or unknown) since `since`, and when the first of them
+    was: the pace a campaign really goes at is that many over the time since that first one."""
+    found = DeliveryEvent.objects.filter(
+        campaign_id=campaign_id, occurred_at__gt=since, type__in=OUTCOME_EVENTS
+    ).aggregate(n=Count("id"), first=Min("occurred_at"))
+    return found["n"], found["first"]
+
+
+def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> float:
+    """Deliveries resolved (sent, failed or unknown) per minute over the last minute."""
+    resolved = campaign_resolved_recently(
+        campaign_id=campaign_id, seconds=RATE_WINDOW_SECONDS, now=now
+    )
     return resolved * 60 / RATE_WINDOW_SECONDS
+
+
+def campaign_in_flight(*, campaign_id: int) -> int:
+    """Deliveries whose provider request has begun and has no answer yet: what "being sent"
+    means. Claimed ones still waiting for a turn under the provider's limit are not among them.
+
+    Reads the campaign's `sending` rows (the (campaign, status) index): at most what the
+    workers have claimed.
+    """
+    return Delivery.objects.filter(
+        campaign_id=campaign_id,
+        status=Delivery.Status.SENDING,
+        request_started_at__isnull=False,
+    ).count()
+
+
+def campaign_has_due(*, campaign_id: int, now: datetime | None = None) -> bool:
+    """Whether any delivery may go now: claimed and waiting for its turn, or pending and due
+    (not waiting for a later retry)."""
+    now = now or timezone.now()
+    claimed = Q(status=Delivery.Status.SENDING, request_started_at__isnull=True)
+    due = Q(status=Delivery.Status.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    return Delivery.objects.filter(claimed | due, campaign_id=campaign_id).exists()
 
 
 def campaign_message(campaign: Campaign) -> dict[str, str]:

@@ -40,6 +40,10 @@ class Timeline:
     def series(self, event_type: str) -> list[int]:
         return [self.counts.get(bucket, {}).get(event_type, 0) for bucket in self.buckets]
 
+    def total(self, event_type: str) -> int:
+        """Events of the type in all, including any beyond the buckets drawn."""
+        return sum(by_type.get(event_type, 0) for by_type in self.counts.values())
+
 
 def timeline_unit(start: datetime, end: datetime) -> str:
     """Minutes for a campaign of up to three hours, hours up to a week, else days."""

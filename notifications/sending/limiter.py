@@ -67,6 +67,19 @@ class AccountState:
     hold_until: float
     hold_reason: str
     in_flight: int
+    # The backend's clock when the state was read: the one every worker waits by.
+    read_at: float = 0.0
+
+    def wait_for_turn(self, limits: Limits, *, margin: float = 0.0) -> float:
+        """Seconds until the account may start its next request (GCRA, and any hold), as of
+        `read_at`: what a worker asking now would wait. Reads only; reserves nothing."""
+        rule = Rule.from_limits(limits, margin=margin)
+        start = max(self.read_at, self.next_start - (rule.burst - 1) * rule.interval)
+        return max(0.0, start - self.read_at, self.hold_until - self.read_at)
+
+    @property
+    def hold_left(self) -> float:
+        return max(0.0, self.hold_until - self.read_at)
 
 
 class Backend(Protocol):
@@ -136,6 +149,7 @@ class Limiter:
             self.backend.release_slot(key, token)
 
     def state(self, key: str) -> AccountState:
+        """The account's state as the backend holds it, read by the backend's clock."""
         return self.backend.state(key)
 
 
@@ -204,7 +218,7 @@ class DatabaseBackend:
         state = RateLimitState.objects.filter(key=key).first() or RateLimitState(key=key)
         now = self._now()
         in_flight = RateLimitSlot.objects.filter(key=key, expires_at__gte=now).count()
-        return AccountState(state.tat, state.hold_until, state.hold_reason, in_flight)
+        return AccountState(state.tat, state.hold_until, state.hold_reason, in_flight, now)
 
 
 _RESERVE = """
@@ -297,6 +311,7 @@ class RedisBackend:
             float(fields.get(b"hold", 0)),
             fields.get(b"reason", b"").decode(),
             in_flight,
+            now,
         )
 
 

@@ -11,13 +11,12 @@ function startCampaignProgress() {
   function show(data) {
     const text = {
       status_label: data.status_label,
-      percent: data.percent + " %",
-      done: fmt(data.done),
-      total: fmt(data.total),
+      headline: data.headline,
+      state_text: data.state_text,
       left: fmt(data.left),
       rate_per_minute: fmt(data.rate_per_minute),
       eta: data.eta || "—",
-      pause_reason: data.pause_reason,
+      eta_basis: data.eta_basis,
     };
     desk.querySelectorAll("[data-live]").forEach((el) => {
       const value = text[el.dataset.live];
@@ -28,10 +27,26 @@ function startCampaignProgress() {
       const value = key === "total" ? data.total : data.counts[key];
       if (value !== undefined) el.textContent = fmt(value);
     });
+    desk.querySelectorAll("[data-live-part]").forEach((el) => {
+      const width = data.parts[el.dataset.livePart];
+      if (width !== undefined) el.style.width = width + "%";
+    });
     const bar = desk.querySelector("[data-live-bar]");
     if (bar) {
-      bar.style.width = data.percent + "%";
-      bar.parentElement.setAttribute("aria-valuenow", data.percent);
+      bar.setAttribute("aria-valuenow", data.percent);
+      bar.setAttribute("aria-label", data.headline);
+    }
+    // What is happening: information, or an alert when someone has to act.
+    const state = document.getElementById("live-state");
+    if (state) {
+      state.dataset.state = data.state;
+      state.hidden = !data.state_text;
+      state.classList.toggle("errornote", data.alert);
+      const help = state.querySelector("[data-live-help]");
+      if (help) {
+        help.hidden = !data.help_url;
+        if (data.help_url) help.href = data.help_url;
+      }
     }
   }
 

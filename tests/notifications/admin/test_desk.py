@@ -246,7 +246,7 @@ def test_a_running_campaign_shows_progress_rate_and_a_poll_address(admin_client,
     )
     html = admin_client.get(change_url(campaign)).content.decode()
     assert "data-progress-url" in html
-    assert '<strong data-live="percent">77 %</strong>' in html
+    assert '<strong data-live="headline">77 % — 35 of 45 deliveries done</strong>' in html
     assert '<span data-live="rate_per_minute">12.0</span> / min' in html
     assert "transition-pause" in html
     assert "Retry 2 failed" in html
@@ -300,7 +300,7 @@ def test_the_timeline_draws_sends_and_sms_events_per_minute(admin_client, chat_c
     assert html.count('<rect class="bar sent"') == 1
     assert html.count('<rect class="bar failed"') == 1
     assert "SMS events per minute" in html
-    assert "SMS clicks: 1" in html
+    assert "Clicks: 1" in html
     events = reverse("admin:notifications_deliveryevent_changelist")
     assert f"{events}?campaign__id__exact={campaign.pk}&amp;type__exact=sms_click" in html
     assert 'id="sms-funnel"' in html
@@ -530,3 +530,150 @@ def test_the_progress_endpoint_needs_view_permission(client, django_user_model, 
     url = reverse("admin:notifications_campaign_progress", args=[chat_campaign.pk])
     assert client.get(url).status_code == 403
     assert client.get(reverse("admin:notifications_campaign_providers")).status_code == 403
+
+
+# --- Progress that tells the truth: the bar, the state, the time left -----------------------
+
+
+def live_of(client, campaign):
+    return client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
+
+
+def limiter_key(channel="yandex_market"):
+    from notifications.providers.registry import build_provider
+
+    return f"{channel}:{build_provider(channel).account}"
+
+
+def sending_now(campaign, **counts):
+    """A running campaign whose worker was seen a moment ago."""
+    campaign = running(campaign, **counts)
+    Campaign.objects.filter(pk=campaign.pk).update(worker_seen_at=timezone.now())
+    campaign.refresh_from_db()
+    return campaign
+
+
+def deliveries(campaign, status, count, **fields):
+    people = Recipient.objects.filter(audiences__campaigns=campaign).exclude(
+        deliveries__campaign=campaign
+    )[:count]
+    return [
+        Delivery.objects.create(campaign=campaign, recipient=person, status=status, **fields)
+        for person in people
+    ]
+
+
+def test_a_cancelled_campaign_bar_shows_what_was_sent_and_the_cancelled_part_not_done(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=13, cancelled=287)
+    Campaign.objects.filter(pk=campaign.pk).update(status="cancelled")
+    response = admin_client.get(change_url(campaign))
+    html = response.content.decode()
+    assert "Cancelled — 13 sent, 287 not sent" in html
+    assert "100 %" not in html
+    parts = response.context["desk"]["live"]["parts"]
+    assert (parts["sent"], parts["cancelled"]) == (4.33, 95.67)
+
+
+def test_the_list_bar_of_a_cancelled_campaign_says_what_was_sent(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=13, cancelled=287)
+    Campaign.objects.filter(pk=campaign.pk).update(status="cancelled")
+    html = admin_client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert "13 sent, 287 not sent" in html
+    assert 'class="part part-cancelled" style="width: 95.67%"' in html
+
+
+def test_a_pause_by_staff_is_information_with_who_and_when(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused", pause_reason="Paused by boss.", pause_cause="staff"
+    )
+    html = admin_client.get(change_url(campaign)).content.decode()
+    state = re.search(r'<p id="live-state" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S)
+    assert "errornote" not in state.group(1)
+    assert "Paused by boss. (just now) Resume to go on." in state.group(2)
+    assert "Paused — 5 of 10 deliveries done" in html
+
+
+def test_a_pause_by_the_breaker_is_an_alert_that_says_what_to_do(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused",
+        pause_reason="The provider failed 5 requests in a row.",
+        pause_cause="breaker",
+    )
+    live = live_of(admin_client, campaign)
+    assert live["alert"] is True
+    assert "Check the provider's settings on the Providers page, then Resume" in live["state_text"]
+    assert live["help_url"] == reverse("admin:notifications_campaign_providers")
+    html = admin_client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
+    assert "Paused: provider kept failing" in html
+
+
+def test_preparing_is_said_only_while_a_worker_prepares(admin_client, chat_campaign):
+    campaign = sending_now(chat_campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(materialised_at=None)
+    assert live_of(admin_client, campaign)["state"] == "preparing"
+    Campaign.objects.filter(pk=campaign.pk).update(
+        worker_seen_at=timezone.now() - timedelta(minutes=10)
+    )
+    live = live_of(admin_client, campaign)
+    assert live["state"] == "no_worker"
+    assert "the background worker seems to have stopped" in live["state_text"]
+    assert live["alert"] is True
+
+
+def test_a_scheduled_campaign_says_when_it_starts(admin_client, chat_campaign):
+    Campaign.objects.filter(pk=chat_campaign.pk).update(
+        status="scheduled", scheduled_at=timezone.now() + timedelta(hours=3, minutes=10)
+    )
+    live = live_of(admin_client, chat_campaign)
+    assert live["state"] == "scheduled"
+    assert live["state_text"].startswith("Scheduled: starts in ≈ 3 h 10 min")
+
+
+def test_claimed_deliveries_waiting_for_a_turn_are_waiting_not_being_sent(
+    admin_client, chat_campaign
+):
+    campaign = sending_now(chat_campaign, sending=3)
+    deliveries(campaign, "sending", 2)  # claimed, their request not begun
+    deliveries(campaign, "sending", 1, request_started_at=timezone.now())
+    from notifications.sending.limiter import Rule, get_limiter
+
+    # Another sender on the same account took a turn that keeps the next one 8 s away.
+    get_limiter().backend.reserve(limiter_key(), Rule(interval=8, burst=1, parallel=None), 0)
+    live = live_of(admin_client, campaign)
+    assert (live["counts"]["waiting"], live["counts"]["in_flight"]) == (2, 1)
+    assert live["state"] == "sending"
+    Delivery.objects.filter(campaign=campaign, request_started_at__isnull=False).update(
+        status="sent"
+    )
+    live = live_of(admin_client, campaign)
+    assert live["state"] == "waiting"
+    assert re.fullmatch(
+        r"Waiting for the provider's limit: next request in [1-8] s\.", live["state_text"]
+    )
+    assert live["eta_seconds"] > 1  # nothing goes out before the next turn
+
+
+def test_a_hold_by_the_provider_says_until_when_and_why(admin_client, chat_campaign):
+    from notifications.sending.limiter import get_limiter
+
+    campaign = sending_now(chat_campaign, pending=1)
+    deliveries(campaign, "pending", 1)
+    until = timezone.now() + timedelta(minutes=5)
+    get_limiter().hold(limiter_key(), until=until.timestamp(), reason="420 from the provider")
+    live = live_of(admin_client, campaign)
+    assert live["state"] == "held"
+    assert live["state_text"] == (
+        f"Held by the provider until {timezone.localtime(until):%H:%M:%S} "
+        "(420 from the provider). Sending goes on by itself then."
+    )
+
+
+def test_the_time_left_says_what_it_rests_on(admin_client, chat_campaign):
+    campaign = sending_now(chat_campaign, pending=10)
+    deliveries(campaign, "pending", 10)
+    live = live_of(admin_client, campaign)
+    assert live["eta_basis"].startswith("at the provider's limit of ")

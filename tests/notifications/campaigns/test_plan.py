@@ -1,9 +1,12 @@
 """Requests and time a send takes: Imshop pushes share a request only when their text is the
 same, so the estimate counts distinct texts, not recipients."""
 
+import json
+import time
 from datetime import timedelta
 
 import pytest
+import responses
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,8 +31,16 @@ from notifications.models import (
     Recipient,
     RecipientAttribute,
 )
+from notifications.providers.limits import Limits
 from notifications.recipients.selectors import Reach, recipients_by_reach
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.notifications.flows import (
+    LEADCONVERTER_SEND,
+    dispatched,
+    people,
+    send_all,
+    use_test_providers,
+)
 
 AUDIENCE = 2584  # the draft the issue was found with: three requests of up to 1,000 ids
 
@@ -209,29 +220,35 @@ def test_an_ended_campaign_has_no_time_left(status):
 
 
 @pytest.mark.django_db
-def test_a_running_campaign_that_sent_in_the_last_minute_is_timed_at_that_pace(
+def test_a_campaign_going_slower_than_its_limits_for_a_minute_is_timed_at_its_pace(
     django_capture_on_commit_callbacks, admin_client
 ):
     campaign = imshop_campaign("Sale", size=30)
     with django_capture_on_commit_callbacks(execute=False):
         campaign_dispatch(campaign_id=campaign.pk)
     campaign_materialise(campaign_id=campaign.pk)
+    # Running for two minutes: the last minute's pace is a measure, not a start-up blip.
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=timezone.now() - timedelta(minutes=2))
     campaign.refresh_from_db()
     sent = list(campaign.deliveries.order_by("id")[:10])
+    now = timezone.now()
     DeliveryEvent.objects.bulk_create(
         DeliveryEvent(
             type=DeliveryEvent.Type.SENT,
             campaign=campaign,
             delivery=delivery,
             recipient_id=delivery.recipient_id,
-            occurred_at=timezone.now(),
+            occurred_at=now - timedelta(seconds=6 * index),
         )
-        for delivery in sent
+        for index, delivery in enumerate(sent)
     )
-    # 30 left at 10 a minute: three minutes, on the desk and in the API alike.
-    assert campaign_live(campaign)["eta_seconds"] == pytest.approx(180.0)
+    # 30 left at the pace of 10 answers in 54 s (the limits would allow one request, at once):
+    # 162 s, on the desk and in the API alike, said to be the pace.
+    live = campaign_live(campaign)
+    assert live["eta_seconds"] == pytest.approx(162.0, rel=0.02)  # 10 answers over 54 s
+    assert live["eta_basis"] == "at the current pace of 11/min"
     answer = admin_client.get(reverse("api:campaign-stats", args=[campaign.pk]))
-    assert answer.json()["eta_seconds"] == pytest.approx(180.0)
+    assert answer.json()["eta_seconds"] == pytest.approx(162.0, rel=0.02)
 
 
 # --- People counts: distinct across audiences, by materialisation's rules, kept with age ----
@@ -372,3 +389,54 @@ def test_missing_variables_are_counted_among_the_first_reachable_recipients():
 
 def make_recipient_on_leadconverter():
     return make_recipient(attributes={"city": "Kazan"}, addresses={"leadconverter": "new"})
+
+
+# --- Time left while sending: the plan's estimate at the limit, the pace below it ----------
+
+
+@pytest.fixture
+def limited_leadconverter(settings):
+    """LeadConverter at 20 requests a second, one message each: 400 people take 20 s."""
+    use_test_providers(settings)
+    settings.LEADCONVERTER_RATE = "20/s"
+    settings.LEADCONVERTER_BURST = 1
+    settings.LEADCONVERTER_BATCH_SIZE = 1
+
+
+def _time_left_on_the_page(client, campaign) -> dict:
+    return client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
+
+
+@pytest.mark.django_db
+def test_time_left_while_sending_at_the_limit_agrees_with_the_plan(
+    limited_leadconverter, mocked, admin_client
+):
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    campaign = dispatched("leadconverter", people(400), body="Hi {{ first_name }}")
+    send_all(campaign, budget=6)
+    progress = campaign_progress(campaign_id=campaign.pk)
+    left = progress["pending"] + progress["sending"]
+    assert 200 < left < 340  # about 120 sent in 6 s at 20 a second
+    live = _time_left_on_the_page(admin_client, campaign)
+    plan = Limits(batch_size=1, rate="20/s").min_duration(left).total_seconds()
+    assert live["eta_seconds"] == pytest.approx(plan, rel=0.10)
+    assert live["eta_basis"] == "at the provider's limit of 20/second"
+
+
+@pytest.mark.django_db
+def test_time_left_from_a_provider_slower_than_its_limit_is_its_pace(
+    limited_leadconverter, mocked, admin_client
+):
+    def slow(request):
+        time.sleep(0.2)  # five answers a second where the limit allows twenty
+        return 200, {}, json.dumps({"result": "ok"})
+
+    mocked.add_callback(responses.POST, LEADCONVERTER_SEND, callback=slow)
+    campaign = dispatched("leadconverter", people(400), body="Hi {{ first_name }}")
+    send_all(campaign, budget=6)
+    progress = campaign_progress(campaign_id=campaign.pk)
+    left = progress["pending"] + progress["sending"]
+    live = _time_left_on_the_page(admin_client, campaign)
+    plan = Limits(batch_size=1, rate="20/s").min_duration(left).total_seconds()
+    assert live["eta_seconds"] > 2.5 * plan
+    assert live["eta_basis"].startswith("at the current pace of ")

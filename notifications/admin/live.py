@@ -1,0 +1,216 @@
+"""A dispatched campaign's progress as staff read it: the bar, its headline, what is happening
+now in a sentence, and the time left with what it rests on.
+
+The campaign page shows it when loaded, the JSON endpoint returns it for the page to poll, and
+the campaign list draws the same bar.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from notifications.campaigns.activity import Activity, State, campaign_activity
+from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
+from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
+from notifications.models import Campaign, Delivery
+from notifications.providers.limits import Limits
+
+from .base import age_text
+
+_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+
+
+def rate_text(limits: Limits) -> str:
+    """A provider's rate as people say it: '1,000/hour'."""
+    return f"{limits.rate_count:,}/{_PERIOD_NAMES[limits.rate_period]}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A rough duration: 'under a minute', '≈ 12 min', '≈ 3 h 20 min', '≈ 2 days'."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"≈ {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
+    days = round(seconds / 86400, 1)
+    return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
+
+
+# The parts of the bar, in the order they are drawn; what is left stays unfilled.
+BAR_PARTS = (
+    Delivery.Status.SENT,
+    Delivery.Status.FAILED,
+    Delivery.Status.UNKNOWN,
+    Delivery.Status.SKIPPED,
+    Delivery.Status.CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    """A campaign's bar and the words beside it: `headline` on its page, `short` in the list."""
+
+    percent: int
+    parts: dict[str, float]
+    headline: str
+    short: str
+
+
+def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
+    """The bar of a campaign in `status` with these counters: finished deliveries by outcome,
+    each its share of all; a cancelled or completed campaign is said by what was sent, a live
+    one by how much is done."""
+    total, done, sent = progress["total"], progress["done"], progress["sent"]
+    percent = int(done * 100 / total) if total else 0
+    parts = {
+        str(part): round(progress[part] * 100 / total, 2) if total else 0.0 for part in BAR_PARTS
+    }
+    not_sent = total - sent
+    if status in (Campaign.Status.CANCELLED, Campaign.Status.COMPLETED):
+        short = f"{sent:,} sent, {not_sent:,} not sent" if not_sent else f"{sent:,} sent"
+        label = "Cancelled" if status == Campaign.Status.CANCELLED else "Completed"
+        return ProgressSummary(percent, parts, f"{label} — {short}", short)
+    short = f"{done:,} of {total:,} done"
+    headline = f"{percent} % — {done:,} of {total:,} deliveries done"
+    if status == Campaign.Status.PAUSED:
+        headline = f"Paused — {done:,} of {total:,} deliveries done"
+    return ProgressSummary(percent, parts, headline, short)
+
+
+def progress_bar_html(status: str, progress: dict[str, int]) -> SafeString:
+    """The small bar of the campaign list, with the same parts as the page's and its words."""
+    summary = progress_summary(status, progress)
+    return format_html(
+        '<div class="progress" role="progressbar" aria-valuenow="{}" aria-valuemin="0" '
+        'aria-valuemax="100" title="{}">{}</div><span class="progress-text">{}</span>',
+        summary.percent,
+        summary.headline,
+        format_html_join(
+            "",
+            '<span class="part part-{}" style="width: {}%"></span>',
+            ((part, f"{width:.2f}") for part, width in summary.parts.items()),
+        ),
+        summary.short,
+    )
+
+
+def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, str]:
+    """(what is happening, whether it needs someone to act, the page that helps or "")."""
+    state = activity.state
+    providers = reverse("admin:notifications_campaign_providers")
+    if state == State.SCHEDULED:
+        left = (campaign.scheduled_at - timezone.now()).total_seconds()
+        at = timezone.localtime(campaign.scheduled_at).strftime("%d %b, %H:%M")
+        return f"Scheduled: starts in {duration_text(left)} ({at}).", False, ""
+    if state == State.STARTING:
+        return "Starting: waiting for the background worker to pick it up.", False, ""
+    if state == State.PREPARING:
+        return "Preparing deliveries for the audience…", False, ""
+    if state == State.SENDING:
+        if activity.in_flight:
+            return f"Sending: {activity.in_flight:,} on their way to the provider.", False, ""
+        return "Sending.", False, ""
+    if state == State.WAITING:
+        wait = math.ceil(activity.wait_seconds)
+        turn = f"next request in {wait} s" if wait >= 1 else "next request in under a second"
+        return f"Waiting for the provider's limit: {turn}.", False, ""
+    if state == State.HELD:
+        until = timezone.localtime(activity.hold_until).strftime("%H:%M:%S")
+        why = f" ({activity.hold_reason})" if activity.hold_reason else ""
+        return (
+            f"Held by the provider until {until}{why}. Sending goes on by itself then.",
+            False,
+            "",
+        )
+    if state == State.RETRYING:
+        return "Waiting to try again: what is left failed for now and is due later.", False, ""
+    if state == State.FINISHING:
+        return "Finishing: every delivery has an answer.", False, ""
+    if state == State.NO_WORKER:
+        return (
+            "Nothing has been sent for a while: the background worker seems to have stopped. "
+            "Ask whoever runs Vestnik to start it; sending goes on where it stopped.",
+            True,
+            "",
+        )
+    if state == State.PAUSED:
+        reason = campaign.pause_reason or "Paused."
+        if campaign.pause_cause in ("", Campaign.PauseCause.STAFF):
+            return f"{reason} ({age_text(campaign.updated_at)}) Resume to go on.", False, ""
+        return (
+            f"{reason} Check the provider's settings on the Providers page, then Resume.",
+            True,
+            providers,
+        )
+    return "", False, ""
+
+
+def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity) -> dict:
+    estimate = campaign_time_left_estimate(campaign=campaign, progress=progress)
+    seconds = estimate.seconds
+    if seconds and activity.state in (State.WAITING, State.HELD):
+        # The estimate starts from the next turn; until then nothing goes out.
+        seconds += activity.wait_seconds
+    basis = ""
+    if estimate.basis == "limit":
+        limits = channel_limits(campaign.channel)
+        basis = f"at the provider's limit of {rate_text(limits)}" if limits else ""
+    elif estimate.basis == "pace":
+        basis = f"at the current pace of {estimate.per_minute:,.0f}/min"
+    return {
+        "eta_seconds": seconds,
+        "eta": duration_text(seconds) if seconds is not None else "",
+        "eta_basis": basis,
+    }
+
+
+LIVE_STATUSES = ("scheduled", "running")
+
+
+def campaign_live(campaign: Campaign) -> dict:
+    """Progress as the page shows it and the JSON endpoint returns it: the counters, the bar,
+    what is happening now, the rate over the last minute and the time left."""
+    progress = campaign_progress(campaign_id=campaign.pk)
+    left = progress["pending"] + progress["sending"]
+    activity = campaign_activity(campaign=campaign, left=left)
+    in_flight = activity.in_flight if activity.state in (State.SENDING, State.HELD) else 0
+    running = campaign.status == Campaign.Status.RUNNING
+    rate = campaign_recent_rate(campaign_id=campaign.pk) if running else 0.0
+    summary = progress_summary(campaign.status, progress)
+    text, alert, help_url = _state_sentence(campaign, activity)
+    live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
+    eta = {"eta_seconds": None, "eta": "", "eta_basis": ""}
+    if live or campaign.status == Campaign.Status.PAUSED:
+        eta = _time_left(campaign, progress, activity)
+    counts = {status: progress[status] for status in Delivery.Status.values}
+    counts.update(in_flight=in_flight, waiting=left - in_flight)
+    return {
+        "status": campaign.status,
+        "status_label": campaign.get_status_display(),
+        "state": str(activity.state),
+        "state_text": text,
+        "alert": alert,
+        "help_url": help_url,
+        "counts": counts,
+        "total": progress["total"],
+        "done": progress["done"],
+        "left": left,
+        "percent": summary.percent,
+        "parts": summary.parts,
+        "headline": summary.headline,
+        "materialised": campaign.materialised_at is not None,
+        "rate_per_minute": round(rate, 1),
+        **eta,
+        "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
+    }
