@@ -431,7 +431,7 @@ def test_the_provider_page_shows_the_quota_the_provider_reported(admin_client):
         seen_at=datetime(2026, 11, 23, 13, 20, tzinfo=UTC),
     )
     html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
-    assert "Yandex Market chat reports 640 of 1,000 left until 14:00" in html
+    assert "Yandex Market chat reports 640 of 1,000 left until 23 Nov, 14:00" in html
 
 
 # --- Recipient page -----------------------------------------------------------------------
