@@ -5,24 +5,21 @@ sending buttons, the live progress endpoint and the providers page; the bulk act
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.people import campaign_people_count
-from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.selectors import (
-    campaign_message,
     campaigns_people_sizes,
     campaigns_progress,
     campaigns_sms_clicks,
@@ -31,7 +28,6 @@ from notifications.campaigns.services import (
     campaign_delete,
     campaign_save,
 )
-from notifications.errors import REFUSALS
 
 from ..models import Campaign
 from .base import (
@@ -40,17 +36,16 @@ from .base import (
     changed_values,
     local_time_text,
     moment_text,
-    refusal_on_form,
     until_text,
 )
 from .bulk import BulkTransitionsMixin
+from .confirmations import transition_view
 from .content import content_view, message_summary
 from .desk import (
     campaign_desk,
     campaign_live,
     deliveries_url,
     events_url,
-    plan_sentence,
     rate_text,
     recipients_url,
 )
@@ -59,11 +54,7 @@ from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
 from .live import progress_bar_html
 from .test_sends import KindFilter, campaign_test_results, send_test_urls
 from .transitions import (
-    TRANSITIONS,
-    TransitionForm,
-    transition_blocks,
     transition_buttons,
-    transition_notes,
 )
 
 
@@ -283,7 +274,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         return [
             path(
                 "<int:pk>/send/<slug:action>/",
-                self.admin_site.admin_view(self.transition_view),
+                self.admin_site.admin_view(partial(transition_view, self)),
                 name="notifications_campaign_transition",
             ),
             path(
@@ -367,58 +358,5 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             "can_connect_bitrix24": request.user.has_perm("notifications.add_bitrix24token"),
         }
         return TemplateResponse(request, "admin/notifications/campaign/providers.html", context)
-
-    def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        """Ask for confirmation with the numbers the move touches, then call the service.
-
-        A move the service would refuse now is not offered: the page says why and links to
-        where it is mended, and has no button to confirm.
-        """
-        if action not in TRANSITIONS or not request.user.has_perm(TRANSITIONS[action].permission):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=pk)
-        transition = TRANSITIONS[action]
-        change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-        form = TransitionForm(
-            request.POST if request.method == "POST" else None,
-            action=action,
-            initial={"scheduled_at": campaign.scheduled_at},
-        )
-        blocks = transition_blocks(campaign, action)
-        if request.method == "POST" and not blocks and form.is_valid():
-            try:
-                done = transition.run(campaign, request.user, form.cleaned_data)
-            except REFUSALS as exc:
-                campaign.refresh_from_db()
-                blocks = transition_blocks(campaign, action)
-                if not blocks:  # a refusal the page could not foresee: said once, on the form
-                    refusal_on_form(form, exc)
-            else:
-                message, url = done if isinstance(done, tuple) else (done, change_url)
-                self.message_user(request, message, messages.SUCCESS)
-                return redirect(url)
-        plan = None
-        if action in ("dispatch", "schedule") and not blocks:
-            # Counted afresh: what staff confirm is who is in the audiences now (the question
-            # below reads this count again).
-            plan = campaign_send_plan(
-                campaign=campaign, content=campaign_message(campaign), max_age=timedelta(0)
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{transition.label}: {campaign}",
-            "opts": self.model._meta,
-            "original": campaign,
-            "campaign": campaign,
-            "blocks": blocks,
-            "question": "" if blocks else transition.question(campaign),
-            "plan_sentence": plan_sentence(plan) if plan else "",
-            "notes": [] if blocks else transition_notes(campaign, action),
-            "form": form,
-            "change_url": change_url,
-            "button": transition.label,
-            "dangerous": action in ("cancel", "resend_unknown", "unschedule"),
-        }
-        return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
 
     actions = ["pause_selected", "resume_selected", "cancel_selected", "delete_selected"]

@@ -15,18 +15,15 @@ from django.utils import timezone
 from notifications.campaigns.lifecycle import (
     Action,
     campaign_actions,
-    campaign_allows,
     campaign_cancel,
     campaign_dispatch,
     campaign_pause,
     campaign_resend_unknown,
     campaign_resume,
     campaign_retry_failed,
-    refusal_sentence,
 )
 from notifications.campaigns.people import CONFIRMATION_MAX_AGE
-from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
-from notifications.campaigns.preflight import Fix, campaign_preflight, recipients_unrenderable
+from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
 from notifications.campaigns.services import (
     campaign_copy,
@@ -34,9 +31,8 @@ from notifications.campaigns.services import (
     campaign_schedule,
     campaign_unschedule,
 )
-from notifications.campaigns.versions import campaign_retry_outlook
 
-from ..models import Campaign, Delivery, Recipient
+from ..models import Campaign
 from .base import moment_text
 from .timezones import ZonedDateTimeField
 
@@ -66,15 +62,6 @@ class Transition:
     question: Callable[[Campaign], str]
     run: Callable[[Campaign, object, dict], str | tuple[str, str]]
     permission: str = "notifications.dispatch_campaign"
-
-
-@dataclass(frozen=True)
-class Note:
-    """A sentence on a confirmation page, with the page that mends what it says, if any."""
-
-    sentence: str
-    fix_url: str = ""
-    fix_label: str = ""
 
 
 def _reach(campaign: Campaign) -> str:
@@ -286,118 +273,3 @@ def transition_buttons(campaign: Campaign, user) -> list[Button]:
             url = reverse("admin:notifications_campaign_transition", args=[campaign.pk, action])
         buttons.append(Button(action, labels.get(action) or TRANSITIONS[action].label, url))
     return buttons
-
-
-def _lifecycle_action(action: str) -> Action:
-    return Action.DISPATCH if action in ("dispatch", "schedule") else Action(action)
-
-
-def transition_blocks(campaign: Campaign, action: str) -> list[Note]:
-    """Why `action` cannot be done to `campaign` now, each with where to mend it: empty when
-    the service would accept it (as far as can be known before trying)."""
-    change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-    back = "See the campaign"
-    progress = campaign_progress(campaign_id=campaign.pk)
-    lifecycle = _lifecycle_action(action)
-    if campaign.kind != Campaign.Kind.CAMPAIGN:
-        kind = campaign.get_kind_display().lower()
-        return [Note(f"'{campaign}' is a {kind}: it runs by itself.", change_url, back)]
-    if not campaign_allows(campaign, lifecycle):
-        return [Note(refusal_sentence(campaign, lifecycle), change_url, back)]
-    if action not in _offered(campaign, progress):
-        if lifecycle == Action.RETRY_FAILED:
-            nothing = f"No delivery of '{campaign}' failed: nothing to retry."
-            return [Note(nothing, change_url, back)]
-        if lifecycle == Action.RESEND_UNKNOWN:
-            return [Note(f"No delivery of '{campaign}' has an unknown fate.", change_url, back)]
-        return [Note(f"'{campaign}' has nothing to {action.replace('_', ' ')}.", change_url, back)]
-    if lifecycle != Action.DISPATCH:
-        return []
-    check = campaign_preflight(campaign=campaign)
-    return [_fixable(campaign, error, check.fixes.get(error, "")) for error in check.errors]
-
-
-def _fixable(campaign: Campaign, sentence: str, fix: str) -> Note:
-    if fix == Fix.PROVIDER:
-        return Note(sentence, reverse("admin:notifications_campaign_providers"), "Providers")
-    change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-    if fix == Fix.MESSAGE and campaign.template_id:
-        url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
-        return Note(sentence, url, f"Edit the template '{campaign.template}'")
-    if fix == Fix.AUDIENCE:
-        return Note(sentence, f"{change_url}#id_audiences", "Choose the audiences")
-    return Note(sentence, change_url, "Edit the campaign")
-
-
-def transition_notes(campaign: Campaign, action: str) -> list[Note]:
-    """What staff should know before they confirm, counted exactly in SQL."""
-    if action in ("dispatch", "schedule"):
-        return _unrenderable_notes(campaign, campaign_recipients_left(campaign), "reachable")
-    if action == "retry_failed":
-        return _retry_notes(campaign)
-    return []
-
-
-def _unrenderable_notes(campaign: Campaign, recipients, who: str) -> list[Note]:
-    fields = campaign_message(campaign)
-    unrenderable = recipients_unrenderable(
-        recipients=recipients, channel=campaign.channel, fields=fields
-    )
-    if unrenderable is None or not unrenderable.count:
-        return []
-    total = recipients.count()
-    names = ", ".join(f"'{name}'" for name in unrenderable.variables)
-    sentence = (
-        f"{unrenderable.count:,} of the {total:,} {who} recipients cannot get this message and "
-        f"will fail: they have no {names} (for example {unrenderable.example}). Give the "
-        "variable a default in the message, or import the column."
-    )
-    return [Note(sentence, *_edit_message(campaign))]
-
-
-def _edit_message(campaign: Campaign) -> tuple[str, str]:
-    if campaign.status == Campaign.Status.DRAFT:
-        if campaign.template_id:
-            url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
-            return url, f"Edit the template '{campaign.template}'"
-        return reverse("admin:notifications_campaign_change", args=[campaign.pk]), "Edit"
-    return reverse("admin:notifications_campaign_content", args=[campaign.pk]), "Edit the message"
-
-
-def _retry_notes(campaign: Campaign) -> list[Note]:
-    """Whether sending the failed again would fail them again: content errors of the current
-    version, and how many of those people the message still cannot be rendered for now."""
-    outlook = campaign_retry_outlook(campaign)
-    notes = []
-    failed_people = Recipient.objects.filter(
-        pk__in=Delivery.objects.filter(
-            campaign_id=campaign.pk, status=Delivery.Status.FAILED
-        ).values("recipient_id")
-    )
-    if outlook.will_fail_again:
-        sentence = (
-            f"{outlook.content_errors:,} of the {outlook.failed:,} failed because of the message "
-            f"itself ({outlook.example_error}), and version {outlook.version} is still the "
-            "message."
-        )
-        still = recipients_unrenderable(
-            recipients=failed_people, channel=campaign.channel, fields=campaign_message(campaign)
-        )
-        if still is not None and still.count:
-            names = ", ".join(f"'{name}'" for name in still.variables)
-            sentence += (
-                f" {still.count:,} of them still cannot get it: they have no {names}. Sending "
-                "again fails them again; edit the message first."
-            )
-        else:
-            sentence += " It renders for all of them now: their data has changed since."
-        notes.append(Note(sentence, *_edit_message(campaign)))
-    if outlook.template_changed:
-        notes.append(
-            Note(
-                f"The template '{campaign.template}' has changed since version "
-                f"{outlook.version}: to send its new text, make it the next version first.",
-                *_edit_message(campaign),
-            )
-        )
-    return notes

@@ -1,0 +1,206 @@
+"""What stops a move on a campaign now, and what staff should know before they confirm it:
+each said as a sentence with the page that mends it, counted exactly in SQL. The confirmation
+page (`transition_view`) shows them, and offers no button while anything blocks the move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
+from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
+from notifications.campaigns.preflight import Fix, campaign_preflight, recipients_unrenderable
+from notifications.campaigns.selectors import campaign_message, campaign_progress
+from notifications.campaigns.versions import campaign_retry_outlook
+from notifications.errors import REFUSALS
+
+from ..models import Campaign, Delivery, Recipient
+from .base import refusal_on_form
+from .desk import plan_sentence
+from .transitions import TRANSITIONS, TransitionForm, _offered
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence on a confirmation page, with the page that mends what it says, if any."""
+
+    sentence: str
+    fix_url: str = ""
+    fix_label: str = ""
+
+
+def _lifecycle_action(action: str) -> Action:
+    return Action.DISPATCH if action in ("dispatch", "schedule") else Action(action)
+
+
+def transition_blocks(campaign: Campaign, action: str) -> list[Note]:
+    """Why `action` cannot be done to `campaign` now, each with where to mend it: empty when
+    the service would accept it (as far as can be known before trying)."""
+    change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    back = "See the campaign"
+    progress = campaign_progress(campaign_id=campaign.pk)
+    lifecycle = _lifecycle_action(action)
+    if campaign.kind != Campaign.Kind.CAMPAIGN:
+        kind = campaign.get_kind_display().lower()
+        return [Note(f"'{campaign}' is a {kind}: it runs by itself.", change_url, back)]
+    if not campaign_allows(campaign, lifecycle):
+        return [Note(refusal_sentence(campaign, lifecycle), change_url, back)]
+    if action not in _offered(campaign, progress):
+        if lifecycle == Action.RETRY_FAILED:
+            nothing = f"No delivery of '{campaign}' failed: nothing to retry."
+            return [Note(nothing, change_url, back)]
+        if lifecycle == Action.RESEND_UNKNOWN:
+            return [Note(f"No delivery of '{campaign}' has an unknown fate.", change_url, back)]
+        return [Note(f"'{campaign}' has nothing to {action.replace('_', ' ')}.", change_url, back)]
+    if lifecycle != Action.DISPATCH:
+        return []
+    check = campaign_preflight(campaign=campaign)
+    return [_fixable(campaign, error, check.fixes.get(error, "")) for error in check.errors]
+
+
+def _fixable(campaign: Campaign, sentence: str, fix: str) -> Note:
+    if fix == Fix.PROVIDER:
+        return Note(sentence, reverse("admin:notifications_campaign_providers"), "Providers")
+    change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    if fix == Fix.MESSAGE and campaign.template_id:
+        url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
+        return Note(sentence, url, f"Edit the template '{campaign.template}'")
+    if fix == Fix.AUDIENCE:
+        return Note(sentence, f"{change_url}#id_audiences", "Choose the audiences")
+    return Note(sentence, change_url, "Edit the campaign")
+
+
+def transition_notes(campaign: Campaign, action: str) -> list[Note]:
+    """What staff should know before they confirm, counted exactly in SQL."""
+    if action in ("dispatch", "schedule"):
+        return _unrenderable_notes(campaign, campaign_recipients_left(campaign), "reachable")
+    if action == "retry_failed":
+        return _retry_notes(campaign)
+    return []
+
+
+def _unrenderable_notes(campaign: Campaign, recipients, who: str) -> list[Note]:
+    fields = campaign_message(campaign)
+    unrenderable = recipients_unrenderable(
+        recipients=recipients, channel=campaign.channel, fields=fields
+    )
+    if unrenderable is None or not unrenderable.count:
+        return []
+    total = recipients.count()
+    names = ", ".join(f"'{name}'" for name in unrenderable.variables)
+    sentence = (
+        f"{unrenderable.count:,} of the {total:,} {who} recipients cannot get this message and "
+        f"will fail: they have no {names} (for example {unrenderable.example}). Give the "
+        "variable a default in the message, or import the column."
+    )
+    return [Note(sentence, *_edit_message(campaign))]
+
+
+def _edit_message(campaign: Campaign) -> tuple[str, str]:
+    if campaign.status == Campaign.Status.DRAFT:
+        if campaign.template_id:
+            url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
+            return url, f"Edit the template '{campaign.template}'"
+        return reverse("admin:notifications_campaign_change", args=[campaign.pk]), "Edit"
+    return reverse("admin:notifications_campaign_content", args=[campaign.pk]), "Edit the message"
+
+
+def _retry_notes(campaign: Campaign) -> list[Note]:
+    """Whether sending the failed again would fail them again: content errors of the current
+    version, and how many of those people the message still cannot be rendered for now."""
+    outlook = campaign_retry_outlook(campaign)
+    notes = []
+    failed_people = Recipient.objects.filter(
+        pk__in=Delivery.objects.filter(
+            campaign_id=campaign.pk, status=Delivery.Status.FAILED
+        ).values("recipient_id")
+    )
+    if outlook.will_fail_again:
+        sentence = (
+            f"{outlook.content_errors:,} of the {outlook.failed:,} failed because of the message "
+            f"itself ({outlook.example_error}), and version {outlook.version} is still the "
+            "message."
+        )
+        still = recipients_unrenderable(
+            recipients=failed_people, channel=campaign.channel, fields=campaign_message(campaign)
+        )
+        if still is not None and still.count:
+            names = ", ".join(f"'{name}'" for name in still.variables)
+            sentence += (
+                f" {still.count:,} of them still cannot get it: they have no {names}. Sending "
+                "again fails them again; edit the message first."
+            )
+        else:
+            sentence += " It renders for all of them now: their data has changed since."
+        notes.append(Note(sentence, *_edit_message(campaign)))
+    if outlook.template_changed:
+        notes.append(
+            Note(
+                f"The template '{campaign.template}' has changed since version "
+                f"{outlook.version}: to send its new text, make it the next version first.",
+                *_edit_message(campaign),
+            )
+        )
+    return notes
+
+
+def transition_view(model_admin, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Ask for confirmation with the numbers the move touches, then call the service.
+
+    A move the service would refuse now is not offered: the page says why and links to
+    where it is mended, and has no button to confirm.
+    """
+    if action not in TRANSITIONS or not request.user.has_perm(TRANSITIONS[action].permission):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    transition = TRANSITIONS[action]
+    change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
+    form = TransitionForm(
+        request.POST if request.method == "POST" else None,
+        action=action,
+        initial={"scheduled_at": campaign.scheduled_at},
+    )
+    blocks = transition_blocks(campaign, action)
+    if request.method == "POST" and not blocks and form.is_valid():
+        try:
+            done = transition.run(campaign, request.user, form.cleaned_data)
+        except REFUSALS as exc:
+            campaign.refresh_from_db()
+            blocks = transition_blocks(campaign, action)
+            if not blocks:  # a refusal the page could not foresee: said once, on the form
+                refusal_on_form(form, exc)
+        else:
+            message, url = done if isinstance(done, tuple) else (done, change_url)
+            model_admin.message_user(request, message, messages.SUCCESS)
+            return redirect(url)
+    plan = None
+    if action in ("dispatch", "schedule") and not blocks:
+        # Counted afresh: what staff confirm is who is in the audiences now (the question
+        # below reads this count again).
+        plan = campaign_send_plan(
+            campaign=campaign, content=campaign_message(campaign), max_age=timedelta(0)
+        )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"{transition.label}: {campaign}",
+        "opts": Campaign._meta,
+        "original": campaign,
+        "campaign": campaign,
+        "blocks": blocks,
+        "question": "" if blocks else transition.question(campaign),
+        "plan_sentence": plan_sentence(plan) if plan else "",
+        "notes": [] if blocks else transition_notes(campaign, action),
+        "form": form,
+        "change_url": change_url,
+        "button": transition.label,
+        "dangerous": action in ("cancel", "resend_unknown", "unschedule"),
+    }
+    return TemplateResponse(request, "admin/notifications/campaign/transition.html", context)
