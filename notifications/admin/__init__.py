@@ -9,8 +9,13 @@ Importing the package registers every admin; each module owns one group of model
 - attributes.py: the registry of recipient attributes
 - templates.py: message templates and their preview
 - campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions
-- transitions.py: which sending actions a campaign offers and how each is confirmed and done
-- desk.py: what a campaign's page shows above its form; charts.py draws its timelines in SVG
+- transitions.py: which moves a campaign offers, each one's question and service call;
+  confirmations.py: what blocks or warns a move now, and the confirmation page
+- content.py: a dispatched campaign's message versions and the page that saves the next one
+- timezones.py and profile.py: the date-time picker in the person's zone, and their zone page
+- desk.py: what a campaign's page shows above its form; live.py its progress, state and time
+  left in words; charts.py draws its timelines in SVG
+- dashboard.py: the admin's index (the site and its grouping are in config/admin_site.py)
 - deliveries.py: deliveries and their events, read-only
 - seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
