@@ -114,8 +114,10 @@ def message_summary(campaign: Campaign) -> dict | None:
     others; None before dispatch (a draft's message is its template)."""
     if not campaign.content_version:
         return None
+    ended = campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
     return {
         "version": campaign.content_version,
+        "tense": "was the last sent" if ended else "goes out now",
         "url": versions_url(campaign.pk),
         "template_changed": template_differs(campaign),
     }

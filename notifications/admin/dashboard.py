@@ -23,6 +23,7 @@ from notifications.campaigns.selectors import campaigns_progress
 from ..models import Campaign, DeliveryEvent, MessageTemplate, Recipient
 from .base import local_time_text, moment_text, until_text
 from .desk import deliveries_url, events_url
+from .live import progress_bar_html
 
 SECTION_ROWS = 10
 FINISHED_DAYS = 7
@@ -58,7 +59,8 @@ def running_section() -> dict:
                 "paused": campaign.status == Campaign.Status.PAUSED,
                 "done": done,
                 "total": total,
-                "percent": round(done * 100 / total) if total else 0,
+                # The same bar, parts and words as the campaign list and page.
+                "bar": progress_bar_html(campaign.status, counts),
                 "preparing": campaign.materialised_at is None,
             }
         )

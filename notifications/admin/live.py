@@ -21,7 +21,7 @@ from notifications.campaigns.selectors import campaign_progress, campaign_recent
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
 
-from .base import age_text
+from .base import age_text, local_time_text
 
 _PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 
@@ -111,7 +111,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     providers = reverse("admin:notifications_campaign_providers")
     if state == State.SCHEDULED:
         left = (campaign.scheduled_at - timezone.now()).total_seconds()
-        at = timezone.localtime(campaign.scheduled_at).strftime("%d %b, %H:%M")
+        at = local_time_text(campaign.scheduled_at)
         return f"Scheduled: starts in {duration_text(left)} ({at}).", False, ""
     if state == State.STARTING:
         return "Starting: waiting for the background worker to pick it up.", False, ""
