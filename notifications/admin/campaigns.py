@@ -246,12 +246,13 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
     def unknown(self, obj: Campaign) -> str:
         return self._status_count(obj, "unknown")
 
-    @admin.display(description="SMS clicks")
+    @admin.display(description="SMS clicked")
     def sms_clicks(self, obj: Campaign) -> str:
         clicks = getattr(obj, "desk_clicks", None)
         if clicks is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', events_url(obj.pk, "sms_click"), f"{clicks:,}")
+        # Each SMS clicked once, as counted: a link to the click events would list repeats.
+        return format_html('<a href="{}">{}</a>', events_url(obj.pk, sms="clicked"), f"{clicks:,}")
 
     @admin.display(description="When", ordering="scheduled_at")
     def when(self, obj: Campaign) -> str:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from notifications.campaigns.channels import providers_overview
-from notifications.campaigns.selectors import campaigns_progress
+from notifications.campaigns.selectors import campaigns_progress, campaigns_sms_clicks
 
-from ..models import Campaign, DeliveryEvent, MessageTemplate, Recipient
+from ..models import Campaign, MessageTemplate, Recipient
 from .base import local_time_text, moment_text, until_text
 from .desk import deliveries_url, events_url
 from .live import progress_bar_html
@@ -106,13 +105,8 @@ def finished_section(now: datetime) -> dict:
     shown = campaigns[:SECTION_ROWS]
     ids = [campaign.pk for campaign in shown]
     progress = campaigns_progress(campaign_ids=ids)
-    # Click events, as many as the event list filtered to the campaign and sms_click shows.
-    clicks = dict(
-        DeliveryEvent.objects.filter(campaign_id__in=ids, type=DeliveryEvent.Type.SMS_CLICK)
-        .values("campaign_id")
-        .annotate(n=Count("id"))
-        .values_list("campaign_id", "n")
-    )
+    # Each SMS clicked once, as the list and the SMS funnel count them.
+    clicks = campaigns_sms_clicks(campaign_ids=ids)
     rows = []
     for campaign in shown:
         counts = progress[campaign.pk]
@@ -131,7 +125,7 @@ def finished_section(now: datetime) -> dict:
                 "failed": counts["failed"],
                 "failed_url": deliveries_url(campaign.pk, "failed"),
                 "clicks": clicks.get(campaign.pk, 0),
-                "clicks_url": events_url(campaign.pk, DeliveryEvent.Type.SMS_CLICK),
+                "clicks_url": events_url(campaign.pk, sms="clicked"),
             }
         )
     return {
