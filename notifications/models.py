@@ -246,6 +246,7 @@ class Campaign(models.Model):
     )
     pause_reason = models.TextField(blank=True)
     pause_cause = models.CharField(max_length=16, choices=PauseCause.choices, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
     materialised_at = models.DateTimeField(
         null=True, blank=True, help_text="When every delivery of the audience existed."
     )

@@ -146,8 +146,13 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
         )
     if state == State.PAUSED:
         reason = campaign.pause_reason or "Paused."
+        since = age_text(campaign.paused_at or campaign.updated_at)
         if campaign.pause_cause in ("", Campaign.PauseCause.STAFF):
-            return f"{reason} ({age_text(campaign.updated_at)}) Resume to go on.", False, ""
+            return (
+                f"{reason} ({since}) Resume to go on.",
+                False,
+                "",
+            )
         return (
             f"{reason} Check the provider's settings on the Providers page, then Resume.",
             True,

@@ -238,7 +238,10 @@ def campaign_pause(
         who = getattr(user, "get_username", lambda: "")()
         campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
         campaign.pause_cause = cause
-        campaign.save(update_fields=["status", "pause_reason", "pause_cause", "updated_at"])
+        campaign.paused_at = timezone.now()
+        campaign.save(
+            update_fields=["status", "pause_reason", "pause_cause", "paused_at", "updated_at"]
+        )
         _take_back_claims(campaign_id, Delivery.Status.PENDING)
     return campaign
 

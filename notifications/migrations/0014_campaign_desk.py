@@ -64,6 +64,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="campaign",
+            name="paused_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="campaign",
             name="pause_cause",
             field=models.CharField(
                 blank=True,
