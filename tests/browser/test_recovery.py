@@ -29,7 +29,7 @@ for i in range(6):
         external_id=f"rec-{i}", first_name=f"P{i}",
         attributes={"city": "Kazan"} if i % 2 else {},
     )
-    Address.objects.create(recipient=r, channel="leadconverter", value=str(800000 + i))
+    Address.objects.create(recipient=r, channel="leadconverter", value=str(910000 + i))
     AudienceMember.objects.create(audience=audience, recipient=r)
 RecipientAttribute.objects.get_or_create(name="city")
 template = MessageTemplate.objects.create(name="Recovery text", body="Sale in {{ city }}")
@@ -82,7 +82,7 @@ def test_fix_the_message_retry_the_failed_and_copy_the_campaign(
     notes = page.locator("#transition-notes")
     expect(notes).to_contain_text("3 of the 3 failed because of the message itself")
     expect(notes).to_contain_text("3 of them still cannot get it")
-    shot(page, screenshots, "30-retry-warns")
+    shot(page, screenshots, "40-retry-warns")
     notes.get_by_role("link", name="Edit the message").first.click()
 
     # Take the template's new text as version 2, previewed for the people it goes to.
@@ -91,7 +91,7 @@ def test_fix_the_message_retry_the_failed_and_copy_the_campaign(
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#content-previews")).to_contain_text("Sale in your city")
     expect(page.locator("#content-unrenderable")).to_have_count(0)
-    shot(page, screenshots, "31-message-version", full_page=True)
+    shot(page, screenshots, "41-message-version", full_page=True)
     page.get_by_role("button", name="Save as version 2").click()
     expect(page.locator(".messagelist")).to_contain_text("Version 2 of the message is saved")
 
@@ -99,12 +99,12 @@ def test_fix_the_message_retry_the_failed_and_copy_the_campaign(
     expect(page.locator(".messagelist")).to_contain_text("with version 2 of the message")
     expect(progress.locator(".badge")).to_have_text("Completed", timeout=DONE_SECONDS * 1000)
     expect(page.locator("#funnel [data-live-count=sent]")).to_have_text("6")
-    shot(page, screenshots, "32-retried", full_page=True)
+    shot(page, screenshots, "42-retried", full_page=True)
 
     # They arrived with the new text; the others got the first version once.
     texts = accepted_texts(live)
     for i in range(6):
-        address = str(800000 + i)
+        address = str(910000 + i)
         expected = "Sale in Kazan" if i % 2 else "Sale in your city"
         assert texts[address] == [text_hash(expected, "")], address
 
@@ -113,7 +113,7 @@ def test_fix_the_message_retry_the_failed_and_copy_the_campaign(
     expect(page.locator("#version-2")).to_contain_text("3")
     expect(page.locator("#version-1")).to_contain_text("3")
     page.set_viewport_size(NARROW)
-    shot(page, screenshots, "33-versions-390", full_page=True)
+    shot(page, screenshots, "43-versions-390", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # Copy: a new draft with the same message and audience.
@@ -122,4 +122,4 @@ def test_fix_the_message_retry_the_failed_and_copy_the_campaign(
     expect(page.locator(".messagelist")).to_contain_text("'Copy of Recovery' is a new draft")
     expect(page.locator("#send-plan")).to_contain_text("6 LeadConverter messages")
     expect(page.locator("#previews")).to_contain_text("Sale in your city")
-    shot(page, screenshots, "34-copy", full_page=True)
+    shot(page, screenshots, "44-copy", full_page=True)
