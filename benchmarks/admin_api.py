@@ -3,8 +3,10 @@
 A scratch database gets one running campaign of N deliveries (with counters, history and SMS
 callbacks), a draft on the same audience and a few small finished campaigns. A child process
 then requests, as a logged-in superuser through Django's test client, the campaign list, the
-big campaign's change page and `GET /api/campaigns/{id}/stats/`: the median of several
-requests and the queries of one. The ceiling is the admin index page in the same process.
+big campaign's change page, the dashboard (the admin's index) and
+`GET /api/campaigns/{id}/stats/`: the median of several requests and the queries of one. The
+ceiling is a plain admin page (the password form: the login, the session and a template, no
+data) in the same process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from benchmarks.common import (
 )
 
 TARGET_MS = 300
+# The admin index became the dashboard, which reads campaigns: the ceiling is a page that
+# reads nothing of ours.
+CEILING, CEILING_URL = "plain admin page", "/admin/password_change/"
 SMALL_CAMPAIGNS = 8
 PASSWORD = "benchmark-only-password"  # noqa: S105 - a scratch superuser's, for one run
 
@@ -71,8 +76,8 @@ for name, url in PAGES.items():
 
 
 def _pages(database: ScratchDatabase, pages: dict[str, str], repeats: int) -> dict:
-    """Each page's timings from a child process (the admin index always among them)."""
-    pages = {"admin index": "/admin/", **pages}
+    """Each page's timings from a child process (the ceiling's page always among them)."""
+    pages = {CEILING: CEILING_URL, **pages}
     code = f"PAGES = {pages!r}\nREPEATS = {repeats}\nPASSWORD = {PASSWORD!r}\n" + CHILD
     code += "print(json.dumps(result))\n"
     # Imshop configured (never called), so its pages estimate as production's do.
@@ -103,7 +108,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         seed.deliveries(database, ids["campaigns"][f"small-{n}"], sizes["small"])
     big = ids["campaigns"]["big"]
     pages = {
-        "admin index": "/admin/",
+        "dashboard": "/admin/",
         "campaign list": "/admin/notifications/campaign/",
         "campaign change page": f"/admin/notifications/campaign/{big}/change/",
         "draft campaign page": f"/admin/notifications/campaign/{ids['campaigns']['draft']}/change/",
@@ -126,9 +131,10 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         },
         sizes["repeats"],
     )
-    ceiling = result["admin index"]["median"] * 1000
+    ceiling = result[CEILING]["median"] * 1000
     rows = []
     for name in (
+        "dashboard",
         "campaign list",
         "campaign change page",
         "draft campaign page",
