@@ -153,10 +153,13 @@ def _copy(campaign: Campaign, user, data: dict) -> tuple[str, str]:
 
 
 def _copy_question(campaign: Campaign) -> str:
-    return (
+    question = (
         f"Make a new draft from '{campaign}' with the same message, audiences and exclusions? "
         f"'{campaign}' itself does not change."
     )
+    if campaign.sendios_project_id is not None:
+        question += " Its Sendios ids are not copied: SMS callbacks find one campaign by them."
+    return question
 
 
 def _resend_unknown(campaign: Campaign, user, data: dict) -> str:

@@ -218,3 +218,9 @@ def test_copy_makes_a_draft_and_opens_it(client, django_user_model, campaign):
     copy = Campaign.objects.get(name="Copy of Spring")
     assert response.url == reverse("admin:notifications_campaign_change", args=[copy.pk])
     assert copy.status == "draft"
+
+
+def test_the_copy_question_says_the_sendios_ids_stay_behind(admin_client, campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(sendios_project_id=1, sendios_template_id=2)
+    page = admin_client.get(transition_url(campaign, "copy")).content.decode()
+    assert "Its Sendios ids are not copied" in page
