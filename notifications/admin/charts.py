@@ -144,3 +144,50 @@ def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) 
         bars=format_html_join("", "{}", ((bar,) for bar in bars)),
         labels=x_labels,
     )
+
+
+# Full date and time in the table: it is read line by line, not fitted under a bar.
+_TABLE_FORMAT = {"minute": "%d %b %H:%M", "hour": "%d %b %H:00", "day": "%d %b %Y"}
+
+
+def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str) -> SafeString:
+    """The chart's numbers as a table behind a "Numbers" toggle: what a screen reader reads
+    and what prints, one row per bucket with something in it, and the totals.
+
+    The totals count every event of each type (`Timeline.total`), as the legend does.
+    """
+    rows = [
+        (
+            timezone.localtime(bucket).strftime(_TABLE_FORMAT[timeline.unit]),
+            [timeline.counts.get(bucket, {}).get(s.type, 0) for s in series],
+        )
+        for bucket in timeline.buckets
+        if any(timeline.counts.get(bucket, {}).get(s.type, 0) for s in series)
+    ]
+    head = format_html_join("", '<th scope="col" class="num">{}</th>', ((s.label,) for s in series))
+    body = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th>{}</tr>',
+        (
+            (
+                moment,
+                format_html_join("", '<td class="num">{}</td>', ((f"{n:,}",) for n in counts)),
+            )
+            for moment, counts in rows
+        ),
+    )
+    totals = format_html_join(
+        "", '<td class="num">{}</td>', ((f"{timeline.total(s.type):,}",) for s in series)
+    )
+    return format_html(
+        '<details class="chart-numbers"><summary>Numbers</summary>'
+        '<table class="desk-table"><caption>{}</caption>'
+        '<thead><tr><th scope="col">{}</th>{}</tr></thead>'
+        "<tbody>{}</tbody>"
+        '<tfoot><tr><th scope="row">In all</th>{}</tr></tfoot></table></details>',
+        title,
+        timeline.unit.capitalize(),
+        head,
+        body,
+        totals,
+    )

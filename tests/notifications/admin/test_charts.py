@@ -61,3 +61,20 @@ def test_a_single_bucket_still_gets_its_label():
     timeline = _timeline(timedelta(0))
     labels = _labels(str(timeline_svg(timeline, DELIVERY_SERIES, title="Deliveries")))
     assert [text for _, _, text in labels] == ["18:28"]
+
+
+def test_the_charts_numbers_are_a_table_too_with_the_legends_totals():
+    from notifications.admin.charts import DELIVERY_SERIES, timeline_table
+
+    start = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    buckets = [start + timedelta(minutes=i) for i in range(3)]
+    later = start + timedelta(minutes=500)  # beyond the buckets drawn: still in the totals
+    counts = {
+        buckets[0]: {"sent": 1200, "failed": 2},
+        buckets[2]: {"sent": 3},
+        later: {"sent": 1},
+    }
+    html = str(timeline_table(Timeline("minute", buckets, counts), DELIVERY_SERIES, title="T"))
+    assert html.count("<tr>") == 1 + 2 + 1  # head, the two buckets with sends, totals
+    assert '06 Dec 09:00</th><td class="num">1,200</td><td class="num">2</td>' in html
+    assert 'In all</th><td class="num">1,204</td><td class="num">2</td>' in html
