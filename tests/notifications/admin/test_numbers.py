@@ -277,3 +277,31 @@ def test_every_linked_number_on_the_page_is_checked(admin_client, cancelled_camp
         reverse("admin:notifications_campaign_change", args=[cancelled_campaign.pk])
     ).content.decode()
     assert set(_page_numbers(page)) == set(CANCELLED_NUMBERS)
+
+
+def _shares(page: str) -> dict[str, str]:
+    """Label -> the share shown next to its count, in the funnels."""
+    funnel = page.split('id="funnel"', 1)[1].split("</section>", 1)[0]
+    found = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td class="num"><a [^>]+>[\d,]+</a>'
+        r' <span class="rate">· ([^<]+)</span>',
+        funnel,
+    )
+    return dict(found)
+
+
+def test_the_funnels_show_each_outcome_as_a_share_of_what_it_is_counted_against(
+    admin_client, cancelled_campaign
+):
+    page = admin_client.get(
+        reverse("admin:notifications_campaign_change", args=[cancelled_campaign.pk])
+    ).content.decode()
+    # 26 reachable (30 less 4 skipped); 11 SMS sent, 9 of them delivered.
+    assert _shares(page) == {
+        "Sent": "46.2 % of reachable",
+        "Failed": "19.2 % of reachable",
+        "Unknown (may have arrived)": "11.5 % of reachable",
+        "Lost": "18.2 % of SMS sent",
+        "Delivered": "81.8 % of SMS sent",
+        "Clicked": "44.4 % of delivered",
+    }
