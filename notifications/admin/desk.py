@@ -233,7 +233,9 @@ def campaign_desk(campaign: Campaign) -> dict:
     )
     report = campaign_report(campaign_id=campaign.pk)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
-    desk["funnel"] = _funnel(campaign, live, report)
+    # The page refreshes the funnel's counts while it polls, but not shares: they wait for the
+    # counts to settle rather than sit stale beside them.
+    desk["funnel"] = _funnel(campaign, live, None if desk["poll"] else report)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)
     if campaign.sendios_project_id is not None or report.sms.sent:
@@ -285,10 +287,10 @@ def _rate(report: CampaignReport, name: str) -> str:
     return share_text(report.rates[name], RATE_LABELS[name]) if name in report.rates else ""
 
 
-def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict]:
+def _funnel(campaign: Campaign, live: dict, report: CampaignReport | None) -> list[dict]:
     """Materialised deliveries and where they went, each with the list behind its number and,
-    for the outcomes, their share of the reachable: unfinished ones as waiting (for a turn, or
-    a retry) or being sent (the request began)."""
+    given the report, the outcomes' share of the reachable: unfinished ones as waiting (for a
+    turn, or a retry) or being sent (the request began)."""
     counts, total = live["counts"], live["total"] or 1
     rows = [("Deliveries", live["total"], deliveries_url(campaign.pk), "total")]
     rows += [
@@ -313,7 +315,7 @@ def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict
             "count": count,
             "css": css,
             "percent": round(count * 100 / total, 1),
-            "rate": _rate(report, css),
+            "rate": _rate(report, css) if report else "",
             "url": url,
         }
         for label, count, url, css in rows

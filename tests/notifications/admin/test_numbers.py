@@ -305,3 +305,13 @@ def test_the_funnels_show_each_outcome_as_a_share_of_what_it_is_counted_against(
         "Delivered": "81.8 % of SMS sent",
         "Clicked": "44.4 % of delivered",
     }
+
+
+def test_a_running_campaign_shows_no_shares_its_live_counts_would_leave_behind(
+    admin_client, running_campaign
+):
+    page = admin_client.get(
+        reverse("admin:notifications_campaign_change", args=[running_campaign.pk])
+    ).content.decode()
+    assert "data-live-count" in page
+    assert _shares(page) == {}
