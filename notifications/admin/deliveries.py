@@ -20,7 +20,7 @@ from notifications.campaigns.sms import sms_events_link_pending
 from ..models import Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
 from .content import VersionFilter
-from .filters import DeliveryStageFilter, SmsOutcomeFilter
+from .filters import DeliveryStageFilter, LinkClickersFilter, SmsOutcomeFilter
 
 TECHNICAL = "Technical details"
 
@@ -179,7 +179,13 @@ class DeliveryEventAdmin(HistoryAdmin):
         "delivery_link",
         "detail",
     ]
-    list_filter = ["type", ("campaign", admin.EmptyFieldListFilter), "campaign", SmsOutcomeFilter]
+    list_filter = [
+        "type",
+        ("campaign", admin.EmptyFieldListFilter),
+        "campaign",
+        SmsOutcomeFilter,
+        LinkClickersFilter,
+    ]
     search_fields = ["=recipient__external_id"]
     list_select_related = ["campaign", "recipient"]
     show_full_result_count = False

@@ -18,8 +18,8 @@ from notifications.campaigns.plan import (
     campaign_send_plan,
 )
 from notifications.campaigns.preflight import campaign_preflight
+from notifications.campaigns.report import RATE_LABELS, CampaignReport, Rate, campaign_report
 from notifications.campaigns.selectors import campaign_follow_up_counts, campaign_message
-from notifications.campaigns.sms import SmsStats, campaign_sms_stats
 from notifications.campaigns.timeline import Timeline, campaign_timeline
 from notifications.content.preview import message_preview
 from notifications.content.rendering import (
@@ -64,14 +64,26 @@ def deliveries_url(campaign_id: int, status: str | None = None, *, stage: str = 
     return f"{reverse('admin:notifications_delivery_changelist')}?{urlencode(filters)}"
 
 
-def events_url(campaign_id: int, event_type: str | None = None, *, sms: str = "") -> str:
+def events_url(
+    campaign_id: int,
+    event_type: str | None = None,
+    *,
+    sms: str = "",
+    link: str | None = None,
+    clickers_of: str | None = None,
+) -> str:
     """The event list filtered to a campaign (and an event type, or each SMS once by what
-    became of it: `filters.SmsOutcomeFilter`)."""
-    filters = {"campaign__id__exact": campaign_id}
+    became of it: `filters.SmsOutcomeFilter`), to the events of one link, or to one click per
+    person who clicked a link (`filters.LinkClickersFilter`)."""
+    filters: dict = {"campaign__id__exact": campaign_id}
     if event_type:
         filters["type__exact"] = event_type
     if sms:
         filters["sms"] = sms
+    if link is not None:
+        filters["link__exact"] = link
+    if clickers_of is not None:
+        filters["clickers_of"] = clickers_of
     return f"{reverse('admin:notifications_deliveryevent_changelist')}?{urlencode(filters)}"
 
 
@@ -219,13 +231,25 @@ def campaign_desk(campaign: Campaign) -> dict:
         poll=campaign.status in LIVE_STATUSES,
         finished=campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED),
     )
+    report = campaign_report(campaign_id=campaign.pk)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
-    desk["funnel"] = _funnel(campaign, live)
+    # The page refreshes the funnel's counts while it polls, but not shares: they wait for the
+    # counts to settle rather than sit stale beside them.
+    desk["funnel"] = _funnel(campaign, live, None if desk["poll"] else report)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)
-    sms = campaign_sms_stats(campaign_id=campaign.pk)
-    if campaign.sendios_project_id is not None or sms.sent:
-        desk["sms_funnel"] = _sms_funnel(campaign, sms)
+    if campaign.sendios_project_id is not None or report.sms.sent:
+        desk["sms_funnel"] = _sms_funnel(campaign, report)
+    desk["link_clicks"] = [
+        {
+            "label": row.label,
+            "clickers": row.clickers,
+            "clickers_url": events_url(campaign.pk, clickers_of=row.link),
+            "clicks": row.clicks,
+            "clicks_url": events_url(campaign.pk, "sms_click", link=row.link),
+        }
+        for row in report.links
+    ]
     timeline = campaign_timeline(campaign=campaign)
     if timeline is not None:
         desk["timeline_unit"] = timeline.unit
@@ -251,9 +275,22 @@ def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) 
     ]
 
 
-def _funnel(campaign: Campaign, live: dict) -> list[dict]:
-    """Materialised deliveries and where they went, each with the list behind its number:
-    unfinished ones as waiting (for a turn, or a retry) or being sent (the request began)."""
+def share_text(rate: Rate, label: str) -> str:
+    """'40 % of reachable', to a tenth where that matters; '' when there is no share."""
+    if rate.ratio is None:
+        return ""
+    percent = f"{rate.ratio * 100:.1f}".removesuffix(".0")
+    return f"{percent} % {label}"
+
+
+def _rate(report: CampaignReport, name: str) -> str:
+    return share_text(report.rates[name], RATE_LABELS[name]) if name in report.rates else ""
+
+
+def _funnel(campaign: Campaign, live: dict, report: CampaignReport | None) -> list[dict]:
+    """Materialised deliveries and where they went, each with the list behind its number and,
+    given the report, the outcomes' share of the reachable: unfinished ones as waiting (for a
+    turn, or a retry) or being sent (the request began)."""
     counts, total = live["counts"], live["total"] or 1
     rows = [("Deliveries", live["total"], deliveries_url(campaign.pk), "total")]
     rows += [
@@ -278,20 +315,23 @@ def _funnel(campaign: Campaign, live: dict) -> list[dict]:
             "count": count,
             "css": css,
             "percent": round(count * 100 / total, 1),
+            "rate": _rate(report, css) if report else "",
             "url": url,
         }
         for label, count, url, css in rows
     ]
 
 
-def _sms_funnel(campaign: Campaign, sms: SmsStats) -> list[dict]:
-    """Each SMS once, by what became of it; each number opens one event per SMS it counts."""
+def _sms_funnel(campaign: Campaign, report: CampaignReport) -> list[dict]:
+    """Each SMS once, by what became of it, with its share; each number opens one event per
+    SMS it counts."""
+    sms = report.sms
     base = sms.sent or 1
     rows = [
-        ("SMS sent", sms.sent, "sent", "sms-sent"),
-        ("Lost", sms.lost, "lost", "sms-lost"),
-        ("Delivered", sms.delivered, "delivered", "sms-delivered"),
-        ("Clicked", sms.clicked, "clicked", "sms-click"),
+        ("SMS sent", sms.sent, "sent", "sms-sent", ""),
+        ("Lost", sms.lost, "lost", "sms-lost", "sms_lost"),
+        ("Delivered", sms.delivered, "delivered", "sms-delivered", "sms_delivered"),
+        ("Clicked", sms.clicked, "clicked", "sms-click", "click_through"),
     ]
     return [
         {
@@ -299,7 +339,8 @@ def _sms_funnel(campaign: Campaign, sms: SmsStats) -> list[dict]:
             "count": count,
             "css": css,
             "percent": round(count * 100 / base, 1),
+            "rate": _rate(report, rate),
             "url": events_url(campaign.pk, sms=outcome),
         }
-        for label, count, outcome, css in rows
+        for label, count, outcome, css, rate in rows
     ]

@@ -1,7 +1,7 @@
 """The list filters a campaign's numbers link to, so that each number opens exactly its rows:
 on recipients, who is in its audiences and whom it reaches or skips (by the rules of
 materialisation, exclusions first); on deliveries, where the unfinished ones stand; on events,
-each SMS once by what became of it."""
+each SMS once by what became of it, and each person once who clicked a link."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db.models import Min, Q, QuerySet
 from django.http import HttpRequest
 
 from notifications.audiences.query import audiences_q
+from notifications.campaigns.report import NO_LINK
 from notifications.campaigns.sms import SMS_EVENT_TYPES
 from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.recipients.selectors import Reach, recipients_by_reach
@@ -128,3 +129,40 @@ class SmsOutcomeFilter(admin.SimpleListFilter):
             sms = sms.exclude(sms_id__in=lost.order_by().values("sms_id"))
         first = sms.values("sms_id").annotate(first=Min("id")).values("first")
         return queryset.filter(pk__in=first)
+
+
+class LinkClickersFilter(admin.SimpleListFilter):
+    """One click per person who clicked a link (their first), as clicks by link count clickers
+    (`campaigns.report.campaign_link_clicks`): by recipient, or by SMS where the recipient is
+    not known. The value is the link as stored; "" is a click that named no link.
+
+    Counted within the rows the list's other filters leave (the campaign's events), so put it
+    after them in `list_filter`.
+    """
+
+    title = "people who clicked a link"
+    parameter_name = "clickers_of"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        # Links are many and long: offered only as the one a page linked to.
+        if self.value() is None:
+            return []
+        return [(self.value(), f"Each person once: {self.value() or NO_LINK}")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() is None:
+            return queryset
+        clicks = queryset.filter(type=DeliveryEvent.Type.SMS_CLICK, link=self.value()).order_by()
+        by_person = (
+            clicks.filter(recipient__isnull=False)
+            .values("recipient_id")
+            .annotate(first=Min("id"))
+            .values("first")
+        )
+        by_sms = (
+            clicks.filter(recipient__isnull=True, sms_id__isnull=False)
+            .values("sms_id")
+            .annotate(first=Min("id"))
+            .values("first")
+        )
+        return queryset.filter(Q(pk__in=by_person) | Q(pk__in=by_sms))

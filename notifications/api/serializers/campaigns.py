@@ -128,3 +128,43 @@ class CampaignStatsSerializer(serializers.Serializer):
     sms = SmsStatsSerializer()
     progress = serializers.FloatField()
     eta_seconds = serializers.FloatField(allow_null=True)
+
+
+class RateSerializer(serializers.Serializer):
+    """A share: `numerator` of `denominator`, and their `ratio` (null when the denominator is 0)."""
+
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    ratio = serializers.FloatField(allow_null=True)
+
+
+class ReportRatesSerializer(serializers.Serializer):
+    """The campaign's rates, each of what it is a share of."""
+
+    sent = RateSerializer(help_text="Deliveries sent of reachable (every delivery not skipped).")
+    failed = RateSerializer(help_text="Deliveries failed of reachable.")
+    unknown = RateSerializer(help_text="Deliveries with no clear answer of reachable.")
+    sms_delivered = RateSerializer(help_text="SMS delivered (sent, never lost) of SMS sent.")
+    sms_lost = RateSerializer(help_text="SMS lost of SMS sent.")
+    click_through = RateSerializer(help_text="SMS clicked of SMS delivered.")
+
+
+class LinkClicksSerializer(serializers.Serializer):
+    """Clicks on one link: people who clicked it (by recipient, or by SMS where the recipient
+    is not known) and clicks in all. `link` is "" for clicks that named no link."""
+
+    link = serializers.CharField(allow_blank=True)
+    clickers = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+
+
+class CampaignReportSerializer(serializers.Serializer):
+    """A campaign's counts, rates and clicks by link, as its page shows them."""
+
+    campaign = serializers.IntegerField()
+    status = serializers.CharField()
+    deliveries = serializers.DictField(child=serializers.IntegerField())
+    reachable = serializers.IntegerField()
+    sms = SmsStatsSerializer()
+    rates = ReportRatesSerializer()
+    links = LinkClicksSerializer(many=True, help_text="Most clicked first.")

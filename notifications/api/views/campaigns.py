@@ -1,4 +1,4 @@
-"""Campaigns: changes while draft, the lifecycle actions, and stats."""
+"""Campaigns: changes while draft, the lifecycle actions, stats and the report."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from notifications.campaigns.lifecycle import (
     campaign_retry_failed,
 )
 from notifications.campaigns.plan import campaign_time_left
+from notifications.campaigns.report import campaign_report
 from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
 from notifications.campaigns.sms import campaign_sms_stats
@@ -26,6 +27,7 @@ from notifications.campaigns.sms import campaign_sms_stats
 from ...models import Campaign
 from ..serializers.campaigns import (
     CampaignFilterSerializer,
+    CampaignReportSerializer,
     CampaignSerializer,
     CampaignStatsSerializer,
     DispatchSerializer,
@@ -174,5 +176,41 @@ class CampaignViewSet(
                 },
                 "progress": counts["done"] / counts["total"] if counts["total"] else 0.0,
                 "eta_seconds": eta,
+            }
+        )
+
+    @extend_schema(responses=CampaignReportSerializer)
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """Deliveries by status and SMS outcomes with their rates (each a numerator, a
+        denominator and their ratio), and clicks by link: what the campaign's page shows."""
+        campaign = self.get_object()
+        report = campaign_report(campaign_id=campaign.pk)
+        sms = report.sms
+        return Response(
+            {
+                "campaign": campaign.pk,
+                "status": campaign.status,
+                "deliveries": report.deliveries,
+                "reachable": report.reachable,
+                "sms": {
+                    "sent": sms.sent,
+                    "lost": sms.lost,
+                    "delivered": sms.delivered,
+                    "clicked": sms.clicked,
+                    "click_through_rate": report.rates["click_through"].ratio,
+                },
+                "rates": {
+                    name: {
+                        "numerator": rate.numerator,
+                        "denominator": rate.denominator,
+                        "ratio": rate.ratio,
+                    }
+                    for name, rate in report.rates.items()
+                },
+                "links": [
+                    {"link": row.link, "clickers": row.clickers, "clicks": row.clicks}
+                    for row in report.links
+                ],
             }
         )

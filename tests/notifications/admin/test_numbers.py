@@ -4,7 +4,8 @@ Each test renders the page as staff see it, takes one number and its link from t
 the link as the same user and compares the list's result count with the number. The campaign has
 what makes numbers drift apart: failures retried by staff (two failed attempts per delivery),
 unknowns, skips, cancellations, duplicate and out-of-order SMS callbacks (a loss reported before
-the send, a loss or a click whose send never arrived, a click repeated).
+the send, a loss or a click whose send never arrived, a click repeated), clicks on two links and
+on none, and a click whose recipient is not known.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.django_db
 
 _chats = itertools.count(5000)
 OUTCOMES = {"sent": 12, "failed": 5, "unknown": 3, "skipped": 4, "cancelled": 6}
+SALE = "https://shop.test/sale?utm=sms&x=1"
+NEW = "https://shop.test/new"
 
 
 def _deliveries(campaign: Campaign, statuses: list[str], **fields) -> list[Delivery]:
@@ -51,7 +54,8 @@ def _event(campaign: Campaign, kind: str, minutes_ago: float, delivery=None, **f
 @pytest.fixture
 def cancelled_campaign() -> Campaign:
     """A campaign cancelled after 12 sent, 5 failed twice, 3 unknown, 4 skipped, 6 cancelled,
-    with SMS callbacks for the 10 first sent (SMS 1 to 10)."""
+    with SMS callbacks for the 10 first sent (SMS 1 to 10) and a click on SMS 11, whose
+    recipient is unknown; clicks on two links and on none."""
     started = timezone.now() - timedelta(minutes=40)
     campaign = make_campaign(
         name="Numbers",
@@ -90,9 +94,13 @@ def cancelled_campaign() -> Campaign:
     _event(campaign, "sms_sent", 27, sent[0], sms_id=1)
     _event(campaign, "sms_lost", 26, sent[8], sms_id=9)
     for minutes_ago in (20, 19, 18):
-        _event(campaign, "sms_click", minutes_ago, sent[2], sms_id=3)
-    _event(campaign, "sms_click", 17, sent[3], sms_id=4)
-    _event(campaign, "sms_click", 16, sent[9], sms_id=10)
+        _event(campaign, "sms_click", minutes_ago, sent[2], sms_id=3, link=SALE)
+    _event(campaign, "sms_click", 17, sent[3], sms_id=4, link=SALE)
+    _event(campaign, "sms_click", 16, sent[9], sms_id=10, link=NEW)
+    # The person of SMS 3 also follows a click that names no link; SMS 11's click arrives
+    # before its recipient exists, so it is counted by its SMS.
+    _event(campaign, "sms_click", 15, sent[2], sms_id=3)
+    _event(campaign, "sms_click", 14, sms_id=11, link=SALE)
     counters_rebuild(campaign_id=campaign.pk)
     return campaign
 
@@ -142,6 +150,17 @@ def _page_numbers(page: str) -> dict[str, tuple[int, str]]:
         timeline = page.split('id="timeline"', 1)[1].split("</section>", 1)[0]
         for url, label, number in re.findall(r'<a href="([^"]+)">([^<:]+): ([\d,]+)</a>', timeline):
             numbers[f"legend: {label}"] = (int(number.replace(",", "")), url)
+    if 'id="link-clicks"' in page:
+        links = page.split('id="link-clicks"', 1)[1].split("</table>", 1)[0]
+        row = re.compile(
+            r'<th scope="row"[^>]*>([^<]+)</th>\s*'
+            r'<td class="num"><a href="([^"]+)"[^>]*>([\d,]+)</a></td>\s*'
+            r'<td class="num"><a href="([^"]+)"[^>]*>([\d,]+)</a></td>'
+        )
+        for label, people_url, people, clicks_url, clicks in row.findall(links):
+            label = html_lib.unescape(label)
+            numbers[f"link {label}: people"] = (int(people.replace(",", "")), people_url)
+            numbers[f"link {label}: clicks"] = (int(clicks.replace(",", "")), clicks_url)
     left = re.search(r'<a href="([^"]+)" data-live="left">([\d,]+)</a>', page)
     if left:
         numbers["left to send"] = (int(left.group(2).replace(",", "")), left.group(1))
@@ -174,16 +193,23 @@ CANCELLED_NUMBERS = {
     "funnel: Unknown (may have arrived)": 3,
     "funnel: Skipped (excluded, opted out, no address)": 4,
     "funnel: Cancelled": 6,
-    "sms funnel: SMS sent": 10,
+    "sms funnel: SMS sent": 11,
     "sms funnel: Lost": 2,
-    "sms funnel: Delivered": 8,
-    "sms funnel: Clicked": 3,
+    "sms funnel: Delivered": 9,
+    "sms funnel: Clicked": 4,
     "legend: Sent": 12,
     "legend: Failed attempts": 10,
     "legend: Attempts with no clear answer": 3,
     "legend: SMS sent reports": 9,
     "legend: SMS lost reports": 2,
-    "legend: Clicks": 5,
+    "legend: Clicks": 7,
+    # Three clicks by the person of SMS 3, one by SMS 4's, one by SMS 11 (no recipient).
+    f"link {SALE}: people": 3,
+    f"link {SALE}: clicks": 5,
+    f"link {NEW}: people": 1,
+    f"link {NEW}: clicks": 1,
+    "link (no link): people": 1,
+    "link (no link): clicks": 1,
 }
 
 
@@ -225,8 +251,8 @@ LIST_NUMBERS = {
     "list: sent": 12,
     "list: failed": 5,
     "list: unknown": 3,
-    # SMS 3 (clicked three times), 4 and 10 (clicked with no send reported): each once.
-    "list: sms_clicks": 3,
+    # SMS 3 (clicked four times), 4, 10 and 11 (clicked with no send reported): each once.
+    "list: sms_clicks": 4,
 }
 
 
@@ -251,3 +277,41 @@ def test_every_linked_number_on_the_page_is_checked(admin_client, cancelled_camp
         reverse("admin:notifications_campaign_change", args=[cancelled_campaign.pk])
     ).content.decode()
     assert set(_page_numbers(page)) == set(CANCELLED_NUMBERS)
+
+
+def _shares(page: str) -> dict[str, str]:
+    """Label -> the share shown next to its count, in the funnels."""
+    funnel = page.split('id="funnel"', 1)[1].split("</section>", 1)[0]
+    found = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td class="num"><a [^>]+>[\d,]+</a>'
+        r' <span class="rate">· ([^<]+)</span>',
+        funnel,
+    )
+    return dict(found)
+
+
+def test_the_funnels_show_each_outcome_as_a_share_of_what_it_is_counted_against(
+    admin_client, cancelled_campaign
+):
+    page = admin_client.get(
+        reverse("admin:notifications_campaign_change", args=[cancelled_campaign.pk])
+    ).content.decode()
+    # 26 reachable (30 less 4 skipped); 11 SMS sent, 9 of them delivered.
+    assert _shares(page) == {
+        "Sent": "46.2 % of reachable",
+        "Failed": "19.2 % of reachable",
+        "Unknown (may have arrived)": "11.5 % of reachable",
+        "Lost": "18.2 % of SMS sent",
+        "Delivered": "81.8 % of SMS sent",
+        "Clicked": "44.4 % of delivered",
+    }
+
+
+def test_a_running_campaign_shows_no_shares_its_live_counts_would_leave_behind(
+    admin_client, running_campaign
+):
+    page = admin_client.get(
+        reverse("admin:notifications_campaign_change", args=[running_campaign.pk])
+    ).content.decode()
+    assert "data-live-count" in page
+    assert _shares(page) == {}
