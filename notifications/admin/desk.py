@@ -18,7 +18,7 @@ from notifications.campaigns.plan import (
     campaign_send_plan,
 )
 from notifications.campaigns.preflight import campaign_preflight
-from notifications.campaigns.report import RATE_LABELS, CampaignReport, Rate, campaign_report
+from notifications.campaigns.report import RATE_LABELS, CampaignReport, campaign_report
 from notifications.campaigns.selectors import campaign_follow_up_counts, campaign_message
 from notifications.campaigns.timeline import Timeline, campaign_timeline
 from notifications.content.preview import message_preview
@@ -31,9 +31,9 @@ from notifications.providers.registry import provider_class
 
 from ..models import Campaign
 from .base import age_text
-from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg
+from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
 from .follow_up import follow_up_url
-from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text
+from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text, share_text
 
 
 def plan_sentence(plan: SendPlan) -> str:
@@ -233,9 +233,7 @@ def campaign_desk(campaign: Campaign) -> dict:
     )
     report = campaign_report(campaign_id=campaign.pk)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
-    # The page refreshes the funnel's counts while it polls, but not shares: they wait for the
-    # counts to settle rather than sit stale beside them.
-    desk["funnel"] = _funnel(campaign, live, None if desk["poll"] else report)
+    desk["funnel"] = _funnel(campaign, live, report)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)
     if campaign.sendios_project_id is not None or report.sms.sent:
@@ -253,10 +251,14 @@ def campaign_desk(campaign: Campaign) -> dict:
     timeline = campaign_timeline(campaign=campaign)
     if timeline is not None:
         desk["timeline_unit"] = timeline.unit
-        desk["timeline"] = timeline_svg(timeline, DELIVERY_SERIES, title="Deliveries over time")
+        title = "Deliveries over time"
+        desk["timeline"] = timeline_svg(timeline, DELIVERY_SERIES, title=title)
+        desk["timeline_table"] = timeline_table(timeline, DELIVERY_SERIES, title=title)
         desk["timeline_legend"] = _legend(campaign, timeline, DELIVERY_SERIES)
         if any(sum(timeline.series(s.type)) for s in SMS_SERIES):
-            desk["sms_timeline"] = timeline_svg(timeline, SMS_SERIES, title="SMS over time")
+            title = "SMS over time"
+            desk["sms_timeline"] = timeline_svg(timeline, SMS_SERIES, title=title)
+            desk["sms_timeline_table"] = timeline_table(timeline, SMS_SERIES, title=title)
             desk["sms_timeline_legend"] = _legend(campaign, timeline, SMS_SERIES)
     return desk
 
@@ -275,22 +277,14 @@ def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) 
     ]
 
 
-def share_text(rate: Rate, label: str) -> str:
-    """'40 % of reachable', to a tenth where that matters; '' when there is no share."""
-    if rate.ratio is None:
-        return ""
-    percent = f"{rate.ratio * 100:.1f}".removesuffix(".0")
-    return f"{percent} % {label}"
-
-
 def _rate(report: CampaignReport, name: str) -> str:
     return share_text(report.rates[name], RATE_LABELS[name]) if name in report.rates else ""
 
 
-def _funnel(campaign: Campaign, live: dict, report: CampaignReport | None) -> list[dict]:
+def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict]:
     """Materialised deliveries and where they went, each with the list behind its number and,
-    given the report, the outcomes' share of the reachable: unfinished ones as waiting (for a
-    turn, or a retry) or being sent (the request began)."""
+    the outcomes' share of the reachable (refreshed as the page polls: `live["rates"]`):
+    unfinished ones as waiting (for a turn, or a retry) or being sent (the request began)."""
     counts, total = live["counts"], live["total"] or 1
     rows = [("Deliveries", live["total"], deliveries_url(campaign.pk), "total")]
     rows += [
@@ -315,7 +309,7 @@ def _funnel(campaign: Campaign, live: dict, report: CampaignReport | None) -> li
             "count": count,
             "css": css,
             "percent": round(count * 100 / total, 1),
-            "rate": _rate(report, css) if report else "",
+            "rate": _rate(report, css),
             "url": url,
         }
         for label, count, url, css in rows

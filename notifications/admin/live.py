@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
 from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
+from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
 from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
@@ -183,6 +184,14 @@ def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity)
 LIVE_STATUSES = ("scheduled", "running")
 
 
+def share_text(rate: Rate, label: str) -> str:
+    """'40 % of reachable', to a tenth where that matters; '' when there is no share."""
+    if rate.ratio is None:
+        return ""
+    percent = f"{rate.ratio * 100:.1f}".removesuffix(".0")
+    return f"{percent} % {label}"
+
+
 def campaign_live(campaign: Campaign) -> dict:
     """Progress as the page shows it and the JSON endpoint returns it: the counters, the bar,
     what is happening now, the rate over the last minute and the time left."""
@@ -216,6 +225,11 @@ def campaign_live(campaign: Campaign) -> dict:
         "headline": summary.headline,
         "materialised": campaign.materialised_at is not None,
         "rate_per_minute": round(rate, 1),
+        # The funnel's shares, refreshed with its counts.
+        "rates": {
+            status: share_text(share, RATE_LABELS[status])
+            for status, share in delivery_rates(progress).items()
+        },
         **eta,
         "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
     }

@@ -78,6 +78,13 @@ RATE_LABELS = {
 }
 
 
+def delivery_rates(deliveries: dict[str, int]) -> dict[str, Rate]:
+    """Sent, failed and unknown of the reachable (every delivery not skipped), from a
+    campaign's counts by status (`campaign_progress`): what the page refreshes as it polls."""
+    reachable = deliveries["total"] - deliveries["skipped"]
+    return {status: Rate(deliveries[status], reachable) for status in ("sent", "failed", "unknown")}
+
+
 def campaign_report(*, campaign_id: int) -> CampaignReport:
     """A campaign's counts, rates and clicks by link.
 
@@ -90,9 +97,7 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
     reachable = deliveries["total"] - deliveries["skipped"]
     sms = campaign_sms_stats(campaign_id=campaign_id)
     rates = {
-        "sent": Rate(deliveries["sent"], reachable),
-        "failed": Rate(deliveries["failed"], reachable),
-        "unknown": Rate(deliveries["unknown"], reachable),
+        **delivery_rates(deliveries),
         "sms_delivered": Rate(sms.delivered, sms.sent),
         "sms_lost": Rate(sms.lost, sms.sent),
         "click_through": Rate(sms.clicked, sms.delivered),

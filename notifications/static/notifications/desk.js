@@ -27,6 +27,10 @@ function startCampaignProgress() {
       const value = key === "total" ? data.total : data.counts[key];
       if (value !== undefined) el.textContent = fmt(value);
     });
+    desk.querySelectorAll("[data-live-rate]").forEach((el) => {
+      const value = (data.rates || {})[el.dataset.liveRate];
+      if (value) el.textContent = "· " + value;
+    });
     desk.querySelectorAll("[data-live-part]").forEach((el) => {
       const width = data.parts[el.dataset.livePart];
       if (width !== undefined) el.style.width = width + "%";
