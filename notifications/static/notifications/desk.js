@@ -70,6 +70,11 @@ function startCampaignProgress() {
   window.setTimeout(poll, every);
 }
 
+// A chart's numbers print with it: a folded <details> would print folded.
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("details.chart-numbers").forEach((details) => { details.open = true; });
+});
+
 // Admin loads form media in the page's head, before the desk exists.
 if (document.readyState === "loading") {
   document.addEventListener("DOMContentLoaded", startCampaignProgress);
