@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import Case, F, PositiveIntegerField, QuerySet, Value, When
 
 from notifications.campaigns.versions import tried_with
 
@@ -95,7 +95,10 @@ def delivery_export() -> Export:
         ),
         # The version a delivery was tried with, by the one rule (none yet tried: no version).
         annotations={
-            "export_version": Case(When(tried_with(1), then=Value(1)), default=F("content_version"))
+            "export_version": Case(
+                When(tried_with(1), then=Value(1, output_field=PositiveIntegerField())),
+                default=F("content_version"),
+            )
         },
         shape=_delivery_row,
     )
