@@ -105,7 +105,8 @@ def test_the_recipient_export_follows_the_lists_filter_and_search(staff, deliver
     listed = staff.get(list_url("recipient") + query).context["cl"].result_count
     rows = csv_rows(staff.get(export_url("recipient", "csv") + query))
     assert listed == 1
-    assert [row[0] for row in rows[1:]] == ["c-2"]
+    # The search joins addresses, so the list is DISTINCT: the row still has just its columns.
+    assert rows[1:] == [["c-2", "", "", "", "", *[""] * (len(rows[0]) - 5)]]
 
 
 def test_event_times_are_in_the_zone_of_the_person_exporting(client, admin_user):
