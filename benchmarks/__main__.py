@@ -23,6 +23,7 @@ MODULES = (
     "webhooks",
     "admin_api",
     "audiences",
+    "exports",
 )
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = "import_recipients,materialise,dispatch,limits,webhooks,admin_api,audiences"
+MODULES = "import_recipients,materialise,dispatch,limits,webhooks,admin_api,audiences,exports"
 
 
 def test_smoke_run_prints_a_table_without_errors():

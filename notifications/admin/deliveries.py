@@ -16,10 +16,12 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from notifications.campaigns.sms import sms_events_link_pending
+from notifications.exports.columns import delivery_export, event_export
 
-from ..models import Delivery, DeliveryEvent
+from ..models import Campaign, Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
 from .content import VersionFilter
+from .exports import ExportMixin
 from .filters import DeliveryStageFilter, LinkClickersFilter, SmsOutcomeFilter
 
 TECHNICAL = "Technical details"
@@ -94,8 +96,11 @@ class DeliveryEventInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(HistoryAdmin):
-    """Deliveries, one per recipient of a campaign, with their events."""
+class DeliveryAdmin(ExportMixin, HistoryAdmin):
+    """Deliveries, one per recipient of a campaign, with their events; the list exports."""
+
+    export = delivery_export
+    export_subjects = (("campaign__id__exact", Campaign),)
 
     list_display = [
         "id",
@@ -167,8 +172,12 @@ class DeliveryAdmin(HistoryAdmin):
 
 
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(HistoryAdmin):
-    """Events of deliveries and SMS callbacks, and the action that links waiting callbacks."""
+class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
+    """Events of deliveries and SMS callbacks, and the action that links waiting callbacks;
+    the list exports."""
+
+    export = event_export
+    export_subjects = (("campaign__id__exact", Campaign),)
 
     list_display = [
         "id",

@@ -23,6 +23,7 @@ from notifications.audiences.services import (
     recipient_audiences_set,
 )
 from notifications.errors import InvalidInput
+from notifications.exports.columns import recipient_export
 from notifications.recipients.seeds import seed_recipients_add
 from notifications.recipients.services import (
     address_delete,
@@ -47,6 +48,7 @@ from .base import (
     changelist_link,
     history_table,
 )
+from .exports import ExportMixin
 from .filters import CampaignAudienceFilter, ReachFilter
 from .forms import (
     ATTRIBUTE_FIELD_PREFIX,
@@ -97,10 +99,13 @@ class AudienceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(ThroughServicesAdmin):
+class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
     """Recipients with their addresses, typed attributes, audiences and newest history; list
     actions add the selected recipients, or all that match the filters and search, to a static
-    audience or remove them from one."""
+    audience or remove them from one; the list exports."""
+
+    export = recipient_export
+    export_subjects = (("audiences__id__exact", Audience),)
 
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]

@@ -4,6 +4,6 @@ is in which audience.
 Services (`services.py` for one recipient, address or audience; `upsert.py` for many, from a CSV
 file or the API), reads (`selectors.py`: the attributes templates may use, who a channel
 reaches), and the checks every interface shares (`validators.py`). Reading CSV files
-(`reading.py`), keeping one between a dry run and its confirmation (`staging.py`), and writing
-the rejects for a spreadsheet (`spreadsheet_csv.py`).
+(`reading.py`) and keeping one between a dry run and its confirmation (`staging.py`); the
+rejects file is written with the exports' rule against formulas (`exports/inert.py`).
 """

@@ -7,6 +7,7 @@ from typing import BinaryIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from notifications.exports.inert import write_csv
 from notifications.models import Audience
 from notifications.recipients.reading import (
     CsvFormatError,
@@ -14,7 +15,6 @@ from notifications.recipients.reading import (
     RejectedRow,
     read_recipient_rows,
 )
-from notifications.recipients.spreadsheet_csv import write_csv
 from notifications.recipients.upsert import recipients_import
 
 SHOWN_REJECTIONS = 20

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from notifications.recipients.spreadsheet_csv import inert_cell, write_csv
+from notifications.exports.inert import inert_cell, write_csv
 
 
 @pytest.mark.parametrize("text", ["=1+2", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
