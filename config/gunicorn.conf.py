@@ -14,6 +14,10 @@ from gunicorn.arbiter import Arbiter
 from webhooks.redaction import UrlSecretFilter
 
 accesslog = "-"
+# A sync worker busy with one request past `timeout` is killed. Exports stream up to a million
+# rows, which takes minutes (README, Performance: about 35 s as CSV, over 3 min as Excel), so
+# the default 30 s would cut them off; a stuck worker is still replaced, just later.
+timeout = 600
 
 
 def on_starting(server: Arbiter) -> None:
