@@ -10,10 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = "import_recipients,materialise,dispatch,limits,webhooks,admin_api,audiences,exports"
 
 
+# The smoke runs on scratch SQLite databases whatever DATABASE_URL says (it is dropped below):
+# CI's PostgreSQL pass would only repeat its SQLite pass.
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the smoke runs on SQLite either way: once per CI run, on the SQLite pass",
+)
 def test_smoke_run_prints_a_table_without_errors():
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     result = subprocess.run(
