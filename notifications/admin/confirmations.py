@@ -78,23 +78,31 @@ def _fixable(campaign: Campaign, sentence: str, fix: str) -> Note:
     return Note(sentence, change_url, "Edit the campaign")
 
 
-def transition_notes(campaign: Campaign, action: str) -> list[Note]:
+def transition_notes(
+    campaign: Campaign, action: str, *, reachable: int | None = None
+) -> list[Note]:
     """What staff should know before they confirm, counted exactly in SQL."""
     if action in ("dispatch", "schedule"):
-        return _unrenderable_notes(campaign, campaign_recipients_left(campaign), "reachable")
+        # `reachable`: the plan the page has just counted, not a second count of the audience.
+        return _unrenderable_notes(
+            campaign, campaign_recipients_left(campaign), "reachable", total=reachable
+        )
     if action == "retry_failed":
         return _retry_notes(campaign)
     return []
 
 
-def _unrenderable_notes(campaign: Campaign, recipients, who: str) -> list[Note]:
+def _unrenderable_notes(
+    campaign: Campaign, recipients, who: str, *, total: int | None = None
+) -> list[Note]:
     fields = campaign_message(campaign)
     unrenderable = recipients_unrenderable(
         recipients=recipients, channel=campaign.channel, fields=fields
     )
     if unrenderable is None or not unrenderable.count:
         return []
-    total = recipients.count()
+    if total is None:
+        total = recipients.count()
     names = ", ".join(f"'{name}'" for name in unrenderable.variables)
     sentence = (
         f"{unrenderable.count:,} of the {total:,} {who} recipients cannot get this message and "
@@ -197,7 +205,9 @@ def transition_view(model_admin, request: HttpRequest, pk: int, action: str) -> 
         "blocks": blocks,
         "question": "" if blocks else transition.question(campaign),
         "plan_sentence": plan_sentence(plan) if plan else "",
-        "notes": [] if blocks else transition_notes(campaign, action),
+        "notes": []
+        if blocks
+        else transition_notes(campaign, action, reachable=plan.reachable if plan else None),
         "form": form,
         "change_url": change_url,
         "button": transition.label,
