@@ -408,9 +408,11 @@ class Delivery(models.Model):
 
 
 class DeliveryEvent(models.Model):
-    """Append-only history: every state change of a delivery and every SMS callback."""
+    """Append-only history: every status change of a campaign and of a delivery, and every
+    SMS callback. Outbound webhooks read it as their outbox (the `outbound` app)."""
 
     class Type(models.TextChoices):
+        CAMPAIGN_STATUS = "campaign_status", "Campaign status"
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.campaigns.lifecycle import Action, campaign_lock
+from notifications.campaigns.lifecycle import Action, campaign_lock, campaign_move
 from notifications.campaigns.materialise import deliveries_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
@@ -84,7 +84,7 @@ def _start_now(
     if check.errors:
         raise refusal(" ".join(check.errors))
     now = timezone.now()
-    campaign.status = Campaign.Status.RUNNING
+    campaign_move(campaign, Campaign.Status.RUNNING, user=campaign.created_by)
     campaign.dispatched_at = campaign.started_at = now
     campaign.dispatched_by = campaign.created_by
     content_version_add(

@@ -19,7 +19,7 @@ from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.versions import content_version_add
 from notifications.content.rendering import template_fields
 from notifications.errors import NotFound, StateConflict
-from notifications.models import Campaign, Delivery
+from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.sending.counters import counters_add, counters_move
 from notifications.sending.wake import enqueue, enqueue_senders
 
@@ -159,6 +159,25 @@ def campaign_lock(campaign_id: int, action: Action | None = None) -> Campaign:
     return campaign
 
 
+def campaign_move(campaign: Campaign, status: str, *, user: Any = None, note: str = "") -> None:
+    """Set the campaign's status (the caller saves it, in its transaction) and record the move
+    in its history, in the same transaction: the `campaign_status` event integrations are told
+    of (outbound webhooks read the history as their outbox, so a move is never lost)."""
+    previous, campaign.status = campaign.status, status
+    if previous == status:
+        return
+    DeliveryEvent.objects.create(
+        type=DeliveryEvent.Type.CAMPAIGN_STATUS,
+        campaign_id=campaign.pk,
+        detail=note,
+        data={
+            "status": status,
+            "previous": previous,
+            "by": getattr(user, "get_username", lambda: "")(),
+        },
+    )
+
+
 def refusal_sentence(campaign: Campaign, action: Action) -> str:
     """Why the lifecycle refuses `action` to `campaign`: "Cannot retry 'Spring': it is
     cancelled." The services raise it; the pages say it before anyone clicks."""
@@ -184,9 +203,9 @@ def campaign_dispatch(
             raise StateConflict(" ".join(check.errors))
         campaign.scheduled_at = scheduled_at or campaign.scheduled_at
         if campaign.scheduled_at and campaign.scheduled_at > now:
-            campaign.status = Campaign.Status.SCHEDULED
+            campaign_move(campaign, Campaign.Status.SCHEDULED, user=user)
         else:
-            campaign.status = Campaign.Status.RUNNING
+            campaign_move(campaign, Campaign.Status.RUNNING, user=user)
             campaign.started_at = now
         campaign.dispatched_at = now
         # The materialisation task about to be queued counts as the campaign's live worker,
@@ -211,7 +230,7 @@ def campaigns_start_due() -> list[int]:
             campaign = campaign_lock(campaign_id)
             if campaign.status != Campaign.Status.SCHEDULED:
                 continue
-            campaign.status = Campaign.Status.RUNNING
+            campaign_move(campaign, Campaign.Status.RUNNING, note="Its scheduled time came.")
             campaign.started_at = timezone.now()
             campaign.save(update_fields=["status", "started_at", "updated_at"])
             if campaign.materialised_at is not None:
@@ -234,9 +253,9 @@ def campaign_pause(
     """
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.PAUSE)
-        campaign.status = Campaign.Status.PAUSED
         who = getattr(user, "get_username", lambda: "")()
         campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
+        campaign_move(campaign, Campaign.Status.PAUSED, user=user, note=campaign.pause_reason)
         campaign.pause_cause = cause
         campaign.paused_at = timezone.now()
         campaign.save(
@@ -269,9 +288,9 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> Campaign:
         campaign = campaign_lock(campaign_id, Action.RESUME)
         now = timezone.now()
         if campaign.started_at is None and campaign.scheduled_at and campaign.scheduled_at > now:
-            campaign.status = Campaign.Status.SCHEDULED
+            campaign_move(campaign, Campaign.Status.SCHEDULED, user=user)
         else:
-            campaign.status = Campaign.Status.RUNNING
+            campaign_move(campaign, Campaign.Status.RUNNING, user=user)
             campaign.started_at = campaign.started_at or now
         campaign.pause_reason = campaign.pause_cause = ""
         campaign.consecutive_failures = 0
@@ -288,7 +307,7 @@ def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
     """Stop for good: what has not gone out is cancelled; nothing starts after this returns."""
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.CANCEL)
-        campaign.status = Campaign.Status.CANCELLED
+        campaign_move(campaign, Campaign.Status.CANCELLED, user=user)
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
         # Pending rows first, claims second. A worker's claim that holds rows this UPDATE
@@ -313,7 +332,7 @@ def campaign_cancel(*, campaign_id: int, user: Any = None) -> Campaign:
     return campaign
 
 
-def _requeue(*, campaign_id: int, source: str, action: Action) -> int:
+def _requeue(*, campaign_id: int, source: str, action: Action, user: Any = None) -> int:
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, action)
         count = Delivery.objects.filter(campaign_id=campaign_id, status=source).update(
@@ -326,7 +345,9 @@ def _requeue(*, campaign_id: int, source: str, action: Action) -> int:
             campaign_id=campaign_id, source=source, target=Delivery.Status.PENDING, count=count
         )
         if count and campaign.status == Campaign.Status.COMPLETED:
-            campaign.status = Campaign.Status.RUNNING
+            campaign_move(
+                campaign, Campaign.Status.RUNNING, user=user, note=f"{count} to send again."
+            )
             campaign.finished_at = None
             campaign.save(update_fields=["status", "finished_at", "updated_at"])
         if count and campaign.status == Campaign.Status.RUNNING:
@@ -337,14 +358,20 @@ def _requeue(*, campaign_id: int, source: str, action: Action) -> int:
 def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> int:
     """Send the failed deliveries again; returns how many."""
     return _requeue(
-        campaign_id=campaign_id, source=Delivery.Status.FAILED, action=Action.RETRY_FAILED
+        campaign_id=campaign_id,
+        source=Delivery.Status.FAILED,
+        action=Action.RETRY_FAILED,
+        user=user,
     )
 
 
 def campaign_resend_unknown(*, campaign_id: int, user: Any = None) -> int:
     """Send again the deliveries whose fate is unknown (some may arrive twice); how many."""
     return _requeue(
-        campaign_id=campaign_id, source=Delivery.Status.UNKNOWN, action=Action.RESEND_UNKNOWN
+        campaign_id=campaign_id,
+        source=Delivery.Status.UNKNOWN,
+        action=Action.RESEND_UNKNOWN,
+        user=user,
     )
 
 
@@ -360,7 +387,7 @@ def campaign_complete_if_done(*, campaign_id: int) -> bool:
         ).exists()
         if open_work:
             return False
-        campaign.status = Campaign.Status.COMPLETED
+        campaign_move(campaign, Campaign.Status.COMPLETED)
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
     return True

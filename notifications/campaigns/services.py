@@ -10,7 +10,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.campaigns.lifecycle import Action, campaign_dispatch, campaign_lock
+from notifications.campaigns.lifecycle import (
+    Action,
+    campaign_dispatch,
+    campaign_lock,
+    campaign_move,
+)
 from notifications.campaigns.people import campaign_people_count
 from notifications.campaigns.preflight import render_failures
 from notifications.campaigns.sms import sms_events_link_pending
@@ -154,7 +159,7 @@ def campaign_unschedule(*, campaign_id: int, user: Any = None) -> Campaign:
         Delivery.objects.filter(campaign_id=campaign_id).delete()
         DeliveryCounter.objects.filter(campaign_id=campaign_id).delete()
         CampaignContent.objects.filter(campaign_id=campaign_id).delete()
-        campaign.status = Campaign.Status.DRAFT
+        campaign_move(campaign, Campaign.Status.DRAFT, user=user, note="Back to draft.")
         campaign.content, campaign.content_version = {}, 0
         campaign.scheduled_at = campaign.dispatched_at = campaign.dispatched_by = None
         campaign.materialised_at = campaign.worker_seen_at = None

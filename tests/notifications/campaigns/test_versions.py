@@ -232,8 +232,14 @@ def test_back_to_draft_forgets_the_prepared_deliveries_and_can_be_dispatched_aga
     assert (campaign.status, campaign.content, campaign.content_version) == ("draft", {}, 0)
     assert campaign.scheduled_at is None
     assert campaign.materialised_at is None
-    for model in (Delivery, DeliveryCounter, DeliveryEvent, CampaignContent):
+    for model in (Delivery, DeliveryCounter, CampaignContent):
         assert not model.objects.filter(campaign=campaign).exists(), model
+    # The deliveries' history goes with them; the campaign's own moves stay in it.
+    history = DeliveryEvent.objects.filter(campaign=campaign).order_by("id")
+    assert [(e.type, e.data["status"]) for e in history] == [
+        ("campaign_status", "scheduled"),
+        ("campaign_status", "draft"),
+    ]
     campaign_dispatch(campaign_id=campaign.pk)
     campaign_materialise(campaign_id=campaign.pk)
     campaign.refresh_from_db()
