@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_q",
     "notifications",
     "webhooks",
+    "outbound",
     "devtools",
 ]
 
@@ -297,3 +298,17 @@ BITRIX24_BATCH_SIZE = env.str("BITRIX24_BATCH_SIZE", default="")
 SMS_WEBHOOK_SECRETS = env.list("SMS_WEBHOOK_SECRETS", default=[])
 # Larger bodies get 413; Sendios sends a few events per request.
 SMS_WEBHOOK_MAX_BODY_BYTES = env.int("SMS_WEBHOOK_MAX_BODY_BYTES", default=1_048_576)
+
+# Outbound webhooks (the `outbound` app): networks an endpoint may reach although private or
+# loopback (CIDRs, comma-separated; none by default: no SSRF through our own sender), seconds
+# a request may take, events per request, requests at once, the retry schedule (doubling from
+# the base up to the max, for RETRY_SECONDS after the first attempt) and how long an endpoint
+# may fail without one success before it is disabled.
+OUTBOUND_WEBHOOK_ALLOWED_NETWORKS = env.list("OUTBOUND_WEBHOOK_ALLOWED_NETWORKS", default=[])
+OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=10)
+OUTBOUND_WEBHOOK_BATCH = env.int("OUTBOUND_WEBHOOK_BATCH", default=100)
+OUTBOUND_WEBHOOK_CONCURRENCY = env.int("OUTBOUND_WEBHOOK_CONCURRENCY", default=8)
+OUTBOUND_WEBHOOK_RETRY_BASE_SECONDS = env.float("OUTBOUND_WEBHOOK_RETRY_BASE_SECONDS", default=10)
+OUTBOUND_WEBHOOK_RETRY_MAX_SECONDS = env.float("OUTBOUND_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+OUTBOUND_WEBHOOK_RETRY_SECONDS = env.float("OUTBOUND_WEBHOOK_RETRY_SECONDS", default=86400)
+OUTBOUND_WEBHOOK_DISABLE_SECONDS = env.float("OUTBOUND_WEBHOOK_DISABLE_SECONDS", default=86400)
