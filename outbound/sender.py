@@ -25,7 +25,7 @@ from .models import Endpoint, Message
 from .signing import signed_headers
 
 # How long a claimed message is someone's: the longest request, and a margin.
-CLAIM_MARGIN_SECONDS = 20
+CLAIM_MARGIN_SECONDS = 5
 
 
 @dataclass(frozen=True)

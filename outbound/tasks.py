@@ -22,8 +22,6 @@ from .models import Cursor, Endpoint, Message
 from .sender import messages_send_due
 
 PUMP_SCHEDULE = "vestnik-outbound"
-# A live pump renews its lease at least this often; a dead one's lease lapses after it.
-LEASE_SECONDS = 30
 # Fan out at most this often: on PostgreSQL an event settles within three fan-outs.
 FAN_OUT_EVERY_SECONDS = 0.7
 # With nothing to do for this long, the pump ends (its schedule or a move starts the next).
@@ -32,16 +30,22 @@ IDLE_SECONDS = 5.0
 MARGIN_SECONDS = 15
 
 
+def _lease_seconds() -> float:
+    """A live pump renews its lease after each round (a request at most, and a fan-out); a
+    dead one's lapses after this, and the next pump takes over."""
+    return 2 * settings.OUTBOUND_WEBHOOK_TIMEOUT + 5
+
+
 def _lease_take(now) -> bool:
     cursor_ensure()
     free = Q(pump_until__isnull=True) | Q(pump_until__lt=now)
     return bool(
-        Cursor.objects.filter(free, pk=1).update(pump_until=now + timedelta(seconds=LEASE_SECONDS))
+        Cursor.objects.filter(free, pk=1).update(pump_until=now + timedelta(seconds=_lease_seconds()))
     )
 
 
 def _lease_renew() -> None:
-    Cursor.objects.filter(pk=1).update(pump_until=timezone.now() + timedelta(seconds=LEASE_SECONDS))
+    Cursor.objects.filter(pk=1).update(pump_until=timezone.now() + timedelta(seconds=_lease_seconds()))
 
 
 def work_waiting() -> bool:

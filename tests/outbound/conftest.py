@@ -5,6 +5,10 @@ import pytest
 
 from outbound.services import endpoint_create
 from tests.notifications.conftest import mocked, test_providers  # noqa: F401 (fixtures)
+from tests.notifications.sending.test_workers import (  # noqa: F401 (fixtures)
+    provider_settings,
+    real_stack,
+)
 from tests.support.hook_receiver import HookReceiver
 
 

@@ -1,6 +1,7 @@
 """A local integration that receives Vestnik's outbound webhooks and keeps every request.
 
-It can fail (`fail_until`: 500 until then), answer with a status of the test's choosing
+It can fail (`fail_until`: 500 until then; `fail_first`: 500 to that many first requests),
+answer with a status of the test's choosing
 (`status`, `headers`: a redirect), or be slow (`latency`).
 """
 
@@ -29,6 +30,7 @@ class Received:
 class HookReceiver:
     def __init__(self) -> None:
         self.fail_until = 0.0
+        self.fail_first = 0
         self.status = 200
         self.headers: dict[str, str] = {}
         self.latency = 0.0
@@ -65,8 +67,11 @@ class HookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.latency:
                     time.sleep(receiver.latency)
-                status = 500 if time.time() < receiver.fail_until else receiver.status
                 with receiver._lock:
+                    failing = time.time() < receiver.fail_until or (
+                        len(receiver.received) < receiver.fail_first
+                    )
+                    status = 500 if failing else receiver.status
                     receiver.received.append(
                         Received(self.path, dict(self.headers), body, status, time.time())
                     )
