@@ -52,6 +52,8 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("notifications", "IntegrationKey"),
             ("notifications", "Bitrix24Token"),
+            ("outbound", "Endpoint"),
+            ("outbound", "Message"),
         ),
     ),
     (
@@ -72,6 +74,8 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
 MODEL_NAMES = {
     ("webhooks", "InboundWebhook"): "SMS webhook inbox",
     ("webhooks", "InboundEvent"): "SMS webhook events",
+    ("outbound", "Endpoint"): "Outbound webhooks",
+    ("outbound", "Message"): "Outbound webhook log",
     ("django_q", "Schedule"): "Background tasks: scheduled",
     ("django_q", "OrmQ"): "Background tasks: queued",
     ("django_q", "Success"): "Background tasks: succeeded",

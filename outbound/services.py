@@ -17,7 +17,9 @@ from .models import Endpoint, Message
 from .signing import new_secret
 
 
-def _checked(url: str, events: Iterable[str]) -> list[str]:
+def endpoint_input_check(url: str, events: Iterable[str]) -> list[str]:
+    """The event types, once the URL and they are fine; InvalidInput by field otherwise. The
+    services call it, and the admin's form, to show the errors beside the fields."""
     problem = url_problem(url)
     if problem:
         raise InvalidInput(problem, field="url")
@@ -37,7 +39,7 @@ def endpoint_create(
     *, url: str, events: Iterable[str], description: str = "", user: Any = None
 ) -> Endpoint:
     """A new endpoint with a new secret; it receives events written from now on."""
-    events = _checked(url, events)
+    events = endpoint_input_check(url, events)
     last = DeliveryEvent.objects.aggregate(last=Max("id"))["last"] or 0
     return Endpoint.objects.create(
         url=url,
@@ -53,7 +55,7 @@ def endpoint_update(*, endpoint: Endpoint, data: dict[str, Any]) -> Endpoint:
     """Change an endpoint's URL, events, description or whether it is active. Turning it on
     again clears why it was off: its waiting messages go out, oldest first."""
     url = data.get("url", endpoint.url)
-    endpoint.events = _checked(url, data.get("events", endpoint.events))
+    endpoint.events = endpoint_input_check(url, data.get("events", endpoint.events))
     endpoint.url = url
     endpoint.description = data.get("description", endpoint.description)
     if "is_active" in data and data["is_active"] != endpoint.is_active:
@@ -65,6 +67,11 @@ def endpoint_update(*, endpoint: Endpoint, data: dict[str, Any]) -> Endpoint:
             endpoint.disabled_reason = "Turned off by staff."
     endpoint.save()
     return endpoint
+
+
+def endpoint_delete(*, endpoint: Endpoint) -> None:
+    """Remove an endpoint and its messages: nothing more is sent to it."""
+    endpoint.delete()
 
 
 def endpoint_secret_roll(*, endpoint: Endpoint) -> Endpoint:

@@ -40,12 +40,16 @@ def _lease_take(now) -> bool:
     cursor_ensure()
     free = Q(pump_until__isnull=True) | Q(pump_until__lt=now)
     return bool(
-        Cursor.objects.filter(free, pk=1).update(pump_until=now + timedelta(seconds=_lease_seconds()))
+        Cursor.objects.filter(free, pk=1).update(
+            pump_until=now + timedelta(seconds=_lease_seconds())
+        )
     )
 
 
 def _lease_renew() -> None:
-    Cursor.objects.filter(pk=1).update(pump_until=timezone.now() + timedelta(seconds=_lease_seconds()))
+    Cursor.objects.filter(pk=1).update(
+        pump_until=timezone.now() + timedelta(seconds=_lease_seconds())
+    )
 
 
 def work_waiting() -> bool:

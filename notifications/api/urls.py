@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from outbound.api import EndpointViewSet, MessageViewSet
+
 from .views.attributes import RecipientAttributeViewSet
 from .views.audiences import AudienceViewSet
 from .views.campaigns import CampaignViewSet
@@ -23,6 +25,8 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("test-recipients", TestRecipientViewSet, basename="test-recipient")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("events", DeliveryEventViewSet, basename="event")
+router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
+router.register("webhook-messages", MessageViewSet, basename="webhook-message")
 
 app_name = "api"
 

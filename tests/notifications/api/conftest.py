@@ -50,12 +50,16 @@ def reader(db) -> APIClient:
 
 
 def staff_with(*codenames: str):
-    """A new staff user with these permissions of the notifications app, and no other."""
+    """A new staff user with these permissions and no other: codenames of the notifications
+    app, or `app_label.codename` for another app's."""
     user = get_user_model().objects.create_user(next(_usernames), is_staff=True)
-    granted = Permission.objects.filter(
-        content_type__app_label="notifications", codename__in=codenames
-    )
-    assert sorted(granted.values_list("codename", flat=True)) == sorted(set(codenames))
+    wanted = {name if "." in name else f"notifications.{name}" for name in codenames}
+    granted = [
+        permission
+        for permission in Permission.objects.select_related("content_type")
+        if f"{permission.content_type.app_label}.{permission.codename}" in wanted
+    ]
+    assert len(granted) == len(wanted), wanted
     user.user_permissions.add(*granted)
     return user
 

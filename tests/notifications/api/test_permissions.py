@@ -35,6 +35,8 @@ from notifications.models import (
 )
 from notifications.recipients.seeds import seed_recipients_add
 from notifications.sending.counters import counters_rebuild
+from outbound.models import Endpoint, Message
+from outbound.services import endpoint_create
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.api.conftest import client_with, session_of, staff_with
 
@@ -349,6 +351,62 @@ def _message_send() -> Attempt:
     )
 
 
+def _endpoint() -> Endpoint:
+    return endpoint_create(url="https://hooks.example.com/in", events=["delivery.sent"])
+
+
+def _endpoint_create() -> Attempt:
+    return Attempt(
+        "/api/webhook-endpoints/",
+        {"url": "https://crm.example.com/in", "events": ["sms.click"]},
+        lambda _: Endpoint.objects.filter(url="https://crm.example.com/in").exists(),
+    )
+
+
+def _endpoint_change() -> Attempt:
+    endpoint = _endpoint()
+    return Attempt(
+        f"/api/webhook-endpoints/{endpoint.pk}/",
+        {"url": endpoint.url, "events": ["sms.lost"]},
+        lambda _: Endpoint.objects.get(pk=endpoint.pk).events == ["sms.lost"],
+    )
+
+
+def _endpoint_delete() -> Attempt:
+    endpoint = _endpoint()
+    return Attempt(
+        f"/api/webhook-endpoints/{endpoint.pk}/",
+        {},
+        lambda _: not Endpoint.objects.filter(pk=endpoint.pk).exists(),
+    )
+
+
+def _endpoint_roll_secret() -> Attempt:
+    endpoint = _endpoint()
+    return Attempt(
+        f"/api/webhook-endpoints/{endpoint.pk}/roll-secret/",
+        {},
+        lambda _: Endpoint.objects.get(pk=endpoint.pk).secret != endpoint.secret,
+    )
+
+
+def _message_resend() -> Attempt:
+    message = Message.objects.create(
+        endpoint=_endpoint(),
+        stream=0,
+        first_event_id=1,
+        last_event_id=1,
+        event_count=1,
+        body='{"events": []}',
+        status=Message.Status.FAILED,
+    )
+    return Attempt(
+        f"/api/webhook-messages/{message.pk}/resend/",
+        {},
+        lambda _: Message.objects.get(pk=message.pk).status == Message.Status.PENDING,
+    )
+
+
 # What the admin asks of a staff member for the same work: the model's add, change or delete
 # permission; add and change both for the bulk upsert (the admin's CSV import asks both);
 # change of the audience for its members (a field of the audience); view of the template or of
@@ -420,28 +478,56 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/api/test-recipients/{id}/"): Operation(
         ("delete_seedrecipient",), _test_recipient_remove
     ),
+    # Outbound webhooks: the admin's endpoint permissions; sending a message again (the admin's
+    # *Resend*) asks to change its endpoint.
+    ("POST", "/api/webhook-endpoints/"): Operation(("outbound.add_endpoint",), _endpoint_create),
+    ("PUT", "/api/webhook-endpoints/{id}/"): Operation(
+        ("outbound.change_endpoint",), _endpoint_change
+    ),
+    ("PATCH", "/api/webhook-endpoints/{id}/"): Operation(
+        ("outbound.change_endpoint",), _endpoint_change
+    ),
+    ("DELETE", "/api/webhook-endpoints/{id}/"): Operation(
+        ("outbound.delete_endpoint",), _endpoint_delete
+    ),
+    ("POST", "/api/webhook-endpoints/{id}/roll-secret/"): Operation(
+        ("outbound.change_endpoint",), _endpoint_roll_secret
+    ),
+    ("POST", "/api/webhook-messages/{id}/resend/"): Operation(
+        ("outbound.change_endpoint",), _message_resend
+    ),
 }
 
 
 # --- Who calls -------------------------------------------------------------------------------
 
 
+# The apps whose models the API writes.
+API_APPS = ("notifications", "outbound")
+
+
+def _label(codename: str) -> str:
+    """`app_label.codename`; a bare codename is the notifications app's."""
+    return codename if "." in codename else f"notifications.{codename}"
+
+
 def _codenames(*verbs: str) -> list[str]:
-    """Every permission of the notifications app that starts with one of these verbs."""
-    return list(
-        Permission.objects.filter(content_type__app_label="notifications")
+    """Every permission of the API's apps that starts with one of these verbs."""
+    return [
+        f"{app}.{codename}"
+        for app, codename in Permission.objects.filter(content_type__app_label__in=API_APPS)
         .filter(codename__regex=rf"^({'|'.join(verbs)})_")
-        .values_list("codename", flat=True)
-    )
+        .values_list("content_type__app_label", "codename")
+    ]
 
 
 def _lacks(*codenames: str) -> str:
     """The refusal a staff session gets when it lacks these permissions."""
     phrases = []
-    for codename in codenames:
-        phrase = f"the permission notifications.{codename}"
-        if codename.startswith("view_"):
-            phrase += f" (or notifications.{codename.replace('view_', 'change_', 1)})"
+    for codename in map(_label, codenames):
+        phrase = f"the permission {codename}"
+        if ".view_" in codename:
+            phrase += f" (or {codename.replace('.view_', '.change_', 1)})"
         phrases.append(phrase)
     return f"Your account may not do this: it lacks {' and '.join(phrases)}."
 
@@ -463,7 +549,7 @@ class Caller:
 CALLERS: dict[str, Caller] = {
     "view-only staff": Caller(
         lambda: session_of(staff_with(*_codenames("view"))),
-        lambda needs: all(name.startswith("view_") for name in needs),
+        lambda needs: all(_label(name).split(".")[1].startswith("view_") for name in needs),
         lambda needs: _lacks(*needs),
     ),
     "staff who may edit but not dispatch": Caller(
@@ -475,7 +561,7 @@ CALLERS: dict[str, Caller] = {
     "read-only key": Caller(
         lambda: client_with(integration_key_create(name="reports", read_only=True)[1]),
         # Only what a view declares a read: a preview saves nothing.
-        lambda needs: all(name.startswith("view_") for name in needs),
+        lambda needs: all(_label(name).split(".")[1].startswith("view_") for name in needs),
         lambda needs: READ_ONLY_KEY_REFUSAL,
     ),
     "read-write key": Caller(
@@ -493,7 +579,8 @@ def _database() -> dict[str, list[dict]]:
     """Every row the API can write. Keys are left out: each request records its key's use."""
     return {
         model._meta.label: list(model.objects.order_by("pk").values())
-        for model in apps.get_app_config("notifications").get_models()
+        for app in API_APPS
+        for model in apps.get_app_config(app).get_models()
         if model is not IntegrationKey
     }
 
@@ -569,6 +656,8 @@ ROUTE_MODELS = {
     "attributes": "recipientattribute",
     # Everyone's own test list is open to whoever may view recipients.
     "test-recipients": "recipient",
+    "webhook-endpoints": "outbound.endpoint",
+    "webhook-messages": "outbound.message",
 }
 
 
@@ -576,12 +665,12 @@ def test_a_staff_session_reads_with_the_view_or_the_change_permission_as_in_the_
     reads = sorted(path for method, path in _schema_operations() if method == "GET")
     assert len(reads) > 10
     for path in reads:
-        model = ROUTE_MODELS[path.split("/")[2]]
+        app, _, model = _label(ROUTE_MODELS[path.split("/")[2]]).partition(".")
         url = path.replace("{id}", "0").replace("{name}", "nothing")
         refused = session_of(staff_with()).get(url)
         assert refused.status_code == 403, path
-        assert refused.json() == {"detail": _lacks(f"view_{model}")}
-        for codename in (f"view_{model}", f"change_{model}"):
+        assert refused.json() == {"detail": _lacks(f"{app}.view_{model}")}
+        for codename in (f"{app}.view_{model}", f"{app}.change_{model}"):
             # A list answers 200; an object that does not exist, 404: past the permission.
             assert session_of(staff_with(codename)).get(url).status_code in (200, 404), path
 

@@ -1,0 +1,259 @@
+"""Webhook endpoints and the log of what was sent to them, in the admin.
+
+Staff register an endpoint (URL, events), read its secret, see whether it works (the failures
+and why it was turned off), and read each message sent: status, attempts, the last answer, and
+the body. *Resend* sends chosen messages again.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from notifications.admin.base import ThroughServicesAdmin, changed_values, moment_text
+from notifications.errors import InvalidInput
+
+from .events import EVENT_CHOICES
+from .models import Endpoint, Message
+from .services import (
+    endpoint_create,
+    endpoint_delete,
+    endpoint_input_check,
+    endpoint_secret_roll,
+    endpoint_update,
+    messages_resend,
+)
+
+
+def messages_link(label: object, **filters: object) -> str:
+    url = reverse("admin:outbound_message_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=2000, assume_scheme="https", help_text="Where the events are POSTed (https)."
+    )
+    events = forms.MultipleChoiceField(
+        choices=EVENT_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each request carries up to a batch of one campaign's events, in order.",
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = ["url", "description", "events", "is_active"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "url" in data and "events" in data:
+            try:
+                endpoint_input_check(data["url"], data["events"])
+            except InvalidInput as exc:
+                self.add_error(None, exc)
+        return data
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(ThroughServicesAdmin):
+    form = EndpointForm
+    list_display = ["__str__", "url", "event_list", "state", "waiting", "failed", "last_success"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    readonly_fields = [
+        "signing_secret",
+        "state",
+        "failing_since",
+        "disabled_reason",
+        "waiting",
+        "failed",
+        "created_by",
+        "created_at",
+    ]
+    actions = ["delete_selected", "roll_secret"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_count=Count("messages", filter=Q(messages__status="pending")),
+                failed_count=Count("messages", filter=Q(messages__status="failed")),
+            )
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> list:
+        fields = ["url", "description", "events", "is_active"]
+        if obj is None:
+            return [(None, {"fields": fields})]
+        return [
+            (None, {"fields": fields}),
+            (
+                "Health",
+                {"fields": ["state", "failing_since", "disabled_reason", "waiting", "failed"]},
+            ),
+            ("Signing", {"fields": ["signing_secret"]}),
+            ("History", {"fields": ["created_by", "created_at"]}),
+        ]
+
+    def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:
+        if change:
+            endpoint_update(endpoint=obj, data=changed_values(form, change))
+            return
+        created = endpoint_create(
+            url=form.cleaned_data["url"],
+            events=form.cleaned_data["events"],
+            description=form.cleaned_data.get("description", ""),
+            user=request.user,
+        )
+        obj.pk, obj.secret = created.pk, created.secret
+
+    def delete_through_service(self, obj: Endpoint) -> None:
+        endpoint_delete(endpoint=obj)
+
+    @admin.action(description="Give the selected endpoints new secrets", permissions=["change"])
+    def roll_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for endpoint in queryset:
+            endpoint_secret_roll(endpoint=endpoint)
+        self.message_user(
+            request,
+            f"New secrets for {queryset.count()} endpoints: requests are signed with them from "
+            "now on; give each receiver its new secret.",
+            messages.WARNING,
+        )
+
+    @admin.display(description="Events")
+    def event_list(self, obj: Endpoint) -> str:
+        return ", ".join(obj.events)
+
+    @admin.display(description="State")
+    def state(self, obj: Endpoint) -> str:
+        if not obj.is_active:
+            return format_html("<strong>Off</strong>: {}", obj.disabled_reason or "turned off")
+        if obj.failing_since:
+            return format_html(
+                "<strong>Failing</strong> since {}: retries go on; off after a day without "
+                "one success",
+                moment_text(obj.failing_since),
+            )
+        return "Working"
+
+    @admin.display(description="Waiting")
+    def waiting(self, obj: Endpoint) -> str:
+        count = getattr(obj, "pending_count", None)
+        if count is None:
+            count = obj.messages.filter(status="pending").count()
+        return messages_link(f"{count:,}", endpoint__id__exact=obj.pk, status__exact="pending")
+
+    @admin.display(description="Failed")
+    def failed(self, obj: Endpoint) -> str:
+        count = getattr(obj, "failed_count", None)
+        if count is None:
+            count = obj.messages.filter(status="failed").count()
+        return messages_link(f"{count:,}", endpoint__id__exact=obj.pk, status__exact="failed")
+
+    @admin.display(description="Last success")
+    def last_success(self, obj: Endpoint) -> str:
+        last = (
+            obj.messages.filter(status="delivered")
+            .order_by("-delivered_at")
+            .values_list("delivered_at", flat=True)
+            .first()
+        )
+        return moment_text(last) if last else "—"
+
+    @admin.display(description="Secret")
+    def signing_secret(self, obj: Endpoint) -> str:
+        return format_html(
+            "<code>{}</code><br>Receivers check each request with it: HMAC-SHA256 of "
+            "<code>Vestnik-Timestamp</code>, a dot and the body, as "
+            "<code>Vestnik-Signature: v1=&lt;hex&gt;</code> (the README shows how).",
+            obj.secret,
+        )
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """What was sent to each endpoint: written by the sender, read by staff, sent again on
+    request (with the permission to change endpoints)."""
+
+    list_display = [
+        "id",
+        "endpoint",
+        "campaign",
+        "event_count",
+        "status",
+        "attempts",
+        "answer",
+        "next_attempt",
+        "delivered_at",
+    ]
+    list_filter = ["status", "endpoint"]
+    list_select_related = ["endpoint", "campaign"]
+    search_fields = ["=campaign__id", "campaign__name"]
+    actions = ["resend"]
+    fields = [
+        "endpoint",
+        "campaign",
+        "events_range",
+        "status",
+        "attempts",
+        "first_attempt_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "delivered_at",
+        "last_status_code",
+        "last_answer",
+        "body_pretty",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("outbound.change_endpoint")
+
+    @admin.action(description="Resend the selected messages", permissions=["resend"])
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = messages_resend(message_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            f"{count:,} messages will be sent again, each before its campaign's later ones.",
+            messages.SUCCESS,
+        )
+
+    @admin.display(description="Last answer")
+    def answer(self, obj: Message) -> str:
+        if not obj.attempts:
+            return "—"
+        text = obj.last_answer if len(obj.last_answer) <= 80 else obj.last_answer[:79] + "…"
+        return f"{obj.last_status_code} {text}" if obj.last_status_code else text
+
+    @admin.display(description="Next attempt")
+    def next_attempt(self, obj: Message) -> str:
+        if obj.status != Message.Status.PENDING:
+            return "—"
+        return moment_text(obj.next_attempt_at) if obj.next_attempt_at else "now"
+
+    @admin.display(description="Events")
+    def events_range(self, obj: Message) -> str:
+        return f"{obj.event_count} (ids {obj.first_event_id} to {obj.last_event_id})"
+
+    @admin.display(description="Body")
+    def body_pretty(self, obj: Message) -> str:
+        text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
