@@ -26,7 +26,7 @@ from tests.notifications.admin.test_numbers import _rows_behind
 pytestmark = pytest.mark.django_db
 
 # The campaign page's hardest numbers (retries, SMS out of order, clicks on no link), compared:
-# pytest registers the fixture here under its own name, `cancelled_campaign`.
+# test_numbers' cancelled campaign, as a fixture of this module.
 numbers_campaign = test_numbers.cancelled_campaign
 
 EVIL = '=HYPERLINK("http://evil.test","x")'
@@ -159,23 +159,23 @@ EVIL_NUMBERS = {"reachable": 3, "sent": 2, "failed": 1, "unknown": 0, "legend": 
 
 
 @pytest.fixture
-def compare_page(admin_client, cancelled_campaign, evil_campaign) -> str:
-    url = compare_url([cancelled_campaign.pk, evil_campaign.pk])
+def compare_page(admin_client, numbers_campaign, evil_campaign) -> str:
+    url = compare_url([numbers_campaign.pk, evil_campaign.pk])
     return admin_client.get(url).content.decode()
 
 
-def test_every_linked_number_on_the_page_is_checked(compare_page, cancelled_campaign):
+def test_every_linked_number_on_the_page_is_checked(compare_page, numbers_campaign):
     numbers = _page_numbers(compare_page)
-    assert {k for k in numbers if k.endswith(f" of {cancelled_campaign.pk}")} == {
-        f"{key} of {cancelled_campaign.pk}" for key in CANCELLED
+    assert {k for k in numbers if k.endswith(f" of {numbers_campaign.pk}")} == {
+        f"{key} of {numbers_campaign.pk}" for key in CANCELLED
     }
 
 
 @pytest.mark.parametrize("key", CANCELLED)
 def test_a_number_on_the_page_equals_the_rows_its_link_opens(
-    admin_client, compare_page, cancelled_campaign, key
+    admin_client, compare_page, numbers_campaign, key
 ):
-    number, url = _page_numbers(compare_page)[f"{key} of {cancelled_campaign.pk}"]
+    number, url = _page_numbers(compare_page)[f"{key} of {numbers_campaign.pk}"]
     assert number == CANCELLED[key]
     assert _rows_behind(admin_client, url) == number
 
@@ -198,10 +198,10 @@ def test_the_page_shows_the_shares_the_campaign_page_shows(compare_page):
 
 
 def test_the_csv_export_holds_the_table_with_a_formula_name_inert(
-    admin_client, cancelled_campaign, evil_campaign
+    admin_client, numbers_campaign, evil_campaign
 ):
     url = reverse("admin:notifications_campaign_compare_export", args=["csv"])
-    response = admin_client.get(url, {"ids": f"{cancelled_campaign.pk},{evil_campaign.pk}"})
+    response = admin_client.get(url, {"ids": f"{numbers_campaign.pk},{evil_campaign.pk}"})
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     heading, first, second = csv.reader(io.StringIO(text))
@@ -212,9 +212,9 @@ def test_the_csv_export_holds_the_table_with_a_formula_name_inert(
     assert second[0] == "'" + EVIL
 
 
-def test_the_excel_export_holds_the_same_rows(admin_client, cancelled_campaign, evil_campaign):
+def test_the_excel_export_holds_the_same_rows(admin_client, numbers_campaign, evil_campaign):
     url = reverse("admin:notifications_campaign_compare_export", args=["xlsx"])
-    response = admin_client.get(url, {"ids": f"{evil_campaign.pk},{cancelled_campaign.pk}"})
+    response = admin_client.get(url, {"ids": f"{evil_campaign.pk},{numbers_campaign.pk}"})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
