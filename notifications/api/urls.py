@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from .views.attributes import RecipientAttributeViewSet
 from .views.audiences import AudienceViewSet
 from .views.campaigns import CampaignViewSet
+from .views.compare import CampaignCompareView
 from .views.history import DeliveryEventViewSet, DeliveryViewSet
 from .views.messages import MessageView
 from .views.recipients import RecipientViewSet
@@ -27,6 +28,7 @@ router.register("events", DeliveryEventViewSet, basename="event")
 app_name = "api"
 
 urlpatterns = [
+    path("campaigns/compare/", CampaignCompareView.as_view(), name="campaign-compare"),
     path("", include(router.urls)),
     path("messages/", MessageView.as_view(), name="messages"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
