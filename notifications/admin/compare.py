@@ -111,9 +111,12 @@ def _metric_url(metric: Metric, campaign_id: int) -> str:
 
 def _table(compared: list[ComparedCampaign]) -> list[dict]:
     """One row per metric, one cell per campaign: its count, link and share (None: the
-    campaign never started)."""
+    campaign never started). SMS rows only where a campaign compared has SMS to report."""
     rows = []
+    sms = any(c.sms_reported for c in compared)
     for metric in METRICS:
+        if metric.key.startswith("sms_") and not sms:
+            continue
         cells = []
         for campaign in compared:
             report = campaign.report

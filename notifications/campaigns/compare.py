@@ -30,7 +30,8 @@ NOT_STARTED = "not started"
 
 @dataclass(frozen=True)
 class ComparedCampaign:
-    """One campaign of a comparison; `report` is None when it never started."""
+    """One campaign of a comparison; `report` is None when it never started. `sms_reported`:
+    it may hear of its SMS (a Sendios project) or has, as the campaign page shows SMS rows."""
 
     id: int
     name: str
@@ -41,6 +42,7 @@ class ComparedCampaign:
     started_at: datetime | None
     finished_at: datetime | None
     report: CampaignReport | None
+    sms_reported: bool
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def campaigns_compare(*, campaign_ids: Sequence[int]) -> list[ComparedCampaign]:
 
 def _compared(campaign: Campaign) -> ComparedCampaign:
     started = campaign.materialised_at is not None
+    report = campaign_report(campaign_id=campaign.pk) if started else None
     return ComparedCampaign(
         id=campaign.pk,
         name=campaign.name,
@@ -111,7 +114,9 @@ def _compared(campaign: Campaign) -> ComparedCampaign:
         status_label=campaign.get_status_display(),
         started_at=(campaign.started_at or campaign.dispatched_at) if started else None,
         finished_at=campaign.finished_at,
-        report=campaign_report(campaign_id=campaign.pk) if started else None,
+        report=report,
+        sms_reported=campaign.sendios_project_id is not None
+        or (report is not None and report.sms.sent > 0),
     )
 
 

@@ -228,3 +228,9 @@ def test_an_export_with_bad_ids_goes_back_to_the_list(admin_client):
     response = admin_client.get(url, {"ids": "1"})
     assert response.status_code == 302
     assert response["Location"] == LIST
+
+
+def test_no_sms_rows_when_no_campaign_compared_has_sms(admin_client, evil_campaign):
+    page = admin_client.get(compare_url([evil_campaign.pk, make_campaign().pk])).content.decode()
+    assert 'class="metric-sent"' in page
+    assert "metric-sms" not in page
