@@ -17,7 +17,7 @@ from .conftest import VIEWPORT, LiveProduct
 from .test_campaign_desk import DONE_SECONDS, log_in, seed_campaign, shot
 from .test_dashboard import OVERFLOW_TOLERANCE, PHONE, overflow
 
-EVIL = '=HYPERLINK("http://evil.test","x")'
+EVIL = '=HYPERLINK("http://evil.test","Compare")'
 
 DISPATCH = """
 from notifications.campaigns.lifecycle import campaign_dispatch
@@ -46,13 +46,13 @@ def test_staff_compare_two_sent_campaigns_and_a_draft_and_export_the_table(
             "Completed", timeout=DONE_SECONDS * 1000
         )
 
-    page.goto("/admin/notifications/campaign/")
+    page.goto("/admin/notifications/campaign/?q=Compare")
     page.locator(f"#result_list input.action-select[value='{small}']").check()
     page.select_option("select[name=action]", "compare_selected")
     page.get_by_role("button", name="Go").click()
     expect(page.locator(".messagelist")).to_contain_text("Choose 2 to 10 campaigns")
 
-    page.goto("/admin/notifications/campaign/")
+    page.goto("/admin/notifications/campaign/?q=Compare")
     for campaign in (small, large, draft):
         page.locator(f"#result_list input.action-select[value='{campaign}']").check()
     page.select_option("select[name=action]", "compare_selected")
