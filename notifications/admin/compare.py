@@ -54,7 +54,9 @@ def compare_url(campaign_ids: list[int]) -> str:
 
 
 @admin.action(description="Compare selected campaigns", permissions=["view"])
-def compare_selected(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+def compare_selected(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+) -> HttpResponse | None:
     """Open the comparison of the chosen campaigns, or say why not."""
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     if not MIN_COMPARED <= len(ids) <= MAX_COMPARED:
@@ -136,6 +138,7 @@ def _table(compared: list[ComparedCampaign]) -> list[dict]:
 
 
 def compare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """The page: the table of counts and rates, the chart since each start, the exports."""
     compared = _compared(model_admin, request)
     if isinstance(compared, HttpResponse):
         return compared

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from notifications.admin.charts import relative_timeline_svg, relative_timeline_table
 from notifications.admin.compare import compare_url
-from notifications.campaigns.compare import COMPARISON_HEADINGS
+from notifications.campaigns.compare import COMPARISON_HEADINGS, RelativeTimeline
 from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.sending.counters import counters_rebuild
 from tests.factories import make_campaign, make_recipient
@@ -234,3 +235,23 @@ def test_no_sms_rows_when_no_campaign_compared_has_sms(admin_client, evil_campai
     page = admin_client.get(compare_url([evil_campaign.pk, make_campaign().pk])).content.decode()
     assert 'class="metric-sent"' in page
     assert "metric-sms" not in page
+
+
+def test_the_chart_draws_one_line_per_campaign_in_its_colour():
+    timeline = RelativeTimeline(
+        unit="minute", length=3, series={7: [3, 0, 1], 9: [0, 2, 0]}, totals={7: 4, 9: 2}
+    )
+    svg = relative_timeline_svg(timeline, {7: "Spring", 9: "Autumn"}, title="Sent")
+    assert re.findall(r'<g class="line (series-\d)"><polyline', svg) == ["series-0", "series-1"]
+    assert "<title>Autumn, +1 min: 2 sent</title>" in svg
+
+
+def test_the_charts_numbers_list_the_offsets_with_sends_and_every_send_in_all():
+    # Campaign 7 sent one more past the buckets drawn: the total counts it, as the legend does.
+    timeline = RelativeTimeline(
+        unit="hour", length=3, series={7: [3, 0, 1], 9: [0, 0, 2]}, totals={7: 5, 9: 2}
+    )
+    table = relative_timeline_table(timeline, {7: "Spring", 9: "Autumn"}, title="Sent")
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', table)
+    assert [label for label, _ in rows] == ["0 h", "+2 h", "In all"]
+    assert re.findall(r">(\d+)</td>", rows[-1][1]) == ["5", "2"]
