@@ -39,6 +39,7 @@ from .base import (
     until_text,
 )
 from .bulk import BulkTransitionsMixin
+from .compare import compare_selected, compare_urls
 from .confirmations import transition_view
 from .content import content_view, message_summary
 from .desk import (
@@ -304,6 +305,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 name="notifications_campaign_follow_up",
             ),
             *send_test_urls(self),
+            *compare_urls(self),
             *super().get_urls(),
         ]
 
@@ -360,4 +362,10 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         }
         return TemplateResponse(request, "admin/notifications/campaign/providers.html", context)
 
-    actions = ["pause_selected", "resume_selected", "cancel_selected", "delete_selected"]
+    actions = [
+        compare_selected,
+        "pause_selected",
+        "resume_selected",
+        "cancel_selected",
+        "delete_selected",
+    ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from notifications.campaigns.compare import RelativeTimeline, offset_text
 from notifications.campaigns.timeline import Timeline
 
 
@@ -187,6 +188,130 @@ def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str
         '<tfoot><tr><th scope="row">In all</th>{}</tr></tfoot></table></details>',
         title,
         timeline.unit.capitalize(),
+        head,
+        body,
+        totals,
+    )
+
+
+# One colour class per compared campaign (compare.css), in the order they were chosen.
+COMPARE_COLOURS = 10
+
+
+def series_css(position: int) -> str:
+    """The colour class of the `position`-th campaign of a comparison."""
+    return f"series-{position % COMPARE_COLOURS}"
+
+
+def relative_timeline_svg(
+    timeline: RelativeTimeline, names: dict[int, str], *, title: str
+) -> SafeString:
+    """One line per campaign of its sends per bucket since its start, on one relative axis
+    ('0 min', '+10 min', ...), with a y scale; each point's tooltip names the campaign, the
+    offset and the number."""
+    plot_width = CHART_WIDTH - MARGIN_LEFT - 4
+    plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+    peak = max((n for values in timeline.series.values() for n in values), default=0) or 1
+    step = min(plot_width / max(1, timeline.length), MAX_BAR_WIDTH)
+    bottom = MARGIN_TOP + plot_height
+
+    def point(index: int, value: int) -> tuple[float, float]:
+        return MARGIN_LEFT + (index + 0.5) * step, bottom - value / peak * plot_height
+
+    lines = []
+    for position, (campaign_id, values) in enumerate(timeline.series.items()):
+        points = [point(i, n) for i, n in enumerate(values)]
+        name = names[campaign_id]
+        dots = format_html_join(
+            "",
+            '<circle cx="{}" cy="{}" r="2.5"><title>{}, {}: {} sent</title></circle>',
+            (
+                (f"{x:.1f}", f"{y:.1f}", name, offset_text(i, timeline.unit), f"{n:,}")
+                for i, ((x, y), n) in enumerate(zip(points, values, strict=True))
+            ),
+        )
+        lines.append(
+            format_html(
+                '<g class="line {}"><polyline points="{}"></polyline>{}</g>',
+                series_css(position),
+                " ".join(f"{x:.1f},{y:.1f}" for x, y in points),
+                dots,
+            )
+        )
+    labels = _fitted_labels([offset_text(i, timeline.unit) for i in range(timeline.length)], step)
+    x_labels = format_html_join(
+        "",
+        '<text class="axis" x="{}" y="{}" text-anchor="start">{}</text>',
+        ((f"{MARGIN_LEFT + i * step:.1f}", CHART_HEIGHT - 5, text) for i, text in labels),
+    )
+    return format_html(
+        '<svg class="timeline compare-timeline" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="{title}" preserveAspectRatio="xMinYMin meet">'
+        '<text class="axis" x="{lx}" y="{top}" text-anchor="end" dy="0.8em">{peak}</text>'
+        '<text class="axis" x="{lx}" y="{bottom}" text-anchor="end">0</text>'
+        '<line class="grid" x1="{left}" y1="{top}" x2="{w}" y2="{top}"></line>'
+        '<line class="baseline" x1="{left}" y1="{bottom}" x2="{w}" y2="{bottom}"></line>'
+        "{lines}{labels}</svg>",
+        w=CHART_WIDTH,
+        h=CHART_HEIGHT,
+        title=title,
+        lx=MARGIN_LEFT - 6,
+        top=MARGIN_TOP,
+        bottom=bottom,
+        left=MARGIN_LEFT,
+        peak=f"{peak:,}",
+        lines=format_html_join("", "{}", ((line,) for line in lines)),
+        labels=x_labels,
+    )
+
+
+def _fitted_labels(texts: list[str], step: float) -> list[tuple[int, str]]:
+    """(index, text) of every k-th label, k the fewest steps that hold the widest and a gap,
+    none past the chart's right edge (as `axis_labels` fits the desk's)."""
+    if not texts:
+        return []
+    widest = max(label_width(text) for text in texts)
+    every = max(1, math.ceil((widest + LABEL_GAP) / step))
+    return [
+        (index, texts[index])
+        for index in range(0, len(texts), every)
+        if MARGIN_LEFT + index * step + widest <= CHART_WIDTH
+    ]
+
+
+def relative_timeline_table(
+    timeline: RelativeTimeline, names: dict[int, str], *, title: str
+) -> SafeString:
+    """The relative chart's numbers behind a "Numbers" toggle: one row per bucket where any
+    campaign sent, one column per campaign, and every sent event in all."""
+    ids = list(timeline.series)
+    rows = [
+        (offset_text(i, timeline.unit), [timeline.series[cid][i] for cid in ids])
+        for i in range(timeline.length)
+        if any(timeline.series[cid][i] for cid in ids)
+    ]
+    head = format_html_join("", '<th scope="col" class="num">{}</th>', ((names[c],) for c in ids))
+    body = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th>{}</tr>',
+        (
+            (
+                offset,
+                format_html_join("", '<td class="num">{}</td>', ((f"{n:,}",) for n in counts)),
+            )
+            for offset, counts in rows
+        ),
+    )
+    totals = format_html_join(
+        "", '<td class="num">{}</td>', ((f"{timeline.totals[c]:,}",) for c in ids)
+    )
+    return format_html(
+        '<details class="chart-numbers"><summary>Numbers</summary>'
+        '<div class="compare-scroll"><table class="desk-table"><caption>{}</caption>'
+        '<thead><tr><th scope="col">Since start</th>{}</tr></thead>'
+        "<tbody>{}</tbody>"
+        '<tfoot><tr><th scope="row">In all</th>{}</tr></tfoot></table></div></details>',
+        title,
         head,
         body,
         totals,

@@ -9,6 +9,7 @@ from outbound.api import EndpointViewSet, MessageViewSet
 from .views.attributes import RecipientAttributeViewSet
 from .views.audiences import AudienceViewSet
 from .views.campaigns import CampaignViewSet
+from .views.compare import CampaignCompareView
 from .views.history import DeliveryEventViewSet, DeliveryViewSet
 from .views.messages import MessageView
 from .views.recipients import RecipientViewSet
@@ -31,6 +32,7 @@ router.register("webhook-messages", MessageViewSet, basename="webhook-message")
 app_name = "api"
 
 urlpatterns = [
+    path("campaigns/compare/", CampaignCompareView.as_view(), name="campaign-compare"),
     path("", include(router.urls)),
     path("messages/", MessageView.as_view(), name="messages"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

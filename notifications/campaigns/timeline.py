@@ -6,6 +6,7 @@ Events are aggregated in one grouped query over the `(campaign, occurred_at)` in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -67,17 +68,7 @@ def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Tim
     start = campaign.started_at or campaign.dispatched_at or campaign.created_at
     end = campaign.finished_at or now
     unit = timeline_unit(start, max(start, end))
-    rows = (
-        DeliveryEvent.objects.filter(campaign_id=campaign.pk, type__in=TIMELINE_TYPES)
-        .annotate(bucket=_bucket("occurred_at", unit))
-        .values("bucket", "type")
-        .annotate(n=Count("*"))
-        .values_list("bucket", "type", "n")
-        .order_by()
-    )
-    counts: dict[datetime, dict[str, int]] = defaultdict(dict)
-    for bucket, event_type, n in rows:
-        counts[_bucket_start(bucket, unit)][event_type] = n
+    counts = campaign_event_buckets(campaign_id=campaign.pk, unit=unit, types=TIMELINE_TYPES)
     if not counts:
         return None
     step = _UNIT_STEP[unit]
@@ -87,10 +78,29 @@ def campaign_timeline(*, campaign: Campaign, now: datetime | None = None) -> Tim
     while bucket <= last and len(buckets) < MAX_TIMELINE_BUCKETS:
         buckets.append(bucket)
         bucket += step
-    return Timeline(unit=unit, buckets=buckets, counts=dict(counts))
+    return Timeline(unit=unit, buckets=buckets, counts=counts)
 
 
 MAX_TIMELINE_BUCKETS = 400
+
+
+def campaign_event_buckets(
+    *, campaign_id: int, unit: str, types: Iterable[str]
+) -> dict[datetime, dict[str, int]]:
+    """The campaign's events of `types` per bucket of `unit` that has any: `[start][type]`,
+    one grouped query over the `(campaign, occurred_at)` index."""
+    rows = (
+        DeliveryEvent.objects.filter(campaign_id=campaign_id, type__in=list(types))
+        .annotate(bucket=_bucket("occurred_at", unit))
+        .values("bucket", "type")
+        .annotate(n=Count("*"))
+        .values_list("bucket", "type", "n")
+        .order_by()
+    )
+    counts: dict[datetime, dict[str, int]] = defaultdict(dict)
+    for bucket, event_type, n in rows:
+        counts[_bucket_start(bucket, unit)][event_type] = n
+    return dict(counts)
 
 
 # SQLite stores times as UTC text ("2026-11-23 23:27:13.123456"): a prefix is the bucket.

@@ -19,7 +19,7 @@ from notifications.campaigns.lifecycle import (
     campaign_retry_failed,
 )
 from notifications.campaigns.plan import campaign_time_left
-from notifications.campaigns.report import campaign_report
+from notifications.campaigns.report import CampaignReport, campaign_report
 from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
 from notifications.campaigns.sms import campaign_sms_stats
@@ -186,31 +186,39 @@ class CampaignViewSet(
         denominator and their ratio), and clicks by link: what the campaign's page shows."""
         campaign = self.get_object()
         report = campaign_report(campaign_id=campaign.pk)
-        sms = report.sms
         return Response(
             {
                 "campaign": campaign.pk,
                 "status": campaign.status,
-                "deliveries": report.deliveries,
-                "reachable": report.reachable,
-                "sms": {
-                    "sent": sms.sent,
-                    "lost": sms.lost,
-                    "delivered": sms.delivered,
-                    "clicked": sms.clicked,
-                    "click_through_rate": report.rates["click_through"].ratio,
-                },
-                "rates": {
-                    name: {
-                        "numerator": rate.numerator,
-                        "denominator": rate.denominator,
-                        "ratio": rate.ratio,
-                    }
-                    for name, rate in report.rates.items()
-                },
+                **report_counts(report),
                 "links": [
                     {"link": row.link, "clickers": row.clickers, "clicks": row.clicks}
                     for row in report.links
                 ],
             }
         )
+
+
+def report_counts(report: CampaignReport) -> dict:
+    """A report's deliveries, reachable, SMS and rates as the API gives them (`report/`, and
+    each campaign of `compare/`)."""
+    sms = report.sms
+    return {
+        "deliveries": report.deliveries,
+        "reachable": report.reachable,
+        "sms": {
+            "sent": sms.sent,
+            "lost": sms.lost,
+            "delivered": sms.delivered,
+            "clicked": sms.clicked,
+            "click_through_rate": report.rates["click_through"].ratio,
+        },
+        "rates": {
+            name: {
+                "numerator": rate.numerator,
+                "denominator": rate.denominator,
+                "ratio": rate.ratio,
+            }
+            for name, rate in report.rates.items()
+        },
+    }
