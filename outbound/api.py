@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications.api.serializers.base import MAX_ID, StrictModelSerializer
+from notifications.api.serializers.base import MAX_ID, EmptySerializer, StrictModelSerializer
 from notifications.api.views.base import ApiViewSet
 
 from .events import EVENT_TYPES
@@ -137,11 +137,13 @@ class EndpointViewSet(
     def perform_destroy(self, instance: Endpoint) -> None:
         endpoint_delete(endpoint=instance)
 
-    @extend_schema(request=None, responses=EndpointWithSecretSerializer)
+    @extend_schema(request=EmptySerializer, responses=EndpointWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="roll-secret")
     def roll_secret(self, request: Request, pk: str) -> Response:
         """A new secret, signing every request from the next one on."""
-        endpoint = endpoint_secret_roll(endpoint=self.get_object())
+        endpoint = self.get_object()
+        self.no_body(request)
+        endpoint = endpoint_secret_roll(endpoint=endpoint)
         return Response(EndpointWithSecretSerializer(endpoint).data)
 
 
@@ -164,11 +166,12 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
             return queryset
         return queryset.filter(**self.filters(MessageFilterSerializer))
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(request=EmptySerializer, responses=MessageSerializer)
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str) -> Response:
         """Send this message again, before its campaign's later messages still waiting."""
         message = self.get_object()
+        self.no_body(request)
         messages_resend(message_ids=[message.pk])
         message.refresh_from_db()
         return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)

@@ -65,6 +65,10 @@ def url_problem(url: str) -> str | None:
     if parts.username or parts.password:
         return "Put no user or password in the URL: requests are signed with the secret."
     try:
+        parts.port  # noqa: B018 - read for its check: a port past 65535 raises
+    except ValueError:
+        return "The port is not a number from 1 to 65535."
+    try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         if parts.hostname.rstrip(".").lower() == "localhost" and not address_allowed("127.0.0.1"):

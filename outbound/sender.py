@@ -76,7 +76,10 @@ def attempt(message: Message) -> Outcome:
         )
     except Refused as exc:
         return Outcome(False, None, f"Not requested: {exc}")
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError, UnicodeError, ValueError) as exc:
+        # Whatever a URL staff typed does to the request (no connection, a timeout, a bad
+        # certificate, a host name IDNA cannot encode), it is this message's failure, told to
+        # staff, never the pump's: the other endpoints' messages go on.
         return Outcome(False, None, f"No answer: {type(exc).__name__}: {exc}"[:500])
     if 300 <= answer.status < 400:
         return Outcome(False, answer.status, f"A redirect (not followed). {answer.text}")

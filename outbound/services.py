@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
 
@@ -20,6 +22,10 @@ from .signing import new_secret
 def endpoint_input_check(url: str, events: Iterable[str]) -> list[str]:
     """The event types, once the URL and they are fine; InvalidInput by field otherwise. The
     services call it, and the admin's form, to show the errors beside the fields."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise InvalidInput("Enter a valid URL.", field="url") from None
     problem = url_problem(url)
     if problem:
         raise InvalidInput(problem, field="url")

@@ -276,3 +276,16 @@ def test_backoff_doubles_up_to_the_cap_with_jitter(settings):
         waits = {backoff_seconds(attempts) for _ in range(50)}
         assert all(ceiling / 2 <= w <= ceiling for w in waits)
         assert len(waits) > 1
+
+
+def test_a_url_the_request_cannot_even_encode_fails_that_message_only(
+    mocked, endpoint_on, receiver
+):
+    broken, working = endpoint_on(), endpoint_on()
+    Endpoint.objects.filter(pk=broken.pk).update(url="https://" + "x" * 70 + ".example/in")
+    sent_campaign(mocked, count=1)
+    drain()
+    assert Message.objects.get(endpoint=working).status == "delivered"
+    failed = Message.objects.get(endpoint=broken)
+    assert failed.status == "pending"
+    assert failed.last_answer.startswith("No answer: UnicodeError")

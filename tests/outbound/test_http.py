@@ -51,6 +51,7 @@ def test_a_network_staff_allow_is_allowed_and_only_it(settings):
         ("https://localhost/in", False, "localhost is this server"),
         ("https://user:pw@hooks.example.com/in", False, "Put no user or password"),
         ("https:///in", False, "The URL has no host."),
+        ("https://hooks.example.com:99999/in", False, "The port is not a number"),
     ],
 )
 def test_a_url_staff_save_is_checked_with_a_sentence(settings, url, debug, problem):

@@ -72,6 +72,7 @@ def test_an_integration_registers_an_endpoint_and_reads_its_secret_once():
         ({"url": "https://10.0.0.5/x", "events": ["delivery.sent"]}, "url", "private"),
         ({"url": "https://169.254.169.254/x", "events": ["sms.sent"]}, "url", "private"),
         ({"url": URL, "events": ["delivery.opened"]}, "events", "valid choice"),
+        ({"url": "https://exa mple.com/x", "events": ["sms.sent"]}, "url", "valid URL"),
         ({"url": URL, "events": []}, "events", "empty"),
         ({"url": URL}, "events", "required"),
         ({"url": URL, "events": ["sms.sent"], "secret": "mine"}, "secret", "not accepted"),

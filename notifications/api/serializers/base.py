@@ -39,3 +39,7 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     """A model serializer that refuses unknown fields."""
+
+
+class EmptySerializer(StrictSerializer):
+    """No fields: the action takes none."""

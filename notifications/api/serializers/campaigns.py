@@ -99,10 +99,6 @@ class DispatchSerializer(StrictSerializer):
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class EmptySerializer(StrictSerializer):
-    """No fields: the action takes none."""
-
-
 class RetriedSerializer(serializers.Serializer):
     """How many deliveries were queued again."""
 

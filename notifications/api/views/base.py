@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from ..authentication import ApiKeyAuthentication
 from ..pagination import IdCursorPagination
 from ..permissions import IntegrationAccess
+from ..serializers.base import EmptySerializer
 from ..throttling import ApiKeyRateThrottle
 
 
@@ -36,6 +37,10 @@ class ApiView(APIView):
         """The model and verbs this request asks of a staff session when they depend on the
         request itself; None where the method or `action_permissions` decides."""
         return None
+
+    def no_body(self, request: Request) -> None:
+        """Refuse a body on an action that takes none (400 naming what it carried)."""
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
 
     def filters(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         """The list's query parameters, checked (400 naming the bad one)."""

@@ -29,6 +29,7 @@ from notifications.recipients.seeds import seed_recipients
 
 from ...models import Campaign, Delivery
 from ..idempotency import IDEMPOTENCY_KEY, idempotent_response
+from ..serializers.base import EmptySerializer
 from ..serializers.campaign_desk import (
     ContentEditSerializer,
     ContentVersionSerializer,
@@ -38,7 +39,7 @@ from ..serializers.campaign_desk import (
     SendTestSerializer,
     TestSendSerializer,
 )
-from ..serializers.campaigns import CampaignSerializer, EmptySerializer
+from ..serializers.campaigns import CampaignSerializer
 
 
 class CampaignDeskActions:
@@ -111,7 +112,7 @@ class CampaignDeskActions:
         campaign = self.get_object()
 
         def make_copy() -> tuple[int, Any]:
-            self._no_body(request)
+            self.no_body(request)
             draft, new_template = campaign_copy(campaign_id=campaign.pk, user=request.user)
             draft = self.get_queryset().get(pk=draft.pk)
             return status.HTTP_201_CREATED, {

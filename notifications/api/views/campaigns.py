@@ -25,13 +25,13 @@ from notifications.campaigns.services import campaign_delete, campaign_save
 from notifications.campaigns.sms import campaign_sms_stats
 
 from ...models import Campaign
+from ..serializers.base import EmptySerializer
 from ..serializers.campaigns import (
     CampaignFilterSerializer,
     CampaignReportSerializer,
     CampaignSerializer,
     CampaignStatsSerializer,
     DispatchSerializer,
-    EmptySerializer,
     RetriedSerializer,
 )
 from .base import ApiViewSet
@@ -105,12 +105,9 @@ class CampaignViewSet(
     def _transition(self, request: Request, service: Callable[..., Campaign]) -> Response:
         """Call a bodiless lifecycle service on this campaign and answer with the campaign."""
         campaign = self.get_object()
-        self._no_body(request)
+        self.no_body(request)
         service(campaign_id=campaign.pk, user=request.user)
         return self._answer(campaign.pk)
-
-    def _no_body(self, request: Request) -> None:
-        EmptySerializer(data=request.data).is_valid(raise_exception=True)
 
     @extend_schema(request=DispatchSerializer, responses=CampaignSerializer)
     # Not named `dispatch`: that would replace the view's own request dispatch.
@@ -150,7 +147,7 @@ class CampaignViewSet(
     def retry_failed(self, request: Request, pk: str) -> Response:
         """Send the failed deliveries again."""
         campaign = self.get_object()
-        self._no_body(request)
+        self.no_body(request)
         return Response({"retried": campaign_retry_failed(campaign_id=campaign.pk)})
 
     @extend_schema(responses=CampaignStatsSerializer)

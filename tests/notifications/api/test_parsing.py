@@ -9,6 +9,8 @@ import pytest
 
 from notifications.api.parsers import MAX_JSON_DEPTH
 from notifications.models import Recipient, RecipientAttribute
+from outbound.models import Message
+from outbound.services import endpoint_create
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -27,12 +29,22 @@ def write_operations(schema) -> list[tuple[str, str]]:
     naming existing rows."""
     recipient = make_recipient(external_id="c-1")
     audience = make_audience(recipient)
+    endpoint = endpoint_create(url="https://hooks.example.com/in", events=["sms.sent"])
     ids = {
         "recipients": recipient.pk,
         "audiences": audience.pk,
         "templates": make_template().pk,
         "campaigns": make_campaign(audience).pk,
         "attributes": RecipientAttribute.objects.create(name="city").name,
+        "webhook-endpoints": endpoint.pk,
+        "webhook-messages": Message.objects.create(
+            endpoint=endpoint,
+            stream=0,
+            first_event_id=1,
+            last_event_id=1,
+            event_count=1,
+            body='{"events": []}',
+        ).pk,
     }
     operations = []
     for path, methods in schema["paths"].items():
