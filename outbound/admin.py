@@ -39,7 +39,11 @@ def messages_link(label: object, **filters: object) -> str:
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(
-        max_length=2000, assume_scheme="https", help_text="Where the events are POSTed (https)."
+        label="URL",
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Where the events are POSTed (https).",
+        widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
     )
     events = forms.MultipleChoiceField(
         choices=EVENT_CHOICES,

@@ -11,7 +11,7 @@ from django.utils import timezone
 class Endpoint(models.Model):
     """A URL that receives the campaign events it subscribed to, signed with its secret."""
 
-    url = models.URLField(max_length=2000, help_text="Where the events are POSTed (https).")
+    url = models.URLField("URL", max_length=2000, help_text="Where the events are POSTed (https).")
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(
         default=list, help_text="The event types it receives (outbound.events.EVENT_TYPES)."
@@ -20,6 +20,7 @@ class Endpoint(models.Model):
         max_length=64, editable=False, help_text="Signs every request (HMAC-SHA256)."
     )
     is_active = models.BooleanField(
+        "active",
         default=True,
         help_text="Receives events. Cleared by staff, or by the sender after an "
         "endpoint kept failing (see the reason).",
@@ -43,7 +44,7 @@ class Endpoint(models.Model):
 
     class Meta:
         ordering = ["url", "pk"]
-        verbose_name = "webhook endpoint"
+        verbose_name = "outbound webhook"
 
     def __str__(self) -> str:
         return self.description or self.url
@@ -88,7 +89,7 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = "webhook message"
+        verbose_name = "outbound webhook request"
         indexes = [
             # The sender's question: the oldest pending message of each stream.
             models.Index(
