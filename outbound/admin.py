@@ -17,7 +17,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from notifications.admin.base import ThroughServicesAdmin, changed_values, moment_text
+from notifications.admin.base import (
+    ThroughServicesAdmin,
+    admin_link,
+    changed_values,
+    moment_text,
+)
 from notifications.errors import InvalidInput
 
 from .events import EVENT_CHOICES
@@ -74,12 +79,11 @@ class EndpointAdmin(ThroughServicesAdmin):
     readonly_fields = [
         "signing_secret",
         "state",
-        "failing_since",
         "disabled_reason",
         "waiting",
         "failed",
         "created_by",
-        "created_at",
+        "created",
     ]
     actions = ["delete_selected", "roll_secret"]
 
@@ -101,10 +105,10 @@ class EndpointAdmin(ThroughServicesAdmin):
             (None, {"fields": fields}),
             (
                 "Health",
-                {"fields": ["state", "failing_since", "disabled_reason", "waiting", "failed"]},
+                {"fields": ["state", "disabled_reason", "waiting", "failed"]},
             ),
             ("Signing", {"fields": ["signing_secret"]}),
-            ("History", {"fields": ["created_by", "created_at"]}),
+            ("History", {"fields": ["created_by", "created"]}),
         ]
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:
@@ -132,6 +136,10 @@ class EndpointAdmin(ThroughServicesAdmin):
             "now on; give each receiver its new secret.",
             messages.WARNING,
         )
+
+    @admin.display(description="Created")
+    def created(self, obj: Endpoint) -> str:
+        return moment_text(obj.created_at)
 
     @admin.display(description="Events")
     def event_list(self, obj: Endpoint) -> str:
@@ -191,13 +199,13 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "endpoint",
-        "campaign",
+        "campaign_link",
         "event_count",
         "status",
         "attempts",
         "answer",
         "next_attempt",
-        "delivered_at",
+        "delivered",
     ]
     list_filter = ["status", "endpoint"]
     list_select_related = ["endpoint", "campaign"]
@@ -205,14 +213,14 @@ class MessageAdmin(admin.ModelAdmin):
     actions = ["resend"]
     fields = [
         "endpoint",
-        "campaign",
+        "campaign_link",
         "events_range",
         "status",
         "attempts",
-        "first_attempt_at",
-        "last_attempt_at",
-        "next_attempt_at",
-        "delivered_at",
+        "first_attempt",
+        "last_attempt",
+        "next_attempt",
+        "delivered",
         "last_status_code",
         "last_answer",
         "body_pretty",
@@ -252,6 +260,22 @@ class MessageAdmin(admin.ModelAdmin):
         if obj.status != Message.Status.PENDING:
             return "—"
         return moment_text(obj.next_attempt_at) if obj.next_attempt_at else "now"
+
+    @admin.display(description="Campaign")
+    def campaign_link(self, obj: Message) -> str:
+        return admin_link(obj.campaign)
+
+    @admin.display(description="First attempt")
+    def first_attempt(self, obj: Message) -> str:
+        return moment_text(obj.first_attempt_at) if obj.first_attempt_at else "—"
+
+    @admin.display(description="Last attempt")
+    def last_attempt(self, obj: Message) -> str:
+        return moment_text(obj.last_attempt_at) if obj.last_attempt_at else "—"
+
+    @admin.display(description="Delivered", ordering="delivered_at")
+    def delivered(self, obj: Message) -> str:
+        return moment_text(obj.delivered_at) if obj.delivered_at else "—"
 
     @admin.display(description="Events")
     def events_range(self, obj: Message) -> str:

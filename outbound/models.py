@@ -101,7 +101,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} to {self.endpoint_id}: {self.event_count} events"
+        return f"Request #{self.pk}: {self.event_count} events"
 
 
 class Cursor(models.Model):
