@@ -693,6 +693,9 @@ class ExportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["requested_by", "-created_at"])]
+        # Each person sees their own on the admin's page of that name.
+        verbose_name = "export"
+        verbose_name_plural = "your exports"
 
     def __str__(self) -> str:
         return self.file_name
