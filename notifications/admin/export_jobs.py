@@ -68,6 +68,12 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     # --- Who sees what: their own jobs, read-only. ------------------------------------------
 
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        # A superuser sees everyone's: whose each one is, too.
+        if request.user.is_superuser:
+            return (*self.list_display[:2], "requested_by", *self.list_display[2:])
+        return self.list_display
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportJob]:
         jobs = super().get_queryset(request).select_related("requested_by")
         if request.user.is_superuser:

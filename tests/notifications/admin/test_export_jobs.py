@@ -175,3 +175,10 @@ def test_nobody_adds_changes_or_deletes_an_export_here(admin_client, django_user
     delete = reverse("admin:notifications_exportjob_delete", args=[job.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert ExportJob.objects.filter(pk=job.pk).exists()
+
+
+def test_a_superuser_sees_everyones_exports_with_whose_they_are(admin_client, django_user_model):
+    job_for(staff_user(django_user_model, "bob"), file_name="bobs.csv")
+    page = admin_client.get(EXPORTS).content.decode()
+    assert "bobs.csv" in page
+    assert 'field-requested_by nowrap">bob<' in page

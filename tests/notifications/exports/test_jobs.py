@@ -8,14 +8,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from notifications.exports import jobs
-from notifications.models import ExportJob
+from notifications.models import Delivery, DeliveryEvent, ExportJob
 from notifications.sending import wake
 from notifications.sending.tasks import tick
-from tests.factories import make_recipient
+from tests.factories import make_audience, make_campaign, make_recipient
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,16 @@ def people():
     make_recipient(external_id="perm-1", last_name="Perm")
 
 
-def new_job(user, file_format="csv", query_string="q=Kazan", rows_total=5):
+def new_job(
+    user,
+    file_format="csv",
+    query_string="q=Kazan",
+    rows_total=5,
+    list_model="notifications.recipient",
+):
     return ExportJob.objects.create(
         requested_by=user,
-        list_model="notifications.recipient",
+        list_model=list_model,
         list_name="recipients",
         query_string=query_string,
         file_format=file_format,
@@ -194,3 +201,30 @@ def test_the_time_left_follows_the_pace_measured_so_far(viewer):
     job.started_at, job.progress_at = now - timedelta(seconds=10), now
     job.rows_written = 1_000
     assert jobs.export_job_time_left(job) == pytest.approx(20)
+
+
+@pytest.mark.parametrize(
+    ("list_model", "query_string"),
+    [
+        ("notifications.delivery", "status__exact=sent&q=kazan-1"),
+        ("notifications.deliveryevent", "type__exact=sent"),
+    ],
+)
+def test_a_job_writes_as_many_rows_as_each_exported_list_counts(
+    admin_client, admin_user, list_model, query_string
+):
+    people = [make_recipient(external_id=f"kazan-{i}") for i in range(2)]
+    campaign = make_campaign(make_audience(*people))
+    for person in people:
+        delivery = Delivery.objects.create(campaign=campaign, recipient=person, status="sent")
+        DeliveryEvent.objects.create(
+            type="sent", campaign=campaign, delivery=delivery, recipient=person
+        )
+    make_recipient(external_id="perm-1")
+    page = reverse(f"admin:{list_model.replace('.', '_')}_changelist") + f"?{query_string}"
+    listed = admin_client.get(page).context["cl"].result_count
+    job = new_job(admin_user, list_model=list_model, query_string=query_string)
+    assert jobs.export_job_run(job.pk) == "done"
+    job.refresh_from_db()
+    assert listed > 0
+    assert job.rows_written == listed
