@@ -29,6 +29,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_q.exceptions import TimeoutException
 
 from notifications.errors import InvalidInput
 from notifications.models import ExportJob
@@ -47,6 +48,10 @@ STALE_QUEUED = (
     "No background worker took this export up (they may be stopped, or busy sending); run it again."
 )
 NO_LONGER_ALLOWED = "You may no longer view this list, so the export was not written."
+TIMED_OUT = (
+    "Writing took longer than the {seconds:,} s an export may take (EXPORT_TIMEOUT_SECONDS); "
+    "narrow the list with its filters, or export CSV, which is written faster."
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,10 @@ def export_job_run(job_id: int) -> str:
     name = f"{job.pk}-{secrets.token_hex(8)}.{job.file_format}"
     part = directory / f"{name}.part"
     try:
-        source = _list_source(job)
-        _write(job, source, part)
+        # The list's date filters read the zone the person saw the list in, as its page did.
+        with timezone.override(zoneinfo.ZoneInfo(job.time_zone)):
+            source = _list_source(job)
+            _write(job, source, part)
         part.rename(directory / name)
     except _GivenUp:
         part.unlink(missing_ok=True)
@@ -160,6 +167,10 @@ def export_job_run(job_id: int) -> str:
     except (InvalidInput, ValueError) as exc:
         part.unlink(missing_ok=True)
         return _fail(job_id, " ".join(getattr(exc, "messages", [str(exc)])))
+    except TimeoutException:  # django-q2 stops a task at its time limit with this SystemExit
+        part.unlink(missing_ok=True)
+        _fail(job_id, TIMED_OUT.format(seconds=settings.EXPORT_TIMEOUT_SECONDS))
+        raise
     except Exception:
         part.unlink(missing_ok=True)
         logger.exception("export job %s failed", job_id)

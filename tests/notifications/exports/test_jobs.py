@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
+from django_q.exceptions import TimeoutException
 from openpyxl import load_workbook
 
 from notifications.exports import jobs
@@ -228,3 +229,19 @@ def test_a_job_writes_as_many_rows_as_each_exported_list_counts(
     job.refresh_from_db()
     assert listed > 0
     assert job.rows_written == listed
+
+
+def test_a_job_stopped_at_its_time_limit_says_so_and_leaves_no_file(
+    viewer, people, monkeypatch, exports_dir
+):
+    def too_slow(*args):
+        raise TimeoutException
+
+    monkeypatch.setattr(jobs, "_write", too_slow)
+    job = new_job(viewer)
+    with pytest.raises(TimeoutException):
+        jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED
+    assert job.error.startswith("Writing took longer than the 1,800 s an export may take")
+    assert list(exports_dir.iterdir()) == []
