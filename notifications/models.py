@@ -693,9 +693,8 @@ class ExportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["requested_by", "-created_at"])]
-        # Each person sees their own on the admin's page of that name.
+        # Each person sees their own, on the admin's page "Your exports".
         verbose_name = "export"
-        verbose_name_plural = "your exports"
 
     def __str__(self) -> str:
         return self.file_name

@@ -29,31 +29,25 @@ REFRESH_SECONDS = 3
 
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ("file_name", "list_name", "status_text", "progress", "requested", "download")
+    list_display = ("file_name", "progress", "download", "requested")
     list_display_links = None
     change_list_template = "admin/notifications/exportjob/change_list.html"
 
     @admin.display(description="Status")
-    def status_text(self, job: ExportJob) -> str:
+    def progress(self, job: ExportJob) -> str:
+        """'Writing: 120,000 of 1,000,000 rows · ≈ 3 min left'; a finished file says its rows,
+        a failed one why."""
         if job.status == ExportJob.Status.FAILED:
             return format_html('<span class="errornote">Failed: {}</span>', job.error)
-        return job.get_status_display()
-
-    @admin.display(description="Progress")
-    def progress(self, job: ExportJob) -> str:
-        """'120,000 of 1,000,000 rows · ≈ 3 min left'; a finished file says its rows."""
         if job.status == ExportJob.Status.DONE:
-            return f"{job.rows_written:,} rows"
+            return f"Ready: {job.rows_written:,} rows"
         if job.status == ExportJob.Status.QUEUED:
-            return f"{job.rows_total:,} rows to write"
-        text = f"{job.rows_written:,} of {job.rows_total:,} rows"
-        if job.status == ExportJob.Status.RUNNING:
-            if job.rows_written >= job.rows_total:
-                return f"{text} · finishing the file"
-            left = export_job_time_left(job)
-            if left is not None:
-                return f"{text} · {duration_text(left)} left"
-        return text
+            return f"Waiting for a worker: {job.rows_total:,} rows to write"
+        text = f"Writing: {job.rows_written:,} of {job.rows_total:,} rows"
+        if job.rows_written >= job.rows_total:
+            return f"{text} · finishing the file"
+        left = export_job_time_left(job)
+        return f"{text} · {duration_text(left)} left" if left is not None else text
 
     @admin.display(description="Asked", ordering="created_at")
     def requested(self, job: ExportJob) -> str:
@@ -71,7 +65,7 @@ class ExportJobAdmin(admin.ModelAdmin):
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         # A superuser sees everyone's: whose each one is, too.
         if request.user.is_superuser:
-            return (*self.list_display[:2], "requested_by", *self.list_display[2:])
+            return (*self.list_display[:1], "requested_by", *self.list_display[1:])
         return self.list_display
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportJob]:

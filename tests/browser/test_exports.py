@@ -83,7 +83,7 @@ def test_a_long_list_is_written_in_the_background_and_downloaded_when_ready(
     # The page reloads itself until the worker has written the file.
     download_link = page.locator("#result_list a.export-download")
     expect(download_link).to_be_visible(timeout=30_000)
-    expect(page.locator("#result_list")).to_contain_text("150 rows")
+    expect(page.locator("#result_list")).to_contain_text("Ready: 150 rows")
     shot(page, screenshots, "62-your-exports-ready")
 
     with page.expect_download() as xlsx_download:

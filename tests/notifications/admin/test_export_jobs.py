@@ -92,7 +92,7 @@ def test_confirming_makes_a_job_of_the_filtered_list_and_opens_your_exports(
     assert queued == [(job.pk,)]
     page = client.get(EXPORTS).content.decode()
     assert "being written in the background" in page
-    assert "4 rows to write" in page
+    assert "Waiting for a worker: 4 rows to write" in page
 
 
 def test_a_list_within_the_setting_still_downloads_at_once(admin_client, people):
@@ -116,7 +116,7 @@ def test_your_exports_shows_progress_with_the_time_left_and_reloads_while_writin
     )
     client.force_login(ann)
     page = client.get(EXPORTS).content.decode()
-    assert "100,000 of 300,000 rows · ≈ 2 min left" in page
+    assert "Writing: 100,000 of 300,000 rows · ≈ 2 min left" in page
     assert '<meta http-equiv="refresh"' in page
 
 
@@ -130,7 +130,7 @@ def test_your_exports_shows_only_ones_own_and_stops_reloading_when_all_are_finis
     page = client.get(EXPORTS).content.decode()
     assert "anns.csv" in page
     assert "bobs.csv" not in page
-    assert "4 rows" in page
+    assert "Ready: 4 rows" in page
     assert "Download" in page
     assert "http-equiv" not in page
 
