@@ -673,7 +673,6 @@ class ExportJob(models.Model):
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     list_model = models.CharField(max_length=100)
-    list_name = models.CharField(max_length=100, help_text="The list as staff call it.")
     query_string = models.TextField(blank=True)
     file_format = models.CharField(max_length=4, choices=Format.choices)
     time_zone = models.CharField(max_length=64, help_text="Times in the file are in this zone.")

@@ -126,7 +126,6 @@ class ExportMixin:
         job = export_job_create(
             user=request.user,
             list_model=opts.label_lower,
-            list_name=str(opts.verbose_name_plural),
             query_string=changelist.get_query_string()[1:],
             file_format=file_format,
             file_name=filename,

@@ -76,7 +76,6 @@ def export_job_create(
     *,
     user: AbstractBaseUser,
     list_model: str,
-    list_name: str,
     query_string: str,
     file_format: str,
     file_name: str,
@@ -89,7 +88,6 @@ def export_job_create(
     job = ExportJob.objects.create(
         requested_by=user,
         list_model=list_model,
-        list_name=list_name,
         query_string=query_string,
         file_format=file_format,
         file_name=file_name,

@@ -52,7 +52,6 @@ def export_url(file_format, query="?q=Kazan"):
 def job_for(user, **fields):
     values = {
         "list_model": "notifications.recipient",
-        "list_name": "recipients",
         "query_string": "q=Kazan",
         "file_format": "csv",
         "time_zone": "UTC",

@@ -52,7 +52,6 @@ def new_job(
     return ExportJob.objects.create(
         requested_by=user,
         list_model=list_model,
-        list_name="recipients",
         query_string=query_string,
         file_format=file_format,
         time_zone="Europe/Moscow",
@@ -70,7 +69,6 @@ def test_creating_a_job_enqueues_its_run_with_the_exports_time_limit(
         job = jobs.export_job_create(
             user=viewer,
             list_model="notifications.recipient",
-            list_name="recipients",
             query_string="q=Kazan",
             file_format="xlsx",
             file_name="recipients.xlsx",
