@@ -33,6 +33,9 @@ TARGET_PEAK_MB = 300
 EXPORT = """
 import django, json, time
 django.setup()
+from django.conf import settings
+# The view itself writing every size: above this a worker writes the file (exports/jobs.py).
+settings.EXPORT_BACKGROUND_ROWS = 10**9
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory

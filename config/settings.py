@@ -122,6 +122,17 @@ else:
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY must be larger than Q_TIMEOUT (django-q2 requires it).")
 
+# Exports of lists longer than this are written by a worker, and the person gets the file from
+# "Your exports" when it is ready; shorter ones download at once. Files live in EXPORTS_DIR (never
+# served directly: only their owner downloads them) for EXPORT_KEEP_HOURS. A job whose worker shows
+# no progress for EXPORT_STALE_MINUTES is failed; EXPORT_TIMEOUT_SECONDS is the task's own time
+# limit (a million Excel rows take about three minutes), in place of Q_TIMEOUT.
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=50_000)
+EXPORTS_DIR = Path(env.str("EXPORTS_DIR", default="") or BASE_DIR / "exports")
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
+EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=10)
+EXPORT_TIMEOUT_SECONDS = env.int("EXPORT_TIMEOUT_SECONDS", default=1800)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

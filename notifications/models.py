@@ -652,3 +652,50 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class ExportJob(models.Model):
+    """An export written by a worker instead of during the request: a list too long to build
+    while the browser waits (`settings.EXPORT_BACKGROUND_ROWS`), the file kept for its owner
+    until `settings.EXPORT_KEEP_HOURS` have passed.
+
+    The list is named by its model (`list_model`, "notifications.delivery") and the query
+    string its page had, so the worker reads exactly the rows the page counted.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Writing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    list_model = models.CharField(max_length=100)
+    query_string = models.TextField(blank=True)
+    file_format = models.CharField(max_length=4, choices=Format.choices)
+    time_zone = models.CharField(max_length=64, help_text="Times in the file are in this zone.")
+    file_name = models.CharField(max_length=255, help_text="The name the download is offered as.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveBigIntegerField(help_text="The rows the list counted.")
+    rows_written = models.PositiveBigIntegerField(default=0)
+    # Relative to settings.EXPORTS_DIR; empty until the file is complete.
+    file = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved by the worker as it writes: a running job whose mark stops moving has lost its worker.
+    progress_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"])]
+        # Each person sees their own, on the admin's page "Your exports".
+        verbose_name = "export"
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -17,6 +17,7 @@ Importing the package registers every admin; each module owns one group of model
   left in words; charts.py draws its timelines in SVG
 - dashboard.py: the admin's index (the site and its grouping are in config/admin_site.py)
 - deliveries.py: deliveries and their events, read-only
+- exports.py: the lists' export links; export_jobs.py: "Your exports", written in the background
 - seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
@@ -32,6 +33,7 @@ from . import (
     bitrix24,
     campaigns,
     deliveries,
+    export_jobs,
     keys,
     recipients,
     seeds,
@@ -44,6 +46,7 @@ __all__ = [
     "bitrix24",
     "campaigns",
     "deliveries",
+    "export_jobs",
     "keys",
     "recipients",
     "seeds",

@@ -49,6 +49,7 @@ from .desk import (
     events_url,
     rate_text,
     recipients_url,
+    timeline_view,
 )
 from .follow_up import FollowUpView
 from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
@@ -288,6 +289,11 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 "<int:pk>/progress/",
                 self.admin_site.admin_view(self.progress_view),
                 name="notifications_campaign_progress",
+            ),
+            path(
+                "<int:pk>/timeline/",
+                self.admin_site.admin_view(partial(timeline_view, self)),
+                name="notifications_campaign_timeline",
             ),
             path(
                 "<int:pk>/recount/",

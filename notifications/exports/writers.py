@@ -86,13 +86,18 @@ def csv_stream(
     yield buffer.getvalue().encode()
 
 
-def xlsx_file(
-    headings: Iterable[str], rows: Iterable[Iterable[object]], *, title: str, zone: tzinfo
-) -> IO[bytes]:
-    """The workbook in a temporary file, read from its start; gone when it is closed.
+def xlsx_write(
+    out: IO[bytes],
+    headings: Iterable[str],
+    rows: Iterable[Iterable[object]],
+    *,
+    title: str,
+    zone: tzinfo,
+) -> None:
+    """Write the workbook to `out`: one sheet named `title`.
 
-    One sheet named `title`. Rows past what a sheet holds are a ValueError: the caller
-    checks the count first and offers CSV instead.
+    Rows past what a sheet holds are a ValueError: the caller checks the count first and
+    offers CSV instead.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
@@ -101,10 +106,18 @@ def xlsx_file(
         if number > XLSX_MAX_ROWS:
             raise ValueError(f"More than {XLSX_MAX_ROWS:,} rows do not fit in one sheet.")
         sheet.append([xlsx_cell(value, zone) for value in row])
+    workbook.save(out)
+
+
+def xlsx_file(
+    headings: Iterable[str], rows: Iterable[Iterable[object]], *, title: str, zone: tzinfo
+) -> IO[bytes]:
+    """The workbook (`xlsx_write`) in a temporary file, read from its start; gone when it is
+    closed."""
     # Handed to the response, which closes it (and so deletes it) when it has been sent.
     out = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        workbook.save(out)
+        xlsx_write(out, headings, rows, title=title, zone=zone)
     except BaseException:
         out.close()
         raise

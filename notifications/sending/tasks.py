@@ -26,6 +26,7 @@ from notifications.campaigns.lifecycle import (
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_count
 from notifications.errors import StateConflict
+from notifications.exports.jobs import export_jobs_tidy
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
 
@@ -155,6 +156,7 @@ def tick() -> dict:
         "idempotency_records_purged": purged,
         "segments_counted": segments_recount(now=now),
         "drafts_counted": drafts_recount(now=now),
+        "exports": export_jobs_tidy(now=now),
     }
 
 

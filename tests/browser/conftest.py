@@ -196,6 +196,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProduct]:
             LEADCONVERTER_RATE=LEADCONVERTER_RATE,
             PROVIDER_CONNECT_TIMEOUT="2",
             PROVIDER_READ_TIMEOUT="5",
+            # Lists longer than this export in the background (test_exports.py has both).
+            EXPORT_BACKGROUND_ROWS="100",
+            EXPORTS_DIR=str(tmp / "exports"),
             **provider_settings(emulator_url, Credentials.generate()),
         )
         product = LiveProduct(env, f"http://127.0.0.1:{web_port}", emulator_url, tmp)

@@ -1,5 +1,7 @@
 // Live progress on the campaign page: poll the JSON endpoint while the campaign is scheduled or
 // running, update the numbers, and reload when its status changes (the buttons change with it).
+// While it runs, the timeline is fetched again as HTML and swapped in, less often (drawing it
+// reads every event), and not at all while the tab is hidden.
 // Without JavaScript the page is the same, as of when it was loaded.
 "use strict";
 function startCampaignProgress() {
@@ -70,6 +72,55 @@ function startCampaignProgress() {
   window.setTimeout(poll, every);
 }
 
+function startTimelineRefresh() {
+  const holder = document.getElementById("timeline-live");
+  if (!holder || !holder.dataset.timelineUrl) return;
+  const url = holder.dataset.timelineUrl;
+  const every = Number(holder.dataset.refreshSeconds || 10) * 1000;
+  let timer = null;
+  let busy = false;
+  let stopped = false;
+  let last = Date.now();
+
+  function swap(html) {
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("timeline-live");
+    if (!fresh) return false;
+    // A numbers table someone opened stays open: the charts' tables in order, old to new.
+    const open = Array.from(holder.querySelectorAll("details.chart-numbers"), (d) => d.open);
+    holder.replaceChildren(...fresh.childNodes);
+    holder.querySelectorAll("details.chart-numbers").forEach((details, i) => {
+      if (open[i]) details.open = true;
+    });
+    // No address in the answer: the campaign no longer runs, and the timeline is final.
+    return Boolean(fresh.dataset.timelineUrl);
+  }
+
+  function later(delay) {
+    if (!stopped) timer = window.setTimeout(refresh, delay);
+  }
+
+  function refresh() {
+    timer = null;
+    if (document.hidden) return; // picked up again when the tab is shown
+    busy = true;
+    last = Date.now();
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        stopped = !swap(html);
+        later(every);
+      })
+      .catch(() => later(every * 3))
+      .finally(() => { busy = false; });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden || stopped || busy || timer !== null) return;
+    later(Math.max(0, every - (Date.now() - last)));
+  });
+  later(every);
+}
+
 // A chart's numbers print with it: a folded <details> would print folded.
 window.addEventListener("beforeprint", () => {
   document.querySelectorAll("details.chart-numbers").forEach((details) => { details.open = true; });
@@ -77,7 +128,11 @@ window.addEventListener("beforeprint", () => {
 
 // Admin loads form media in the page's head, before the desk exists.
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", startCampaignProgress);
+  document.addEventListener("DOMContentLoaded", () => {
+    startCampaignProgress();
+    startTimelineRefresh();
+  });
 } else {
   startCampaignProgress();
+  startTimelineRefresh();
 }

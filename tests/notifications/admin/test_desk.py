@@ -677,3 +677,43 @@ def test_the_time_left_says_what_it_rests_on(admin_client, chat_campaign):
     deliveries(campaign, "pending", 10)
     live = live_of(admin_client, campaign)
     assert live["eta_basis"].startswith("at the provider's limit of ")
+
+
+def test_the_timeline_endpoint_draws_the_running_campaigns_chart_to_refresh(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=2)
+    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    url = reverse("admin:notifications_campaign_timeline", args=[campaign.pk])
+    assert f'data-timeline-url="{url}"' in admin_client.get(change_url(campaign)).content.decode()
+
+    html = admin_client.get(url).content.decode()
+    assert html.count('<rect class="bar sent"') == 1
+    assert "Sent: 1<" in html
+    assert f'data-timeline-url="{url}"' in html
+    assert "<html" not in html
+
+    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    assert "Sent: 2<" in admin_client.get(url).content.decode()
+
+
+def test_a_finished_campaigns_timeline_asks_for_no_more_refreshes(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=1)
+    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status="completed")
+    url = reverse("admin:notifications_campaign_timeline", args=[campaign.pk])
+    html = admin_client.get(url).content.decode()
+    assert "Sent: 1<" in html
+    assert "data-timeline-url" not in html
+    assert "data-timeline-url" not in admin_client.get(change_url(campaign)).content.decode()
+
+
+def test_the_timeline_endpoint_needs_the_permission_the_page_needs(
+    client, django_user_model, chat_campaign
+):
+    campaign = running(chat_campaign, sent=1)
+    url = reverse("admin:notifications_campaign_timeline", args=[campaign.pk])
+    client.force_login(user_with(django_user_model, "view_recipient"))
+    assert client.get(url).status_code == 403
+    client.force_login(user_with(django_user_model, "view_campaign", name="viewer"))
+    assert client.get(url).status_code == 200
