@@ -44,6 +44,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("notifications", "DeliveryEvent"),
             ("webhooks", "InboundWebhook"),
             ("webhooks", "InboundEvent"),
+            ("notifications", "ExportJob"),
         ),
     ),
     (

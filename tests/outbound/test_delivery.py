@@ -289,3 +289,16 @@ def test_a_url_the_request_cannot_even_encode_fails_that_message_only(
     failed = Message.objects.get(endpoint=broken)
     assert failed.status == "pending"
     assert failed.last_answer.startswith("No answer: UnicodeError")
+
+
+def test_the_readme_snippet_verifies_a_real_request(mocked, endpoint_on, receiver, settings):
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    snippet = readme.split("```python\nimport hashlib\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec("import hashlib\n" + snippet, scope)  # noqa: S102 - our own README, under test
+    endpoint = endpoint_on()
+    sent_campaign(mocked, count=1)
+    drain()
+    (request,) = receiver.received
+    assert scope["verified"](endpoint.secret, request.headers, request.body)
+    assert not scope["verified"](endpoint.secret, request.headers, request.body[:-1] + b" ")
