@@ -16,6 +16,8 @@ urlpatterns = [
         name="staff_time_zone",
     ),
     path("admin/", admin.site.urls),
+    # The language switch in the admin's header posts to `set_language` here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("webhooks/", include("webhooks.urls")),
     path("api/", include("notifications.api.urls")),
 ]

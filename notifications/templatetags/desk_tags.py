@@ -2,16 +2,15 @@
 
 from django import template
 
+from notifications.formats import number_text
+
 register = template.Library()
 
 
 @register.filter
 def num(value: object) -> str:
-    """An integer with thousands separated, as in 48,000 (django.contrib.humanize is not on)."""
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return "" if value is None else str(value)
+    """An integer with thousands grouped in the active language (`formats.number_text`)."""
+    return number_text(value)
 
 
 @register.filter
