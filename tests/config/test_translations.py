@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 
 from notifications.formats import number_text
 
@@ -123,3 +125,13 @@ def test_the_api_follows_accept_language(client):
         answer = client.get("/api/recipients/", HTTP_ACCEPT_LANGUAGE="ru")
     assert answer.status_code in (401, 403)
     assert answer["Content-Language"] == "ru"
+
+
+def test_a_moment_reads_one_way_per_language_on_every_page():
+    moment = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
+    with translation.override("en"):
+        assert date_format(moment, "DATETIME_FORMAT") == "6 Dec 2026, 18:30"
+        assert date_format(moment, "SHORT_DATETIME_FORMAT") == "6 Dec, 18:30"
+    with translation.override("ru"):
+        assert date_format(moment, "DATETIME_FORMAT") == "6 декабря 2026, 18:30"
+        assert date_format(moment, "SHORT_DATETIME_FORMAT") == "6 декабря, 18:30"
