@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, F, PositiveIntegerField, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from notifications.campaigns.versions import tried_with
 
@@ -74,7 +75,7 @@ def delivery_export() -> Export:
         headings=(
             _("Campaign"),
             _("Recipient"),
-            _("Name"),
+            pgettext_lazy("person", "Name"),
             _("Sent to"),
             _("Status"),
             _("Message version"),
