@@ -11,6 +11,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
+from django.utils.translation import gettext
 
 from notifications.providers.bitrix24.oauth import portal_url
 from notifications.providers.exceptions import ProviderConfigurationError
@@ -35,7 +36,9 @@ def bitrix24_portal_url_check(
         return [
             Warning(
                 f"{error}.",
-                hint="Set BITRIX24_PORTAL_URL to https:// and the portal's host, nothing after it.",
+                hint=gettext(
+                    "Set BITRIX24_PORTAL_URL to https:// and the portal's host, nothing after it."
+                ),
                 id="notifications.W001",
             )
         ]

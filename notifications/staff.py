@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from notifications.errors import InvalidInput
 from notifications.models import StaffProfile
@@ -74,8 +75,11 @@ def staff_time_zone_set(*, user: Any, time_zone: str) -> StaffProfile:
     name = (time_zone or "").strip()
     if name and name not in known_time_zones():
         raise InvalidInput(
-            f"'{name}' is not a time zone this site knows: choose one from the list, "
-            "such as Europe/Moscow.",
+            gettext(
+                "'%(name)s' is not a time zone this site knows: choose one from the list, "
+                "such as Europe/Moscow."
+            )
+            % {"name": name},
             field="time_zone",
         )
     profile, _ = StaffProfile.objects.update_or_create(user=user, defaults={"time_zone": name})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, TextChoices
+from django.utils.translation import gettext, pgettext_lazy
 
 from notifications.audiences.services import audience_members_add, audience_save
 from notifications.models import Audience, Campaign, Delivery, DeliveryEvent, Recipient
@@ -16,12 +17,15 @@ from notifications.models import Audience, Campaign, Delivery, DeliveryEvent, Re
 class Outcome(TextChoices):
     """Who of a campaign's recipients a follow-up audience holds."""
 
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
-    UNKNOWN = "unknown", "Unknown (no answer)"
-    SENT = "sent", "Sent"
-    SENT_NOT_CLICKED = "sent_not_clicked", "Sent but did not click"
-    CLICKED = "clicked", "Clicked an SMS link"
+    FAILED = "failed", pgettext_lazy("follow-up outcome", "Failed")
+    SKIPPED = "skipped", pgettext_lazy("follow-up outcome", "Skipped")
+    UNKNOWN = "unknown", pgettext_lazy("follow-up outcome", "Unknown (no answer)")
+    SENT = "sent", pgettext_lazy("follow-up outcome", "Sent")
+    SENT_NOT_CLICKED = (
+        "sent_not_clicked",
+        pgettext_lazy("follow-up outcome", "Sent but did not click"),
+    )
+    CLICKED = "clicked", pgettext_lazy("follow-up outcome", "Clicked an SMS link")
 
 
 def follow_up_people(*, campaign: Campaign, outcome: str) -> QuerySet[Recipient]:
@@ -54,8 +58,8 @@ def audience_follow_up_create(*, campaign: Campaign, outcome: str, name: str) ->
             audience=None,
             data={
                 "name": name,
-                "description": f"{Outcome(outcome).label} in campaign '{campaign.name}' "
-                f"(#{campaign.pk}).",
+                "description": gettext("%(outcome)s in campaign '%(name)s' (#%(id)s).")
+                % {"outcome": Outcome(outcome).label, "name": campaign.name, "id": campaign.pk},
             },
         )
         audience_members_add(

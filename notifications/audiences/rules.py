@@ -42,6 +42,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
 from notifications.db.storable import unstorable_character
 from notifications.errors import InvalidInput
 from notifications.models import Audience, Campaign, Channel, Delivery, RecipientAttribute
@@ -57,31 +60,33 @@ ATTRIBUTE_PREFIX = "attributes."
 
 # The recipient's own fields: name, type, label.
 RECIPIENT_FIELDS: dict[str, tuple[str, str]] = {
-    "external_id": (TEXT, "External id"),
-    "phone": (TEXT, "Phone"),
-    "first_name": (TEXT, "First name"),
-    "last_name": (TEXT, "Last name"),
-    "created_at": (DATE, "Added"),
-    "updated_at": (DATE, "Last changed"),
-    "opted_out": (BOOLEAN, "Opted out"),
+    "external_id": (TEXT, _("External id")),
+    "phone": (TEXT, _("Phone")),
+    "first_name": (TEXT, _("First name")),
+    "last_name": (TEXT, _("Last name")),
+    "created_at": (DATE, pgettext_lazy("recipient", "Added")),
+    "updated_at": (DATE, _("Last changed")),
+    "opted_out": (BOOLEAN, _("Opted out")),
 }
 SPECIAL_FIELDS: dict[str, tuple[str, str]] = {
-    "address": (CHANNEL, "Address on channel"),
-    "audience": (AUDIENCE, "Audience"),
-    "delivery": (DELIVERY, "Campaign delivery"),
+    "address": (CHANNEL, _("Address on channel")),
+    "audience": (AUDIENCE, _("Audience")),
+    "delivery": (DELIVERY, _("Campaign delivery")),
     "sms": (SMS, "SMS"),
 }
 
 # Operators per type, with the words the rule builder shows.
+
+# (in the context "segment rule": the same English word may read differently in a rule).
 OPERATORS: dict[str, dict[str, str]] = {
     TEXT: {
-        "eq": "is",
-        "ne": "is not",
-        "contains": "contains",
-        "starts_with": "starts with",
-        "in": "is one of",
-        "empty": "is empty",
-        "not_empty": "is not empty",
+        "eq": pgettext_lazy("segment rule", "is"),
+        "ne": pgettext_lazy("segment rule", "is not"),
+        "contains": pgettext_lazy("segment rule", "contains"),
+        "starts_with": pgettext_lazy("segment rule", "starts with"),
+        "in": pgettext_lazy("segment rule", "is one of"),
+        "empty": pgettext_lazy("segment rule", "is empty"),
+        "not_empty": pgettext_lazy("segment rule", "is not empty"),
     },
     NUMBER: {
         "eq": "=",
@@ -90,33 +95,56 @@ OPERATORS: dict[str, dict[str, str]] = {
         "lte": "≤",
         "gt": ">",
         "gte": "≥",
-        "between": "between",
+        "between": pgettext_lazy("segment rule", "between"),
     },
     DATE: {
-        "on": "on",
-        "before": "before",
-        "after": "after",
-        "between": "between",
-        "within_days": "in the last N days",
-        "older_than_days": "more than N days ago",
+        "on": pgettext_lazy("segment rule", "on"),
+        "before": pgettext_lazy("segment rule", "before"),
+        "after": pgettext_lazy("segment rule", "after"),
+        "between": pgettext_lazy("segment rule", "between"),
+        "within_days": pgettext_lazy("segment rule", "in the last N days"),
+        "older_than_days": pgettext_lazy("segment rule", "more than N days ago"),
     },
-    BOOLEAN: {"is_true": "is yes", "is_false": "is no"},
-    CHANNEL: {"has": "has one on", "has_not": "has none on"},
-    AUDIENCE: {"in": "is in", "not_in": "is not in"},
-    DELIVERY: {"was": "was", "was_not": "was not"},
-    SMS: {"was": "was", "was_not": "was not"},
+    BOOLEAN: {
+        "is_true": pgettext_lazy("segment rule", "is yes"),
+        "is_false": pgettext_lazy("segment rule", "is no"),
+    },
+    CHANNEL: {
+        "has": pgettext_lazy("segment rule", "has one on"),
+        "has_not": pgettext_lazy("segment rule", "has none on"),
+    },
+    AUDIENCE: {
+        "in": pgettext_lazy("segment rule", "is in"),
+        "not_in": pgettext_lazy("segment rule", "is not in"),
+    },
+    DELIVERY: {
+        "was": pgettext_lazy("segment rule", "was"),
+        "was_not": pgettext_lazy("segment rule", "was not"),
+    },
+    SMS: {
+        "was": pgettext_lazy("segment rule", "was"),
+        "was_not": pgettext_lazy("segment rule", "was not"),
+    },
 }
-ATTRIBUTE_OPERATORS = {"exists": "has a value", "missing": "has no value"}
+ATTRIBUTE_OPERATORS = {
+    "exists": pgettext_lazy("segment rule", "has a value"),
+    "missing": pgettext_lazy("segment rule", "has no value"),
+}
 # Operators that take no value.
 NO_VALUE = {"empty", "not_empty", "is_true", "is_false", "exists", "missing"}
 
 DELIVERY_STATUSES = {
-    Delivery.Status.SENT: "sent",
-    Delivery.Status.FAILED: "failed",
-    Delivery.Status.UNKNOWN: "unknown (no answer)",
-    Delivery.Status.SKIPPED: "skipped",
+    Delivery.Status.SENT: pgettext_lazy("segment rule", "sent"),
+    Delivery.Status.FAILED: pgettext_lazy("segment rule", "failed"),
+    Delivery.Status.UNKNOWN: pgettext_lazy("segment rule", "unknown (no answer)"),
+    Delivery.Status.SKIPPED: pgettext_lazy("segment rule", "skipped"),
 }
-SMS_EVENTS = {"sent": "sent", "delivered": "delivered", "lost": "lost", "clicked": "clicked"}
+SMS_EVENTS = {
+    "sent": pgettext_lazy("segment rule", "sent"),
+    "delivered": pgettext_lazy("segment rule", "delivered"),
+    "lost": pgettext_lazy("segment rule", "lost"),
+    "clicked": pgettext_lazy("segment rule", "clicked"),
+}
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 100
@@ -185,8 +213,12 @@ class _Problems:
         self.messages: list[str] = []
 
     def add(self, path: tuple[int, ...], message: str) -> None:
-        where = "Rule " + ".".join(map(str, path)) + ": " if path else ""
-        self.messages.append(where + message)
+        if path:
+            message = gettext("Rule %(path)s: %(problem)s") % {
+                "path": ".".join(map(str, path)),
+                "problem": message,
+            }
+        self.messages.append(message)
 
 
 def rules_clean(rules: Any, *, audience: Audience | None = None) -> dict[str, Any]:
@@ -201,7 +233,10 @@ def rules_clean(rules: Any, *, audience: Audience | None = None) -> dict[str, An
     checker = _Checker(problems, attribute_types(), audience.pk if audience else None)
     clean = checker.group(rules, ())
     if checker.conditions > MAX_CONDITIONS:
-        problems.add((), f"A segment has at most {MAX_CONDITIONS} conditions.")
+        problems.add(
+            (),
+            gettext("A segment has at most %(count)s conditions.") % {"count": MAX_CONDITIONS},
+        )
     checker.check_references(problems)
     if problems.messages:
         raise InvalidInput(problems.messages, field="rules")
@@ -220,19 +255,29 @@ class _Checker:
     def group(self, group: Any, path: tuple[int, ...]) -> dict[str, Any]:
         if not isinstance(group, dict) or set(group) != {"match", "rules"}:
             self.problems.add(
-                path, 'a group is {"match": "all" or "any", "rules": [...]}, and nothing else.'
+                path,
+                gettext('a group is {"match": "all" or "any", "rules": [...]}, and nothing else.'),
             )
             return {}
         if group["match"] not in ("all", "any"):
-            self.problems.add(path, f"match must be 'all' or 'any', not {group['match']!r}.")
+            self.problems.add(
+                path,
+                gettext("match must be 'all' or 'any', not %(value)s.")
+                % {"value": repr(group["match"])},
+            )
         rules = group["rules"]
         if not isinstance(rules, list) or not rules:
             self.problems.add(
-                path, "the group has no rules." if path else "A segment needs at least one rule."
+                path,
+                gettext("the group has no rules.")
+                if path
+                else gettext("A segment needs at least one rule."),
             )
             return {}
         if len(path) >= MAX_DEPTH:
-            self.problems.add(path, f"groups nest at most {MAX_DEPTH} deep.")
+            self.problems.add(
+                path, gettext("groups nest at most %(count)s deep.") % {"count": MAX_DEPTH}
+            )
             return {}
         clean = []
         for index, rule in enumerate(rules, start=1):
@@ -250,32 +295,38 @@ class _Checker:
             "op",
             "value",
         }:
-            self.problems.add(path, 'a condition is {"field": ..., "op": ..., "value": ...}.')
+            self.problems.add(
+                path, gettext('a condition is {"field": ..., "op": ..., "value": ...}.')
+            )
             return {}
         field, op = rule["field"], rule["op"]
         kind = field_type(field, self.types) if isinstance(field, str) else None
         if kind is None:
             if isinstance(field, str) and field.startswith(ATTRIBUTE_PREFIX):
                 name = field.removeprefix(ATTRIBUTE_PREFIX)
-                self.problems.add(path, f"no attribute is named {name!r}.")
+                self.problems.add(
+                    path, gettext("no attribute is named %(name)s.") % {"name": repr(name)}
+                )
             else:
-                self.problems.add(path, f"{field!r} is not a field a rule may use.")
+                self.problems.add(
+                    path,
+                    gettext("%(field)s is not a field a rule may use.") % {"field": repr(field)},
+                )
             return {}
         operators = operators_of(field, kind)
         if op not in operators:
             self.problems.add(
                 path,
-                f"{op!r} does not apply to {_kind_words(kind)}: use one of "
-                + ", ".join(operators)
-                + ".",
+                gettext("%(op)s does not apply to %(kind)s: use one of %(operators)s.")
+                % {"op": repr(op), "kind": _kind_words(kind), "operators": ", ".join(operators)},
             )
             return {}
         if op in NO_VALUE:
             if rule.get("value") not in (None, "", []):
-                self.problems.add(path, f"'{op}' takes no value.")
+                self.problems.add(path, gettext("'%(op)s' takes no value.") % {"op": op})
             return {"field": field, "op": op}
         if "value" not in rule:
-            self.problems.add(path, "the value is missing.")
+            self.problems.add(path, gettext("the value is missing."))
             return {}
         try:
             value = self.value(kind, op, rule["value"], path)
@@ -292,17 +343,21 @@ class _Checker:
                 return _days(value)
             if op == "in":
                 if not isinstance(value, list) or not 1 <= len(value) <= MAX_LIST:
-                    raise ValueError(f"the value is a list of 1 to {MAX_LIST} texts.")
+                    raise ValueError(
+                        gettext("the value is a list of 1 to %(count)s texts.")
+                        % {"count": MAX_LIST}
+                    )
                 return [_scalar(TEXT, item) for item in value]
             return _scalar(kind, value)
         if kind == CHANNEL:
             if value not in Channel.values:
                 raise ValueError(
-                    f"{value!r} is not a channel: use one of {', '.join(Channel.values)}."
+                    gettext("%(value)s is not a channel: use one of %(channels)s.")
+                    % {"value": repr(value), "channels": ", ".join(Channel.values)}
                 )
             return value
         if kind == AUDIENCE:
-            audience_id = _id(value, "an audience")
+            audience_id = _id(value, pgettext("the id of", "an audience"))
             self.audiences.setdefault(audience_id, path)
             return audience_id
         return self.engagement(kind, value, path)
@@ -311,20 +366,28 @@ class _Checker:
         what, choices = ("status", DELIVERY_STATUSES) if kind == DELIVERY else ("event", SMS_EVENTS)
         allowed = {what, "campaign", "within_days", *(("link",) if kind == SMS else ())}
         if not isinstance(value, dict) or not set(value) <= allowed:
-            raise ValueError("the value is {" + ", ".join(f'"{k}"' for k in sorted(allowed)) + "}.")
+            raise ValueError(
+                gettext("the value is {%(keys)s}.")
+                % {"keys": ", ".join(f'"{k}"' for k in sorted(allowed))}
+            )
         if value.get(what) not in choices:
-            raise ValueError(f"{what} must be one of {', '.join(choices)}.")
+            raise ValueError(
+                gettext("%(what)s must be one of %(choices)s.")
+                % {"what": what, "choices": ", ".join(choices)}
+            )
         clean: dict[str, Any] = {what: value[what]}
         if value.get("campaign") is not None:
-            clean["campaign"] = _id(value["campaign"], "a campaign")
+            clean["campaign"] = _id(value["campaign"], pgettext("the id of", "a campaign"))
             self.campaigns.setdefault(clean["campaign"], path)
         if value.get("within_days") is not None:
             clean["within_days"] = _days(value["within_days"])
         if kind == DELIVERY and "campaign" not in clean and "within_days" not in clean:
-            raise ValueError("name the campaign, or the days (any campaign in the last N days).")
+            raise ValueError(
+                gettext("name the campaign, or the days (any campaign in the last N days).")
+            )
         if value.get("link"):
             if value[what] != "clicked":
-                raise ValueError("a link applies to clicks only.")
+                raise ValueError(gettext("a link applies to clicks only."))
             clean["link"] = _scalar(TEXT, value["link"])
         return clean
 
@@ -334,26 +397,31 @@ class _Checker:
             known = set(Campaign.objects.filter(pk__in=self.campaigns).values_list("pk", flat=True))
             for campaign_id, path in self.campaigns.items():
                 if campaign_id not in known:
-                    problems.add(path, f"no campaign has id {campaign_id}.")
+                    problems.add(path, gettext("no campaign has id %(id)s.") % {"id": campaign_id})
         if not self.audiences:
             return
         for audience_id, path in self.audiences.items():
             if audience_id == self.own_id:
-                problems.add(path, "a segment cannot include itself.")
+                problems.add(path, gettext("a segment cannot include itself."))
                 continue
             through = _includes(audience_id, self.own_id)
             if through is None:
-                problems.add(path, f"no audience has id {audience_id}.")
+                problems.add(path, gettext("no audience has id %(id)s.") % {"id": audience_id})
             elif through:
+                if len(through) > 1:
+                    sentence = gettext(
+                        "audience '%(name)s' includes this segment (through %(chain)s): "
+                        "a segment cannot include itself."
+                    )
+                else:
+                    sentence = gettext(
+                        "audience '%(name)s' includes this segment: "
+                        "a segment cannot include itself."
+                    )
                 problems.add(
                     path,
-                    f"audience '{through[0]}' includes this segment"
-                    + (
-                        f" (through {', '.join(repr(n) for n in through[1:])})"
-                        if len(through) > 1
-                        else ""
-                    )
-                    + ": a segment cannot include itself.",
+                    sentence
+                    % {"name": through[0], "chain": ", ".join(repr(n) for n in through[1:])},
                 )
 
 
@@ -385,14 +453,14 @@ def _includes(audience_id: int, own_id: int | None) -> list[str] | None:
 
 def _kind_words(kind: str) -> str:
     return {
-        TEXT: "text",
-        NUMBER: "a number",
-        DATE: "a date",
-        BOOLEAN: "yes / no",
-        CHANNEL: "an address",
-        AUDIENCE: "an audience",
-        DELIVERY: "a delivery",
-        SMS: "an SMS",
+        TEXT: pgettext_lazy("value type", "text"),
+        NUMBER: pgettext_lazy("value type", "a number"),
+        DATE: pgettext_lazy("value type", "a date"),
+        BOOLEAN: pgettext_lazy("value type", "yes / no"),
+        CHANNEL: pgettext_lazy("value type", "an address"),
+        AUDIENCE: pgettext_lazy("value type", "an audience"),
+        DELIVERY: pgettext_lazy("value type", "a delivery"),
+        SMS: pgettext_lazy("value type", "an SMS"),
     }[kind]
 
 
@@ -400,40 +468,51 @@ def _storable(value: Any) -> None:
     # Before any message echoes the value: a page cannot hold half a surrogate pair, and
     # PostgreSQL compares no text with a NUL in it.
     if isinstance(value, str) and (what := unstorable_character(value)):
-        raise ValueError(f"the value contains {what}, which cannot be stored.")
+        raise ValueError(
+            gettext("the value contains %(what)s, which cannot be stored.") % {"what": what}
+        )
 
 
 def _scalar(kind: str, value: Any) -> Any:
     if isinstance(value, dict | list) or value is None or value == "":
-        raise ValueError(f"the value must be {_kind_words(kind)}.")
+        raise ValueError(gettext("the value must be %(kind)s.") % {"kind": _kind_words(kind)})
     _storable(value)
     clean = typed_value(kind, value)
     if isinstance(clean, str) and len(clean) > MAX_TEXT:
-        raise ValueError(f"the value is longer than {MAX_TEXT} characters.")
+        raise ValueError(
+            gettext("the value is longer than %(count)s characters.") % {"count": MAX_TEXT}
+        )
     return clean
 
 
 def _between(kind: str, value: Any) -> list[Any]:
     if not isinstance(value, list) or len(value) != 2:
-        raise ValueError("between takes two values: [low, high].")
+        raise ValueError(gettext("between takes two values: [low, high]."))
     if kind == TEXT:
-        raise ValueError("between applies to numbers and dates.")
+        raise ValueError(gettext("between applies to numbers and dates."))
     low, high = (_scalar(kind, item) for item in value)
     if low > high:
-        raise ValueError(f"the low end ({low}) is above the high end ({high}).")
+        raise ValueError(
+            gettext("the low end (%(low)s) is above the high end (%(high)s).")
+            % {"low": low, "high": high}
+        )
     return [low, high]
 
 
 def _days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("the number of days must be a whole number.")
+        raise ValueError(gettext("the number of days must be a whole number."))
     _storable(value)
     try:
         days = int(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not a whole number of days.") from None
+        raise ValueError(
+            gettext("'%(value)s' is not a whole number of days.") % {"value": value}
+        ) from None
     if not 0 <= days <= MAX_DAYS:
-        raise ValueError(f"the number of days must be between 0 and {MAX_DAYS}.")
+        raise ValueError(
+            gettext("the number of days must be between 0 and %(most)s.") % {"most": MAX_DAYS}
+        )
     return days
 
 
@@ -451,5 +530,7 @@ def _id(value: Any, what: str) -> int:
         or len(text) > len(str(MAX_ID))
         or int(text) > MAX_ID
     ):
-        raise ValueError(f"{value!r} is not the id of {what}.")
+        raise ValueError(
+            gettext("%(value)s is not the id of %(what)s.") % {"value": repr(value), "what": what}
+        )
     return int(value)

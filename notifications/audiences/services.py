@@ -13,6 +13,8 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audience_people
 from notifications.audiences.rules import audience_references, rules_clean
@@ -22,7 +24,7 @@ from notifications.errors import InvalidInput, StateConflict
 from notifications.models import Audience, AudienceMember, Campaign, Recipient
 from notifications.recipients.validators import recipients_known
 
-STATIC_ONLY = "A segment's members follow its rules: change the rules, or use a static list."
+STATIC_ONLY = _("A segment's members follow its rules: change the rules, or use a static list.")
 
 
 def audience_save(*, audience: Audience | None, data: Mapping[str, Any]) -> Audience:
@@ -37,13 +39,13 @@ def audience_save(*, audience: Audience | None, data: Mapping[str, Any]) -> Audi
     kind = data.get("kind", audience.kind if audience else Audience.Kind.STATIC)
     if audience is not None and kind != audience.kind:
         raise InvalidInput(
-            "An audience's kind is chosen when it is made: make a new audience instead.",
+            gettext("An audience's kind is chosen when it is made: make a new audience instead."),
             field="kind",
         )
     if kind == Audience.Kind.SEGMENT and (audience is None or "rules" in data):
         data["rules"] = rules_clean(data.get("rules"), audience=audience)
     elif kind == Audience.Kind.STATIC and data.get("rules"):
-        raise InvalidInput("A static list has members, not rules.", field="rules")
+        raise InvalidInput(gettext("A static list has members, not rules."), field="rules")
     elif "rules" in data:
         data["rules"] = None  # a static list's empty rules: none
     audience = audience or Audience()
@@ -51,7 +53,10 @@ def audience_save(*, audience: Audience | None, data: Mapping[str, Any]) -> Audi
         with transaction.atomic():
             save_fields(audience, data)
     except IntegrityError:
-        raise InvalidInput(f"An audience named '{audience.name}' exists.", field="name") from None
+        raise InvalidInput(
+            gettext("An audience named '%(name)s' exists.") % {"name": audience.name},
+            field="name",
+        ) from None
     if audience.kind == Audience.Kind.SEGMENT and (
         "rules" in data or audience.size_counted_at is None
     ):
@@ -111,11 +116,16 @@ def audience_delete(*, audience: Audience) -> None:
         )
         sent = next((c for c in campaigns if c.status != Campaign.Status.DRAFT), None)
         if sent is not None:
-            how = "to" if sent.audiences.filter(pk=audience.pk).exists() else "excluding"
-            raise StateConflict(
-                f"Cannot delete audience '{audience.name}': campaign '{sent.name}' went out "
-                f"{how} it."
-            )
+            if sent.audiences.filter(pk=audience.pk).exists():
+                sentence = gettext(
+                    "Cannot delete audience '%(audience)s': campaign '%(campaign)s' went out to it."
+                )
+            else:
+                sentence = gettext(
+                    "Cannot delete audience '%(audience)s': campaign '%(campaign)s' went out "
+                    "excluding it."
+                )
+            raise StateConflict(sentence % {"audience": audience.name, "campaign": sent.name})
         user = next(
             (
                 segment
@@ -128,7 +138,8 @@ def audience_delete(*, audience: Audience) -> None:
         )
         if user is not None:
             raise StateConflict(
-                f"Cannot delete audience '{audience.name}': segment '{user.name}' includes it."
+                gettext("Cannot delete audience '%(audience)s': segment '%(segment)s' includes it.")
+                % {"audience": audience.name, "segment": user.name}
             )
         audience.delete()
 
@@ -200,7 +211,11 @@ def recipient_audiences_set(*, recipient: Recipient, audiences: Iterable[Audienc
     segment's members follow its rules)."""
     wanted = {audience.pk for audience in audiences}
     for audience in Audience.objects.filter(pk__in=wanted).exclude(kind=Audience.Kind.STATIC):
-        raise InvalidInput(f"'{audience.name}' is a segment: {STATIC_ONLY}", field="audiences")
+        raise InvalidInput(
+            gettext("'%(name)s' is a segment: %(rule)s")
+            % {"name": audience.name, "rule": STATIC_ONLY},
+            field="audiences",
+        )
     person = Recipient.objects.filter(pk=recipient.pk)
     with transaction.atomic():
         current = set(

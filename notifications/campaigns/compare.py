@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import InvalidInput
 from notifications.models import Campaign, DeliveryEvent
@@ -25,7 +28,7 @@ from .report import RATE_LABELS, CampaignReport, campaign_report
 from .timeline import MAX_TIMELINE_BUCKETS, campaign_event_buckets, timeline_unit
 
 MIN_COMPARED, MAX_COMPARED = 2, 10
-NOT_STARTED = "not started"
+NOT_STARTED = _("not started")
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,14 @@ class Metric:
 
 
 METRICS = (
-    Metric("reachable", "Reachable"),
-    Metric("sent", "Sent", "sent"),
-    Metric("failed", "Failed", "failed"),
-    Metric("unknown", "Unknown", "unknown"),
-    Metric("sms_sent", "SMS sent"),
-    Metric("sms_delivered", "SMS delivered", "sms_delivered"),
-    Metric("sms_lost", "SMS lost", "sms_lost"),
-    Metric("sms_clicked", "SMS clicked", "click_through"),
+    Metric("reachable", _("Reachable")),
+    Metric("sent", pgettext_lazy("deliveries", "Sent"), "sent"),
+    Metric("failed", pgettext_lazy("deliveries", "Failed"), "failed"),
+    Metric("unknown", pgettext_lazy("deliveries", "Unknown"), "unknown"),
+    Metric("sms_sent", _("SMS sent")),
+    Metric("sms_delivered", _("SMS delivered"), "sms_delivered"),
+    Metric("sms_lost", _("SMS lost"), "sms_lost"),
+    Metric("sms_clicked", _("SMS clicked"), "click_through"),
 )
 
 
@@ -78,7 +81,9 @@ def compare_ids_parse(text: str) -> list[int]:
     """'3,5,8' as [3, 5, 8], in that order; InvalidInput on the field `ids` otherwise."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not all(part.isdigit() for part in parts):
-        raise InvalidInput("Give campaign ids as numbers separated by commas.", field="ids")
+        raise InvalidInput(
+            gettext("Give campaign ids as numbers separated by commas."), field="ids"
+        )
     return [int(part) for part in parts]
 
 
@@ -90,15 +95,37 @@ def campaigns_compare(*, campaign_ids: Sequence[int]) -> list[ComparedCampaign]:
     """
     ids = list(dict.fromkeys(campaign_ids))
     if len(ids) < MIN_COMPARED:
-        raise InvalidInput(f"Choose at least {MIN_COMPARED} campaigns to compare.", field="ids")
+        raise InvalidInput(
+            ngettext(
+                "Choose at least %(count)s campaign to compare.",
+                "Choose at least %(count)s campaigns to compare.",
+                MIN_COMPARED,
+            )
+            % {"count": MIN_COMPARED},
+            field="ids",
+        )
     if len(ids) > MAX_COMPARED:
         raise InvalidInput(
-            f"Compare at most {MAX_COMPARED} campaigns at once ({len(ids)} chosen).", field="ids"
+            ngettext(
+                "Compare at most %(most)s campaigns at once (%(count)s chosen).",
+                "Compare at most %(most)s campaigns at once (%(count)s chosen).",
+                len(ids),
+            )
+            % {"most": MAX_COMPARED, "count": len(ids)},
+            field="ids",
         )
     found = Campaign.objects.in_bulk(ids)
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise InvalidInput(f"No campaign with the id {', '.join(missing)}.", field="ids")
+        raise InvalidInput(
+            ngettext(
+                "No campaign with the id %(ids)s.",
+                "No campaign with the id %(ids)s.",
+                len(missing),
+            )
+            % {"ids": ", ".join(missing)},
+            field="ids",
+        )
     return [_compared(found[i]) for i in ids]
 
 
@@ -126,15 +153,15 @@ def percent(ratio: float | None) -> float | None:
 
 
 COMPARISON_HEADINGS = (
-    "Campaign",
-    "Channel",
-    "Status",
-    "Started",
+    _("Campaign"),
+    _("Channel"),
+    _("Status"),
+    pgettext_lazy("campaign", "Started"),
     *(
         heading
         for metric in METRICS
         for heading in (
-            (metric.label, f"{metric.label}, % {RATE_LABELS[metric.rate]}")
+            (metric.label, format_lazy("{}, % {}", metric.label, RATE_LABELS[metric.rate]))
             if metric.rate
             else (metric.label,)
         )
@@ -224,8 +251,17 @@ def offset_text(index: int, unit: str) -> str:
         return f"0 {_SHORT[unit]}"
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    parts = [f"{n} {name}" for n, name in ((days, "d"), (hours, "h"), (mins, "min")) if n]
+    parts = [
+        f"{n} {name}"
+        for n, name in ((days, _SHORT["day"]), (hours, _SHORT["hour"]), (mins, _SHORT["minute"]))
+        if n
+    ]
     return "+" + " ".join(parts)
 
 
-_SHORT = {"minute": "min", "hour": "h", "day": "d"}
+# Short units after a number, as on a chart's axis.
+_SHORT = {
+    "minute": pgettext_lazy("short unit", "min"),
+    "hour": pgettext_lazy("short unit", "h"),
+    "day": pgettext_lazy("short unit", "d"),
+}

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import Action, campaign_lock, campaign_move
 from notifications.campaigns.materialise import deliveries_materialise
@@ -44,20 +45,28 @@ def campaign_send_test(
     wanted = set(external_ids)
     ids = set(recipient_ids)
     if not wanted and not ids:
-        raise InvalidInput("Choose at least one recipient to send the test to.", field="recipients")
+        raise InvalidInput(
+            gettext("Choose at least one recipient to send the test to."), field="recipients"
+        )
     if len(wanted) + len(ids) > MAX_TEST_RECIPIENTS:
         raise InvalidInput(
-            f"A test goes to at most {MAX_TEST_RECIPIENTS} recipients.", field="recipients"
+            ngettext(
+                "A test goes to at most %(count)s recipient.",
+                "A test goes to at most %(count)s recipients.",
+                MAX_TEST_RECIPIENTS,
+            )
+            % {"count": MAX_TEST_RECIPIENTS},
+            field="recipients",
         )
     if wanted:
         ids |= set(recipients_known(wanted).values())
     known = set(Recipient.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if known != ids:
-        raise InvalidInput("A chosen recipient no longer exists.", field="recipients")
+        raise InvalidInput(gettext("A chosen recipient no longer exists."), field="recipients")
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.SEND_TEST)
         test = Campaign.objects.create(
-            name=f"Test of {campaign.name}"[:200],
+            name=(gettext("Test of %(name)s") % {"name": campaign.name})[:200],
             kind=Campaign.Kind.TEST,
             parent=campaign,
             channel=campaign.channel,
@@ -116,13 +125,19 @@ def message_send(
     """
     wanted = set(external_ids)
     if not wanted:
-        raise InvalidInput("Name at least one recipient.", field="recipients")
+        raise InvalidInput(gettext("Name at least one recipient."), field="recipients")
     if len(wanted) > MAX_MESSAGE_RECIPIENTS:
         raise InvalidInput(
-            f"A message goes to at most {MAX_MESSAGE_RECIPIENTS} recipients.", field="recipients"
+            ngettext(
+                "A message goes to at most %(count)s recipient.",
+                "A message goes to at most %(count)s recipients.",
+                MAX_MESSAGE_RECIPIENTS,
+            )
+            % {"count": MAX_MESSAGE_RECIPIENTS},
+            field="recipients",
         )
     if (template is None) == (content is None):
-        raise InvalidInput("Give either a template or a content, not both.")
+        raise InvalidInput(gettext("Give either a template or a content, not both."))
     fields = template_fields(template) if template is not None else template_fields_of(content)
     problems = channel_message_errors(channel, fields)
     if problems:
@@ -137,9 +152,10 @@ def message_send(
     ids = recipients_known(wanted)
     with transaction.atomic():
         message = Campaign.objects.create(
-            name=f"Message: {template.name if template else fields['title'] or fields['body']}"[
-                :200
-            ],
+            name=(
+                gettext("Message: %(name)s")
+                % {"name": template.name if template else fields["title"] or fields["body"]}
+            )[:200],
             kind=Campaign.Kind.TRANSACTIONAL,
             channel=channel,
             template=template,

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.preflight import campaign_preflight
@@ -101,12 +103,22 @@ ALLOWED: dict[str, frozenset[Action]] = {
     _S.CANCELLED: frozenset({Action.COPY}),
 }
 
-# How a refusal names the action: "Cannot retry 'Spring sale': it is cancelled."
-_VERBS = {
-    Action.RETRY_FAILED: "retry",
-    Action.RESEND_UNKNOWN: "resend",
-    Action.SEND_TEST: "send a test of",
-    Action.EDIT_CONTENT: "edit the message of",
+# How a refusal says it, one whole sentence per action (Russian words them differently):
+# "Cannot retry 'Spring sale': it is cancelled."
+_REFUSALS = {
+    Action.DISPATCH: _("Cannot dispatch '%(name)s': it is %(status)s."),
+    Action.PAUSE: _("Cannot pause '%(name)s': it is %(status)s."),
+    Action.RESUME: _("Cannot resume '%(name)s': it is %(status)s."),
+    Action.CANCEL: _("Cannot cancel '%(name)s': it is %(status)s."),
+    Action.RETRY_FAILED: _("Cannot retry '%(name)s': it is %(status)s."),
+    Action.RESEND_UNKNOWN: _("Cannot resend '%(name)s': it is %(status)s."),
+    Action.SEND_TEST: _("Cannot send a test of '%(name)s': it is %(status)s."),
+    Action.EDIT_CONTENT: _("Cannot edit the message of '%(name)s': it is %(status)s."),
+    Action.RESCHEDULE: _("Cannot reschedule '%(name)s': it is %(status)s."),
+    Action.UNSCHEDULE: _("Cannot unschedule '%(name)s': it is %(status)s."),
+    Action.COPY: _("Cannot copy '%(name)s': it is %(status)s."),
+    Action.CHANGE: _("Cannot change '%(name)s': it is %(status)s."),
+    Action.DELETE: _("Cannot delete '%(name)s': it is %(status)s."),
 }
 
 # Retrying and resending act on the deliveries of one status: with none, nothing to offer.
@@ -153,7 +165,7 @@ def campaign_lock(campaign_id: int, action: Action | None = None) -> Campaign:
     try:
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
     except Campaign.DoesNotExist:
-        raise NotFound(f"Campaign {campaign_id} does not exist.") from None
+        raise NotFound(gettext("Campaign %(id)s does not exist.") % {"id": campaign_id}) from None
     if action is not None and not campaign_allows(campaign, action):
         raise StateConflict(refusal_sentence(campaign, action))
     return campaign
@@ -181,10 +193,10 @@ def campaign_move(campaign: Campaign, status: str, *, user: Any = None, note: st
 def refusal_sentence(campaign: Campaign, action: Action) -> str:
     """Why the lifecycle refuses `action` to `campaign`: "Cannot retry 'Spring': it is
     cancelled." The services raise it; the pages say it before anyone clicks."""
-    return (
-        f"Cannot {_VERBS.get(action, action.value)} '{campaign.name}': "
-        f"it is {campaign.get_status_display().lower()}."
-    )
+    return _REFUSALS[action] % {
+        "name": campaign.name,
+        "status": campaign.get_status_display().lower(),
+    }
 
 
 def campaign_dispatch(

@@ -7,6 +7,7 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from notifications.campaigns.selectors import campaign_message, campaign_people
 from notifications.content.checks import (
@@ -60,7 +61,7 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
 
     fields = campaign_message(campaign)
     if not any(fields.values()):
-        error("The campaign has no message: choose a template.", Fix.MESSAGE)
+        error(gettext("The campaign has no message: choose a template."), Fix.MESSAGE)
     for messages in channel_template_errors(campaign.channel, fields).values():
         for message in messages:
             error(message, Fix.MESSAGE)
@@ -71,15 +72,23 @@ def campaign_preflight(*, campaign: Campaign) -> Preflight:
             error(f"{field_name}: {message}", Fix.MESSAGE)
     configured, reason = channel_status(campaign.channel)
     if not configured:
-        error(f"{Channel(campaign.channel).label} is not configured: {reason}", Fix.PROVIDER)
+        error(
+            gettext("%(channel)s is not configured: %(reason)s")
+            % {"channel": Channel(campaign.channel).label, "reason": reason},
+            Fix.PROVIDER,
+        )
     sample = list(campaign_people(campaign).order_by("id")[:SAMPLE_RENDERS])
     if not sample and campaign.kind == Campaign.Kind.CAMPAIGN:
-        error("The audience is empty: add recipients or choose another audience.", Fix.AUDIENCE)
+        error(
+            gettext("The audience is empty: add recipients or choose another audience."),
+            Fix.AUDIENCE,
+        )
     if sample and not errors:
         failures, tried = render_failures(fields, campaign.channel, sample)
         if len(failures) == tried:
             error(
-                f"The message renders for none of the first recipients; {failures[0]}",
+                gettext("The message renders for none of the first recipients; %(example)s")
+                % {"example": failures[0]},
                 Fix.MESSAGE,
             )
     return Preflight(errors, [], fixes)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryEvent
 
 from .selectors import campaign_progress
 from .sms import SmsStats, campaign_sms_stats
 
-NO_LINK = "(no link)"
+NO_LINK = _("(no link)")
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,12 @@ class CampaignReport:
 
 # The rates of a report, in the order they are shown, with what staff read after the share.
 RATE_LABELS = {
-    "sent": "of reachable",
-    "failed": "of reachable",
-    "unknown": "of reachable",
-    "sms_delivered": "of SMS sent",
-    "sms_lost": "of SMS sent",
-    "click_through": "of delivered",
+    "sent": _("of reachable"),
+    "failed": _("of reachable"),
+    "unknown": _("of reachable"),
+    "sms_delivered": _("of SMS sent"),
+    "sms_lost": _("of SMS sent"),
+    "click_through": _("of delivered"),
 }
 
 

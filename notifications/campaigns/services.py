@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import (
     Action,
@@ -51,11 +52,13 @@ def campaign_errors(
     if channel and template:
         for messages in channel_template_errors(channel, template_fields(template)).values():
             errors.setdefault("template", []).extend(
-                f"'{template}' cannot go out here: {message}" for message in messages
+                gettext("'%(template)s' cannot go out here: %(problem)s")
+                % {"template": template, "problem": message}
+                for message in messages
             )
     if (sendios_project_id is None) != (sendios_template_id is None):
         errors["sendios_template_id"] = [
-            "Give both the Sendios project id and template id, or neither."
+            gettext("Give both the Sendios project id and template id, or neither.")
         ]
     return errors
 
@@ -70,14 +73,19 @@ def campaign_audiences_errors(
     if not both:
         return {}
     names = ", ".join(
-        f"'{name}'"
+        gettext("'%(name)s'") % {"name": name}
         for name in Audience.objects.filter(pk__in=both)
         .order_by("name")
         .values_list("name", flat=True)
     )
     return {
         "excluded_audiences": [
-            f"{names} cannot be both a campaign's audience and excluded from it."
+            ngettext(
+                "%(names)s cannot be both a campaign's audience and excluded from it.",
+                "%(names)s cannot be both a campaign's audience and excluded from it.",
+                len(both),
+            )
+            % {"names": names}
         ]
     }
 
@@ -127,7 +135,9 @@ def _future(scheduled_at: datetime) -> datetime:
     # `campaign_dispatch` itself takes a past time as "now"; a person who asked to schedule
     # meant a later time, and is told so instead.
     if scheduled_at <= timezone.now():
-        raise InvalidInput("Choose a time in the future, or dispatch now.", field="scheduled_at")
+        raise InvalidInput(
+            gettext("Choose a time in the future, or dispatch now."), field="scheduled_at"
+        )
     return scheduled_at
 
 
@@ -190,7 +200,8 @@ def campaign_content_edit(
         sent = provider_class(campaign.channel).content_fields
         if all(fields[name] == campaign.content.get(name, "") for name in sent):
             raise InvalidInput(
-                f"This is version {campaign.content_version} already: change the message first."
+                gettext("This is version %(version)s already: change the message first.")
+                % {"version": campaign.content_version}
             )
         problems = channel_message_errors(campaign.channel, fields)
         if problems:
@@ -199,7 +210,8 @@ def campaign_content_edit(
         failures, tried = render_failures(fields, campaign.channel, _next_recipients(campaign))
         if tried and len(failures) == tried:
             raise InvalidInput(
-                f"The message renders for none of the people it would go to; {failures[0]}"
+                gettext("The message renders for none of the people it would go to; %(example)s")
+                % {"example": failures[0]}
             )
         content_version_add(campaign, fields, template=template, user=user)
         campaign.save(update_fields=["content", "content_version", "updated_at"])
@@ -236,7 +248,10 @@ def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, Mess
     with transaction.atomic():
         source = campaign_lock(campaign_id, Action.COPY)
         if source.kind != Campaign.Kind.CAMPAIGN:
-            raise StateConflict(f"'{source.name}' is a {source.get_kind_display().lower()}.")
+            raise StateConflict(
+                gettext("'%(name)s' is a %(kind)s.")
+                % {"name": source.name, "kind": source.get_kind_display().lower()}
+            )
         template, new_template = source.template, None
         if source.content and (
             template is None or template_fields(template) != template_fields_of(source.content)
@@ -244,13 +259,14 @@ def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, Mess
             new_template = MessageTemplate.objects.create(
                 name=_free_name(
                     MessageTemplate,
-                    f"{source.name} (version {source.content_version})",
+                    gettext("%(name)s (version %(version)s)")
+                    % {"name": source.name, "version": source.content_version},
                 ),
                 **template_fields_of(source.content),
             )
             template = new_template
         copy = Campaign.objects.create(
-            name=_free_name(Campaign, f"Copy of {source.name}"),
+            name=_free_name(Campaign, gettext("Copy of %(name)s") % {"name": source.name}),
             channel=source.channel,
             template=template,
             created_by=user if getattr(user, "pk", None) else None,
@@ -282,6 +298,7 @@ def campaign_delete(*, campaign_id: int) -> None:
         campaign = campaign_lock(campaign_id, Action.DELETE)
         if campaign.test_sends.exists():
             raise StateConflict(
-                f"Cannot delete '{campaign.name}': its test sends went out and keep their history."
+                gettext("Cannot delete '%(name)s': its test sends went out and keep their history.")
+                % {"name": campaign.name}
             )
         campaign.delete()

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext, ngettext
 from liquid.exceptions import ResourceLimitError
 
 from notifications.content.rendering import (
@@ -41,28 +42,38 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
+def _link_too_long() -> str:
+    return gettext("The link is longer than %(count)s characters.") % {"count": MAX_LINK_LENGTH}
+
+
+def _link_scheme_forbidden(scheme: str) -> str:
+    return gettext("The link uses the '%(scheme)s' scheme; use https:// or an app scheme.") % {
+        "scheme": scheme
+    }
+
+
 def deeplink_error(link: str) -> str | None:
-    """Why `link` is not an acceptable push deeplink, or None."""
+    """Why `link` is not an acceptable push deeplink, as a sentence, or None."""
     if len(link) > MAX_LINK_LENGTH:
-        return f"is longer than {MAX_LINK_LENGTH} characters"
+        return _link_too_long()
     if _CONTROL_OR_SPACE.search(link):
-        return "contains spaces or control characters"
+        return gettext("The link contains spaces or control characters.")
     match = _SCHEME.match(link)
     if not match or len(link) == len(match.group(0)):
-        return "must be an app link (myapp://...) or an https:// URL"
+        return gettext("The link must be an app link (myapp://...) or an https:// URL.")
     if match.group(1).lower() in FORBIDDEN_DEEPLINK_SCHEMES:
-        return f"uses the '{match.group(1)}' scheme; use https:// or an app scheme"
+        return _link_scheme_forbidden(match.group(1))
     return None
 
 
 def https_url_error(url: str) -> str | None:
-    """Why `url` is not an acceptable https image URL, or None."""
+    """Why `url` is not an acceptable https image URL, as a sentence, or None."""
     if len(url) > MAX_LINK_LENGTH:
-        return f"is longer than {MAX_LINK_LENGTH} characters"
+        return _link_too_long()
     if _CONTROL_OR_SPACE.search(url):
-        return "contains spaces or control characters"
+        return gettext("The link contains spaces or control characters.")
     if not re.match(r"^https://[^/?#]+", url, flags=re.IGNORECASE):
-        return "must be an https:// URL"
+        return gettext("The link must be an https:// URL.")
     return None
 
 
@@ -70,7 +81,7 @@ def file_uuid_error(value: str) -> str | None:
     try:
         uuid.UUID(value)
     except ValueError:
-        return "must be a UUID such as db0227be-c7c7-484e-8fa4-de9bcfd4723f"
+        return gettext("File UUID must be a UUID such as db0227be-c7c7-484e-8fa4-de9bcfd4723f.")
     return None
 
 
@@ -78,10 +89,11 @@ _LINK_CHECKS = {"deeplink": deeplink_error, "avatar_url": https_url_error}
 
 
 def _too_long(provider: type[Provider], text: str) -> str:
-    return (
-        f"{provider.vendor} accepts at most {provider.max_text_length} characters; "
-        f"this text has {len(text)}."
-    )
+    return ngettext(
+        "%(vendor)s accepts at most %(most)s characters; this text has %(count)s.",
+        "%(vendor)s accepts at most %(most)s characters; this text has %(count)s.",
+        len(text),
+    ) % {"vendor": provider.vendor, "most": provider.max_text_length, "count": len(text)}
 
 
 def content_errors(channel: str, content: Content) -> dict[str, list[str]]:
@@ -100,13 +112,13 @@ def content_errors(channel: str, content: Content) -> dict[str, list[str]]:
     if "file_uuid" in provider.content_fields and content.file_uuid:
         problem = file_uuid_error(content.file_uuid)
         if problem:
-            add("file_uuid", f"File UUID {problem}.")
+            add("file_uuid", problem)
     for field, check in _LINK_CHECKS.items():
         value = getattr(content, field)
         if field in provider.content_fields and value:
             problem = check(value)
             if problem:
-                add(field, f"The link {problem}.")
+                add(field, problem)
     return errors
 
 
@@ -129,24 +141,34 @@ def template_errors(
         try:
             compiled = CompiledTemplate({name: source})
         except RenderError as exc:
-            errors.setdefault(name, []).append(f"Template error: {exc.message}.")
+            errors.setdefault(name, []).append(
+                gettext("Template error: %(problem)s.") % {"problem": exc.message}
+            )
             continue
         over_limit = _sample_limit_error(compiled, name)
         if over_limit:
-            errors.setdefault(name, []).append(f"Template error: {over_limit}.")
+            errors.setdefault(name, []).append(
+                gettext("Template error: %(problem)s.") % {"problem": over_limit}
+            )
         unknown = sorted(compiled.variables - known)
         if unknown:
             listed = ", ".join(unknown)
             errors.setdefault(name, []).append(
-                f"No recipient has {'this variable' if len(unknown) == 1 else 'these variables'}: "
-                f"{listed}. Import a column of that name or fix the spelling."
+                ngettext(
+                    "No recipient has this variable: %(names)s. "
+                    "Import a column of that name or fix the spelling.",
+                    "No recipient has these variables: %(names)s. "
+                    "Import a column of that name or fix the spelling.",
+                    len(unknown),
+                )
+                % {"names": listed}
             )
         if name in _LINK_CHECKS:
             errors.setdefault(name, []).extend(_static_link_errors(name, source))
     if fields.get("file_uuid") and not TAG_START.search(fields["file_uuid"]):
         problem = file_uuid_error(fields["file_uuid"].strip())
         if problem:
-            errors.setdefault("file_uuid", []).append(f"File UUID {problem}.")
+            errors.setdefault("file_uuid", []).append(problem)
     return {field: messages for field, messages in errors.items() if messages}
 
 
@@ -168,20 +190,20 @@ def _sample_limit_error(compiled: CompiledTemplate, field: str) -> str | None:
 def _static_link_errors(field: str, source: str) -> list[str]:
     """Check what is fixed in a link template; the rest is checked for each recipient."""
     if len(source) > MAX_LINK_LENGTH:
-        return [f"The link is longer than {MAX_LINK_LENGTH} characters."]
+        return [_link_too_long()]
     prefix = _literal_prefix(source).strip()
     if prefix == source.strip():
         problem = _LINK_CHECKS[field](prefix)
-        return [f"The link {problem}."] if problem else []
+        return [problem] if problem else []
     if _CONTROL_OR_SPACE.search(prefix):
-        return ["The link contains spaces or control characters."]
+        return [gettext("The link contains spaces or control characters.")]
     head = prefix.lower()
     # A prefix such as "htt" is undecided until rendered; "http://" is decided already.
     if field == "avatar_url" and not (head.startswith("https://") or "https://".startswith(head)):
-        return ["The link must be an https:// URL."]
+        return [gettext("The link must be an https:// URL.")]
     match = _SCHEME.match(prefix)
     if field == "deeplink" and match and match.group(1).lower() in FORBIDDEN_DEEPLINK_SCHEMES:
-        return [f"The link uses the '{match.group(1)}' scheme; use https:// or an app scheme."]
+        return [_link_scheme_forbidden(match.group(1))]
     return []
 
 
@@ -222,7 +244,9 @@ def message_template_errors(
     for channel in sorted(set(drafts.values_list("channel", flat=True))):
         for field, messages in channel_template_errors(channel, fields).items():
             errors.setdefault(field, []).extend(
-                f"{message} (a draft campaign on this channel uses it)" for message in messages
+                gettext("%(problem)s (a draft campaign on this channel uses it)")
+                % {"problem": message}
+                for message in messages
             )
     return errors
 

@@ -20,11 +20,13 @@ from functools import lru_cache, wraps
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 from liquid import BoundTemplate, Environment, RenderContext, StrictDefaultUndefined, soft_str
 from liquid.builtin.expressions.primitive import RangeLiteral
 from liquid.exceptions import FilterError, LiquidError, LocalNamespaceLimitError, ResourceLimitError
 from liquid.filter import flatten
 
+from notifications.formats import number_text
 from notifications.models import Recipient
 from notifications.providers.values import Content
 
@@ -110,8 +112,11 @@ def _bounded_filter(
 
     def too_big() -> ResourceLimitError:
         return ResourceLimitError(
-            f"value limit reached: '{name}' makes a value over {max_chars} characters "
-            f"or {max_items} items",
+            gettext(
+                "value limit reached: '%(filter)s' makes a value over %(chars)s characters "
+                "or %(items)s items"
+            )
+            % {"filter": name, "chars": max_chars, "items": max_items},
             token=None,
         )
 
@@ -147,8 +152,8 @@ class _BoundedRange(RangeLiteral):
         # Not len(): it overflows on a range of 10**20 items.
         if limit is not None and value.stop - value.start > limit:
             raise ResourceLimitError(
-                f"range limit reached: ({value.start}..{value.stop - 1}) has more than "
-                f"{limit} items",
+                gettext("range limit reached: (%(start)s..%(stop)s) has more than %(limit)s items")
+                % {"start": value.start, "stop": value.stop - 1, "limit": limit},
                 token=self.token,
             )
         return value
@@ -195,7 +200,8 @@ class _SandboxContext(RenderContext):
         for item in items:
             if time.monotonic() > self._deadline:
                 raise ResourceLimitError(
-                    f"time limit reached: rendering took over {self.env.render_seconds} s",
+                    gettext("time limit reached: rendering took over %(seconds)s s")
+                    % {"seconds": self.env.render_seconds},
                     token=None,
                 )
             yield item
@@ -206,7 +212,7 @@ class _SandboxContext(RenderContext):
         if key not in self.tag_namespace["cycles"]:
             self._cycle_size += sys.getsizeof(key)
             if self.get_size_of_locals() > self.env.local_namespace_limit:
-                raise LocalNamespaceLimitError("local namespace limit reached", token=None)
+                raise LocalNamespaceLimitError(gettext("local namespace limit reached"), token=None)
         return super().cycle(key, length)
 
     def get_size_of_locals(self) -> int:
@@ -285,7 +291,9 @@ class CompiledTemplate:
                 continue
             if len(source) > MAX_TEMPLATE_SOURCE:
                 raise RenderError(
-                    name, f"the template is longer than {MAX_TEMPLATE_SOURCE:,} characters"
+                    name,
+                    gettext("the template is longer than %(most)s characters")
+                    % {"most": number_text(MAX_TEMPLATE_SOURCE)},
                 )
             try:
                 template = env.from_string(source)
@@ -293,7 +301,9 @@ class CompiledTemplate:
                 raise RenderError(name, _error_text(exc)) from exc
             unknown_filters = sorted(set(template.filter_names()) - set(env.filters))
             if unknown_filters:
-                raise RenderError(name, f"unknown filter '{unknown_filters[0]}'")
+                raise RenderError(
+                    name, gettext("unknown filter '%(name)s'") % {"name": unknown_filters[0]}
+                )
             field_variables = set(template.global_variables())
             self.variables |= field_variables
             self._field_variables[name] = field_variables

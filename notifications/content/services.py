@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import ProtectedError
+from django.utils.translation import gettext
 
 from notifications.content.rendering import TEMPLATE_FIELDS
 from notifications.db.save import save_fields
@@ -29,7 +30,8 @@ def message_template_delete(*, template: MessageTemplate) -> None:
         template.delete()
     except ProtectedError:
         raise StateConflict(
-            f"Cannot delete template '{template.name}': campaigns use it."
+            gettext("Cannot delete template '%(name)s': campaigns use it.")
+            % {"name": template.name}
         ) from None
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Case, F, PositiveIntegerField, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from notifications.campaigns.versions import tried_with
 
@@ -71,15 +73,15 @@ def delivery_export() -> Export:
     return Export(
         name="deliveries",
         headings=(
-            "Campaign",
-            "Recipient",
-            "Name",
-            "Sent to",
-            "Status",
-            "Message version",
-            "Tries",
-            "Sent at",
-            "Error",
+            _("Campaign"),
+            _("Recipient"),
+            pgettext_lazy("person", "Name"),
+            _("Sent to"),
+            _("Status"),
+            _("Message version"),
+            _("Tries"),
+            _("Sent at"),
+            _("Error"),
         ),
         fields=(
             "campaign__name",
@@ -122,13 +124,13 @@ def event_export() -> Export:
     return Export(
         name="events",
         headings=(
-            "When",
-            "Event",
-            "Campaign",
-            "Recipient",
-            "SMS number",
-            "Link followed",
-            "Detail",
+            _("When"),
+            _("Event"),
+            _("Campaign"),
+            _("Recipient"),
+            _("SMS number"),
+            _("Link followed"),
+            _("Detail"),
         ),
         fields=(
             "occurred_at",
@@ -160,11 +162,11 @@ def recipient_export() -> Export:
     return Export(
         name="recipients",
         headings=(
-            "Recipient",
-            "First name",
-            "Last name",
-            "Phone",
-            "Opted out at",
+            _("Recipient"),
+            _("First name"),
+            _("Last name"),
+            _("Phone"),
+            _("Opted out at"),
             *(label or name for name, label in attributes),
         ),
         fields=("external_id", "first_name", "last_name", "phone", "opted_out_at", "attributes"),

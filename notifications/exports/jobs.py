@@ -29,9 +29,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_q.exceptions import TimeoutException
 
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 from notifications.models import ExportJob
 from notifications.sending.wake import enqueue
 
@@ -43,15 +46,18 @@ logger = logging.getLogger(__name__)
 # Rows written between two progress marks: about a second of work for Excel, less for CSV.
 PROGRESS_ROWS = 5_000
 
-STALE_RUNNING = "The worker stopped while writing this export; run it again."
-STALE_QUEUED = (
+# Why a job failed, kept on it. Written by the worker, so in the worker's language (the job
+# does not record the language of the person who asked for it).
+STALE_RUNNING = _("The worker stopped while writing this export; run it again.")
+STALE_QUEUED = _(
     "No background worker took this export up (they may be stopped, or busy sending); run it again."
 )
-NO_LONGER_ALLOWED = "You may no longer view this list, so the export was not written."
-TIMED_OUT = (
-    "Writing took longer than the {seconds:,} s an export may take (EXPORT_TIMEOUT_SECONDS); "
+NO_LONGER_ALLOWED = _("You may no longer view this list, so the export was not written.")
+TIMED_OUT = _(
+    "Writing took longer than the %(seconds)s s an export may take (EXPORT_TIMEOUT_SECONDS); "
     "narrow the list with its filters, or export CSV, which is written faster."
 )
+WRITE_FAILED = _("Writing the file failed; the error is in the worker's log.")
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,10 @@ def export_job_create(
 ) -> ExportJob:
     """Record an export for a worker to write, and enqueue it."""
     if file_format not in ExportJob.Format.values:
-        raise InvalidInput(f"No export as {file_format!r}.", field="file_format")
+        raise InvalidInput(
+            gettext("No export as %(format)s.") % {"format": repr(file_format)},
+            field="file_format",
+        )
     job = ExportJob.objects.create(
         requested_by=user,
         list_model=list_model,
@@ -167,12 +176,12 @@ def export_job_run(job_id: int) -> str:
         return _fail(job_id, " ".join(getattr(exc, "messages", [str(exc)])))
     except TimeoutException:  # django-q2 stops a task at its time limit with this SystemExit
         part.unlink(missing_ok=True)
-        _fail(job_id, TIMED_OUT.format(seconds=settings.EXPORT_TIMEOUT_SECONDS))
+        _fail(job_id, TIMED_OUT % {"seconds": number_text(settings.EXPORT_TIMEOUT_SECONDS)})
         raise
     except Exception:
         part.unlink(missing_ok=True)
         logger.exception("export job %s failed", job_id)
-        _fail(job_id, "Writing the file failed; the error is in the worker's log.")
+        _fail(job_id, WRITE_FAILED)
         raise
     done = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING).update(
         status=ExportJob.Status.DONE, file=name, finished_at=timezone.now()

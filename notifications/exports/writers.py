@@ -21,6 +21,7 @@ from datetime import date, datetime, tzinfo
 from typing import IO
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -44,6 +45,8 @@ def _text(value: object) -> object:
         return "Yes" if value else "No"
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Promise):
+        value = str(value)  # a translatable heading or word, in the active language
     return inert_cell(value)
 
 

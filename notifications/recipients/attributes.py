@@ -25,9 +25,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
 from notifications.db.bulk import bulk_update, db_json
 from notifications.errors import InvalidInput, StateConflict
+from notifications.formats import number_text
 from notifications.models import Audience, Recipient, RecipientAttribute
 
 Type = RecipientAttribute.Type
@@ -63,7 +65,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float | str):
         return str(value)
-    raise ValueError(f"{_shown(value)} is not text.")
+    raise ValueError(gettext("%(value)s is not text.") % {"value": _shown(value)})
 
 
 def _number(value: Any) -> int | float:
@@ -75,13 +77,17 @@ def _number(value: Any) -> int | float:
             exact = number == number.to_integral_value() and "e" not in text.lower()
             value = int(number) if exact else float(number)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{_shown(original)} is not a number.")
+        raise ValueError(_not_a_number(original))
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{_shown(original)} is not a number.")
+            raise ValueError(_not_a_number(original))
         if value.is_integer() and abs(value) < 2**53:
             return int(value)
     return value
+
+
+def _not_a_number(value: Any) -> str:
+    return gettext("%(value)s is not a number.") % {"value": _shown(value)}
 
 
 def _date(value: Any) -> str:
@@ -96,7 +102,9 @@ def _date(value: Any) -> str:
                 day, month, year = (int(part) for part in match.groups())
                 return date(year, month, day).isoformat()
             return datetime.fromisoformat(text).date().isoformat()
-    raise ValueError(f"{_shown(value)} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+    raise ValueError(
+        gettext("%(value)s is not a date (YYYY-MM-DD or DD.MM.YYYY).") % {"value": _shown(value)}
+    )
 
 
 def _boolean(value: Any) -> bool:
@@ -110,7 +118,9 @@ def _boolean(value: Any) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise ValueError(f"{_shown(value)} is not yes or no (true/false, yes/no, 1/0).")
+    raise ValueError(
+        gettext("%(value)s is not yes or no (true/false, yes/no, 1/0).") % {"value": _shown(value)}
+    )
 
 
 def attribute_types() -> dict[str, str]:
@@ -213,13 +223,38 @@ def _convert_values(name: str, kind: str) -> None:
         if not failures:
             bulk_update(Recipient, ["attributes"], changes)
     if failures:
-        label = {Type.NUMBER: "a number", Type.DATE: "a date", Type.BOOLEAN: "yes or no"}[kind]
-        have = "has" if failures == 1 else "have"
         raise InvalidInput(
-            f"{failures} recipient{'s' if failures != 1 else ''} {have} a value of '{name}' "
-            f"that is not {label}, for example {', '.join(examples)}. Correct them first.",
+            _not_convertible(kind, failures)
+            % {"count": failures, "name": name, "examples": ", ".join(examples)},
             field="type",
         )
+
+
+def _not_convertible(kind: str, failures: int) -> str:
+    """The sentence refusing a change of type that `failures` recipients' values do not fit."""
+    if kind == Type.NUMBER:
+        return ngettext(
+            "%(count)s recipient has a value of '%(name)s' that is not a number, "
+            "for example %(examples)s. Correct them first.",
+            "%(count)s recipients have a value of '%(name)s' that is not a number, "
+            "for example %(examples)s. Correct them first.",
+            failures,
+        )
+    if kind == Type.DATE:
+        return ngettext(
+            "%(count)s recipient has a value of '%(name)s' that is not a date, "
+            "for example %(examples)s. Correct them first.",
+            "%(count)s recipients have a value of '%(name)s' that is not a date, "
+            "for example %(examples)s. Correct them first.",
+            failures,
+        )
+    return ngettext(
+        "%(count)s recipient has a value of '%(name)s' that is not yes or no, "
+        "for example %(examples)s. Correct them first.",
+        "%(count)s recipients have a value of '%(name)s' that is not yes or no, "
+        "for example %(examples)s. Correct them first.",
+        failures,
+    )
 
 
 def recipient_attribute_delete(*, attribute: RecipientAttribute) -> None:
@@ -231,16 +266,20 @@ def recipient_attribute_delete(*, attribute: RecipientAttribute) -> None:
     """
     holders = Recipient.objects.filter(attributes__has_key=attribute.name).count()
     if holders:
-        have = "has" if holders == 1 else "have"
         raise StateConflict(
-            f"Cannot delete attribute '{attribute.name}': {holders:,} "
-            f"recipient{'s' if holders != 1 else ''} {have} a value of it."
+            ngettext(
+                "Cannot delete attribute '%(name)s': %(count)s recipient has a value of it.",
+                "Cannot delete attribute '%(name)s': %(count)s recipients have a value of it.",
+                holders,
+            )
+            % {"name": attribute.name, "count": number_text(holders)}
         )
     field = "attributes." + attribute.name
     for segment in Audience.objects.filter(kind=Audience.Kind.SEGMENT).only("name", "rules"):
         if field in _rule_fields(segment.rules):
             raise StateConflict(
-                f"Cannot delete attribute '{attribute.name}': segment '{segment.name}' uses it."
+                gettext("Cannot delete attribute '%(name)s': segment '%(segment)s' uses it.")
+                % {"name": attribute.name, "segment": segment.name}
             )
     attribute.delete()
 

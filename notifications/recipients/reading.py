@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from notifications.models import Channel
 from notifications.recipients.validators import (
@@ -90,7 +91,9 @@ def read_recipient_rows(stream: BinaryIO) -> Iterator[RecipientRow | RejectedRow
         reader = csv.reader(text, dialect=_detect_dialect(sample))
         header = next(reader, None)
         if header is None:
-            raise CsvFormatError("The file is empty: expected a header row with external_id.")
+            raise CsvFormatError(
+                gettext("The file is empty: expected a header row with external_id.")
+            )
         columns = _check_header(header)
         for row in reader:
             if not any(cell.strip() for cell in row):
@@ -98,11 +101,16 @@ def read_recipient_rows(stream: BinaryIO) -> Iterator[RecipientRow | RejectedRow
             yield _parse_row(reader.line_num, row, columns)
     except UnicodeDecodeError as exc:
         raise CsvFormatError(
-            f"The file is not UTF-8 text (bad byte at position {exc.start}): "
-            "save it as 'CSV UTF-8' and try again."
+            gettext(
+                "The file is not UTF-8 text (bad byte at position %(position)s): "
+                "save it as 'CSV UTF-8' and try again."
+            )
+            % {"position": exc.start}
         ) from exc
     except csv.Error as exc:
-        raise CsvFormatError(f"The file is not valid CSV: {exc}.") from exc
+        raise CsvFormatError(
+            gettext("The file is not valid CSV: %(problem)s.") % {"problem": exc}
+        ) from exc
     finally:
         text.detach()
 
@@ -111,26 +119,36 @@ def _check_header(header: list[str]) -> list[str]:
     columns = [_normalise_header(name) for name in header]
     if "external_id" not in columns:
         raise CsvFormatError(
-            "The header has no external_id column; found: " + ", ".join(header) + "."
+            gettext("The header has no external_id column; found: %(columns)s.")
+            % {"columns": ", ".join(header)}
         )
     seen: set[str] = set()
     for original, column in zip(header, columns, strict=True):
         if not column:
-            raise CsvFormatError("The header has an empty column name.")
+            raise CsvFormatError(gettext("The header has an empty column name."))
         if column in seen:
-            raise CsvFormatError(f"The header names the column '{original}' twice.")
+            raise CsvFormatError(
+                gettext("The header names the column '%(column)s' twice.") % {"column": original}
+            )
         seen.add(column)
         if column not in KNOWN_COLUMNS:
             try:
                 clean_attribute_name(column)
             except ValidationError as exc:
-                raise CsvFormatError(f"Column '{original}': {exc.messages[0]}") from exc
+                raise CsvFormatError(
+                    gettext("Column '%(column)s': %(problem)s")
+                    % {"column": original, "problem": exc.messages[0]}
+                ) from exc
     return columns
 
 
 def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | RejectedRow:
     if len(row) > len(columns):
-        return RejectedRow(line, f"has {len(row)} cells but the header has {len(columns)}.")
+        return RejectedRow(
+            line,
+            gettext("has %(count)s cells but the header has %(columns)s.")
+            % {"count": len(row), "columns": len(columns)},
+        )
     cells = dict(zip(columns, (cell.strip() for cell in row), strict=False))
     raw_id = cells.get("external_id", "")
     try:
@@ -140,7 +158,10 @@ def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | 
         for column, max_length in NAME_COLUMNS.items():
             value = clean_text(column, cells.get(column, ""))
             if len(value) > max_length:
-                raise ValidationError(f"{column} is longer than {max_length} characters.")
+                raise ValidationError(
+                    gettext("%(column)s is longer than %(most)s characters.")
+                    % {"column": column, "most": max_length}
+                )
             names[column] = value
         addresses = {
             channel: clean_address(channel, cells[channel])

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from notifications.errors import InvalidInput
 from notifications.models import Recipient, SeedRecipient
@@ -34,10 +35,18 @@ def seed_recipients_add(*, recipients: QuerySet[Recipient], owner: Any = None) -
         already = set(listed.values_list("recipient_id", flat=True))
         new = [pk for pk in recipients.values_list("pk", flat=True) if pk not in already]
         if len(already) + len(new) > MAX_SEED_RECIPIENTS:
-            whose = "your" if owner else "the shared"
+            if owner:
+                sentence = gettext(
+                    "A test list holds at most %(most)s people; your list has %(count)s "
+                    "and these would add %(new)s."
+                )
+            else:
+                sentence = gettext(
+                    "A test list holds at most %(most)s people; the shared list has %(count)s "
+                    "and these would add %(new)s."
+                )
             raise InvalidInput(
-                f"A test list holds at most {MAX_SEED_RECIPIENTS} people; {whose} list has "
-                f"{len(already)} and these would add {len(new)}.",
+                sentence % {"most": MAX_SEED_RECIPIENTS, "count": len(already), "new": len(new)},
                 field="recipients",
             )
         try:
@@ -46,7 +55,7 @@ def seed_recipients_add(*, recipients: QuerySet[Recipient], owner: Any = None) -
                 ignore_conflicts=True,
             )
         except IntegrityError:  # a recipient deleted meanwhile
-            raise InvalidInput("A recipient was deleted meanwhile; try again.") from None
+            raise InvalidInput(gettext("A recipient was deleted meanwhile; try again.")) from None
     return len(new)
 
 

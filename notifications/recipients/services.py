@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from notifications.audiences.services import audience_sizes_add
 from notifications.campaigns.sms import sms_events_link_pending
@@ -105,8 +106,11 @@ def address_save(*, address: Address, data: dict[str, Any]) -> Address:
             save_fields(address, data)
     except IntegrityError:
         raise InvalidInput(
-            f"Cannot save {address.get_channel_display()} address {address.value}: another "
-            "recipient has it, or this recipient has one on that channel already.",
+            gettext(
+                "Cannot save %(channel)s address %(value)s: another recipient has it, "
+                "or this recipient has one on that channel already."
+            )
+            % {"channel": address.get_channel_display(), "value": address.value},
             field="value",
         ) from None
     return address

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from notifications.audiences.services import STATIC_ONLY, audience_sizes_add
 from notifications.campaigns.sms import sms_events_link_pending
@@ -48,18 +49,26 @@ class ImportReport:
         return self.created + self.updated + self.unchanged
 
     def summary(self) -> str:
+        counts = gettext(
+            "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+            "%(rejected)s rejected"
+        ) % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejected),
+        }
         if self.dry_run:
-            verb = "would be"
+            outcome = ngettext(
+                "%(count)s row would be imported.",
+                "%(count)s rows would be imported.",
+                self.accepted,
+            )
         else:
-            verb = "was" if self.accepted == 1 else "were"
-        return (
-            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected: {_rows(self.accepted)} {verb} imported."
-        )
-
-
-def _rows(count: int) -> str:
-    return f"{count} row" if count == 1 else f"{count} rows"
+            outcome = ngettext(
+                "%(count)s row was imported.", "%(count)s rows were imported.", self.accepted
+            )
+        return f"{counts}: {outcome % {'count': self.accepted}}"
 
 
 def recipients_import(
@@ -115,11 +124,16 @@ def _in_file_conflict(
 ) -> str | None:
     earlier = first_line_of.setdefault(row.external_id, row.line)
     if earlier != row.line:
-        return f"external_id '{row.external_id}' already appears on line {earlier}."
+        return gettext("external_id '%(id)s' already appears on line %(line)s.") % {
+            "id": row.external_id,
+            "line": earlier,
+        }
     for channel, value in row.addresses.items():
         owner = address_owner.setdefault((channel, value), row.external_id)
         if owner != row.external_id:
-            return f"{channel} address {value} is also given to '{owner}' in this file."
+            return gettext(
+                "%(channel)s address %(value)s is also given to '%(owner)s' in this file."
+            ) % {"channel": channel, "value": value, "owner": owner}
     return None
 
 

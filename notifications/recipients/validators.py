@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 
 from notifications.db.storable import unstorable_character
 from notifications.errors import InvalidInput
@@ -28,16 +29,19 @@ _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def clean_text(label: str, value: str) -> str:
     """`value` unchanged, unless it holds a character no database stores (`label` names it)."""
     if what := unstorable_character(value):
-        raise ValidationError(f"{label} contains {what}, which cannot be stored.")
+        raise ValidationError(
+            gettext("%(label)s contains %(what)s, which cannot be stored.")
+            % {"label": label, "what": what}
+        )
     return value
 
 
 def clean_external_id(value: str) -> str:
     value = clean_text("external_id", value).strip()
     if not value:
-        raise ValidationError("external_id is empty.")
+        raise ValidationError(gettext("external_id is empty."))
     if len(value) > 255:
-        raise ValidationError("external_id is longer than 255 characters.")
+        raise ValidationError(gettext("external_id is longer than 255 characters."))
     return value
 
 
@@ -45,7 +49,10 @@ def clean_phone(value: str) -> str:
     """A phone number as digits only (E.164 without '+'), the form Imshop also accepts."""
     digits = _PHONE_PUNCTUATION.sub("", clean_text("phone", value).strip()).removeprefix("+")
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
-        raise ValidationError(f"'{value}' is not a phone number (7 to 15 digits, '+' allowed).")
+        raise ValidationError(
+            gettext("'%(value)s' is not a phone number (7 to 15 digits, '+' allowed).")
+            % {"value": value}
+        )
     return digits
 
 
@@ -60,7 +67,9 @@ def clean_address(channel: str, value: str) -> str:
     if kind.numeric:
         return str(int(value))
     if len(value) > 255 or any(ch.isspace() for ch in value):
-        raise ValidationError(f"{label} must be at most 255 characters without spaces.")
+        raise ValidationError(
+            gettext("%(label)s must be at most 255 characters without spaces.") % {"label": label}
+        )
     return value
 
 
@@ -92,7 +101,11 @@ def address_holders(
 
 def address_taken_message(channel: str, value: str, holder: str) -> str:
     """The sentence refusing an address recipient `holder` has already."""
-    return f"{channel} address {value} already belongs to recipient '{holder}'."
+    return gettext("%(channel)s address %(value)s already belongs to recipient '%(holder)s'.") % {
+        "channel": channel,
+        "value": value,
+        "holder": holder,
+    }
 
 
 def clean_addresses_free(
@@ -115,7 +128,13 @@ def recipients_known(external_ids: Iterable[str]) -> dict[str, int]:
     unknown = sorted(wanted - set(known))
     if unknown:
         raise InvalidInput(
-            "No recipient has external_id " + ", ".join(unknown) + ".", field="recipients"
+            ngettext(
+                "No recipient has external_id %(ids)s.",
+                "No recipient has external_id %(ids)s.",
+                len(unknown),
+            )
+            % {"ids": ", ".join(unknown)},
+            field="recipients",
         )
     return known
 
@@ -123,11 +142,14 @@ def recipients_known(external_ids: Iterable[str]) -> dict[str, int]:
 def clean_attribute_name(name: str) -> str:
     """An attribute name usable as a template variable ({{ city }})."""
     # First: the error below echoes the name, and no page can hold half a surrogate pair.
-    clean_text("An attribute name", name)
+    clean_text(gettext("An attribute name"), name)
     if not _ATTRIBUTE_NAME.fullmatch(name) or len(name) > 100:
         raise ValidationError(
-            f"'{name}' cannot be a template variable: use letters, digits and underscores, "
-            "starting with a letter."
+            gettext(
+                "'%(name)s' cannot be a template variable: use letters, digits and underscores, "
+                "starting with a letter."
+            )
+            % {"name": name}
         )
     return name
 
@@ -142,7 +164,7 @@ def clean_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 def clean_attribute_value(name: str, value: Any) -> Any:
     """A JSON value of attribute `name`, refused if a NUL hides anywhere in it, keys included."""
     for text in _texts(value):
-        clean_text(f"Attribute '{name}'", text)
+        clean_text(gettext("Attribute '%(name)s'") % {"name": name}, text)
     return value
 
 
