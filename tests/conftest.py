@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 
 @pytest.fixture
@@ -11,6 +12,15 @@ def postgres_only(db):
     """Skip, with the reason, where the test database is not PostgreSQL."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... to run it")
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's language: a request made by an earlier test in Russian
+    leaves Russian active on the thread (LocaleMiddleware activates, nothing deactivates)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
