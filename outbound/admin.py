@@ -54,6 +54,7 @@ class EndpointForm(forms.ModelForm):
         widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
     )
     events = forms.MultipleChoiceField(
+        label=_("Events"),
         choices=EVENT_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Each request carries up to a batch of one campaign's events, in order."),
