@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -427,7 +427,7 @@ class CampaignContent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"version {self.version}"
+        return gettext("version %(number)s") % {"number": self.version}
 
 
 class Delivery(models.Model):
@@ -666,7 +666,7 @@ class StaffProfile(models.Model):
         verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
-        return f"profile of {self.user_id}"
+        return gettext("profile of %(user)s") % {"user": self.user_id}
 
 
 class DeliveryCounter(models.Model):

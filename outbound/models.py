@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Endpoint(models.Model):
@@ -129,7 +129,14 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Request #{self.pk}: {self.event_count} events"
+        # The English reads the same for one event (what it always said); Russian needs the
+        # count's plural form.
+        sentence = ngettext(
+            "Request #%(id)s: %(count)s events",
+            "Request #%(id)s: %(count)s events",
+            self.event_count,
+        )
+        return sentence % {"id": self.pk, "count": self.event_count}
 
 
 class Cursor(models.Model):
@@ -155,4 +162,4 @@ class Cursor(models.Model):
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="outbound_cursor_single")]
 
     def __str__(self) -> str:
-        return f"events read up to {self.event_id}"
+        return gettext("events read up to %(id)s") % {"id": self.event_id}
