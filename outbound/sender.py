@@ -141,6 +141,8 @@ def _endpoint_health(endpoint_id: int, outcome: Outcome, *, now: datetime) -> No
     if endpoint.is_active and endpoint.failing_since <= now - window:
         endpoint.is_active = False
         endpoint.disabled_at = now
+        # Stored as text for staff, so in the language active here: a worker has no visitor,
+        # so it is the site's (LANGUAGE_CODE), as are the answers `attempt` writes.
         endpoint.disabled_reason = (
             _("No request succeeded for %(span)s; the last answer: %(answer)s")
             % {
