@@ -12,16 +12,18 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
 
 class Channel(models.TextChoices):
     """The four provider backends a campaign can go out through."""
 
-    IMSHOP = "imshop", "Imshop push"
+    IMSHOP = "imshop", _("Imshop push")
     LEADCONVERTER = "leadconverter", "LeadConverter"
-    YANDEX_MARKET = "yandex_market", "Yandex Market chat"
-    BITRIX24 = "bitrix24", "Bitrix24 push"
+    YANDEX_MARKET = "yandex_market", _("Yandex Market chat")
+    BITRIX24 = "bitrix24", _("Bitrix24 push")
 
 
 class Recipient(models.Model):
@@ -30,20 +32,28 @@ class Recipient(models.Model):
     `external_id` is also Imshop's `userId` and Sendios' `client_user_id`.
     """
 
-    external_id = models.CharField(max_length=255, unique=True)
-    phone = models.CharField(max_length=32, blank=True, db_index=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    external_id = models.CharField(_("external id"), max_length=255, unique=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
     attributes = models.JSONField(
-        default=dict, blank=True, help_text="Template variables for this recipient."
+        _("attributes"),
+        default=dict,
+        blank=True,
+        help_text=_("Template variables for this recipient."),
     )
     opted_out_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the recipient asked not to be messaged."
+        _("opted out at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the recipient asked not to be messaged."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -62,20 +72,21 @@ class RecipientAttribute(models.Model):
     """
 
     class Type(models.TextChoices):
-        TEXT = "text", "Text"
-        NUMBER = "number", "Number"
-        DATE = "date", "Date"
-        BOOLEAN = "boolean", "Yes / no"
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes / no")
 
-    name = models.CharField(max_length=100, primary_key=True)
-    type = models.CharField(max_length=16, choices=Type.choices, default=Type.TEXT)
+    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.TEXT)
     label = models.CharField(
-        max_length=200, blank=True, help_text="What staff read; the name when empty."
+        _("label"), max_length=200, blank=True, help_text=_("What staff read; the name when empty.")
     )
 
     class Meta:
+        verbose_name = _("attribute")
+        verbose_name_plural = _("attributes")
         ordering = ["name"]
-        verbose_name = "attribute"
 
     def __str__(self) -> str:
         return self.label or self.name
@@ -86,14 +97,19 @@ class Address(models.Model):
 
     # No index of its own: the (recipient, channel) constraint starts with this column.
     recipient = models.ForeignKey(
-        Recipient, on_delete=models.CASCADE, related_name="addresses", db_index=False
+        Recipient,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        db_index=False,
     )
-    channel = models.CharField(max_length=32, choices=Channel.choices)
-    value = models.CharField(max_length=255)
-    created_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    value = models.CharField(_("value"), max_length=255)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "addresses"
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
         constraints = [
             models.UniqueConstraint(fields=["channel", "value"], name="address_unique_value"),
             models.UniqueConstraint(
@@ -114,25 +130,34 @@ class Audience(models.Model):
     """
 
     class Kind(models.TextChoices):
-        STATIC = "static", "Static list"
-        SEGMENT = "segment", "Segment"
+        STATIC = "static", _("Static list")
+        SEGMENT = "segment", _("Segment")
 
-    name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STATIC)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STATIC)
     rules = models.JSONField(
-        null=True, blank=True, help_text="A segment's rules (see docs/segments.md)."
+        _("rules"), null=True, blank=True, help_text=_("A segment's rules (see docs/segments.md).")
     )
     members = models.ManyToManyField(
-        Recipient, through="AudienceMember", related_name="audiences", blank=True
+        Recipient,
+        verbose_name=_("members"),
+        through="AudienceMember",
+        related_name="audiences",
+        blank=True,
     )
-    size = models.BigIntegerField(default=0)
+    size = models.BigIntegerField(_("size"), default=0)
     size_counted_at = models.DateTimeField(
-        null=True, blank=True, help_text="A segment's: when its size was counted."
+        _("size counted at"),
+        null=True,
+        blank=True,
+        help_text=_("A segment's: when its size was counted."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("audience")
+        verbose_name_plural = _("audiences")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -143,11 +168,15 @@ class AudienceMember(models.Model):
     """Membership of one recipient in one audience."""
 
     # No index of its own: the (audience, recipient) constraint starts with this column.
-    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, db_index=False)
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE)
-    added_at = models.DateTimeField(default=timezone.now)
+    audience = models.ForeignKey(
+        Audience, verbose_name=_("audience"), on_delete=models.CASCADE, db_index=False
+    )
+    recipient = models.ForeignKey(Recipient, verbose_name=_("recipient"), on_delete=models.CASCADE)
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("audience member")
+        verbose_name_plural = _("audience members")
         constraints = [
             models.UniqueConstraint(fields=["audience", "recipient"], name="audience_member_unique")
         ]
@@ -159,22 +188,37 @@ class AudienceMember(models.Model):
 class MessageTemplate(models.Model):
     """What a campaign says. Every text field is a template rendered per recipient."""
 
-    name = models.CharField(max_length=200, unique=True)
-    title = models.CharField(max_length=500, blank=True, help_text="Imshop push title.")
-    body = models.TextField(blank=True, help_text="The message text on every channel.")
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    title = models.CharField(
+        _("title"), max_length=500, blank=True, help_text=_("Imshop push title.")
+    )
+    body = models.TextField(
+        _("body"), blank=True, help_text=_("The message text on every channel.")
+    )
     deeplink = models.CharField(
-        max_length=2048, blank=True, help_text="Imshop: app link opened from the push."
+        _("deeplink"),
+        max_length=2048,
+        blank=True,
+        help_text=_("Imshop: app link opened from the push."),
     )
     file_uuid = models.CharField(
-        max_length=255, blank=True, help_text="LeadConverter: UUID of a file to attach."
+        _("file uuid"),
+        max_length=255,
+        blank=True,
+        help_text=_("LeadConverter: UUID of a file to attach."),
     )
     avatar_url = models.CharField(
-        max_length=2048, blank=True, help_text="Bitrix24: https URL of the push's image."
+        _("avatar url"),
+        max_length=2048,
+        blank=True,
+        help_text=_("Bitrix24: https URL of the push's image."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -185,84 +229,116 @@ class Campaign(models.Model):
     """One message to one or more audiences through one channel, and its lifecycle."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SCHEDULED = "scheduled", "Scheduled"
-        RUNNING = "running", "Running"
-        PAUSED = "paused", "Paused"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+        SCHEDULED = "scheduled", pgettext_lazy("campaign status", "Scheduled")
+        RUNNING = "running", pgettext_lazy("campaign status", "Running")
+        PAUSED = "paused", pgettext_lazy("campaign status", "Paused")
+        COMPLETED = "completed", pgettext_lazy("campaign status", "Completed")
+        CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
 
     class Kind(models.TextChoices):
-        CAMPAIGN = "campaign", "Campaign"
-        TEST = "test", "Test send"
-        TRANSACTIONAL = "transactional", "Transactional"
+        CAMPAIGN = "campaign", _("Campaign")
+        TEST = "test", _("Test send")
+        TRANSACTIONAL = "transactional", _("Transactional")
 
     class PauseCause(models.TextChoices):
         """Who paused a campaign: staff choose to (information), the engine had to (an alert)."""
 
-        STAFF = "staff", "Paused by staff"
-        BREAKER = "breaker", "Provider kept failing"
-        CONFIGURATION = "configuration", "Provider refused our settings"
+        STAFF = "staff", _("Paused by staff")
+        BREAKER = "breaker", _("Provider kept failing")
+        CONFIGURATION = "configuration", _("Provider refused our settings")
 
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CAMPAIGN)
     parent = models.ForeignKey(
         "self",
+        verbose_name=_("parent"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="test_sends",
-        help_text="For a test send: the campaign it tests.",
+        help_text=_("For a test send: the campaign it tests."),
     )
-    channel = models.CharField(max_length=32, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
     template = models.ForeignKey(
-        MessageTemplate, on_delete=models.PROTECT, related_name="campaigns", null=True, blank=True
+        MessageTemplate,
+        verbose_name=_("template"),
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        null=True,
+        blank=True,
     )
-    audiences = models.ManyToManyField(Audience, related_name="campaigns")
+    audiences = models.ManyToManyField(
+        Audience, verbose_name=_("audiences"), related_name="campaigns"
+    )
     excluded_audiences = models.ManyToManyField(
         Audience,
+        verbose_name=_("excluded audiences"),
         related_name="excluding_campaigns",
         blank=True,
-        help_text="Recipients in any of these are skipped.",
+        help_text=_("Recipients in any of these are skipped."),
     )
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
     content = models.JSONField(
+        _("content"),
         default=dict,
         blank=True,
-        help_text="The message as sent now: the template's fields frozen at dispatch, or a later "
-        "version staff saved (`versions`).",
+        help_text=_(
+            "The message as sent now: the template's fields frozen at dispatch, or a later "
+            "version staff saved (`versions`)."
+        ),
     )
     content_version = models.PositiveIntegerField(
-        default=0, help_text="The version `content` is; 0 until dispatch."
+        _("content version"), default=0, help_text=_("The version `content` is; 0 until dispatch.")
     )
-    scheduled_at = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
     sendios_project_id = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Sendios project whose SMS callbacks belong here."
+        _("sendios project id"),
+        null=True,
+        blank=True,
+        help_text=_("Sendios project whose SMS callbacks belong here."),
     )
     sendios_template_id = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Sendios template whose SMS callbacks belong here."
+        _("sendios template id"),
+        null=True,
+        blank=True,
+        help_text=_("Sendios template whose SMS callbacks belong here."),
     )
-    pause_reason = models.TextField(blank=True)
-    pause_cause = models.CharField(max_length=16, choices=PauseCause.choices, blank=True)
-    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(_("pause reason"), blank=True)
+    pause_cause = models.CharField(
+        _("pause cause"), max_length=16, choices=PauseCause.choices, blank=True
+    )
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     materialised_at = models.DateTimeField(
-        null=True, blank=True, help_text="When every delivery of the audience existed."
+        _("materialised at"),
+        null=True,
+        blank=True,
+        help_text=_("When every delivery of the audience existed."),
     )
     worker_seen_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of a worker sending this campaign."
+        _("worker seen at"),
+        null=True,
+        blank=True,
+        help_text=_("Last sign of life of a worker sending this campaign."),
     )
     consecutive_failures = models.PositiveIntegerField(
-        default=0, help_text="Provider requests failed in a row (the circuit breaker's count)."
+        _("consecutive failures"),
+        default=0,
+        help_text=_("Provider requests failed in a row (the circuit breaker's count)."),
     )
     last_failure = models.TextField(
+        _("last failure"),
         blank=True,
-        help_text="The error of the last request that failed permanently as a whole: only "
-        "requests failing with the same error count on.",
+        help_text=_(
+            "The error of the last request that failed permanently as a whole: only "
+            "requests failing with the same error count on."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -270,26 +346,30 @@ class Campaign(models.Model):
     )
     dispatched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("dispatched by"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
     )
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # A draft's send plan as last counted (`campaigns.people.campaign_people_count`): counting a
     # million people on every view of a page took over a second; pages show the count's age.
     people_counts = models.JSONField(
+        _("people counts"),
         null=True,
         blank=True,
-        help_text="A draft's people, excluded, opted out and without an address, as counted.",
+        help_text=_("A draft's people, excluded, opted out and without an address, as counted."),
     )
-    people_counted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    people_counted_at = models.DateTimeField(_("people counted at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-id"]
         permissions = [
             ("dispatch_campaign", "Can dispatch, schedule, pause, resume and cancel campaigns")
@@ -311,73 +391,98 @@ class CampaignContent(models.Model):
 
     # No index of its own: the (campaign, version) constraint starts with this column.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="versions", db_index=False
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="versions",
+        db_index=False,
     )
-    version = models.PositiveIntegerField()
-    content = models.JSONField()
+    version = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"))
     template = models.ForeignKey(
         MessageTemplate,
+        verbose_name=_("template"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The template it was taken from, when it was.",
+        help_text=_("The template it was taken from, when it was."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("content version")
+        verbose_name_plural = _("content versions")
         ordering = ["campaign", "-version"]
-        verbose_name = "content version"
         constraints = [
             models.UniqueConstraint(fields=["campaign", "version"], name="content_version_unique")
         ]
 
     def __str__(self) -> str:
-        return f"version {self.version}"
+        return gettext("version %(number)s") % {"number": self.version}
 
 
 class Delivery(models.Model):
     """One message of one campaign to one recipient, and where it stands."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        UNKNOWN = "unknown", "Unknown"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", pgettext_lazy("delivery status", "Pending")
+        SENDING = "sending", pgettext_lazy("delivery status", "Sending")
+        SENT = "sent", pgettext_lazy("delivery status", "Sent")
+        FAILED = "failed", pgettext_lazy("delivery status", "Failed")
+        SKIPPED = "skipped", pgettext_lazy("delivery status", "Skipped")
+        UNKNOWN = "unknown", pgettext_lazy("delivery status", "Unknown")
+        CANCELLED = "cancelled", pgettext_lazy("delivery status", "Cancelled")
 
     # No index of its own: the composite indexes below all start with the campaign, and one
     # more index would be one more write for every delivery of every campaign.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
     )
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="deliveries")
-    address = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    recipient = models.ForeignKey(
+        Recipient, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claim_token = models.UUIDField(_("claim token"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     # Set when the provider request for this delivery begins: a claimed delivery whose request
     # never began can go back to pending; one whose request began may have reached the provider.
-    request_started_at = models.DateTimeField(null=True, blank=True)
-    content = models.JSONField(null=True, blank=True, help_text="What was actually sent.")
-    content_version = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The campaign's content version it was last tried with."
+    request_started_at = models.DateTimeField(_("request started at"), null=True, blank=True)
+    content = models.JSONField(
+        _("content"), null=True, blank=True, help_text=_("What was actually sent.")
     )
-    provider_response = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    content_version = models.PositiveIntegerField(
+        _("content version"),
+        null=True,
+        blank=True,
+        help_text=_("The campaign's content version it was last tried with."),
+    )
+    provider_response = models.JSONField(_("provider response"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "recipient"], name="delivery_unique")
         ]
@@ -412,24 +517,25 @@ class DeliveryEvent(models.Model):
     SMS callback. Outbound webhooks read it as their outbox (the `outbound` app)."""
 
     class Type(models.TextChoices):
-        CAMPAIGN_STATUS = "campaign_status", "Campaign status"
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        RETRY_SCHEDULED = "retry_scheduled", "Retry scheduled"
-        UNKNOWN = "unknown", "Unknown"
-        SKIPPED = "skipped", "Skipped"
-        CANCELLED = "cancelled", "Cancelled"
-        SMS_SENT = "sms_sent", "SMS sent"
-        SMS_LOST = "sms_lost", "SMS lost"
-        SMS_CLICK = "sms_click", "SMS click"
+        CAMPAIGN_STATUS = "campaign_status", pgettext_lazy("delivery event", "Campaign status")
+        QUEUED = "queued", pgettext_lazy("delivery event", "Queued")
+        SENT = "sent", pgettext_lazy("delivery event", "Sent")
+        FAILED = "failed", pgettext_lazy("delivery event", "Failed")
+        RETRY_SCHEDULED = "retry_scheduled", pgettext_lazy("delivery event", "Retry scheduled")
+        UNKNOWN = "unknown", pgettext_lazy("delivery event", "Unknown")
+        SKIPPED = "skipped", pgettext_lazy("delivery event", "Skipped")
+        CANCELLED = "cancelled", pgettext_lazy("delivery event", "Cancelled")
+        SMS_SENT = "sms_sent", pgettext_lazy("delivery event", "SMS sent")
+        SMS_LOST = "sms_lost", pgettext_lazy("delivery event", "SMS lost")
+        SMS_CLICK = "sms_click", pgettext_lazy("delivery event", "SMS click")
 
     # Not limited to Type: callbacks of other kinds are stored under their own name.
-    type = models.CharField(max_length=32)
-    occurred_at = models.DateTimeField(default=timezone.now)
+    type = models.CharField(_("type"), max_length=32)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
     # No index of its own: (campaign, type) and (campaign, occurred_at) start with it.
     campaign = models.ForeignKey(
         Campaign,
+        verbose_name=_("campaign"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -437,33 +543,53 @@ class DeliveryEvent(models.Model):
         db_index=False,
     )
     delivery = models.ForeignKey(
-        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Delivery,
+        verbose_name=_("delivery"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
     )
     recipient = models.ForeignKey(
-        Recipient, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Recipient,
+        verbose_name=_("recipient"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
     )
-    detail = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    detail = models.TextField(_("detail"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     # Callbacks (Sendios SMS events) carry their own identity and the ids they are linked by;
     # system events leave these empty.
-    sms_id = models.BigIntegerField(null=True, blank=True)
-    link = models.TextField(blank=True, help_text="On sms_click: the link that was followed.")
-    sendios_user_id = models.CharField(
-        max_length=255, blank=True, help_text="client_user_id: the recipient's external_id."
+    sms_id = models.BigIntegerField(_("sms id"), null=True, blank=True)
+    link = models.TextField(
+        _("link"), blank=True, help_text=_("On sms_click: the link that was followed.")
     )
-    sendios_project_id = models.PositiveIntegerField(null=True, blank=True)
-    sendios_template_id = models.PositiveIntegerField(null=True, blank=True)
+    sendios_user_id = models.CharField(
+        _("sendios user id"),
+        max_length=255,
+        blank=True,
+        help_text=_("client_user_id: the recipient's external_id."),
+    )
+    sendios_project_id = models.PositiveIntegerField(_("sendios project id"), null=True, blank=True)
+    sendios_template_id = models.PositiveIntegerField(
+        _("sendios template id"), null=True, blank=True
+    )
     dedup_key = models.CharField(
+        _("dedup key"),
         max_length=64,
         null=True,
         blank=True,
         unique=True,
-        help_text="Hash of the callback's identity (event, sms_id, ts, link): stored once.",
+        help_text=_("Hash of the callback's identity (event, sms_id, ts, link): stored once."),
     )
 
     class Meta:
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["campaign", "type"], name="event_campaign_type"),
@@ -490,19 +616,23 @@ class SeedRecipient(models.Model):
     """A recipient test sends go to in one click: one person's own (`owner`) or everyone's
     (no owner). Usually staff themselves, imported like any recipient."""
 
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        Recipient, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="seed_recipients",
-        help_text="Whose test list it is on; everyone's when empty.",
+        help_text=_("Whose test list it is on; everyone's when empty."),
     )
-    added_at = models.DateTimeField(default=timezone.now)
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:
-        verbose_name = "test recipient"
+        verbose_name = _("test recipient")
+        verbose_name_plural = _("test recipients")
         constraints = [
             models.UniqueConstraint(fields=["recipient", "owner"], name="seed_unique_per_owner"),
             models.UniqueConstraint(
@@ -518,16 +648,25 @@ class StaffProfile(models.Model):
     """What a member of staff chose for themselves: the time zone pages show times in."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="profile",
     )
     time_zone = models.CharField(
+        _("time zone"),
         max_length=64,
         blank=True,
-        help_text="An IANA zone such as Europe/Moscow; the site's when empty.",
+        help_text=_("An IANA zone such as Europe/Moscow; the site's when empty."),
     )
 
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
     def __str__(self) -> str:
-        return f"profile of {self.user_id}"
+        return gettext("profile of %(user)s") % {"user": self.user_id}
 
 
 class DeliveryCounter(models.Model):
@@ -539,12 +678,18 @@ class DeliveryCounter(models.Model):
 
     # No index of its own: the (campaign, status) constraint starts with this column.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="counters", db_index=False
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="counters",
+        db_index=False,
     )
-    status = models.CharField(max_length=16, choices=Delivery.Status.choices)
-    count = models.BigIntegerField(default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Delivery.Status.choices)
+    count = models.BigIntegerField(_("count"), default=0)
 
     class Meta:
+        verbose_name = _("delivery counter")
+        verbose_name_plural = _("delivery counters")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "status"], name="counter_unique")
         ]
@@ -559,10 +704,14 @@ class RateLimitState(models.Model):
     `tat` is GCRA's theoretical arrival time, in seconds since the epoch.
     """
 
-    key = models.CharField(max_length=200, primary_key=True)
-    tat = models.FloatField(default=0)
-    hold_until = models.FloatField(default=0)
-    hold_reason = models.TextField(blank=True)
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    tat = models.FloatField(_("tat"), default=0)
+    hold_until = models.FloatField(_("hold until"), default=0)
+    hold_reason = models.TextField(_("hold reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("rate limit state")
+        verbose_name_plural = _("rate limit states")
 
     def __str__(self) -> str:
         return self.key
@@ -573,11 +722,15 @@ class ProviderQuota(models.Model):
     X-RateLimit-Resource-* headers): other clients of the same account use it up too, which
     our own limiter cannot see."""
 
-    key = models.CharField(max_length=200, primary_key=True)
-    limit = models.PositiveIntegerField(null=True, blank=True)
-    remaining = models.PositiveIntegerField(null=True, blank=True)
-    resets_at = models.DateTimeField(null=True, blank=True)
-    seen_at = models.DateTimeField()
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    limit = models.PositiveIntegerField(_("limit"), null=True, blank=True)
+    remaining = models.PositiveIntegerField(_("remaining"), null=True, blank=True)
+    resets_at = models.DateTimeField(_("resets at"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("seen at"))
+
+    class Meta:
+        verbose_name = _("provider quota")
+        verbose_name_plural = _("provider quotas")
 
     def __str__(self) -> str:
         return self.key
@@ -586,9 +739,13 @@ class ProviderQuota(models.Model):
 class RateLimitSlot(models.Model):
     """One request in flight for a provider account: the parallel-request cap (database backend)."""
 
-    key = models.CharField(max_length=200, db_index=True)
-    token = models.CharField(max_length=64, unique=True)
-    expires_at = models.FloatField()
+    key = models.CharField(_("key"), max_length=200, db_index=True)
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    expires_at = models.FloatField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("rate limit slot")
+        verbose_name_plural = _("rate limit slots")
 
     def __str__(self) -> str:
         return f"{self.key} {self.token}"
@@ -597,14 +754,15 @@ class RateLimitSlot(models.Model):
 class Bitrix24Token(models.Model):
     """OAuth tokens of the Bitrix24 application for one portal; they rotate on every refresh."""
 
-    portal = models.CharField(max_length=255, unique=True)
-    access_token = models.TextField()
-    refresh_token = models.TextField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    portal = models.CharField(_("portal"), max_length=255, unique=True)
+    access_token = models.TextField(_("access token"))
+    refresh_token = models.TextField(_("refresh token"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "Bitrix24 connection"
+        verbose_name = _("Bitrix24 connection")
+        verbose_name_plural = _("Bitrix24 connections")
 
     def __str__(self) -> str:
         return self.portal
@@ -621,13 +779,15 @@ class IntegrationKey(AbstractAPIKey):
     """
 
     read_only = models.BooleanField(
-        default=False, help_text="A read-only key may list and read, never change anything."
+        _("read only"),
+        default=False,
+        help_text=_("A read-only key may list and read, never change anything."),
     )
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
 
 class IdempotencyRecord(models.Model):
@@ -638,14 +798,18 @@ class IdempotencyRecord(models.Model):
     """
 
     # "key:<api key id>" or "user:<user id>": whose key it is (keys are per caller).
-    owner = models.CharField(max_length=200)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path, body.")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    owner = models.CharField(_("owner"), max_length=200)
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, help_text=_("SHA-256 of the method, path, body.")
+    )
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response = models.JSONField(_("response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [
             models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_key")
         ]
@@ -668,34 +832,45 @@ class ExportJob(models.Model):
         XLSX = "xlsx", "Excel"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Waiting for a worker"
-        RUNNING = "running", "Writing"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", pgettext_lazy("export status", "Waiting for a worker")
+        RUNNING = "running", pgettext_lazy("export status", "Writing")
+        DONE = "done", pgettext_lazy("export status", "Ready")
+        FAILED = "failed", pgettext_lazy("export status", "Failed")
 
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    list_model = models.CharField(max_length=100)
-    query_string = models.TextField(blank=True)
-    file_format = models.CharField(max_length=4, choices=Format.choices)
-    time_zone = models.CharField(max_length=64, help_text="Times in the file are in this zone.")
-    file_name = models.CharField(max_length=255, help_text="The name the download is offered as.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    rows_total = models.PositiveBigIntegerField(help_text="The rows the list counted.")
-    rows_written = models.PositiveBigIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.CASCADE
+    )
+    list_model = models.CharField(_("list model"), max_length=100)
+    query_string = models.TextField(_("query string"), blank=True)
+    file_format = models.CharField(_("file format"), max_length=4, choices=Format.choices)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, help_text=_("Times in the file are in this zone.")
+    )
+    file_name = models.CharField(
+        _("file name"), max_length=255, help_text=_("The name the download is offered as.")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    rows_total = models.PositiveBigIntegerField(
+        _("rows total"), help_text=_("The rows the list counted.")
+    )
+    rows_written = models.PositiveBigIntegerField(_("rows written"), default=0)
     # Relative to settings.EXPORTS_DIR; empty until the file is complete.
-    file = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
+    file = models.CharField(_("file"), max_length=255, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     # Moved by the worker as it writes: a running job whose mark stops moving has lost its worker.
-    progress_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(_("progress at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["requested_by", "-created_at"])]
         # Each person sees their own, on the admin's page "Your exports".
-        verbose_name = "export"
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
 
     def __str__(self) -> str:
         return self.file_name

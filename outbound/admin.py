@@ -16,6 +16,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.admin.base import (
     ThroughServicesAdmin,
@@ -24,6 +26,7 @@ from notifications.admin.base import (
     moment_text,
 )
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 
 from .events import EVENT_CHOICES
 from .models import Endpoint, Message
@@ -44,16 +47,17 @@ def messages_link(label: object, **filters: object) -> str:
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(
-        label="URL",
+        label=_("URL"),
         max_length=2000,
         assume_scheme="https",
-        help_text="Where the events are POSTed (https).",
+        help_text=_("Where the events are POSTed (https)."),
         widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
     )
     events = forms.MultipleChoiceField(
+        label=_("Events"),
         choices=EVENT_CHOICES,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Each request carries up to a batch of one campaign's events, in order.",
+        help_text=_("Each request carries up to a batch of one campaign's events, in order."),
     )
 
     class Meta:
@@ -104,11 +108,11 @@ class EndpointAdmin(ThroughServicesAdmin):
         return [
             (None, {"fields": fields}),
             (
-                "Health",
+                _("Health"),
                 {"fields": ["state", "disabled_reason", "waiting", "failed"]},
             ),
-            ("Signing", {"fields": ["signing_secret"]}),
-            ("History", {"fields": ["created_by", "created"]}),
+            (_("Signing"), {"fields": ["signing_secret"]}),
+            (_("History"), {"fields": ["created_by", "created"]}),
         ]
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:
@@ -126,52 +130,64 @@ class EndpointAdmin(ThroughServicesAdmin):
     def delete_through_service(self, obj: Endpoint) -> None:
         endpoint_delete(endpoint=obj)
 
-    @admin.action(description="Give the selected endpoints new secrets", permissions=["change"])
+    @admin.action(description=_("Give the selected endpoints new secrets"), permissions=["change"])
     def roll_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         for endpoint in queryset:
             endpoint_secret_roll(endpoint=endpoint)
-        self.message_user(
-            request,
-            f"New secrets for {queryset.count()} endpoints: requests are signed with them from "
-            "now on; give each receiver its new secret.",
-            messages.WARNING,
+        count = queryset.count()
+        # The English reads the same for one endpoint (what it always said); Russian needs
+        # the count's plural form.
+        sentence = ngettext(
+            "New secrets for %(count)s endpoints: requests are signed with them from now on; "
+            "give each receiver its new secret.",
+            "New secrets for %(count)s endpoints: requests are signed with them from now on; "
+            "give each receiver its new secret.",
+            count,
         )
+        self.message_user(request, sentence % {"count": count}, messages.WARNING)
 
-    @admin.display(description="Created")
+    @admin.display(description=_("Created"))
     def created(self, obj: Endpoint) -> str:
         return moment_text(obj.created_at)
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def event_list(self, obj: Endpoint) -> str:
         return ", ".join(obj.events)
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj: Endpoint) -> str:
         if not obj.is_active:
-            return format_html("<strong>Off</strong>: {}", obj.disabled_reason or "turned off")
+            return format_html(
+                gettext("<strong>Off</strong>: {reason}"),
+                reason=obj.disabled_reason or gettext("turned off"),
+            )
         if obj.failing_since:
             return format_html(
-                "<strong>Failing</strong> since {}: retries go on; off after a day without "
-                "one success",
-                moment_text(obj.failing_since),
+                gettext(
+                    "<strong>Failing</strong> since {moment}: retries go on; off after a day "
+                    "without one success"
+                ),
+                moment=moment_text(obj.failing_since),
             )
-        return "Working"
+        return gettext("Working")
 
-    @admin.display(description="Waiting")
+    @admin.display(description=_("Waiting"))
     def waiting(self, obj: Endpoint) -> str:
         count = getattr(obj, "pending_count", None)
         if count is None:
             count = obj.messages.filter(status="pending").count()
-        return messages_link(f"{count:,}", endpoint__id__exact=obj.pk, status__exact="pending")
+        return messages_link(
+            number_text(count), endpoint__id__exact=obj.pk, status__exact="pending"
+        )
 
-    @admin.display(description="Failed")
+    @admin.display(description=pgettext_lazy("outbound webhook requests", "Failed"))
     def failed(self, obj: Endpoint) -> str:
         count = getattr(obj, "failed_count", None)
         if count is None:
             count = obj.messages.filter(status="failed").count()
-        return messages_link(f"{count:,}", endpoint__id__exact=obj.pk, status__exact="failed")
+        return messages_link(number_text(count), endpoint__id__exact=obj.pk, status__exact="failed")
 
-    @admin.display(description="Last success")
+    @admin.display(description=_("Last success"))
     def last_success(self, obj: Endpoint) -> str:
         last = (
             obj.messages.filter(status="delivered")
@@ -181,13 +197,15 @@ class EndpointAdmin(ThroughServicesAdmin):
         )
         return moment_text(last) if last else "—"
 
-    @admin.display(description="Secret")
+    @admin.display(description=_("Secret"))
     def signing_secret(self, obj: Endpoint) -> str:
         return format_html(
-            "<code>{}</code><br>Receivers check each request with it: HMAC-SHA256 of "
-            "<code>Vestnik-Timestamp</code>, a dot and the body, as "
-            "<code>Vestnik-Signature: v1=&lt;hex&gt;</code> (the README shows how).",
-            obj.secret,
+            gettext(
+                "<code>{secret}</code><br>Receivers check each request with it: HMAC-SHA256 of "
+                "<code>Vestnik-Timestamp</code>, a dot and the body, as "
+                "<code>Vestnik-Signature: v1=&lt;hex&gt;</code> (the README shows how)."
+            ),
+            secret=obj.secret,
         )
 
 
@@ -239,49 +257,56 @@ class MessageAdmin(admin.ModelAdmin):
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("outbound.change_endpoint")
 
-    @admin.action(description="Resend the selected messages", permissions=["resend"])
+    @admin.action(description=_("Resend the selected messages"), permissions=["resend"])
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = messages_resend(message_ids=queryset.values_list("pk", flat=True))
-        self.message_user(
-            request,
-            f"{count:,} messages will be sent again, each before its campaign's later ones.",
-            messages.SUCCESS,
+        # The English reads the same for one message (what it always said); Russian needs the
+        # count's plural form.
+        sentence = ngettext(
+            "%(count)s messages will be sent again, each before its campaign's later ones.",
+            "%(count)s messages will be sent again, each before its campaign's later ones.",
+            count,
         )
+        self.message_user(request, sentence % {"count": number_text(count)}, messages.SUCCESS)
 
-    @admin.display(description="Last answer")
+    @admin.display(description=_("Last answer"))
     def answer(self, obj: Message) -> str:
         if not obj.attempts:
             return "—"
         text = obj.last_answer if len(obj.last_answer) <= 80 else obj.last_answer[:79] + "…"
         return f"{obj.last_status_code} {text}" if obj.last_status_code else text
 
-    @admin.display(description="Next attempt")
+    @admin.display(description=_("Next attempt"))
     def next_attempt(self, obj: Message) -> str:
         if obj.status != Message.Status.PENDING:
             return "—"
-        return moment_text(obj.next_attempt_at) if obj.next_attempt_at else "now"
+        return moment_text(obj.next_attempt_at) if obj.next_attempt_at else gettext("now")
 
-    @admin.display(description="Campaign")
+    @admin.display(description=_("Campaign"))
     def campaign_link(self, obj: Message) -> str:
         return admin_link(obj.campaign)
 
-    @admin.display(description="First attempt")
+    @admin.display(description=_("First attempt"))
     def first_attempt(self, obj: Message) -> str:
         return moment_text(obj.first_attempt_at) if obj.first_attempt_at else "—"
 
-    @admin.display(description="Last attempt")
+    @admin.display(description=_("Last attempt"))
     def last_attempt(self, obj: Message) -> str:
         return moment_text(obj.last_attempt_at) if obj.last_attempt_at else "—"
 
-    @admin.display(description="Delivered", ordering="delivered_at")
+    @admin.display(description=_("Delivered"), ordering="delivered_at")
     def delivered(self, obj: Message) -> str:
         return moment_text(obj.delivered_at) if obj.delivered_at else "—"
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def events_range(self, obj: Message) -> str:
-        return f"{obj.event_count} (ids {obj.first_event_id} to {obj.last_event_id})"
+        return gettext("%(count)s (ids %(first)s to %(last)s)") % {
+            "count": number_text(obj.event_count),
+            "first": obj.first_event_id,
+            "last": obj.last_event_id,
+        }
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def body_pretty(self, obj: Message) -> str:
         text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboundConfig(AppConfig):
     name = "outbound"
-    verbose_name = "Outbound webhooks"
+    verbose_name = _("Outbound webhooks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -10,24 +10,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryEvent
 
 T = DeliveryEvent.Type
 
 # Name → (the history's type, what staff read beside the checkbox).
-EVENT_TYPES: dict[str, tuple[str, str]] = {
-    "campaign.status": (T.CAMPAIGN_STATUS, "A campaign changes status (scheduled, running, …)"),
-    "delivery.sent": (T.SENT, "A message was accepted by the provider"),
-    "delivery.failed": (T.FAILED, "A message failed for good"),
-    "delivery.retry_scheduled": (T.RETRY_SCHEDULED, "A message failed and will be tried again"),
-    "delivery.unknown": (T.UNKNOWN, "A message's fate is unknown (the answer was lost)"),
-    "sms.sent": (T.SMS_SENT, "Sendios reports an SMS delivered"),
-    "sms.lost": (T.SMS_LOST, "Sendios reports an SMS lost"),
-    "sms.click": (T.SMS_CLICK, "Someone followed a link in an SMS"),
+EVENT_TYPES: dict[str, tuple[str, Promise]] = {
+    "campaign.status": (T.CAMPAIGN_STATUS, _("A campaign changes status (scheduled, running, …)")),
+    "delivery.sent": (T.SENT, _("A message was accepted by the provider")),
+    "delivery.failed": (T.FAILED, _("A message failed for good")),
+    "delivery.retry_scheduled": (T.RETRY_SCHEDULED, _("A message failed and will be tried again")),
+    "delivery.unknown": (T.UNKNOWN, _("A message's fate is unknown (the answer was lost)")),
+    "sms.sent": (T.SMS_SENT, _("Sendios reports an SMS delivered")),
+    "sms.lost": (T.SMS_LOST, _("Sendios reports an SMS lost")),
+    "sms.click": (T.SMS_CLICK, _("Someone followed a link in an SMS")),
 }
-NAME_OF_TYPE = {history_type: name for name, (history_type, _) in EVENT_TYPES.items()}
-EVENT_CHOICES = [(name, f"{name} — {label}") for name, (_, label) in EVENT_TYPES.items()]
+NAME_OF_TYPE = {history_type: name for name, (history_type, _label) in EVENT_TYPES.items()}
+EVENT_CHOICES = [
+    (name, format_lazy("{} — {}", name, label)) for name, (_type, label) in EVENT_TYPES.items()
+]
 
 # What the fan-out reads of each event: one query, joined once.
 EVENT_FIELDS = (

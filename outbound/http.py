@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 # An answer's start kept for staff to read; the rest is read and dropped.
 ANSWER_KEPT = 500
@@ -59,26 +60,26 @@ def url_problem(url: str) -> str | None:
     """
     parts = urlsplit(url)
     if parts.scheme != "https" and not (settings.DEBUG and parts.scheme == "http"):
-        return "Use an https:// URL (plain http is only allowed while DEBUG is on)."
+        return _("Use an https:// URL (plain http is only allowed while DEBUG is on).")
     if not parts.hostname:
-        return "The URL has no host."
+        return _("The URL has no host.")
     if parts.username or parts.password:
-        return "Put no user or password in the URL: requests are signed with the secret."
+        return _("Put no user or password in the URL: requests are signed with the secret.")
     try:
         parts.port  # noqa: B018 - read for its check: a port past 65535 raises
     except ValueError:
-        return "The port is not a number from 1 to 65535."
+        return _("The port is not a number from 1 to 65535.")
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         if parts.hostname.rstrip(".").lower() == "localhost" and not address_allowed("127.0.0.1"):
-            return "localhost is this server: not allowed as an endpoint."
+            return _("localhost is this server: not allowed as an endpoint.")
         return None
     if not address_allowed(str(literal)):
-        return (
-            f"{literal} is a private, loopback or reserved address: not allowed "
+        return _(
+            "%(address)s is a private, loopback or reserved address: not allowed "
             "(OUTBOUND_WEBHOOK_ALLOWED_NETWORKS can allow a network)."
-        )
+        ) % {"address": literal}
     return None
 
 
@@ -87,13 +88,18 @@ def _checked_address(host: str, port: int) -> str:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise Refused(f"{host} does not resolve: {exc.strerror}.") from None
+        raise Refused(
+            _("%(host)s does not resolve: %(error)s.") % {"host": host, "error": exc.strerror}
+        ) from None
     addresses = [info[4][0] for info in found]
     refused = [address for address in addresses if not address_allowed(address)]
     if refused:
         raise Refused(
-            f"{host} resolves to {refused[0]}, a private, loopback or reserved address: "
-            "not requested."
+            _(
+                "%(host)s resolves to %(address)s, a private, loopback or reserved address: "
+                "not requested."
+            )
+            % {"host": host, "address": refused[0]}
         )
     return addresses[0]
 

@@ -6,45 +6,61 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class Endpoint(models.Model):
     """A URL that receives the campaign events it subscribed to, signed with its secret."""
 
-    url = models.URLField("URL", max_length=2000, help_text="Where the events are POSTed (https).")
-    description = models.CharField(max_length=200, blank=True)
+    url = models.URLField(
+        _("URL"), max_length=2000, help_text=_("Where the events are POSTed (https).")
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
     events = models.JSONField(
-        default=list, help_text="The event types it receives (outbound.events.EVENT_TYPES)."
+        _("events"),
+        default=list,
+        help_text=_("The event types it receives (outbound.events.EVENT_TYPES)."),
     )
     secret = models.CharField(
-        max_length=64, editable=False, help_text="Signs every request (HMAC-SHA256)."
+        _("secret"),
+        max_length=64,
+        editable=False,
+        help_text=_("Signs every request (HMAC-SHA256)."),
     )
     is_active = models.BooleanField(
-        "active",
+        _("active"),
         default=True,
-        help_text="Receives events. Cleared by staff, or by the sender after an "
-        "endpoint kept failing (see the reason).",
+        help_text=_(
+            "Receives events. Cleared by staff, or by the sender after an "
+            "endpoint kept failing (see the reason)."
+        ),
     )
-    disabled_reason = models.TextField(blank=True)
-    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(_("disabled reason"), blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     failing_since = models.DateTimeField(
-        null=True, blank=True, help_text="The first failure since its last success."
+        _("failing since"),
+        null=True,
+        blank=True,
+        help_text=_("The first failure since its last success."),
     )
     # Events up to this id were written before the endpoint existed: it is not sent those.
-    since_event_id = models.BigIntegerField(default=0, editable=False)
+    since_event_id = models.BigIntegerField(_("since event id"), default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("outbound webhook")
+        verbose_name_plural = _("outbound webhooks")
         ordering = ["url", "pk"]
-        verbose_name = "outbound webhook"
 
     def __str__(self) -> str:
         return self.description or self.url
@@ -58,38 +74,50 @@ class Message(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", pgettext_lazy("outbound webhook request status", "Pending")
+        DELIVERED = "delivered", pgettext_lazy("outbound webhook request status", "Delivered")
+        FAILED = "failed", pgettext_lazy("outbound webhook request status", "Failed")
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="messages")
+    endpoint = models.ForeignKey(
+        Endpoint, verbose_name=_("endpoint"), on_delete=models.CASCADE, related_name="messages"
+    )
     campaign = models.ForeignKey(
         "notifications.Campaign",
+        verbose_name=_("campaign"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
         db_index=False,
     )
-    stream = models.BigIntegerField(help_text="The order it is sent in: the campaign's id, or 0.")
-    first_event_id = models.BigIntegerField()
-    last_event_id = models.BigIntegerField()
-    event_count = models.PositiveIntegerField()
-    body = models.TextField(help_text="The JSON sent, byte for byte, on every attempt.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    first_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_answer = models.TextField(blank=True, help_text="The answer's start, or the error.")
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    stream = models.BigIntegerField(
+        _("stream"), help_text=_("The order it is sent in: the campaign's id, or 0.")
+    )
+    first_event_id = models.BigIntegerField(_("first event id"))
+    last_event_id = models.BigIntegerField(_("last event id"))
+    event_count = models.PositiveIntegerField(_("event count"))
+    body = models.TextField(
+        _("body"), help_text=_("The JSON sent, byte for byte, on every attempt.")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(_("last status code"), null=True, blank=True)
+    last_answer = models.TextField(
+        _("last answer"), blank=True, help_text=_("The answer's start, or the error.")
+    )
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("outbound webhook request")
+        verbose_name_plural = _("outbound webhook requests")
         ordering = ["-id"]
-        verbose_name = "outbound webhook request"
         indexes = [
             # The sender's question: the oldest pending message of each stream.
             models.Index(
@@ -101,7 +129,14 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Request #{self.pk}: {self.event_count} events"
+        # The English reads the same for one event (what it always said); Russian needs the
+        # count's plural form.
+        sentence = ngettext(
+            "Request #%(id)s: %(count)s events",
+            "Request #%(id)s: %(count)s events",
+            self.event_count,
+        )
+        return sentence % {"id": self.pk, "count": self.event_count}
 
 
 class Cursor(models.Model):
@@ -113,14 +148,18 @@ class Cursor(models.Model):
     `fanout.settled_horizon`.
     """
 
-    event_id = models.BigIntegerField(default=0, help_text="The last event fanned out.")
-    settled_event_id = models.BigIntegerField(default=0)
-    candidate_event_id = models.BigIntegerField(null=True, blank=True)
-    candidate_xmax = models.BigIntegerField(null=True, blank=True)
-    pump_until = models.DateTimeField(null=True, blank=True)
+    event_id = models.BigIntegerField(
+        _("event id"), default=0, help_text=_("The last event fanned out.")
+    )
+    settled_event_id = models.BigIntegerField(_("settled event id"), default=0)
+    candidate_event_id = models.BigIntegerField(_("candidate event id"), null=True, blank=True)
+    candidate_xmax = models.BigIntegerField(_("candidate xmax"), null=True, blank=True)
+    pump_until = models.DateTimeField(_("pump until"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("cursor")
+        verbose_name_plural = _("cursors")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="outbound_cursor_single")]
 
     def __str__(self) -> str:
-        return f"events read up to {self.event_id}"
+        return gettext("events read up to %(id)s") % {"id": self.event_id}

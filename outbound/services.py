@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from notifications.errors import InvalidInput
 from notifications.models import DeliveryEvent
@@ -25,7 +26,7 @@ def endpoint_input_check(url: str, events: Iterable[str]) -> list[str]:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
-        raise InvalidInput("Enter a valid URL.", field="url") from None
+        raise InvalidInput(_("Enter a valid URL."), field="url") from None
     problem = url_problem(url)
     if problem:
         raise InvalidInput(problem, field="url")
@@ -33,11 +34,12 @@ def endpoint_input_check(url: str, events: Iterable[str]) -> list[str]:
     unknown = [name for name in events if name not in EVENT_TYPES]
     if unknown:
         raise InvalidInput(
-            f"Unknown event type {unknown[0]!r}; choose from {', '.join(EVENT_TYPES)}.",
+            _("Unknown event type %(name)s; choose from %(choices)s.")
+            % {"name": repr(unknown[0]), "choices": ", ".join(EVENT_TYPES)},
             field="events",
         )
     if not events:
-        raise InvalidInput("Choose at least one event type.", field="events")
+        raise InvalidInput(_("Choose at least one event type."), field="events")
     return events
 
 
@@ -70,7 +72,7 @@ def endpoint_update(*, endpoint: Endpoint, data: dict[str, Any]) -> Endpoint:
             endpoint.disabled_reason, endpoint.disabled_at = "", None
             endpoint.failing_since = None
         else:
-            endpoint.disabled_reason = "Turned off by staff."
+            endpoint.disabled_reason = _("Turned off by staff.")
     endpoint.save()
     return endpoint
 

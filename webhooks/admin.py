@@ -10,6 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from notifications.formats import number_text
 
 from .models import InboundEvent, InboundWebhook
 from .services import NotReprocessable, inbound_webhook_reprocess
@@ -33,7 +38,7 @@ class InboundEventInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = f"Events (the first {INLINE_EVENTS})"
+    verbose_name_plural = format_lazy(_("Events (the first {count})"), count=INLINE_EVENTS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundEvent]:
         # Positions count from 0, so this is the first events without slicing the queryset.
@@ -42,7 +47,7 @@ class InboundEventInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="Stored event")
+    @admin.display(description=_("Stored event"))
     def stored_event(self, obj: InboundEvent) -> str:
         return _delivery_event_link(obj)
 
@@ -90,19 +95,24 @@ class InboundWebhookAdmin(admin.ModelAdmin):
         # Bodies run to a megabyte each: the list never needs them, the page loads its own.
         return super().get_queryset(request).defer("body")
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def raw_body(self, obj: InboundWebhook) -> str:
         text = bytes(obj.body).decode("utf-8", errors="replace")
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def all_events(self, obj: InboundWebhook) -> str:
         url = reverse("admin:webhooks_inboundevent_changelist")
         return format_html(
-            '<a href="{}?inbound__id__exact={}">Every event of this body</a>', url, obj.pk
+            '<a href="{}?inbound__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            gettext("Every event of this body"),
         )
 
-    @admin.action(description="Reprocess: parse the stored bodies again", permissions=["reprocess"])
+    @admin.action(
+        description=_("Reprocess: parse the stored bodies again"), permissions=["reprocess"]
+    )
     def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundWebhook]) -> None:
         for inbound_id in queryset.order_by("pk").values_list("pk", flat=True):
             try:
@@ -112,13 +122,24 @@ class InboundWebhookAdmin(admin.ModelAdmin):
                 continue
             if receipt.error:
                 self.message_user(
-                    request, f"#{inbound_id} rejected: {receipt.error}", messages.WARNING
+                    request,
+                    gettext("#%(id)s rejected: %(error)s")
+                    % {"id": inbound_id, "error": receipt.error},
+                    messages.WARNING,
                 )
             else:
                 self.message_user(
                     request,
-                    f"#{inbound_id}: {receipt.accepted} accepted, {receipt.duplicates} "
-                    f"duplicates, {receipt.rejected} rejected.",
+                    gettext(
+                        "#%(id)s: %(accepted)s accepted, %(duplicates)s duplicates, "
+                        "%(rejected)s rejected."
+                    )
+                    % {
+                        "id": inbound_id,
+                        "accepted": number_text(receipt.accepted),
+                        "duplicates": number_text(receipt.duplicates),
+                        "rejected": number_text(receipt.rejected),
+                    },
                 )
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
@@ -147,7 +168,7 @@ class InboundEventAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundEvent]:
         return super().get_queryset(request).defer("inbound__body")
 
-    @admin.display(description="Stored event")
+    @admin.display(description=_("Stored event"))
     def stored_event(self, obj: InboundEvent) -> str:
         return _delivery_event_link(obj)
 

@@ -29,7 +29,7 @@ def reach_channels(recipient: Recipient) -> list[str]:
     their external_id serves as one. Reads `recipient.addresses` (prefetch it for a list)."""
     with_address = {address.channel for address in recipient.addresses.all()}
     return [
-        label
+        str(label)
         for channel, label in Channel.choices
         if channel in with_address or provider_class(channel).external_id_is_default_address
     ]

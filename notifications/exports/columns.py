@@ -45,6 +45,7 @@ class Export:
             yield self.shape(values_row)
 
 
+# Labels are translated lazily: a cell takes the text (str) in the language of the export.
 DELIVERY_STATUS = dict(Delivery.Status.choices)
 EVENT_TYPE = dict(DeliveryEvent.Type.choices)
 
@@ -60,7 +61,7 @@ def _delivery_row(values: tuple) -> tuple:
         external_id,
         _full_name(first, last),
         address,
-        DELIVERY_STATUS.get(status, status),
+        str(DELIVERY_STATUS.get(status, status)),
         version,
         attempts,
         sent_at,
@@ -110,7 +111,7 @@ def _event_row(values: tuple) -> tuple:
     occurred_at, event_type, campaign, external_id, sms_id, link, detail = values
     return (
         occurred_at,
-        EVENT_TYPE.get(event_type, event_type),
+        str(EVENT_TYPE.get(event_type, event_type)),
         campaign,
         external_id,
         sms_id,
