@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.views import View
 
 from notifications.audiences.follow_up import (
@@ -37,7 +37,10 @@ def follow_up_url(campaign_id: int, outcome: str) -> str:
 class FollowUpForm(forms.Form):
     """The new audience's name."""
 
-    name = forms.CharField(max_length=Audience._meta.get_field("name").max_length)
+    name = forms.CharField(
+        label=pgettext_lazy("audience", "Name"),
+        max_length=Audience._meta.get_field("name").max_length,
+    )
 
 
 class FollowUpView(View):

@@ -65,6 +65,7 @@ class RecipientForm(forms.ModelForm):
         queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
+        label=_("Audiences"),
         help_text=_("Static audiences only: a segment's members follow its rules."),
     )
 
@@ -197,10 +198,14 @@ class StaticAudienceChoiceForm(forms.Form):
     audience = forms.ModelChoiceField(
         queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
         required=False,
+        label=_("Audience"),
         help_text=_("Static audiences only: a segment's members follow its rules."),
     )
     new_audience = forms.CharField(
-        required=False, max_length=200, help_text=_("...or create a new audience with this name.")
+        required=False,
+        max_length=200,
+        label=_("New audience"),
+        help_text=_("...or create a new audience with this name."),
     )
 
     def clean(self) -> dict:
@@ -230,7 +235,9 @@ class StaticAudienceChoiceForm(forms.Form):
 class RecipientImportForm(StaticAudienceChoiceForm):
     """A CSV of recipients and the static audience they join."""
 
-    file = forms.FileField(help_text=_("CSV, UTF-8, with a header row that has external_id."))
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV, UTF-8, with a header row that has external_id.")
+    )
     field_order = ["file", "audience", "new_audience"]
 
 

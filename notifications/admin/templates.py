@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +38,10 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
         """The recipient's fields and every registered attribute, with its label and type: the
         names `{{ ... }}` may use."""
         text = gettext("text")
-        own = [(name, name.replace("_", " ").capitalize(), text) for name in RECIPIENT_FIELDS]
+        own = [
+            (name, capfirst(Recipient._meta.get_field(name).verbose_name), text)
+            for name in RECIPIENT_FIELDS
+        ]
         registered = [
             (a.name, a.label or a.name, a.get_type_display().lower())
             for a in RecipientAttribute.objects.order_by("name")
