@@ -16,17 +16,20 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # (label of the group, its slug, the models in it as (app label, model class name)). A registered
 # model missing here lands in the last group, so a new admin is never hidden.
-GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+GROUPS: tuple[tuple[Promise, str, tuple[tuple[str, str], ...]], ...] = (
     (
-        "Campaigns",
+        _("Campaigns"),
         "campaigns",
         (("notifications", "Campaign"), ("notifications", "MessageTemplate")),
     ),
     (
-        "People",
+        _("People"),
         "people",
         (
             ("notifications", "Recipient"),
@@ -37,7 +40,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
-        "Delivery history",
+        _("Delivery history"),
         "history",
         (
             ("notifications", "Delivery"),
@@ -48,7 +51,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
-        "Settings & integrations",
+        _("Settings & integrations"),
         "settings",
         (
             ("notifications", "IntegrationKey"),
@@ -58,7 +61,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
-        "Administration",
+        _("Administration"),
         "administration",
         (
             ("auth", "User"),
@@ -73,14 +76,14 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
 
 # Names that say what a list is to staff where the model's own name says how it is built.
 MODEL_NAMES = {
-    ("webhooks", "InboundWebhook"): "SMS webhook inbox",
-    ("webhooks", "InboundEvent"): "SMS webhook events",
-    ("outbound", "Endpoint"): "Outbound webhooks",
-    ("outbound", "Message"): "Outbound webhook log",
-    ("django_q", "Schedule"): "Background tasks: scheduled",
-    ("django_q", "OrmQ"): "Background tasks: queued",
-    ("django_q", "Success"): "Background tasks: succeeded",
-    ("django_q", "Failure"): "Background tasks: failed",
+    ("webhooks", "InboundWebhook"): _("SMS webhook inbox"),
+    ("webhooks", "InboundEvent"): _("SMS webhook events"),
+    ("outbound", "Endpoint"): _("Outbound webhooks"),
+    ("outbound", "Message"): _("Outbound webhook log"),
+    ("django_q", "Schedule"): _("Background tasks: scheduled"),
+    ("django_q", "OrmQ"): _("Background tasks: queued"),
+    ("django_q", "Success"): _("Background tasks: succeeded"),
+    ("django_q", "Failure"): _("Background tasks: failed"),
 }
 
 
@@ -89,7 +92,7 @@ class VestnikAdminSite(admin.AdminSite):
 
     site_header = "Vestnik"
     site_title = "Vestnik"
-    index_title = "Dashboard"
+    index_title = _("Dashboard")
     index_template = "admin/index.html"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
@@ -141,7 +144,7 @@ def _providers_row(request: HttpRequest) -> list[dict]:
         return []
     return [
         {
-            "name": "Providers",
+            "name": gettext("Providers"),
             "object_name": "Providers",
             "admin_url": reverse("admin:notifications_campaign_providers"),
             "add_url": None,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from notifications.staff import staff_time_zone
 
-NUL_IN_QUERY = "A query parameter contains a NUL character (%00), which no page accepts."
+NUL_IN_QUERY = _("A query parameter contains a NUL character (%00), which no page accepts.")
 
 
 class RefuseNulInQuery:
@@ -27,8 +28,10 @@ class RefuseNulInQuery:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                # The API's error shape; a hand-made admin URL reads it as well.
-                return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+                # The API's error shape; a hand-made admin URL reads it as well. Refused ahead
+                # of LocaleMiddleware, so in the language the request asks for here.
+                with translation.override(translation.get_language_from_request(request)):
+                    return JsonResponse({"detail": str(NUL_IN_QUERY)}, status=400)
         return self.get_response(request)
 
 

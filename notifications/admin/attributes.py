@@ -13,8 +13,11 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 from notifications.recipients.attributes import (
     recipient_attribute_delete,
     recipient_attribute_save,
@@ -94,9 +97,13 @@ class RecipientAttributeAdmin(ThroughServicesAdmin):
     def delete_through_service(self, obj: RecipientAttribute) -> None:
         recipient_attribute_delete(attribute=obj)
 
-    @admin.display(description="Recipients with a value")
+    @admin.display(description=_("Recipients with a value"))
     def holders(self, obj: RecipientAttribute) -> str:
         count = Recipient.objects.filter(attributes__has_key=obj.name).count()
         if not count:
-            return "None: the attribute may be deleted."
-        return f"{count:,}: the attribute cannot be deleted while any recipient has a value."
+            return gettext("None: the attribute may be deleted.")
+        return ngettext(
+            "%(count)s: the attribute cannot be deleted while any recipient has a value.",
+            "%(count)s: the attribute cannot be deleted while any recipient has a value.",
+            count,
+        ) % {"count": number_text(count)}

@@ -25,6 +25,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audience_people, rules_people
 from notifications.audiences.rules import (
@@ -37,6 +39,7 @@ from notifications.audiences.rules import (
 )
 from notifications.audiences.services import audience_delete, audience_save, audience_size_count
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 from notifications.recipients.validators import clean_phone
 
 from ..models import Audience, Campaign, Channel, Recipient
@@ -82,6 +85,56 @@ def rule_vocabulary(audience: Audience | None) -> dict[str, Any]:
     }
 
 
+def builder_words() -> dict[str, str]:
+    """The words the rule builder shows, in the person's language: segment_builder.js has
+    none of its own. Pieces around a control (`in`, `within`, `days`) keep their spaces."""
+    return {
+        "recipients_match": gettext("Recipients who match "),
+        "of_these_conditions": gettext(" of these conditions:"),
+        "group_match": gettext("Match "),
+        "group_of": gettext(" of:"),
+        "all": pgettext("segment rules match", "all"),
+        "any": pgettext("segment rules match", "any"),
+        "match": gettext("match"),
+        "add_condition": gettext("+ Add condition"),
+        "add_group": gettext("+ Add group"),
+        "remove_group": gettext("Remove group"),
+        "remove_condition": gettext("Remove this condition"),
+        "no_conditions": gettext("No conditions yet."),
+        "field": gettext("field"),
+        "operator": gettext("operator"),
+        "value": gettext("value"),
+        "unknown_field": gettext("%(field)s (unknown)"),
+        "group_recipient": gettext("Recipient"),
+        "group_attributes": gettext("Attributes"),
+        "group_special": gettext("Addresses, audiences and engagement"),
+        "any_campaign": gettext("any campaign"),
+        "campaign": gettext("campaign"),
+        "status": gettext("status"),
+        "event": gettext("event"),
+        "in": gettext(" in "),
+        "within": gettext(" within "),
+        "within_days": gettext("within days"),
+        "days": gettext(" days"),
+        "days_label": gettext("days"),
+        "any_number": gettext("any"),
+        "on": gettext(" on "),
+        "any_link": gettext("any link"),
+        "link": gettext("link"),
+        "from": gettext("from"),
+        "and": gettext(" and "),
+        "to": gettext("to"),
+        "one_per_line": gettext("one per line"),
+        "values_one_per_line": gettext("values, one per line"),
+        "channel": gettext("channel"),
+        "audience": gettext("audience"),
+        "no_other_audience": gettext("no other audience yet"),
+        "counting": gettext("counting…"),
+        "count_failed": gettext("The count failed (HTTP %(status)s)."),
+        "unreachable": gettext("The server could not be reached to count."),
+    }
+
+
 class RuleBuilder(forms.Widget):
     """A segment's rules as rows of conditions and groups (segment_builder.js), over a hidden
     input holding their JSON, with the live count of who they select."""
@@ -102,6 +155,7 @@ class RuleBuilder(forms.Widget):
             "id": (attrs or {}).get("id") or f"id_{name}",
             "value": "" if value is None else value,
             "vocabulary": rule_vocabulary(self.audience),
+            "words": builder_words(),
             "count_url": reverse("admin:notifications_audience_count"),
             "audience_id": self.audience.pk if self.audience else "",
         }
@@ -125,7 +179,7 @@ class RulesField(forms.JSONField):
         try:
             return super().to_python(value)
         except RecursionError:
-            raise ValidationError("The rules nest too deep.") from None
+            raise ValidationError(gettext("The rules nest too deep.")) from None
 
     def bound_data(self, data: Any, initial: Any) -> Any:
         try:
@@ -188,7 +242,7 @@ class AudienceAdmin(RecipientImportMixin, ThroughServicesAdmin):
     def delete_through_service(self, obj: Audience) -> None:
         audience_delete(audience=obj)
 
-    @admin.display(description="Size", ordering="size")
+    @admin.display(description=_("Size"), ordering="size")
     def size_text(self, obj: Audience) -> str:
         """A static list's kept size, exact; a segment's last count, with its age. Each links
         to the members the audience's page lists."""
@@ -196,29 +250,38 @@ class AudienceAdmin(RecipientImportMixin, ThroughServicesAdmin):
             return "—"
         url = reverse("admin:notifications_audience_change", args=[obj.pk]) + "#members"
         if obj.kind == Audience.Kind.STATIC:
-            return format_html('<a href="{}" class="audience-size">{}</a>', url, f"{obj.size:,}")
+            return format_html(
+                '<a href="{}" class="audience-size">{}</a>', url, number_text(obj.size)
+            )
         if obj.size_counted_at is None:
-            return "not counted yet"
+            return gettext("not counted yet")
         return format_html(
-            '<a href="{}" class="audience-size">≈ {}</a> <span class="counted">counted {}</span>',
+            '<a href="{}" class="audience-size">≈ {}</a> <span class="counted">{}</span>',
             url,
-            f"{obj.size:,}",
-            age_text(obj.size_counted_at),
+            number_text(obj.size),
+            gettext("counted %(age)s") % {"age": age_text(obj.size_counted_at)},
         )
 
-    @admin.action(description="Recount sizes", permissions=["view"])
+    @admin.action(description=_("Recount sizes"), permissions=["view"])
     def recount_sizes(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Count the selected segments again; a static list's size is always exact."""
         segments = list(queryset.filter(kind=Audience.Kind.SEGMENT).order_by("pk"))
         for segment in segments:
             audience_size_count(audience=segment)
-        plural = "" if len(segments) == 1 else "s"
-        self.message_user(request, f"Recounted {len(segments)} segment{plural}.", messages.SUCCESS)
+        recounted = ngettext(
+            "Recounted %(count)s segment.", "Recounted %(count)s segments.", len(segments)
+        ) % {"count": number_text(len(segments))}
+        self.message_user(request, recounted, messages.SUCCESS)
         if static := queryset.filter(kind=Audience.Kind.STATIC).count():
             self.message_user(
                 request,
-                f"{static} static list{'' if static == 1 else 's'} left as "
-                f"{'it is' if static == 1 else 'they are'}: a static list's size is always exact.",
+                ngettext(
+                    "%(count)s static list left as it is: a static list's size is always exact.",
+                    "%(count)s static lists left as they are: a static list's size is always "
+                    "exact.",
+                    static,
+                )
+                % {"count": number_text(static)},
                 messages.INFO,
             )
 
@@ -269,11 +332,16 @@ class AudienceAdmin(RecipientImportMixin, ThroughServicesAdmin):
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
-            return _count_refused(['The request is {"rules": {...}, "audience": id}.'])
+            return _count_refused([gettext('The request is {"rules": {...}, "audience": id}.')])
         audience = None
         if (audience_id := body.get("audience")) not in (None, ""):
             if not str(audience_id).isdigit():
-                return _count_refused([f"{audience_id!r} is not the id of an audience."])
+                return _count_refused(
+                    [
+                        gettext("%(value)s is not the id of an audience.")
+                        % {"value": repr(audience_id)}
+                    ]
+                )
             audience = Audience.objects.filter(pk=int(audience_id)).first()
         try:
             rules = rules_clean(body.get("rules"), audience=audience)
@@ -281,9 +349,13 @@ class AudienceAdmin(RecipientImportMixin, ThroughServicesAdmin):
             return _count_refused(exc.messages)
         people = rules_people(rules)
         sample = people.order_by("pk").only("external_id", "first_name", "last_name")
+        count = people.count()
         return JsonResponse(
             {
-                "count": people.count(),
+                "count": count,
+                # The count as the builder shows it, in the person's language.
+                "count_text": ngettext("%(count)s recipient", "%(count)s recipients", count)
+                % {"count": number_text(count)},
                 "sample": [
                     {
                         "external_id": person.external_id,

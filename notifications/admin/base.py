@@ -25,8 +25,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import REFUSALS, InvalidInput
+from notifications.formats import number_text
 
 from ..models import Delivery
 
@@ -138,7 +141,7 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", object_id)
 
-    @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["delete"])
+    @admin.action(description=_("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
     def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Django's confirmation page, then the service for each object: the ones it refuses
         stay, each with its reason, and the others go.
@@ -154,8 +157,14 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
         if protected:
             self.message_user(
                 request,
-                f"Cannot delete the selected {self.opts.verbose_name_plural}: these depend on "
-                f"them and are protected: {'; '.join(strip_tags(p) for p in protected)}.",
+                gettext(
+                    "Cannot delete the selected %(objects)s: these depend on them and are "
+                    "protected: %(protected)s."
+                )
+                % {
+                    "objects": self.opts.verbose_name_plural,
+                    "protected": "; ".join(strip_tags(p) for p in protected),
+                },
                 messages.ERROR,
             )
             return None
@@ -171,7 +180,12 @@ class ThroughServicesAdmin(ShownValuesMixin, admin.ModelAdmin):
                 deleted += 1
         if deleted:
             label = self.opts.verbose_name if deleted == 1 else self.opts.verbose_name_plural
-            self.message_user(request, f"Successfully deleted {deleted} {label}.", messages.SUCCESS)
+            text = ngettext(
+                "Successfully deleted %(count)d %(items)s.",
+                "Successfully deleted %(count)d %(items)s.",
+                deleted,
+            ) % {"count": deleted, "items": label}
+            self.message_user(request, text, messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
         return None
@@ -222,21 +236,31 @@ def until_text(value: datetime) -> str:
     'in 4 days 2 h'."""
     minutes = round((value - timezone.now()).total_seconds() / 60)
     if minutes < 1:
-        return "in less than a minute"
+        return gettext("in less than a minute")
     if minutes < 60:
-        return f"in {minutes} min"
+        return gettext("in %(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+        if minutes:
+            return gettext("in %(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return gettext("in %(hours)s h") % {"hours": hours}
     days, hours = divmod(hours, 24)
-    return f"in {days} days {hours} h" if hours else f"in {days} days"
+    if hours:
+        return ngettext("in %(days)s day %(hours)s h", "in %(days)s days %(hours)s h", days) % {
+            "days": number_text(days),
+            "hours": hours,
+        }
+    return ngettext("in %(days)s day", "in %(days)s days", days) % {"days": number_text(days)}
 
 
 def moment_text(value: datetime) -> str:
     """A moment as the pages show it, in the person's time zone, with how far off it is when
     it is still to come: '6 Dec, 07:15', '6 Dec, 18:30 (in 3 h 10 min)'."""
     if value > timezone.now():
-        return f"{local_time_text(value)} ({until_text(value)})"
+        return gettext("%(moment)s (%(until)s)") % {
+            "moment": local_time_text(value),
+            "until": until_text(value),
+        }
     return local_time_text(value)
 
 
@@ -244,9 +268,10 @@ def age_text(moment: datetime) -> str:
     """How long ago a count was made, as people say it: 'just now', '5 min ago', '2 h ago'."""
     minutes = int((timezone.now() - moment).total_seconds() // 60)
     if minutes < 1:
-        return "just now"
+        return gettext("just now")
     if minutes < 60:
-        return f"{minutes} min ago"
+        return gettext("%(minutes)s min ago") % {"minutes": minutes}
     if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
+        return gettext("%(hours)s h ago") % {"hours": minutes // 60}
+    days = minutes // (24 * 60)
+    return ngettext("%(days)s day ago", "%(days)s days ago", days) % {"days": number_text(days)}

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from notifications.providers.bitrix24.oauth import authorize_url, exchange_code
 from notifications.providers.bitrix24.provider import Bitrix24Provider
@@ -75,7 +76,7 @@ class Bitrix24TokenAdmin(admin.ModelAdmin):
         configured, reason = channel_status(Bitrix24Provider.channel)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Connect Bitrix24",
+            "title": gettext("Connect Bitrix24"),
             "opts": self.model._meta,
             "callback_url": callback,
             "portal": bitrix24_portal(),
@@ -92,11 +93,15 @@ class Bitrix24TokenAdmin(admin.ModelAdmin):
         if not expected or not secrets.compare_digest(state, expected):
             self.message_user(
                 request,
-                "This answer from Bitrix24 does not match a connection we started; start again.",
+                gettext(
+                    "This answer from Bitrix24 does not match a connection we started; start again."
+                ),
                 messages.ERROR,
             )
         elif not code:
-            self.message_user(request, "Bitrix24 sent no authorisation code.", messages.ERROR)
+            self.message_user(
+                request, gettext("Bitrix24 sent no authorisation code."), messages.ERROR
+            )
         else:
             try:
                 tokens = exchange_code(code)
@@ -105,6 +110,9 @@ class Bitrix24TokenAdmin(admin.ModelAdmin):
             else:
                 DatabaseTokenStore(bitrix24_portal()).save(tokens)
                 self.message_user(
-                    request, f"Bitrix24 portal {bitrix24_portal()} is connected.", messages.SUCCESS
+                    request,
+                    gettext("Bitrix24 portal %(portal)s is connected.")
+                    % {"portal": bitrix24_portal()},
+                    messages.SUCCESS,
                 )
         return redirect("admin:notifications_bitrix24token_connect")

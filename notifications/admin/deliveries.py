@@ -14,9 +14,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_field
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.exports.columns import delivery_export, event_export
+from notifications.formats import number_text
 
 from ..models import Campaign, Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
@@ -24,7 +27,7 @@ from .content import VersionFilter
 from .exports import ExportMixin
 from .filters import DeliveryStageFilter, LinkClickersFilter, SmsOutcomeFilter
 
-TECHNICAL = "Technical details"
+TECHNICAL = _("Technical details")
 
 
 def labelled(field: str, label: str) -> Callable[[Model], object]:
@@ -84,13 +87,13 @@ class DeliveryEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["occurred_at", "id"]
-    verbose_name = "event"
-    verbose_name_plural = "What happened"
+    verbose_name = _("event")
+    verbose_name_plural = _("What happened")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="Event")
+    @admin.display(description=_("Event"))
     def type_label(self, obj: DeliveryEvent) -> str:
         return event_type_label(obj.type)
 
@@ -134,15 +137,16 @@ class DeliveryAdmin(ExportMixin, HistoryAdmin):
                     ]
                 },
             ),
-            ("The message", {"fields": ["content", "content_version", "provider_response"]}),
+            (_("The message"), {"fields": ["content", "content_version", "provider_response"]}),
             (
                 TECHNICAL,
                 {
                     "classes": ["collapse"],
-                    "description": "What the sending workers keep for themselves while a "
-                    "message is on its way: which worker holds it and until when, and when its "
-                    "request to the provider began. Useful only when reporting a problem to the "
-                    "developers.",
+                    "description": _(
+                        "What the sending workers keep for themselves while a message is on its "
+                        "way: which worker holds it and until when, and when its request to the "
+                        "provider began. Useful only when reporting a problem to the developers."
+                    ),
                     "fields": [
                         "id",
                         "claim_token",
@@ -155,18 +159,18 @@ class DeliveryAdmin(ExportMixin, HistoryAdmin):
             ),
         ],
         {
-            "address": "Sent to",
-            "attempts": "Tries",
-            "next_attempt_at": "Next try at",
-            "content": "Message as sent",
-            "content_version": "Message version",
-            "provider_response": "Provider's answer",
-            "id": "Delivery number",
-            "claim_token": "Worker holding it",
-            "lease_expires_at": "Held by that worker until",
-            "request_started_at": "Request to the provider began",
-            "created_at": "Prepared at",
-            "updated_at": "Last changed",
+            "address": _("Sent to"),
+            "attempts": _("Tries"),
+            "next_attempt_at": _("Next try at"),
+            "content": _("Message as sent"),
+            "content_version": _("Message version"),
+            "provider_response": _("Provider's answer"),
+            "id": _("Delivery number"),
+            "claim_token": _("Worker holding it"),
+            "lease_expires_at": _("Held by that worker until"),
+            "request_started_at": _("Request to the provider began"),
+            "created_at": _("Prepared at"),
+            "updated_at": _("Last changed"),
         },
     )
 
@@ -215,11 +219,13 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
                 },
             ),
             (
-                "From the SMS service (Sendios)",
+                _("From the SMS service (Sendios)"),
                 {
                     "classes": ["collapse"],
-                    "description": "For SMS callbacks: how the SMS service names the message, "
-                    "the customer and the campaign; this event was matched by them.",
+                    "description": _(
+                        "For SMS callbacks: how the SMS service names the message, the customer "
+                        "and the campaign; this event was matched by them."
+                    ),
                     "fields": [
                         "sms_id",
                         "sendios_user_id",
@@ -232,38 +238,41 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
                 TECHNICAL,
                 {
                     "classes": ["collapse"],
-                    "description": "What the system stored with the event: its raw data, and a "
-                    "fingerprint that makes a callback the SMS service sends twice count once.",
+                    "description": _(
+                        "What the system stored with the event: its raw data, and a fingerprint "
+                        "that makes a callback the SMS service sends twice count once."
+                    ),
                     "fields": ["id", "data", "dedup_key", "created_at"],
                 },
             ),
         ],
         {
-            "occurred_at": "When",
-            "link": "Link followed",
-            "sms_id": "SMS number",
-            "sendios_user_id": "Customer id",
-            "sendios_project_id": "Project",
-            "sendios_template_id": "Template",
-            "id": "Event number",
-            "data": "Raw data",
-            "dedup_key": "Fingerprint",
-            "created_at": "Stored at",
+            "occurred_at": _("When"),
+            "link": _("Link followed"),
+            "sms_id": _("SMS number"),
+            "sendios_user_id": _("Customer id"),
+            "sendios_project_id": _("Project"),
+            "sendios_template_id": _("Template"),
+            "id": _("Event number"),
+            "data": _("Raw data"),
+            "dedup_key": _("Fingerprint"),
+            "created_at": _("Stored at"),
         },
     )
 
     actions = ["link_unlinked_sms_events"]
 
-    @admin.action(description="Link unlinked SMS events to recipients and campaigns")
+    @admin.action(description=_("Link unlinked SMS events to recipients and campaigns"))
     def link_unlinked_sms_events(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Links every waiting callback, whatever was selected: the work is the same query.
         links = sms_events_link_pending()
-        self.message_user(request, f"{links:,} links made.", messages.SUCCESS)
+        text = ngettext("%(count)s links made.", "%(count)s links made.", links)
+        self.message_user(request, text % {"count": number_text(links)}, messages.SUCCESS)
 
-    @admin.display(description="Event", ordering="type")
+    @admin.display(description=_("Event"), ordering="type")
     def type_label(self, obj: DeliveryEvent) -> str:
         return event_type_label(obj.type)
 
-    @admin.display(description="Delivery")
+    @admin.display(description=_("Delivery"))
     def delivery_link(self, obj: DeliveryEvent) -> str:
         return change_link("delivery", obj.delivery_id, f"#{obj.delivery_id}")

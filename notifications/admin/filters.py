@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Min, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audiences_q
 from notifications.campaigns.report import NO_LINK
@@ -19,7 +21,7 @@ from notifications.recipients.selectors import Reach, recipients_by_reach
 class CampaignAudienceFilter(admin.SimpleListFilter):
     """Recipients in a campaign's audiences: where the numbers of a send plan link to."""
 
-    title = "campaign audience"
+    title = _("campaign audience")
     parameter_name = "campaign"
     RECENT = 10
 
@@ -39,17 +41,17 @@ class CampaignAudienceFilter(admin.SimpleListFilter):
 class ReachFilter(admin.SimpleListFilter):
     """Whom a campaign reaches or skips, by the rules of materialisation."""
 
-    title = "reach in that campaign"
+    title = _("reach in that campaign")
     parameter_name = "reach"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         if not request.GET.get("campaign"):
             return []
         return [
-            (Reach.REACHABLE, "Reachable"),
-            (Reach.EXCLUDED, "Skipped: excluded"),
-            (Reach.OPTED_OUT, "Skipped: opted out"),
-            (Reach.NO_ADDRESS, "Skipped: no address"),
+            (Reach.REACHABLE, _("Reachable")),
+            (Reach.EXCLUDED, _("Skipped: excluded")),
+            (Reach.OPTED_OUT, _("Skipped: opted out")),
+            (Reach.NO_ADDRESS, _("Skipped: no address")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -71,17 +73,20 @@ class DeliveryStageFilter(admin.SimpleListFilter):
     """Deliveries not finished yet, by where they stand: waiting for a turn (pending, or claimed
     by a worker whose request has not begun) or being sent (the request has begun)."""
 
-    title = "stage"
+    title = _("stage")
     parameter_name = "stage"
     STAGES = {
-        "left": ("Left to send", Q(status__in=(Delivery.Status.PENDING, Delivery.Status.SENDING))),
+        "left": (
+            _("Left to send"),
+            Q(status__in=(Delivery.Status.PENDING, Delivery.Status.SENDING)),
+        ),
         "waiting": (
-            "Waiting",
+            _("Waiting"),
             Q(status=Delivery.Status.PENDING)
             | Q(status=Delivery.Status.SENDING, request_started_at__isnull=True),
         ),
         "in_flight": (
-            "Being sent",
+            _("Being sent"),
             Q(status=Delivery.Status.SENDING, request_started_at__isnull=False),
         ),
     }
@@ -104,15 +109,15 @@ class SmsOutcomeFilter(admin.SimpleListFilter):
     after them in `list_filter`.
     """
 
-    title = "SMS, each once"
+    title = _("SMS, each once")
     parameter_name = "sms"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [
-            ("sent", "Sent"),
-            ("lost", "Lost"),
-            ("delivered", "Delivered"),
-            ("clicked", "Clicked"),
+            ("sent", pgettext_lazy("SMS outcome", "Sent")),
+            ("lost", pgettext_lazy("SMS outcome", "Lost")),
+            ("delivered", pgettext_lazy("SMS outcome", "Delivered")),
+            ("clicked", pgettext_lazy("SMS outcome", "Clicked")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -140,14 +145,15 @@ class LinkClickersFilter(admin.SimpleListFilter):
     after them in `list_filter`.
     """
 
-    title = "people who clicked a link"
+    title = _("people who clicked a link")
     parameter_name = "clickers_of"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         # Links are many and long: offered only as the one a page linked to.
         if self.value() is None:
             return []
-        return [(self.value(), f"Each person once: {self.value() or NO_LINK}")]
+        label = gettext("Each person once: %(link)s") % {"link": self.value() or NO_LINK}
+        return [(self.value(), label)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() is None:

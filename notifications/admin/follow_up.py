@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.views import View
 
 from notifications.audiences.follow_up import (
@@ -22,6 +23,7 @@ from notifications.audiences.follow_up import (
     follow_up_people,
 )
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 
 from ..models import Audience, Campaign
 
@@ -35,7 +37,10 @@ def follow_up_url(campaign_id: int, outcome: str) -> str:
 class FollowUpForm(forms.Form):
     """The new audience's name."""
 
-    name = forms.CharField(max_length=Audience._meta.get_field("name").max_length)
+    name = forms.CharField(
+        label=pgettext_lazy("audience", "Name"),
+        max_length=Audience._meta.get_field("name").max_length,
+    )
 
 
 class FollowUpView(View):
@@ -78,22 +83,23 @@ class FollowUpView(View):
         except InvalidInput as exc:
             form.add_error("name", str(exc))
             return self._page(request, form)
-        people = "recipient" if audience.size == 1 else "recipients"
-        messages.success(
-            request, f"Audience '{audience.name}' made with {audience.size:,} {people}."
-        )
+        made = ngettext(
+            "Audience '%(name)s' made with %(count)s recipient.",
+            "Audience '%(name)s' made with %(count)s recipients.",
+            audience.size,
+        ) % {"name": audience.name, "count": number_text(audience.size)}
+        messages.success(request, made)
         return redirect("admin:notifications_audience_change", audience.pk)
 
     def _page(self, request: HttpRequest, form: FollowUpForm) -> TemplateResponse:
         count = follow_up_people(campaign=self.campaign, outcome=self.outcome).count()
         context = {
             **self.admin_site.each_context(request),
-            "title": f"New audience from campaign {self.campaign.name}",
+            "title": gettext("New audience from campaign %(name)s") % {"name": self.campaign.name},
             "opts": Campaign._meta,
             "campaign": self.campaign,
             "outcome": self.outcome,
             "count": count,
-            "people": "recipient" if count == 1 else "recipients",
             "form": form,
         }
         return TemplateResponse(request, "admin/notifications/follow_up.html", context)

@@ -6,11 +6,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.services import campaign_audiences_errors, campaign_errors
 from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
 from notifications.errors import InvalidInput
+from notifications.formats import number_text
 from notifications.recipients.attributes import attributes_typed
 from notifications.recipients.validators import clean_address, clean_addresses_free, clean_phone
 
@@ -35,7 +38,7 @@ def attribute_field(attribute: RecipientAttribute) -> forms.Field:
         )
     if attribute.type == RecipientAttribute.Type.BOOLEAN:
         widget = forms.NullBooleanSelect()
-        widget.choices = [("unknown", "—"), ("true", "Yes"), ("false", "No")]
+        widget.choices = [("unknown", "—"), ("true", gettext("Yes")), ("false", gettext("No"))]
         return forms.NullBooleanField(widget=widget, **options)
     return forms.CharField(**options)
 
@@ -62,7 +65,8 @@ class RecipientForm(forms.ModelForm):
         queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Static audiences only: a segment's members follow its rules.",
+        label=_("Audiences"),
+        help_text=_("Static audiences only: a segment's members follow its rules."),
     )
 
     # False for staff who may not change audiences: the field is shown, not edited.
@@ -194,10 +198,14 @@ class StaticAudienceChoiceForm(forms.Form):
     audience = forms.ModelChoiceField(
         queryset=Audience.objects.filter(kind=Audience.Kind.STATIC),
         required=False,
-        help_text="Static audiences only: a segment's members follow its rules.",
+        label=_("Audience"),
+        help_text=_("Static audiences only: a segment's members follow its rules."),
     )
     new_audience = forms.CharField(
-        required=False, max_length=200, help_text="...or create a new audience with this name."
+        required=False,
+        max_length=200,
+        label=_("New audience"),
+        help_text=_("...or create a new audience with this name."),
     )
 
     def clean(self) -> dict:
@@ -206,14 +214,20 @@ class StaticAudienceChoiceForm(forms.Form):
             return cleaned
         audience, new_name = cleaned.get("audience"), (cleaned.get("new_audience") or "").strip()
         if audience and new_name:
-            raise ValidationError("Choose an audience or name a new one, not both.")
+            raise ValidationError(gettext("Choose an audience or name a new one, not both."))
         if not audience and not new_name and not self.has_error("audience"):
-            raise ValidationError("Choose an audience or name a new one.")
+            raise ValidationError(gettext("Choose an audience or name a new one."))
         taken = Audience.objects.filter(name=new_name).first() if new_name else None
         if taken is not None and taken.kind == Audience.Kind.SEGMENT:
-            self.add_error("new_audience", f"'{new_name}' is a segment: name another audience.")
+            self.add_error(
+                "new_audience",
+                gettext("'%(name)s' is a segment: name another audience.") % {"name": new_name},
+            )
         elif taken is not None:
-            self.add_error("new_audience", f"An audience named '{new_name}' exists; choose it.")
+            self.add_error(
+                "new_audience",
+                gettext("An audience named '%(name)s' exists; choose it.") % {"name": new_name},
+            )
         cleaned["new_audience"] = new_name
         return cleaned
 
@@ -221,7 +235,9 @@ class StaticAudienceChoiceForm(forms.Form):
 class RecipientImportForm(StaticAudienceChoiceForm):
     """A CSV of recipients and the static audience they join."""
 
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row that has external_id.")
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV, UTF-8, with a header row that has external_id.")
+    )
     field_order = ["file", "audience", "new_audience"]
 
 
@@ -241,13 +257,16 @@ def audience_choice_label(audience: Audience) -> str:
     'Buyers (12,345 people)', 'Lapsed (segment, ≈ 12,345, counted 5 min ago)'."""
     if audience.kind == Audience.Kind.SEGMENT:
         if audience.size_counted_at is None:
-            return f"{audience.name} (segment, not counted yet)"
-        return (
-            f"{audience.name} (segment, ≈ {audience.size:,}, "
-            f"counted {age_text(audience.size_counted_at)})"
-        )
-    people = "person" if audience.size == 1 else "people"
-    return f"{audience.name} ({audience.size:,} {people})"
+            return gettext("%(name)s (segment, not counted yet)") % {"name": audience.name}
+        return gettext("%(name)s (segment, ≈ %(size)s, counted %(age)s)") % {
+            "name": audience.name,
+            "size": number_text(audience.size),
+            "age": age_text(audience.size_counted_at),
+        }
+    return ngettext("%(name)s (%(count)s person)", "%(name)s (%(count)s people)", audience.size) % {
+        "name": audience.name,
+        "count": number_text(audience.size),
+    }
 
 
 class CampaignAdminForm(CampaignForm):
@@ -255,10 +274,10 @@ class CampaignAdminForm(CampaignForm):
     and the time to send at picked in the person's own time zone."""
 
     scheduled_at = ZonedDateTimeField(
-        label="Send at",
+        label=_("Send at"),
         required=False,
         show_hidden_initial=True,
-        help_text="Empty to send when dispatched; a time here makes Dispatch schedule it.",
+        help_text=_("Empty to send when dispatched; a time here makes Dispatch schedule it."),
     )
 
     def clean(self) -> dict:

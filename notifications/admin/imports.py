@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.services import audience_save
 from notifications.errors import REFUSALS, InvalidInput
@@ -23,7 +25,7 @@ from notifications.recipients.upsert import ImportReport, recipients_import
 from ..models import Audience
 from .forms import RecipientImportForm
 
-NO_NEW_AUDIENCE = "You may not create audiences: choose an existing one."
+NO_NEW_AUDIENCE = _("You may not create audiences: choose an existing one.")
 
 
 class RecipientImportMixin:
@@ -47,7 +49,9 @@ class RecipientImportMixin:
             pending = request.session.pop(IMPORT_SESSION_KEY, None)
             if not pending or pending["token"] != request.POST["confirm"]:
                 self.message_user(
-                    request, "That check has expired: upload the file again.", messages.ERROR
+                    request,
+                    gettext("That check has expired: upload the file again."),
+                    messages.ERROR,
                 )
                 return redirect("admin:notifications_audience_import")
             report = self._import_confirmed(request, pending, may_add_audience)
@@ -74,7 +78,7 @@ class RecipientImportMixin:
                     request.session[IMPORT_SESSION_KEY] = pending
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import recipients from CSV",
+            "title": gettext("Import recipients from CSV"),
             "opts": self.model._meta,
             "form": form,
             "report": report,
@@ -93,7 +97,9 @@ class RecipientImportMixin:
                 if pending["audience_id"]:
                     audience = Audience.objects.filter(pk=pending["audience_id"]).first()
                 if audience is None:
-                    name = pending["new_audience"] or f"Import {pending['filename']}"
+                    name = pending["new_audience"] or gettext("Import %(file)s") % {
+                        "file": pending["filename"]
+                    }
                     audience = Audience.objects.filter(name=name).first()
                     if audience is None and not may_add_audience:
                         raise InvalidInput(NO_NEW_AUDIENCE)
@@ -101,7 +107,9 @@ class RecipientImportMixin:
                         audience = audience_save(audience=None, data={"name": name})
                 report = recipients_import(rows=read_recipient_rows(stream), audience=audience)
         except FileNotFoundError:
-            self.message_user(request, "The checked file is gone: upload it again.", messages.ERROR)
+            self.message_user(
+                request, gettext("The checked file is gone: upload it again."), messages.ERROR
+            )
             return None
         except (CsvFormatError, *REFUSALS) as exc:
             self.message_user(request, str(exc), messages.ERROR)
@@ -109,5 +117,10 @@ class RecipientImportMixin:
         finally:
             staged_import_discard(pending)
         level = messages.WARNING if report.rejected else messages.SUCCESS
-        self.message_user(request, f"{audience}: {report.summary()}", level)
+        self.message_user(
+            request,
+            gettext("%(audience)s: %(summary)s")
+            % {"audience": audience, "summary": report.summary()},
+            level,
+        )
         return report

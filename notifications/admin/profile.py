@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import InvalidInput
 from notifications.models import StaffProfile
@@ -23,7 +25,7 @@ from .timezones import zone_label
 
 def time_zone_choices() -> list[tuple[str, str]]:
     """The site's zone first, then Russia's zones, then every other place."""
-    site = f"Site default ({zone_label(site_time_zone())})"
+    site = gettext("Site default (%(zone)s)") % {"zone": zone_label(site_time_zone())}
     return [("", site), *((name, name.replace("_", " ")) for name in offered_time_zones())]
 
 
@@ -31,9 +33,9 @@ class TimeZoneForm(forms.Form):
     """A zone from the list; which names are zones is the service's rule."""
 
     time_zone = forms.CharField(
-        label="Your time zone",
+        label=_("Your time zone"),
         required=False,
-        help_text="Pages show times in this zone, and read the dates and times you pick in it.",
+        help_text=_("Pages show times in this zone, and read the dates and times you pick in it."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -56,12 +58,19 @@ def time_zone_view(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             refusal_on_form(form, exc)
         else:
-            name = form.cleaned_data["time_zone"] or f"the site's zone ({site_time_zone()})"
-            messages.success(request, f"Times are now shown in {name}.")
+            if form.cleaned_data["time_zone"]:
+                text = gettext("Times are now shown in %(zone)s.") % {
+                    "zone": form.cleaned_data["time_zone"]
+                }
+            else:
+                text = gettext("Times are now shown in the site's zone (%(zone)s).") % {
+                    "zone": site_time_zone()
+                }
+            messages.success(request, text)
             return redirect("staff_time_zone")
     context = {
         **admin.site.each_context(request),
-        "title": "Your time zone",
+        "title": gettext("Your time zone"),
         "form": form,
         "zone_label": zone_label(),
         "now_text": local_time_text(timezone.now()),

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audience_q
 from notifications.audiences.services import (
@@ -24,6 +26,7 @@ from notifications.audiences.services import (
 )
 from notifications.errors import InvalidInput
 from notifications.exports.columns import recipient_export
+from notifications.formats import number_text
 from notifications.recipients.seeds import seed_recipients_add
 from notifications.recipients.services import (
     address_delete,
@@ -69,11 +72,22 @@ class AddressInline(ShownValuesMixin, admin.TabularInline):
     extra = 0
 
 
-def _were(count: int, negation: str = "") -> str:
-    """'1 was a member', '34 were members', or with `negation` 'were not members'."""
-    if count == 1:
-        return f"1 was {negation}a member"
-    return f"{count:,} were {negation}members"
+def _added_text(added: int, audience: Audience, already: int) -> str:
+    """'Added 12 to 'Buyers' (1 was a member already).'"""
+    return ngettext(
+        "Added %(added)s to '%(audience)s' (%(already)s was a member already).",
+        "Added %(added)s to '%(audience)s' (%(already)s were members already).",
+        already,
+    ) % {"added": number_text(added), "audience": audience, "already": number_text(already)}
+
+
+def _removed_text(removed: int, audience: Audience, outside: int) -> str:
+    """'Removed 12 from 'Buyers' (34 were not members).'"""
+    return ngettext(
+        "Removed %(removed)s from '%(audience)s' (%(outside)s was not a member).",
+        "Removed %(removed)s from '%(audience)s' (%(outside)s were not members).",
+        outside,
+    ) % {"removed": number_text(removed), "audience": audience, "outside": number_text(outside)}
 
 
 class AudienceFilter(admin.SimpleListFilter):
@@ -83,7 +97,7 @@ class AudienceFilter(admin.SimpleListFilter):
     Its parameter is the one a plain `audiences` filter would use, so links to it keep working.
     """
 
-    title = "audience"
+    title = _("audience")
     parameter_name = "audiences__id__exact"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
@@ -142,22 +156,22 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
         return [
             (None, {"fields": RECIPIENT_FIELDS}),
             (
-                "Template variables",
+                _("Template variables"),
                 {"fields": attributes, "description": self._attributes_description()},
             ),
             (
-                "Audiences and history",
+                _("Audiences and history"),
                 {"fields": ["audiences", "segment_list", "recent_deliveries", "recent_events"]},
             ),
             (None, {"fields": ["created_at", "updated_at"]}),
         ]
 
     def _attributes_description(self) -> str:
-        text = "One field per attribute in the registry; an empty field means no value."
+        text = gettext("One field per attribute in the registry; an empty field means no value.")
         if not self.admin_site.is_registered(RecipientAttribute):
             return text
         url = reverse("admin:notifications_recipientattribute_add")
-        return format_html('{} <a href="{}">Add an attribute</a>', text, url)
+        return format_html('{} <a href="{}">{}</a>', text, url, gettext("Add an attribute"))
 
     def get_form(
         self, request: HttpRequest, obj: Recipient | None = None, change: bool = False, **kwargs
@@ -200,11 +214,11 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
     def has_change_audience_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notifications.change_audience")
 
-    @admin.action(description="Add to audience…", permissions=["change_audience"])
+    @admin.action(description=_("Add to audience…"), permissions=["change_audience"])
     def add_to_audience(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._membership(request, queryset, adding=True)
 
-    @admin.action(description="Remove from audience…", permissions=["change_audience"])
+    @admin.action(description=_("Remove from audience…"), permissions=["change_audience"])
     def remove_from_audience(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._membership(request, queryset, adding=False)
 
@@ -230,18 +244,16 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
                 else:
                     return None
         count = queryset.count()
-        people = f"{count:,} recipient{'' if count == 1 else 's'}"
         across = request.POST.get("select_across") == "1"
-        verb = "Add" if adding else "Remove"
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{verb} recipients {'to' if adding else 'from'} an audience",
+            "title": gettext("Add recipients to an audience")
+            if adding
+            else gettext("Remove recipients from an audience"),
             "opts": self.model._meta,
-            "concerned": f"{people} matching your filters and search"
-            if across
-            else f"{people} selected",
+            "concerned": _concerned_text(count, adding=adding, across=across),
+            "confirm": gettext("Yes, add them") if adding else gettext("Yes, remove them"),
             "form": form,
-            "verb": verb,
             "action": request.POST.get("action", ""),
             "select_across": "1" if across else "0",
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
@@ -260,36 +272,42 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
             concerned = queryset.count()
             if adding:
                 added = audience_members_add(audience=audience, recipients=queryset)
-                text = f"Added {added:,} to '{audience}' ({_were(concerned - added)} already)."
+                text = _added_text(added, audience, concerned - added)
             else:
                 removed = audience_members_remove(audience=audience, recipients=queryset)
-                were_not = _were(concerned - removed, "not ")
-                text = f"Removed {removed:,} from '{audience}' ({were_not})."
+                text = _removed_text(removed, audience, concerned - removed)
         self.message_user(request, text, messages.SUCCESS)
 
     def has_add_seed_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notifications.add_seedrecipient")
 
-    @admin.action(description="Add to my test list", permissions=["view"])
+    @admin.action(description=_("Add to my test list"), permissions=["view"])
     def add_to_my_test_list(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._test_list_add(request, queryset, owner=request.user)
 
-    @admin.action(description="Add to the shared test list", permissions=["add_seed"])
+    @admin.action(description=_("Add to the shared test list"), permissions=["add_seed"])
     def add_to_shared_test_list(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._test_list_add(request, queryset, owner=None)
 
     def _test_list_add(self, request: HttpRequest, queryset: QuerySet, *, owner) -> None:
-        whose = "your test list" if owner else "the shared test list"
         try:
             added = seed_recipients_add(recipients=queryset, owner=owner)
         except InvalidInput as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         kept = queryset.count() - added
-        already = f" ({kept:,} already on it)" if kept else ""
-        self.message_user(request, f"Added {added:,} to {whose}{already}.", messages.SUCCESS)
+        numbers = {"added": number_text(added), "kept": number_text(kept)}
+        if owner and kept:
+            text = gettext("Added %(added)s to your test list (%(kept)s already on it).")
+        elif owner:
+            text = gettext("Added %(added)s to your test list.")
+        elif kept:
+            text = gettext("Added %(added)s to the shared test list (%(kept)s already on it).")
+        else:
+            text = gettext("Added %(added)s to the shared test list.")
+        self.message_user(request, text % numbers, messages.SUCCESS)
 
-    @admin.display(description="Also in segments")
+    @admin.display(description=_("Also in segments"))
     def segment_list(self, obj: Recipient) -> str:
         """The segments whose rules hold this recipient now: one query for all of them."""
         segments = list(Audience.objects.filter(kind=Audience.Kind.SEGMENT)) if obj.pk else []
@@ -312,7 +330,7 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
             return "—"
         return format_html_join(", ", "{}", ((admin_link(s),) for s in held))
 
-    @admin.display(description="Deliveries (newest first)")
+    @admin.display(description=_("Deliveries (newest first)"))
     def recent_deliveries(self, obj: Recipient) -> str:
         if not obj.pk:
             return "—"
@@ -320,18 +338,18 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
         return history_table(
             rows,
             [
-                ("Delivery", lambda d: admin_link(d, f"#{d.pk}")),
-                ("Campaign", lambda d: admin_link(d.campaign)),
-                ("Status", lambda d: d.get_status_display()),
-                ("Updated", lambda d: d.updated_at),
-                ("Error", lambda d: d.error or ""),
+                (gettext("Delivery"), lambda d: admin_link(d, f"#{d.pk}")),
+                (gettext("Campaign"), lambda d: admin_link(d.campaign)),
+                (gettext("Status"), lambda d: d.get_status_display()),
+                (gettext("Updated"), lambda d: d.updated_at),
+                (gettext("Error"), lambda d: d.error or ""),
             ],
             changelist_link(
-                Delivery, "All deliveries of this recipient", recipient__id__exact=obj.pk
+                Delivery, gettext("All deliveries of this recipient"), recipient__id__exact=obj.pk
             ),
         )
 
-    @admin.display(description="Events (newest first)")
+    @admin.display(description=_("Events (newest first)"))
     def recent_events(self, obj: Recipient) -> str:
         if not obj.pk:
             return "—"
@@ -339,15 +357,57 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
         return history_table(
             rows,
             [
-                ("Event", lambda e: e.type),
-                ("When", lambda e: e.occurred_at),
-                ("Campaign", lambda e: admin_link(e.campaign)),
-                ("Detail", lambda e: e.detail),
+                (gettext("Event"), lambda e: e.type),
+                (gettext("When"), lambda e: e.occurred_at),
+                (gettext("Campaign"), lambda e: admin_link(e.campaign)),
+                (gettext("Detail"), lambda e: e.detail),
             ],
             changelist_link(
-                DeliveryEvent, "All events of this recipient", recipient__id__exact=obj.pk
+                DeliveryEvent, gettext("All events of this recipient"), recipient__id__exact=obj.pk
             ),
         )
+
+
+def _concerned_text(count: int, *, adding: bool, across: bool) -> str:
+    """Whom a membership change concerns, as the confirmation page says it:
+    'Add 1 recipient selected to this audience:',
+    'Remove 34 recipients matching your filters and search from this audience:'."""
+    numbers = {"count": number_text(count)}
+    if adding and across:
+        return (
+            ngettext(
+                "Add %(count)s recipient matching your filters and search to this audience:",
+                "Add %(count)s recipients matching your filters and search to this audience:",
+                count,
+            )
+            % numbers
+        )
+    if adding:
+        return (
+            ngettext(
+                "Add %(count)s recipient selected to this audience:",
+                "Add %(count)s recipients selected to this audience:",
+                count,
+            )
+            % numbers
+        )
+    if across:
+        return (
+            ngettext(
+                "Remove %(count)s recipient matching your filters and search from this audience:",
+                "Remove %(count)s recipients matching your filters and search from this audience:",
+                count,
+            )
+            % numbers
+        )
+    return (
+        ngettext(
+            "Remove %(count)s recipient selected from this audience:",
+            "Remove %(count)s recipients selected from this audience:",
+            count,
+        )
+        % numbers
+    )
 
 
 @admin.register(Address)

@@ -14,6 +14,8 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.recipients.seeds import seed_recipients_add, seed_recipients_remove
 
@@ -39,8 +41,8 @@ class SeedRecipientForm(forms.ModelForm):
     """Whom to put on a test list, and on whose."""
 
     whose = forms.ChoiceField(
-        label="On the test list of",
-        choices=[(MINE, "Only me"), (EVERYONE, "Everyone")],
+        label=_("On the test list of"),
+        choices=[(MINE, _("Only me")), (EVERYONE, _("Everyone"))],
         initial=MINE,
         widget=forms.RadioSelect,
     )
@@ -104,8 +106,10 @@ class SeedRecipientAdmin(ThroughServicesAdmin):
         if not self.may_change_shared(request, "add") and "whose" in form.base_fields:
             # A field of its own: the declared one is shared by every form class made here.
             whose = copy.deepcopy(form.base_fields["whose"])
-            whose.choices = [(MINE, "Only me")]
-            whose.help_text = "Only staff allowed to change the shared test list may add to it."
+            whose.choices = [(MINE, gettext("Only me"))]
+            whose.help_text = gettext(
+                "Only staff allowed to change the shared test list may add to it."
+            )
             form.base_fields["whose"] = whose
         return form
 
@@ -119,12 +123,19 @@ class SeedRecipientAdmin(ThroughServicesAdmin):
         added = seed_recipients_add(
             recipients=Recipient.objects.filter(pk=obj.recipient_id), owner=owner
         )
-        whose = "the shared test list" if owner is None else "your test list"
-        obj.added_text = (
-            f"Added {obj.recipient} to {whose}."
-            if added
-            else f"{obj.recipient} was already on {whose}."
-        )
+        if owner is None:
+            text = (
+                gettext("Added %(recipient)s to the shared test list.")
+                if added
+                else gettext("%(recipient)s was already on the shared test list.")
+            )
+        else:
+            text = (
+                gettext("Added %(recipient)s to your test list.")
+                if added
+                else gettext("%(recipient)s was already on your test list.")
+            )
+        obj.added_text = text % {"recipient": obj.recipient}
         # The admin's log entry names the row the service wrote (or kept).
         row = SeedRecipient.objects.get(recipient_id=obj.recipient_id, owner=owner)
         obj.pk, obj.owner, obj._state.adding = row.pk, owner, False
@@ -141,24 +152,24 @@ class SeedRecipientAdmin(ThroughServicesAdmin):
         )
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponse:
-        self.message_user(request, "Taken off the test list.", messages.SUCCESS)
+        self.message_user(request, gettext("Taken off the test list."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:notifications_seedrecipient_changelist"))
 
     # --- Columns. ---------------------------------------------------------------------------
 
-    @admin.display(description="Name", ordering="recipient__last_name")
+    @admin.display(description=_("Name"), ordering="recipient__last_name")
     def person(self, obj: SeedRecipient) -> str:
         recipient = obj.recipient
         return f"{recipient.first_name} {recipient.last_name}".strip() or "—"
 
-    @admin.display(description="External id", ordering="recipient__external_id")
+    @admin.display(description=_("External id"), ordering="recipient__external_id")
     def external_id(self, obj: SeedRecipient) -> str:
         return obj.recipient.external_id
 
-    @admin.display(description="Can get tests on")
+    @admin.display(description=_("Can get tests on"))
     def channels(self, obj: SeedRecipient) -> str:
         return ", ".join(reach_channels(obj.recipient)) or "—"
 
-    @admin.display(description="List", ordering="owner")
+    @admin.display(description=_("List"), ordering="owner")
     def whose_list(self, obj: SeedRecipient) -> str:
-        return "Everyone's" if obj.owner_id is None else "Mine"
+        return gettext("Everyone's") if obj.owner_id is None else gettext("Mine")

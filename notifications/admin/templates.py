@@ -11,6 +11,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.content.preview import message_preview
 from notifications.content.rendering import RECIPIENT_FIELDS, template_fields
@@ -30,11 +33,15 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
     search_fields = ["name", "title", "body"]
     readonly_fields = ["variables", "created_at", "updated_at"]
 
-    @admin.display(description="Variables you can use")
+    @admin.display(description=_("Variables you can use"))
     def variables(self, obj: MessageTemplate | None) -> str:
         """The recipient's fields and every registered attribute, with its label and type: the
         names `{{ ... }}` may use."""
-        own = [(name, name.replace("_", " ").capitalize(), "text") for name in RECIPIENT_FIELDS]
+        text = gettext("text")
+        own = [
+            (name, capfirst(Recipient._meta.get_field(name).verbose_name), text)
+            for name in RECIPIENT_FIELDS
+        ]
         registered = [
             (a.name, a.label or a.name, a.get_type_display().lower())
             for a in RecipientAttribute.objects.order_by("name")
@@ -54,7 +61,7 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
     def delete_through_service(self, obj: MessageTemplate) -> None:
         message_template_delete(template=obj)
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def short_body(self, obj: MessageTemplate) -> str:
         return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
 
@@ -90,7 +97,7 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
                 )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Preview of {template}",
+            "title": gettext("Preview of %(template)s") % {"template": template},
             "opts": self.model._meta,
             "original": template,
             "template_obj": template,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 # What a datetime-local input sends and shows: minutes, no seconds, no zone.
 PICKER_FORMAT = "%Y-%m-%dT%H:%M"
@@ -42,14 +43,20 @@ def zoned(local: datetime, zone: tzinfo) -> datetime:
     first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
         raise forms.ValidationError(
-            f"There is no {_day_and_time(local)} in {zone}: the clocks go forward then. "
-            "Choose another time.",
+            gettext(
+                "There is no %(moment)s in %(zone)s: the clocks go forward then. "
+                "Choose another time."
+            )
+            % {"moment": _day_and_time(local), "zone": zone},
             code="nonexistent",
         )
     if first.utcoffset() != second.utcoffset():
         raise forms.ValidationError(
-            f"{_day_and_time(local)} happens twice in {zone}, as the clocks go back: "
-            "choose a time outside that hour.",
+            gettext(
+                "%(moment)s happens twice in %(zone)s, as the clocks go back: "
+                "choose a time outside that hour."
+            )
+            % {"moment": _day_and_time(local), "zone": zone},
             code="ambiguous",
         )
     return first
@@ -93,7 +100,7 @@ class ZonedDateTimeField(forms.DateTimeField):
                 parsed = None
             if parsed is None:
                 raise forms.ValidationError(
-                    "Enter a date and time, such as 2026-12-01 09:00.", code="invalid"
+                    gettext("Enter a date and time, such as 2026-12-01 09:00."), code="invalid"
                 )
         if timezone.is_aware(parsed):
             return parsed

@@ -2,13 +2,15 @@
 // groups each matching all or any of their rules, written as the rules JSON into the hidden
 // input the form submits. After every change (400 ms after the last) it asks the server how many
 // recipients the rules select, and shows the count, the first ten and the rules' problems.
-// Every field, operator and choice comes from the server (the "segment-vocabulary" script);
-// nothing here knows the rules' vocabulary.
+// Every field, operator and choice comes from the server (the "segment-vocabulary" script), and
+// every word it shows, in the person's language (the "segment-words" script); nothing here knows
+// the rules' vocabulary or a language.
 "use strict";
 function startSegmentBuilder() {
   const builder = document.querySelector(".segment-builder");
   if (!builder) return;
   const vocabulary = JSON.parse(document.getElementById("segment-vocabulary").textContent);
+  const words = JSON.parse(document.getElementById("segment-words").textContent);
   const input = document.getElementById(builder.dataset.input);
   const tree = builder.querySelector(".segment-rules");
   const fields = new Map(vocabulary.fields.map((field) => [field.name, field]));
@@ -117,30 +119,30 @@ function startSegmentBuilder() {
       if (text === "") delete value[key];
       else value[key] = text;
     };
-    const campaigns = [["", "any campaign"], ...vocabulary.campaigns];
+    const campaigns = [["", words.any_campaign], ...vocabulary.campaigns];
     const parts = [
       select(choices, value[what], (chosen) => {
         value[what] = chosen;
         if (chosen !== "clicked") delete value.link;
         redraw();
-      }, { "aria-label": what }),
-      " in ",
+      }, { "aria-label": words[what] }),
+      words.in,
       select(campaigns, value.campaign, (chosen) => {
         optional("campaign", chosen);
         changed();
-      }, { "aria-label": "campaign" }),
-      " within ",
+      }, { "aria-label": words.campaign }),
+      words.within,
       textInput("number", value.within_days, (text) => {
         optional("within_days", text);
         changed();
-      }, { min: "0", step: "1", class: "segment-days", "aria-label": "within days", placeholder: "any" }),
-      " days",
+      }, { min: "0", step: "1", class: "segment-days", "aria-label": words.within_days, placeholder: words.any_number }),
+      words.days,
     ];
     if (what === "event" && value.event === "clicked") {
-      parts.push(" on ", textInput("url", value.link, (text) => {
+      parts.push(words.on, textInput("url", value.link, (text) => {
         optional("link", text);
         changed();
-      }, { class: "segment-link", placeholder: "any link", "aria-label": "link" }));
+      }, { class: "segment-link", placeholder: words.any_link, "aria-label": words.link }));
     }
     return parts;
   }
@@ -154,15 +156,15 @@ function startSegmentBuilder() {
       case "none":
         return [];
       case "text":
-        return [textInput("text", rule.value, set, { "aria-label": "value" })];
+        return [textInput("text", rule.value, set, { "aria-label": words.value })];
       case "number":
-        return [textInput("number", rule.value, set, { step: "any", "aria-label": "value" })];
+        return [textInput("number", rule.value, set, { step: "any", "aria-label": words.value })];
       case "date":
-        return [textInput("date", rule.value, set, { "aria-label": "value" })];
+        return [textInput("date", rule.value, set, { "aria-label": words.value })];
       case "days":
         return [
-          textInput("number", rule.value, set, { min: "0", step: "1", class: "segment-days", "aria-label": "days" }),
-          " days",
+          textInput("number", rule.value, set, { min: "0", step: "1", class: "segment-days", "aria-label": words.days_label }),
+          words.days,
         ];
       case "between": {
         const kind = field.type === "date" ? "date" : "number";
@@ -173,47 +175,47 @@ function startSegmentBuilder() {
             pair[index] = text;
             changed();
           }, { step: "any", "aria-label": label });
-        return [end(0, "from"), " and ", end(1, "to")];
+        return [end(0, words.from), words.and, end(1, words.to)];
       }
       case "list": {
         const items = Array.isArray(rule.value) ? rule.value : [];
         const area = element("textarea", {
           rows: "3",
-          placeholder: "one per line",
-          "aria-label": "values, one per line",
+          placeholder: words.one_per_line,
+          "aria-label": words.values_one_per_line,
           oninput: (event) => set(event.target.value.split("\n").map((line) => line.trim()).filter(Boolean)),
         });
         area.value = items.join("\n");
         return [area];
       }
       case "channel":
-        return [select(vocabulary.channels, rule.value, set, { "aria-label": "channel" })];
+        return [select(vocabulary.channels, rule.value, set, { "aria-label": words.channel })];
       case "audience":
-        if (!vocabulary.audiences.length) return [element("span", { class: "help" }, "no other audience yet")];
-        return [select(vocabulary.audiences, rule.value, (chosen) => set(Number(chosen)), { "aria-label": "audience" })];
+        if (!vocabulary.audiences.length) return [element("span", { class: "help" }, words.no_other_audience)];
+        return [select(vocabulary.audiences, rule.value, (chosen) => set(Number(chosen)), { "aria-label": words.audience })];
       case "delivery":
         return engagementInputs(rule, "status", vocabulary.delivery_statuses);
       case "sms":
         return engagementInputs(rule, "event", vocabulary.sms_events);
       default:
-        return [textInput("text", rule.value, set, { "aria-label": "value" })];
+        return [textInput("text", rule.value, set, { "aria-label": words.value })];
     }
   }
 
   function fieldChoices(current) {
     const groups = [
-      ["Recipient", (field) => !field.name.startsWith("attributes.") && !isSpecial(field)],
-      ["Attributes", (field) => field.name.startsWith("attributes.")],
-      ["Addresses, audiences and engagement", isSpecial],
+      [words.group_recipient, (field) => !field.name.startsWith("attributes.") && !isSpecial(field)],
+      [words.group_attributes, (field) => field.name.startsWith("attributes.")],
+      [words.group_special, isSpecial],
     ];
-    const node = element("select", { class: "segment-field", "aria-label": "field" });
+    const node = element("select", { class: "segment-field", "aria-label": words.field });
     groups.forEach(([label, belongs]) => {
       const options = vocabulary.fields.filter(belongs);
       if (!options.length) return;
       node.append(element("optgroup", { label },
         options.map((field) => element("option", { value: field.name }, field.label))));
     });
-    if (!fields.has(current)) node.append(element("option", { value: current }, `${current} (unknown)`));
+    if (!fields.has(current)) node.append(element("option", { value: current }, words.unknown_field.replace("%(field)s", current)));
     node.value = current;
     return node;
   }
@@ -227,7 +229,7 @@ function startSegmentBuilder() {
     const remove = element("button", {
       type: "button",
       class: "segment-remove",
-      title: "Remove this condition",
+      title: words.remove_condition,
       onclick: () => {
         parent.rules.splice(index, 1);
         redraw();
@@ -250,7 +252,7 @@ function startSegmentBuilder() {
         else rule.value = value;
       }
       redraw();
-    }, { class: "segment-op", "aria-label": "operator" });
+    }, { class: "segment-op", "aria-label": words.operator });
     return element("div", { class: "segment-condition" },
       element("span", { class: "segment-number" }, number),
       picker, operators,
@@ -266,13 +268,13 @@ function startSegmentBuilder() {
         ? groupBox(rule, group, position, child)
         : conditionRow(rule, group, position, child);
     });
-    const match = select([["all", "all"], ["any", "any"]], group.match, (chosen) => {
+    const match = select([["all", words.all], ["any", words.any]], group.match, (chosen) => {
       group.match = chosen;
       redraw();
-    }, { class: "segment-match", "aria-label": "match" });
+    }, { class: "segment-match", "aria-label": words.match });
     const head = nested
-      ? [element("span", { class: "segment-number" }, number), "Match ", match, " of:"]
-      : ["Recipients who match ", match, " of these conditions:"];
+      ? [element("span", { class: "segment-number" }, number), words.group_match, match, words.group_of]
+      : [words.recipients_match, match, words.of_these_conditions];
     const tools = [
       element("button", {
         type: "button",
@@ -281,7 +283,7 @@ function startSegmentBuilder() {
           group.rules.push(condition(vocabulary.fields[0].name));
           redraw();
         },
-      }, "+ Add condition"),
+      }, words.add_condition),
       element("button", {
         type: "button",
         class: "segment-add-group",
@@ -289,7 +291,7 @@ function startSegmentBuilder() {
           group.rules.push({ match: "any", rules: [condition(vocabulary.fields[0].name)] });
           redraw();
         },
-      }, "+ Add group"),
+      }, words.add_group),
     ];
     if (nested) {
       tools.push(element("button", {
@@ -299,12 +301,12 @@ function startSegmentBuilder() {
           parent.rules.splice(index, 1);
           redraw();
         },
-      }, "Remove group"));
+      }, words.remove_group));
     }
     return element("div", { class: nested ? "segment-group nested" : "segment-group" },
       element("div", { class: "segment-group-head" }, head),
       element("div", { class: "segment-items" },
-        items.length ? items : element("p", { class: "help" }, "No conditions yet.")),
+        items.length ? items : element("p", { class: "help" }, words.no_conditions)),
       element("div", { class: "segment-group-tools" }, tools));
   }
 
@@ -327,8 +329,8 @@ function startSegmentBuilder() {
     if (answer.count === null || answer.count === undefined) {
       countText.textContent = "—";
     } else {
-      const n = Number(answer.count);
-      countText.textContent = `${n.toLocaleString("en-US")} recipient${n === 1 ? "" : "s"}`;
+      // Counted, grouped and pluralised by the server, in the person's language.
+      countText.textContent = answer.count_text;
     }
     problems.replaceChildren(...(answer.errors || []).map((text) => element("li", {}, text)));
     problems.hidden = !problems.children.length;
@@ -343,7 +345,7 @@ function startSegmentBuilder() {
   function count() {
     if (builder.closest(".form-row").style.display === "none") return;
     const mine = ++asked;
-    countText.textContent = "counting…";
+    countText.textContent = words.counting;
     const token = document.querySelector("input[name=csrfmiddlewaretoken]");
     fetch(builder.dataset.countUrl, {
       method: "POST",
@@ -356,12 +358,12 @@ function startSegmentBuilder() {
       body: JSON.stringify({ rules, audience: builder.dataset.audience || null }),
     })
       .then((response) =>
-        response.json().catch(() => ({ count: null, errors: [`The count failed (HTTP ${response.status}).`] })))
+        response.json().catch(() => ({ count: null, errors: [words.count_failed.replace("%(status)s", response.status)] })))
       .then((answer) => {
         if (mine === asked) show(answer);
       })
       .catch(() => {
-        if (mine === asked) show({ count: null, errors: ["The server could not be reached to count."] });
+        if (mine === asked) show({ count: null, errors: [words.unreachable] });
       });
   }
 
