@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from notifications.admin.base import (
+    ReadOnlyAdmin,
     ThroughServicesAdmin,
     admin_link,
     changed_values,
@@ -210,7 +211,7 @@ class EndpointAdmin(ThroughServicesAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     """What was sent to each endpoint: written by the sender, read by staff, sent again on
     request (with the permission to change endpoints)."""
 
@@ -244,15 +245,6 @@ class MessageAdmin(admin.ModelAdmin):
         "body_pretty",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("outbound.change_endpoint")

@@ -224,11 +224,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def local_time_text(value: datetime) -> str:
-    """A moment in the person's time zone (the site's, if they chose none), as the pages show
-    it: '6 Dec, 07:15' this year, '6 Dec 2027, 07:15' another."""
+    """A moment in the person's time zone (the site's, if they chose none), in their language,
+    as the pages show it: '6 Dec, 07:15' this year, '6 Dec 2027, 07:15' another (the
+    language's SHORT_DATETIME_FORMAT and DATETIME_FORMAT, config/formats)."""
     local = timezone.localtime(value)
     same_year = local.year == timezone.localtime().year
-    return date_format(local, "j M, H:i" if same_year else "j M Y, H:i")
+    return date_format(local, "SHORT_DATETIME_FORMAT" if same_year else "DATETIME_FORMAT")
 
 
 def until_text(value: datetime) -> str:
