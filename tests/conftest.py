@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 
 @pytest.fixture
@@ -18,6 +19,15 @@ def fresh_cache():
     """Each test starts with an empty cache: the database rolls back and SQLite reuses ids, so a
     value cached for one test's campaign 1 would answer for the next test's campaign 1."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: LocaleMiddleware activates a request's language
+    on the thread and leaves it there, so a test's Russian request would make the next test's
+    English assertions read Russian."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
