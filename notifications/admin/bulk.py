@@ -8,6 +8,8 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from notifications.campaigns.lifecycle import (
     Action,
@@ -22,11 +24,29 @@ from notifications.campaigns.selectors import (
 )
 from notifications.errors import REFUSALS
 
+# Each action's verb as its confirmation page says it ("Pause these campaigns?", "Yes, pause"),
+# and the page's title (`_title`) whole, so that a language can decline the noun after the number.
+_VERBS = {
+    Action.PAUSE: pgettext_lazy("bulk action", "pause"),
+    Action.RESUME: pgettext_lazy("bulk action", "resume"),
+    Action.CANCEL: pgettext_lazy("bulk action", "cancel"),
+}
+
+
+def _title(action: Action, count: int) -> str:
+    if action == Action.PAUSE:
+        title = ngettext("Pause %(count)s campaign(s)?", "Pause %(count)s campaign(s)?", count)
+    elif action == Action.RESUME:
+        title = ngettext("Resume %(count)s campaign(s)?", "Resume %(count)s campaign(s)?", count)
+    else:
+        title = ngettext("Cancel %(count)s campaign(s)?", "Cancel %(count)s campaign(s)?", count)
+    return title % {"count": count}
+
 
 class BulkTransitionsMixin:
     """The bulk actions of `CampaignAdmin`, which lists them in its `actions`."""
 
-    @admin.action(description="Pause selected campaigns", permissions=["dispatch"])
+    @admin.action(description=_("Pause selected campaigns"), permissions=["dispatch"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._bulk(
             request,
@@ -35,7 +55,7 @@ class BulkTransitionsMixin:
             lambda c: campaign_pause(campaign_id=c.pk, user=request.user),
         )
 
-    @admin.action(description="Resume selected campaigns", permissions=["dispatch"])
+    @admin.action(description=_("Resume selected campaigns"), permissions=["dispatch"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._bulk(
             request,
@@ -44,7 +64,7 @@ class BulkTransitionsMixin:
             lambda c: campaign_resume(campaign_id=c.pk, user=request.user),
         )
 
-    @admin.action(description="Cancel selected campaigns", permissions=["dispatch"])
+    @admin.action(description=_("Cancel selected campaigns"), permissions=["dispatch"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._bulk(
             request,
@@ -59,19 +79,18 @@ class BulkTransitionsMixin:
         """Confirm first, naming the campaigns the lifecycle refuses (they are left out) and
         counting the deliveries of the others; then call the service for each."""
         campaigns = list(queryset)
-        verb = action.value
         if request.POST.get("confirmed") != "yes":
             allowed = [c for c in campaigns if campaign_allows(c, action)]
             progress = campaigns_progress(campaign_ids=[c.pk for c in allowed])
             rows = [(c, progress[c.pk]["pending"] + progress[c.pk]["sending"]) for c in allowed]
             context = {
                 **self.admin_site.each_context(request),
-                "title": f"{verb.capitalize()} {len(allowed)} campaign(s)?",
+                "title": _title(action, len(allowed)),
                 "opts": self.model._meta,
                 "rows": rows,
                 "refused": [refusal_sentence(c, action) for c in campaigns if c not in allowed],
                 "open_total": sum(open_count for _, open_count in rows),
-                "verb": verb,
+                "verb": _VERBS[action],
                 "action": request.POST.get("action", ""),
                 "selected": [c.pk for c in allowed],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -88,7 +107,8 @@ class BulkTransitionsMixin:
             else:
                 done += 1
         if done:
-            self.message_user(request, f"{done} campaign(s) done.", messages.SUCCESS)
+            done_text = ngettext("%(count)s campaign(s) done.", "%(count)s campaign(s) done.", done)
+            self.message_user(request, done_text % {"count": done}, messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
         return None

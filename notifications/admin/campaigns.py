@@ -16,6 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.people import campaign_people_count
@@ -29,6 +31,7 @@ from notifications.campaigns.services import (
     campaign_save,
 )
 
+from ..formats import number_text
 from ..models import Campaign
 from .base import (
     ThroughServicesAdmin,
@@ -132,9 +135,9 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 ]
             },
         ),
-        ("SMS callbacks (Sendios)", {"fields": ["sendios_project_id", "sendios_template_id"]}),
+        (_("SMS callbacks (Sendios)"), {"fields": ["sendios_project_id", "sendios_template_id"]}),
         (
-            "History",
+            _("History"),
             {
                 "classes": ["collapse"],
                 "fields": [
@@ -192,34 +195,41 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
 
     # --- List columns: read from what CampaignChangeList attached to each row. --------------
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, obj: Campaign) -> str:
         # A pause the engine made needs someone to act: the badge says so, as the desk does.
         label = obj.get_status_display()
         if obj.status == Campaign.Status.PAUSED and obj.pause_cause not in ("", "staff"):
-            label = f"{label}: {obj.get_pause_cause_display().lower()}"
+            label = gettext("%(status)s: %(cause)s") % {
+                "status": label,
+                "cause": obj.get_pause_cause_display().lower(),
+            }
         return format_html('<span class="badge status-{}">{}</span>', obj.status, label)
 
-    @admin.display(description="People")
+    @admin.display(description=_("People"))
     def audience(self, obj: Campaign) -> str:
         if obj.materialised_at is not None:
             deliveries = getattr(obj, "desk_deliveries", None)
             if deliveries is None:
                 return "—"
-            return format_html('<a href="{}">{}</a>', deliveries_url(obj.pk), f"{deliveries:,}")
+            return format_html(
+                '<a href="{}">{}</a>', deliveries_url(obj.pk), number_text(deliveries)
+            )
         people = getattr(obj, "desk_people", None)
         if people is None:
             return "—"
         if people.exact:
-            return format_html('<a href="{}">{}</a>', recipients_url(obj.pk), f"{people.count:,}")
+            return format_html(
+                '<a href="{}">{}</a>', recipients_url(obj.pk), number_text(people.count)
+            )
         return format_html(
-            '<a href="{}">≈ {}</a> <span class="quiet">counted {}</span>',
+            '<a href="{}">≈ {}</a> <span class="quiet">{}</span>',
             recipients_url(obj.pk),
-            f"{people.count:,}",
-            age_text(people.counted_at),
+            number_text(people.count),
+            gettext("counted %(age)s") % {"age": age_text(people.counted_at)},
         )
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def progress_bar(self, obj: Campaign) -> str:
         progress = getattr(obj, "desk_progress", None)
         if not progress or not progress["total"]:
@@ -233,40 +243,51 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         count = progress[status]
         css = f"count {status}" if count else "count zero"
         return format_html(
-            '<a class="{}" href="{}">{}</a>', css, deliveries_url(obj.pk, status), f"{count:,}"
+            '<a class="{}" href="{}">{}</a>',
+            css,
+            deliveries_url(obj.pk, status),
+            number_text(count),
         )
 
-    @admin.display(description="Sent")
+    @admin.display(description=pgettext_lazy("deliveries", "Sent"))
     def sent(self, obj: Campaign) -> str:
         return self._status_count(obj, "sent")
 
-    @admin.display(description="Failed")
+    @admin.display(description=pgettext_lazy("deliveries", "Failed"))
     def failed(self, obj: Campaign) -> str:
         return self._status_count(obj, "failed")
 
-    @admin.display(description="Unknown")
+    @admin.display(description=pgettext_lazy("deliveries", "Unknown"))
     def unknown(self, obj: Campaign) -> str:
         return self._status_count(obj, "unknown")
 
-    @admin.display(description="SMS clicked")
+    @admin.display(description=_("SMS clicked"))
     def sms_clicks(self, obj: Campaign) -> str:
         clicks = getattr(obj, "desk_clicks", None)
         if clicks is None:
             return "—"
         # Each SMS clicked once, as counted: a link to the click events would list repeats.
-        return format_html('<a href="{}">{}</a>', events_url(obj.pk, sms="clicked"), f"{clicks:,}")
+        return format_html(
+            '<a href="{}">{}</a>', events_url(obj.pk, sms="clicked"), number_text(clicks)
+        )
 
-    @admin.display(description="When", ordering="scheduled_at")
+    @admin.display(description=_("When"), ordering="scheduled_at")
     def when(self, obj: Campaign) -> str:
         if obj.started_at:
-            return f"Started {local_time_text(obj.started_at)}"
+            return gettext("Started %(moment)s") % {"moment": local_time_text(obj.started_at)}
         if obj.scheduled_at and obj.status == Campaign.Status.SCHEDULED:
+            at = local_time_text(obj.scheduled_at)
             if obj.scheduled_at <= timezone.now():
-                return f"Starting, scheduled for {local_time_text(obj.scheduled_at)}"
-            return f"Scheduled {until_text(obj.scheduled_at)} — {local_time_text(obj.scheduled_at)}"
+                return gettext("Starting, scheduled for %(moment)s") % {"moment": at}
+            return gettext("Scheduled %(until)s — %(moment)s") % {
+                "until": until_text(obj.scheduled_at),
+                "moment": at,
+            }
         if obj.scheduled_at and obj.status == Campaign.Status.DRAFT:
-            return f"Draft, planned for {moment_text(obj.scheduled_at)}"
-        return f"Created {local_time_text(obj.created_at)}"
+            return gettext("Draft, planned for %(moment)s") % {
+                "moment": moment_text(obj.scheduled_at)
+            }
+        return gettext("Created %(moment)s") % {"moment": local_time_text(obj.created_at)}
 
     # --- The campaign page, its live progress and the provider status page. -----------------
 
@@ -348,7 +369,9 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             raise PermissionDenied
         counts = campaign_people_count(campaign=campaign)
         self.message_user(
-            request, f"Counted: {counts.people:,} people, {counts.reachable:,} reachable."
+            request,
+            gettext("Counted: %(people)s people, %(reachable)s reachable.")
+            % {"people": number_text(counts.people), "reachable": number_text(counts.reachable)},
         )
         return redirect("admin:notifications_campaign_change", campaign.pk)
 
@@ -358,7 +381,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Providers",
+            "title": gettext("Providers"),
             "opts": self.model._meta,
             "providers": [
                 {"overview": o, "rate": rate_text(o.limits) if o.limits else ""}

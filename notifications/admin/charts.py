@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.compare import RelativeTimeline, offset_text
 from notifications.campaigns.timeline import Timeline
+
+from ..formats import number_text
 
 
 @dataclass(frozen=True)
@@ -30,20 +35,34 @@ class Series:
 
 
 DELIVERY_SERIES = (
-    Series("sent", "Sent", "sent", "Sent"),
-    Series("failed", "Failed", "failed", "Failed attempts"),
-    Series("unknown", "Unknown", "unknown", "Attempts with no clear answer"),
+    Series(
+        "sent", pgettext_lazy("deliveries", "Sent"), "sent", pgettext_lazy("deliveries", "Sent")
+    ),
+    Series("failed", pgettext_lazy("deliveries", "Failed"), "failed", _("Failed attempts")),
+    Series(
+        "unknown",
+        pgettext_lazy("deliveries", "Unknown"),
+        "unknown",
+        _("Attempts with no clear answer"),
+    ),
 )
 SMS_SERIES = (
-    Series("sms_sent", "SMS sent", "sms-sent", "SMS sent reports"),
-    Series("sms_lost", "SMS lost", "sms-lost", "SMS lost reports"),
-    Series("sms_click", "SMS clicks", "sms-click", "Clicks"),
+    Series("sms_sent", _("SMS sent"), "sms-sent", _("SMS sent reports")),
+    Series("sms_lost", _("SMS lost"), "sms-lost", _("SMS lost reports")),
+    Series("sms_click", _("SMS clicks"), "sms-click", _("Clicks")),
 )
 
 CHART_WIDTH, CHART_HEIGHT = 860, 150
 MAX_BAR_WIDTH = 24
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 48, 20, 8
-_UNIT_FORMAT = {"minute": "%H:%M", "hour": "%d %b %H:00", "day": "%d %b"}
+# Django's date formats, so month names read in the page's language.
+_UNIT_FORMAT = {"minute": "H:i", "hour": "d M H:00", "day": "d M"}
+# The table's first column, named by the unit of its rows.
+_UNIT_HEADINGS = {
+    "minute": pgettext_lazy("chart column", "Minute"),
+    "hour": pgettext_lazy("chart column", "Hour"),
+    "day": pgettext_lazy("chart column", "Day"),
+}
 
 
 # Axis labels are 10 px text (desk.css): no character of theirs is wider than this.
@@ -52,7 +71,7 @@ LABEL_GAP = 12
 
 
 def _label(moment: datetime, unit: str) -> str:
-    return timezone.localtime(moment).strftime(_UNIT_FORMAT[unit])
+    return date_format(timezone.localtime(moment), _UNIT_FORMAT[unit])
 
 
 def label_width(text: str) -> float:
@@ -94,7 +113,7 @@ def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) 
         x = MARGIN_LEFT + index * step
         base = MARGIN_TOP + plot_height
         tooltip = ", ".join(
-            f"{s.label.lower()} {n:,}" for s, n in zip(series, column, strict=True) if n
+            f"{s.label.lower()} {number_text(n)}" for s, n in zip(series, column, strict=True) if n
         )
         rects = []
         for layer, value in zip(series, column, strict=True):
@@ -141,14 +160,14 @@ def timeline_svg(timeline: Timeline, series: tuple[Series, ...], *, title: str) 
         top=MARGIN_TOP,
         bottom=bottom,
         left=MARGIN_LEFT,
-        peak=f"{peak:,}",
+        peak=number_text(peak),
         bars=format_html_join("", "{}", ((bar,) for bar in bars)),
         labels=x_labels,
     )
 
 
 # Full date and time in the table: it is read line by line, not fitted under a bar.
-_TABLE_FORMAT = {"minute": "%d %b %H:%M", "hour": "%d %b %H:00", "day": "%d %b %Y"}
+_TABLE_FORMAT = {"minute": "d M H:i", "hour": "d M H:00", "day": "d M Y"}
 
 
 def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str) -> SafeString:
@@ -159,7 +178,7 @@ def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str
     """
     rows = [
         (
-            timezone.localtime(bucket).strftime(_TABLE_FORMAT[timeline.unit]),
+            date_format(timezone.localtime(bucket), _TABLE_FORMAT[timeline.unit]),
             [timeline.counts.get(bucket, {}).get(s.type, 0) for s in series],
         )
         for bucket in timeline.buckets
@@ -172,24 +191,28 @@ def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str
         (
             (
                 moment,
-                format_html_join("", '<td class="num">{}</td>', ((f"{n:,}",) for n in counts)),
+                format_html_join(
+                    "", '<td class="num">{}</td>', ((number_text(n),) for n in counts)
+                ),
             )
             for moment, counts in rows
         ),
     )
     totals = format_html_join(
-        "", '<td class="num">{}</td>', ((f"{timeline.total(s.type):,}",) for s in series)
+        "", '<td class="num">{}</td>', ((number_text(timeline.total(s.type)),) for s in series)
     )
     return format_html(
-        '<details class="chart-numbers"><summary>Numbers</summary>'
+        '<details class="chart-numbers"><summary>{}</summary>'
         '<table class="desk-table"><caption>{}</caption>'
         '<thead><tr><th scope="col">{}</th>{}</tr></thead>'
         "<tbody>{}</tbody>"
-        '<tfoot><tr><th scope="row">In all</th>{}</tr></tfoot></table></details>',
+        '<tfoot><tr><th scope="row">{}</th>{}</tr></tfoot></table></details>',
+        gettext("Numbers"),
         title,
-        timeline.unit.capitalize(),
+        _UNIT_HEADINGS[timeline.unit],
         head,
         body,
+        gettext("In all"),
         totals,
     )
 
@@ -224,9 +247,18 @@ def relative_timeline_svg(
         name = names[campaign_id]
         dots = format_html_join(
             "",
-            '<circle cx="{}" cy="{}" r="2.5"><title>{}, {}: {} sent</title></circle>',
+            '<circle cx="{}" cy="{}" r="2.5"><title>{}</title></circle>',
             (
-                (f"{x:.1f}", f"{y:.1f}", name, offset_text(i, timeline.unit), f"{n:,}")
+                (
+                    f"{x:.1f}",
+                    f"{y:.1f}",
+                    gettext("%(name)s, %(offset)s: %(count)s sent")
+                    % {
+                        "name": name,
+                        "offset": offset_text(i, timeline.unit),
+                        "count": number_text(n),
+                    },
+                )
                 for i, ((x, y), n) in enumerate(zip(points, values, strict=True))
             ),
         )
@@ -259,7 +291,7 @@ def relative_timeline_svg(
         top=MARGIN_TOP,
         bottom=bottom,
         left=MARGIN_LEFT,
-        peak=f"{peak:,}",
+        peak=number_text(peak),
         lines=format_html_join("", "{}", ((line,) for line in lines)),
         labels=x_labels,
     )
@@ -297,22 +329,27 @@ def relative_timeline_table(
         (
             (
                 offset,
-                format_html_join("", '<td class="num">{}</td>', ((f"{n:,}",) for n in counts)),
+                format_html_join(
+                    "", '<td class="num">{}</td>', ((number_text(n),) for n in counts)
+                ),
             )
             for offset, counts in rows
         ),
     )
     totals = format_html_join(
-        "", '<td class="num">{}</td>', ((f"{timeline.totals[c]:,}",) for c in ids)
+        "", '<td class="num">{}</td>', ((number_text(timeline.totals[c]),) for c in ids)
     )
     return format_html(
-        '<details class="chart-numbers"><summary>Numbers</summary>'
+        '<details class="chart-numbers"><summary>{}</summary>'
         '<div class="compare-scroll"><table class="desk-table"><caption>{}</caption>'
-        '<thead><tr><th scope="col">Since start</th>{}</tr></thead>'
+        '<thead><tr><th scope="col">{}</th>{}</tr></thead>'
         "<tbody>{}</tbody>"
-        '<tfoot><tr><th scope="row">In all</th>{}</tr></tfoot></table></div></details>',
+        '<tfoot><tr><th scope="row">{}</th>{}</tr></tfoot></table></div></details>',
+        gettext("Numbers"),
         title,
+        gettext("Since start"),
         head,
         body,
+        gettext("In all"),
         totals,
     )

@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.compare import (
     COMPARISON_HEADINGS,
@@ -47,13 +49,21 @@ EXPORT_NAME = "campaign-comparison"
 REACHABLE_STATUSES = ",".join(s for s in Delivery.Status.values if s != Delivery.Status.SKIPPED)
 
 
+# The chart's title by its unit, each whole so a language can say it its own way.
+_RELATIVE_TITLES = {
+    "minute": _("Sent per minute since each campaign's start"),
+    "hour": _("Sent per hour since each campaign's start"),
+    "day": _("Sent per day since each campaign's start"),
+}
+
+
 def compare_url(campaign_ids: list[int]) -> str:
     """The comparison page of these campaigns, in this order."""
     ids = ",".join(str(i) for i in campaign_ids)
     return f"{reverse('admin:notifications_campaign_compare')}?{urlencode({'ids': ids})}"
 
 
-@admin.action(description="Compare selected campaigns", permissions=["view"])
+@admin.action(description=_("Compare selected campaigns"), permissions=["view"])
 def compare_selected(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> HttpResponse | None:
@@ -62,7 +72,12 @@ def compare_selected(
     if not MIN_COMPARED <= len(ids) <= MAX_COMPARED:
         model_admin.message_user(
             request,
-            f"Choose {MIN_COMPARED} to {MAX_COMPARED} campaigns to compare ({len(ids)} chosen).",
+            ngettext(
+                "Choose %(min)s to %(max)s campaigns to compare (%(count)s chosen).",
+                "Choose %(min)s to %(max)s campaigns to compare (%(count)s chosen).",
+                MAX_COMPARED,
+            )
+            % {"min": MIN_COMPARED, "max": MAX_COMPARED, "count": len(ids)},
             messages.WARNING,
         )
         return None
@@ -145,7 +160,7 @@ def compare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
     ids = ",".join(str(c.id) for c in compared)
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Compare campaigns",
+        "title": gettext("Compare campaigns"),
         "opts": model_admin.model._meta,
         "campaigns": [{"campaign": c, "css": series_css(i)} for i, c in enumerate(compared)],
         "rows": _table(compared),
@@ -154,7 +169,7 @@ def compare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
     timeline = campaigns_relative_timeline(compared=compared)
     if timeline is not None:
         names = {c.id: c.name for c in compared}
-        title = f"Sent per {timeline.unit} since each campaign's start"
+        title = _RELATIVE_TITLES[timeline.unit]
         context.update(
             timeline=relative_timeline_svg(timeline, names, title=title),
             timeline_table=relative_timeline_table(timeline, names, title=title),

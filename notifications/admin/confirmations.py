@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
@@ -22,6 +23,7 @@ from notifications.campaigns.selectors import campaign_message, campaign_progres
 from notifications.campaigns.versions import campaign_retry_outlook
 from notifications.errors import REFUSALS
 
+from ..formats import number_text
 from ..models import Campaign, Delivery, Recipient
 from .base import refusal_on_form
 from .desk import plan_sentence
@@ -37,6 +39,19 @@ class Note:
     fix_label: str = ""
 
 
+# "'Spring sale' has nothing to pause.": each move as the verb that ends the sentence.
+_VERBS = {
+    "dispatch": pgettext_lazy("nothing to", "dispatch"),
+    "schedule": pgettext_lazy("nothing to", "schedule"),
+    "pause": pgettext_lazy("nothing to", "pause"),
+    "resume": pgettext_lazy("nothing to", "resume"),
+    "cancel": pgettext_lazy("nothing to", "cancel"),
+    "copy": pgettext_lazy("nothing to", "copy"),
+    "reschedule": pgettext_lazy("nothing to", "reschedule"),
+    "unschedule": pgettext_lazy("nothing to", "unschedule"),
+}
+
+
 def _lifecycle_action(action: str) -> Action:
     return Action.DISPATCH if action in ("dispatch", "schedule") else Action(action)
 
@@ -45,21 +60,30 @@ def transition_blocks(campaign: Campaign, action: str) -> list[Note]:
     """Why `action` cannot be done to `campaign` now, each with where to mend it: empty when
     the service would accept it (as far as can be known before trying)."""
     change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
-    back = "See the campaign"
+    back = gettext("See the campaign")
     progress = campaign_progress(campaign_id=campaign.pk)
     lifecycle = _lifecycle_action(action)
     if campaign.kind != Campaign.Kind.CAMPAIGN:
         kind = campaign.get_kind_display().lower()
-        return [Note(f"'{campaign}' is a {kind}: it runs by itself.", change_url, back)]
+        sentence = gettext("'%(name)s' is a %(kind)s: it runs by itself.") % {
+            "name": campaign,
+            "kind": kind,
+        }
+        return [Note(sentence, change_url, back)]
     if not campaign_allows(campaign, lifecycle):
         return [Note(refusal_sentence(campaign, lifecycle), change_url, back)]
     if action not in _offered(campaign, progress):
         if lifecycle == Action.RETRY_FAILED:
-            nothing = f"No delivery of '{campaign}' failed: nothing to retry."
-            return [Note(nothing, change_url, back)]
+            nothing = gettext("No delivery of '%(name)s' failed: nothing to retry.")
+            return [Note(nothing % {"name": campaign}, change_url, back)]
         if lifecycle == Action.RESEND_UNKNOWN:
-            return [Note(f"No delivery of '{campaign}' has an unknown fate.", change_url, back)]
-        return [Note(f"'{campaign}' has nothing to {action.replace('_', ' ')}.", change_url, back)]
+            nothing = gettext("No delivery of '%(name)s' has an unknown fate.")
+            return [Note(nothing % {"name": campaign}, change_url, back)]
+        nothing = gettext("'%(name)s' has nothing to %(action)s.") % {
+            "name": campaign,
+            "action": _VERBS.get(action, action.replace("_", " ")),
+        }
+        return [Note(nothing, change_url, back)]
     if lifecycle != Action.DISPATCH:
         return []
     check = campaign_preflight(campaign=campaign)
@@ -68,14 +92,20 @@ def transition_blocks(campaign: Campaign, action: str) -> list[Note]:
 
 def _fixable(campaign: Campaign, sentence: str, fix: str) -> Note:
     if fix == Fix.PROVIDER:
-        return Note(sentence, reverse("admin:notifications_campaign_providers"), "Providers")
+        return Note(
+            sentence, reverse("admin:notifications_campaign_providers"), gettext("Providers")
+        )
     change_url = reverse("admin:notifications_campaign_change", args=[campaign.pk])
     if fix == Fix.MESSAGE and campaign.template_id:
         url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
-        return Note(sentence, url, f"Edit the template '{campaign.template}'")
+        return Note(sentence, url, _edit_template(campaign))
     if fix == Fix.AUDIENCE:
-        return Note(sentence, f"{change_url}#id_audiences", "Choose the audiences")
-    return Note(sentence, change_url, "Edit the campaign")
+        return Note(sentence, f"{change_url}#id_audiences", gettext("Choose the audiences"))
+    return Note(sentence, change_url, gettext("Edit the campaign"))
+
+
+def _edit_template(campaign: Campaign) -> str:
+    return gettext("Edit the template '%(template)s'") % {"template": campaign.template}
 
 
 def transition_notes(
@@ -84,17 +114,13 @@ def transition_notes(
     """What staff should know before they confirm, counted exactly in SQL."""
     if action in ("dispatch", "schedule"):
         # `reachable`: the plan the page has just counted, not a second count of the audience.
-        return _unrenderable_notes(
-            campaign, campaign_recipients_left(campaign), "reachable", total=reachable
-        )
+        return _unrenderable_notes(campaign, campaign_recipients_left(campaign), total=reachable)
     if action == "retry_failed":
         return _retry_notes(campaign)
     return []
 
 
-def _unrenderable_notes(
-    campaign: Campaign, recipients, who: str, *, total: int | None = None
-) -> list[Note]:
+def _unrenderable_notes(campaign: Campaign, recipients, *, total: int | None = None) -> list[Note]:
     fields = campaign_message(campaign)
     unrenderable = recipients_unrenderable(
         recipients=recipients, channel=campaign.channel, fields=fields
@@ -103,12 +129,20 @@ def _unrenderable_notes(
         return []
     if total is None:
         total = recipients.count()
-    names = ", ".join(f"'{name}'" for name in unrenderable.variables)
-    sentence = (
-        f"{unrenderable.count:,} of the {total:,} {who} recipients cannot get this message and "
-        f"will fail: they have no {names} (for example {unrenderable.example}). Give the "
-        "variable a default in the message, or import the column."
-    )
+    sentence = ngettext(
+        "%(count)s of the %(total)s reachable recipients cannot get this message and will "
+        "fail: they have no %(names)s (for example %(example)s). Give the variable a default "
+        "in the message, or import the column.",
+        "%(count)s of the %(total)s reachable recipients cannot get this message and will "
+        "fail: they have no %(names)s (for example %(example)s). Give the variable a default "
+        "in the message, or import the column.",
+        total,
+    ) % {
+        "count": number_text(unrenderable.count),
+        "total": number_text(total),
+        "names": ", ".join(f"'{name}'" for name in unrenderable.variables),
+        "example": unrenderable.example,
+    }
     return [Note(sentence, *_edit_message(campaign))]
 
 
@@ -116,9 +150,11 @@ def _edit_message(campaign: Campaign) -> tuple[str, str]:
     if campaign.status == Campaign.Status.DRAFT:
         if campaign.template_id:
             url = reverse("admin:notifications_messagetemplate_change", args=[campaign.template_id])
-            return url, f"Edit the template '{campaign.template}'"
-        return reverse("admin:notifications_campaign_change", args=[campaign.pk]), "Edit"
-    return reverse("admin:notifications_campaign_content", args=[campaign.pk]), "Edit the message"
+            return url, _edit_template(campaign)
+        return reverse("admin:notifications_campaign_change", args=[campaign.pk]), gettext("Edit")
+    return reverse("admin:notifications_campaign_content", args=[campaign.pk]), gettext(
+        "Edit the message"
+    )
 
 
 def _retry_notes(campaign: Campaign) -> list[Note]:
@@ -132,28 +168,39 @@ def _retry_notes(campaign: Campaign) -> list[Note]:
         ).values("recipient_id")
     )
     if outlook.will_fail_again:
-        sentence = (
-            f"{outlook.content_errors:,} of the {outlook.failed:,} failed because of the message "
-            f"itself ({outlook.example_error}), and version {outlook.version} is still the "
-            "message."
-        )
+        sentence = gettext(
+            "%(count)s of the %(failed)s failed because of the message itself (%(error)s), and "
+            "version %(version)s is still the message."
+        ) % {
+            "count": number_text(outlook.content_errors),
+            "failed": number_text(outlook.failed),
+            "error": outlook.example_error,
+            "version": outlook.version,
+        }
         still = recipients_unrenderable(
             recipients=failed_people, channel=campaign.channel, fields=campaign_message(campaign)
         )
         if still is not None and still.count:
-            names = ", ".join(f"'{name}'" for name in still.variables)
-            sentence += (
-                f" {still.count:,} of them still cannot get it: they have no {names}. Sending "
-                "again fails them again; edit the message first."
-            )
+            sentence += " " + gettext(
+                "%(count)s of them still cannot get it: they have no %(names)s. Sending again "
+                "fails them again; edit the message first."
+            ) % {
+                "count": number_text(still.count),
+                "names": ", ".join(f"'{name}'" for name in still.variables),
+            }
         else:
-            sentence += " It renders for all of them now: their data has changed since."
+            sentence += " " + gettext(
+                "It renders for all of them now: their data has changed since."
+            )
         notes.append(Note(sentence, *_edit_message(campaign)))
     if outlook.template_changed:
         notes.append(
             Note(
-                f"The template '{campaign.template}' has changed since version "
-                f"{outlook.version}: to send its new text, make it the next version first.",
+                gettext(
+                    "The template '%(template)s' has changed since version %(version)s: to send "
+                    "its new text, make it the next version first."
+                )
+                % {"template": campaign.template, "version": outlook.version},
                 *_edit_message(campaign),
             )
         )

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.preflight import recipients_unrenderable
@@ -36,11 +38,11 @@ _STILL_TO_GO = (
 PREVIEWS = 3
 
 _LABELS = {
-    "title": "Title",
-    "body": "Message",
-    "deeplink": "Link opened from the push",
-    "file_uuid": "LeadConverter file UUID",
-    "avatar_url": "Image URL (https)",
+    "title": _("Title"),
+    "body": _("Message"),
+    "deeplink": _("Link opened from the push"),
+    "file_uuid": _("LeadConverter file UUID"),
+    "avatar_url": _("Image URL (https)"),
 }
 
 
@@ -64,7 +66,7 @@ class VersionFilter(admin.SimpleListFilter):
     """Deliveries by the message version they were last tried with, by the rule the versions
     page counts them with (`versions.tried_with`: none means the first)."""
 
-    title = "message version"
+    title = _("message version")
     parameter_name = "version"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
@@ -72,7 +74,9 @@ class VersionFilter(admin.SimpleListFilter):
         campaign = request.GET.get("campaign__id__exact", "")
         if campaign.isdigit():
             versions = versions.filter(campaign_id=int(campaign))
-        return [(str(v), f"Version {v}") for v in sorted(set(versions))]
+        return [
+            (str(v), gettext("Version %(version)s") % {"version": v}) for v in sorted(set(versions))
+        ]
 
     def queryset(self, request: HttpRequest, queryset):
         value = self.value() or ""
@@ -117,7 +121,7 @@ def message_summary(campaign: Campaign) -> dict | None:
     ended = campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
     return {
         "version": campaign.content_version,
-        "tense": "was the last sent" if ended else "goes out now",
+        "ended": ended,
         "url": versions_url(campaign.pk),
         "template_changed": template_differs(campaign),
     }
@@ -159,8 +163,11 @@ def content_view(admin_site, request: HttpRequest, pk: int) -> HttpResponse:
                     campaign.refresh_from_db()
                     messages.success(
                         request,
-                        f"Version {campaign.content_version} of the message is saved: it is "
-                        "what goes out from now on.",
+                        gettext(
+                            "Version %(version)s of the message is saved: it is what goes out "
+                            "from now on."
+                        )
+                        % {"version": campaign.content_version},
                     )
                     return redirect(change_url)
         fields = form.cleaned_data if form.is_bound and form.is_valid() else form.initial
@@ -176,7 +183,7 @@ def content_view(admin_site, request: HttpRequest, pk: int) -> HttpResponse:
             unrenderable = {"count": unrenderable.count, "of": people.count(), **vars(unrenderable)}
     context = {
         **admin_site.each_context(request),
-        "title": f"Message of {campaign}",
+        "title": gettext("Message of %(name)s") % {"name": campaign},
         "opts": Campaign._meta,
         "original": campaign,
         "campaign": campaign,

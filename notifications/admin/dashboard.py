@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.selectors import campaigns_progress, campaigns_sms_clicks
@@ -151,8 +152,10 @@ def first_steps(request: HttpRequest) -> list[dict] | None:
     user = request.user
     steps = [
         {
-            "title": "Import recipients",
-            "text": "Upload a CSV of the people you message: their ids, names and addresses.",
+            "title": gettext("Import recipients"),
+            "text": gettext(
+                "Upload a CSV of the people you message: their ids, names and addresses."
+            ),
             "done": Recipient.objects.exists(),
             "url": reverse("admin:notifications_audience_import")
             if user.has_perm("notifications.add_recipient")
@@ -160,16 +163,20 @@ def first_steps(request: HttpRequest) -> list[dict] | None:
             else "",
         },
         {
-            "title": "Write a template",
-            "text": "The message itself, with the recipient's name or city where you want them.",
+            "title": gettext("Write a template"),
+            "text": gettext(
+                "The message itself, with the recipient's name or city where you want them."
+            ),
             "done": MessageTemplate.objects.exists(),
             "url": reverse("admin:notifications_messagetemplate_add")
             if user.has_perm("notifications.add_messagetemplate")
             else "",
         },
         {
-            "title": "Create a campaign",
-            "text": "Choose a template, a channel and an audience; check the plan, then send.",
+            "title": gettext("Create a campaign"),
+            "text": gettext(
+                "Choose a template, a channel and an audience; check the plan, then send."
+            ),
             "done": Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN).exists(),
             "url": reverse("admin:notifications_campaign_add")
             if user.has_perm("notifications.add_campaign")

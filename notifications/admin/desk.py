@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.follow_up import Outcome
 from notifications.campaigns.plan import (
@@ -35,6 +37,7 @@ from notifications.content.rendering import (
 )
 from notifications.providers.registry import provider_class
 
+from ..formats import number_text
 from ..models import Campaign
 from .base import age_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
@@ -44,16 +47,25 @@ from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text, share_
 
 def plan_sentence(plan: SendPlan) -> str:
     """'48,000 Yandex Market chats at 1,000/hour ≈ 2 days', with the requests when they differ."""
-    noun = provider_class(plan.channel).messages_noun
+    names = {
+        "count": number_text(plan.reachable),
+        "noun": provider_class(plan.channel).messages_noun,
+    }
     if plan.limits is None:
-        return f"{plan.reachable:,} {noun}; the provider's limit settings are invalid."
-    requests = ""
-    if plan.requests != plan.reachable:
-        requests = f" in {plan.requests:,} request{'s' if plan.requests != 1 else ''}"
-    return (
-        f"{plan.reachable:,} {noun}{requests} at {rate_text(plan.limits)} "
-        f"{duration_text(plan.eta_seconds)}"
+        return gettext("%(count)s %(noun)s; the provider's limit settings are invalid.") % names
+    names.update(
+        requests=number_text(plan.requests),
+        rate=rate_text(plan.limits),
+        duration=duration_text(plan.eta_seconds),
     )
+    if plan.requests != plan.reachable:
+        sentence = ngettext(
+            "%(count)s %(noun)s in %(requests)s request at %(rate)s %(duration)s",
+            "%(count)s %(noun)s in %(requests)s requests at %(rate)s %(duration)s",
+            plan.requests,
+        )
+        return sentence % names
+    return gettext("%(count)s %(noun)s at %(rate)s %(duration)s") % names
 
 
 PREVIEW_RECIPIENTS = 3
@@ -104,11 +116,11 @@ def recipients_url(campaign_id: int, reach: str = "") -> str:
 # The outcomes a dispatched campaign's page offers to turn into a new audience, in this order,
 # as the line "New audience from: ..." names them.
 FOLLOW_UP_OUTCOMES = {
-    Outcome.FAILED: "failed",
-    Outcome.SKIPPED: "skipped",
-    Outcome.UNKNOWN: "unknown",
-    Outcome.SENT_NOT_CLICKED: "sent but not clicked",
-    Outcome.CLICKED: "clicked",
+    Outcome.FAILED: pgettext_lazy("follow-up audience", "failed"),
+    Outcome.SKIPPED: pgettext_lazy("follow-up audience", "skipped"),
+    Outcome.UNKNOWN: pgettext_lazy("follow-up audience", "unknown"),
+    Outcome.SENT_NOT_CLICKED: pgettext_lazy("follow-up audience", "sent but not clicked"),
+    Outcome.CLICKED: pgettext_lazy("follow-up audience", "clicked"),
 }
 
 
@@ -162,19 +174,38 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], reac
         try:
             compiled.render(recipient_context(missing.example), fields=provider.content_fields)
         except RenderError:
-            who = f"{missing.recipients:,} of {missing.read:,} recipients"
+            names = {
+                "count": number_text(missing.recipients),
+                "read": number_text(missing.read),
+                "name": missing.name,
+                "example": missing.example.external_id,
+                "default": f"{{{{ {missing.name} | default: '…' }}}}",
+            }
             if missing.read < reachable:
                 scaled = round(missing.recipients * reachable / missing.read)
-                who = (
-                    f"{missing.recipients:,} of the first {missing.read:,} recipients "
-                    f"(≈ {scaled:,} of {reachable:,})"
+                names.update(scaled=number_text(scaled), reachable=number_text(reachable))
+                sentence = ngettext(
+                    "%(count)s of the first %(read)s recipients (≈ %(scaled)s of %(reachable)s) "
+                    "have no '%(name)s': their message cannot be rendered and will fail (for "
+                    "example %(example)s). Give the variable a default, such as %(default)s, or "
+                    "import the column.",
+                    "%(count)s of the first %(read)s recipients (≈ %(scaled)s of %(reachable)s) "
+                    "have no '%(name)s': their message cannot be rendered and will fail (for "
+                    "example %(example)s). Give the variable a default, such as %(default)s, or "
+                    "import the column.",
+                    missing.recipients,
                 )
-            warnings.append(
-                f"{who} have no '{missing.name}': "
-                f"their message cannot be rendered and will fail (for example "
-                f"{missing.example.external_id}). Give the variable a default, such as "
-                f"{{{{ {missing.name} | default: '…' }}}}, or import the column."
-            )
+            else:
+                sentence = ngettext(
+                    "%(count)s of %(read)s recipients have no '%(name)s': their message cannot "
+                    "be rendered and will fail (for example %(example)s). Give the variable a "
+                    "default, such as %(default)s, or import the column.",
+                    "%(count)s of %(read)s recipients have no '%(name)s': their message cannot "
+                    "be rendered and will fail (for example %(example)s). Give the variable a "
+                    "default, such as %(default)s, or import the column.",
+                    missing.recipients,
+                )
+            warnings.append(sentence % names)
     return warnings
 
 
@@ -183,16 +214,32 @@ def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
     would need: which ones, what they cost, and how to avoid it."""
     if not plan.personalised_by or plan.limits is None:
         return []
-    names = " and ".join(f"{{{{ {name} }}}}" for name in plan.personalised_by)
+    variables = [f"{{{{ {name} }}}}" for name in plan.personalised_by]
+    names = variables[0]
+    for variable in variables[1:]:
+        names = gettext("%(first)s and %(second)s") % {"first": names, "second": variable}
     provider = provider_class(campaign.channel)
-    fields = ", ".join(provider.content_fields)
     shared = plan.requests_with_one_text
-    shared_eta = duration_text(plan.limits.min_duration(shared).total_seconds())
+    sentence = ngettext(
+        "%(names)s makes the %(noun)s differ, and each different text is a request of its own: "
+        "%(requests)s requests (%(duration)s) instead of %(shared)s (%(shared_duration)s). To "
+        "send in %(shared)s, keep %(names)s out of the %(fields)s.",
+        "%(names)s makes the %(noun)s differ, and each different text is a request of its own: "
+        "%(requests)s requests (%(duration)s) instead of %(shared)s (%(shared_duration)s). To "
+        "send in %(shared)s, keep %(names)s out of the %(fields)s.",
+        plan.requests,
+    )
     return [
-        f"{names} makes the {provider.messages_noun} differ, and each different text "
-        f"is a request of its own: {plan.requests:,} requests "
-        f"({duration_text(plan.eta_seconds)}) instead of {shared:,} ({shared_eta}). To send in "
-        f"{shared:,}, keep {names} out of the {fields}."
+        sentence
+        % {
+            "names": names,
+            "noun": provider.messages_noun,
+            "requests": number_text(plan.requests),
+            "duration": duration_text(plan.eta_seconds),
+            "shared": number_text(shared),
+            "shared_duration": duration_text(plan.limits.min_duration(shared).total_seconds()),
+            "fields": ", ".join(provider.content_fields),
+        }
     ]
 
 
@@ -277,12 +324,12 @@ def timeline_section(campaign: Campaign) -> dict:
     if timeline is None:
         return section
     section["timeline_unit"] = timeline.unit
-    title = "Deliveries over time"
+    title = gettext("Deliveries over time")
     section["timeline"] = timeline_svg(timeline, DELIVERY_SERIES, title=title)
     section["timeline_table"] = timeline_table(timeline, DELIVERY_SERIES, title=title)
     section["timeline_legend"] = _legend(campaign, timeline, DELIVERY_SERIES)
     if any(sum(timeline.series(s.type)) for s in SMS_SERIES):
-        title = "SMS over time"
+        title = gettext("SMS over time")
         section["sms_timeline"] = timeline_svg(timeline, SMS_SERIES, title=title)
         section["sms_timeline_table"] = timeline_table(timeline, SMS_SERIES, title=title)
         section["sms_timeline_legend"] = _legend(campaign, timeline, SMS_SERIES)
@@ -325,21 +372,24 @@ def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict
     the outcomes' share of the reachable (refreshed as the page polls: `live["rates"]`):
     unfinished ones as waiting (for a turn, or a retry) or being sent (the request began)."""
     counts, total = live["counts"], live["total"] or 1
-    rows = [("Deliveries", live["total"], deliveries_url(campaign.pk), "total")]
+    rows = [(gettext("Deliveries"), live["total"], deliveries_url(campaign.pk), "total")]
     rows += [
         (label, counts[status], deliveries_url(campaign.pk, status), status)
         for status, label in (
-            ("sent", "Sent"),
-            ("failed", "Failed"),
-            ("unknown", "Unknown (may have arrived)"),
-            ("skipped", "Skipped (excluded, opted out, no address)"),
-            ("cancelled", "Cancelled"),
+            ("sent", pgettext_lazy("deliveries", "Sent")),
+            ("failed", pgettext_lazy("deliveries", "Failed")),
+            ("unknown", _("Unknown (may have arrived)")),
+            ("skipped", _("Skipped (excluded, opted out, no address)")),
+            ("cancelled", pgettext_lazy("deliveries", "Cancelled")),
         )
         if counts[status] or status in ("sent", "failed", "unknown")
     ]
     rows += [
         (label, counts[stage], deliveries_url(campaign.pk, stage=stage), stage)
-        for stage, label in (("waiting", "Waiting"), ("in_flight", "Being sent"))
+        for stage, label in (
+            ("waiting", pgettext_lazy("deliveries", "Waiting")),
+            ("in_flight", _("Being sent")),
+        )
         if counts[stage] or live["status"] in LIVE_STATUSES
     ]
     return [
@@ -361,10 +411,16 @@ def _sms_funnel(campaign: Campaign, report: CampaignReport) -> list[dict]:
     sms = report.sms
     base = sms.sent or 1
     rows = [
-        ("SMS sent", sms.sent, "sent", "sms-sent", ""),
-        ("Lost", sms.lost, "lost", "sms-lost", "sms_lost"),
-        ("Delivered", sms.delivered, "delivered", "sms-delivered", "sms_delivered"),
-        ("Clicked", sms.clicked, "clicked", "sms-click", "click_through"),
+        (gettext("SMS sent"), sms.sent, "sent", "sms-sent", ""),
+        (pgettext("SMS", "Lost"), sms.lost, "lost", "sms-lost", "sms_lost"),
+        (
+            pgettext("SMS", "Delivered"),
+            sms.delivered,
+            "delivered",
+            "sms-delivered",
+            "sms_delivered",
+        ),
+        (pgettext("SMS", "Clicked"), sms.clicked, "clicked", "sms-click", "click_through"),
     ]
     return [
         {

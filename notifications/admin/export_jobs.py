@@ -15,9 +15,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.exports.jobs import export_job_time_left, export_jobs_mark_stale, export_path
 
+from ..formats import number_text
 from ..models import ExportJob
 from .base import local_time_text
 from .exports import XLSX_TYPE
@@ -33,32 +36,51 @@ class ExportJobAdmin(admin.ModelAdmin):
     list_display_links = None
     change_list_template = "admin/notifications/exportjob/change_list.html"
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def progress(self, job: ExportJob) -> str:
         """'Writing: 120,000 of 1,000,000 rows · ≈ 3 min left'; a finished file says its rows,
         a failed one why."""
         if job.status == ExportJob.Status.FAILED:
-            return format_html('<span class="errornote">Failed: {}</span>', job.error)
+            return format_html(
+                '<span class="errornote">{}</span>',
+                gettext("Failed: %(error)s") % {"error": job.error},
+            )
+        written, total = number_text(job.rows_written), number_text(job.rows_total)
         if job.status == ExportJob.Status.DONE:
-            return f"Ready: {job.rows_written:,} rows"
+            return ngettext("Ready: %(count)s rows", "Ready: %(count)s rows", job.rows_written) % {
+                "count": written
+            }
         if job.status == ExportJob.Status.QUEUED:
-            return f"Waiting for a worker: {job.rows_total:,} rows to write"
-        text = f"Writing: {job.rows_written:,} of {job.rows_total:,} rows"
+            return ngettext(
+                "Waiting for a worker: %(count)s rows to write",
+                "Waiting for a worker: %(count)s rows to write",
+                job.rows_total,
+            ) % {"count": total}
+        text = ngettext(
+            "Writing: %(written)s of %(total)s rows",
+            "Writing: %(written)s of %(total)s rows",
+            job.rows_total,
+        ) % {"written": written, "total": total}
         if job.rows_written >= job.rows_total:
-            return f"{text} · finishing the file"
+            return gettext("%(progress)s · finishing the file") % {"progress": text}
         left = export_job_time_left(job)
-        return f"{text} · {duration_text(left)} left" if left is not None else text
+        if left is None:
+            return text
+        return gettext("%(progress)s · %(duration)s left") % {
+            "progress": text,
+            "duration": duration_text(left),
+        }
 
-    @admin.display(description="Asked", ordering="created_at")
+    @admin.display(description=_("Asked"), ordering="created_at")
     def requested(self, job: ExportJob) -> str:
         return local_time_text(job.created_at)
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def download(self, job: ExportJob) -> str:
         if job.status != ExportJob.Status.DONE:
             return "—"
         url = reverse("admin:notifications_exportjob_download", args=[job.pk])
-        return format_html('<a href="{}" class="export-download">Download</a>', url)
+        return format_html('<a href="{}" class="export-download">{}</a>', url, gettext("Download"))
 
     # --- Who sees what: their own jobs, read-only. ------------------------------------------
 
@@ -109,7 +131,7 @@ class ExportJobAdmin(admin.ModelAdmin):
         )
         extra = {
             **(extra_context or {}),
-            "title": "Your exports",
+            "title": gettext("Your exports"),
             "refresh_seconds": REFRESH_SECONDS if working.exists() else None,
         }
         return super().changelist_view(request, extra)
@@ -119,7 +141,7 @@ class ExportJobAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         if job.status != ExportJob.Status.DONE or not export_path(job).is_file():
-            raise Http404("This export is not ready, or its file has been removed.")
+            raise Http404(gettext("This export is not ready, or its file has been removed."))
         content_type = XLSX_TYPE if job.file_format == ExportJob.Format.XLSX else "text/csv"
         return FileResponse(
             export_path(job).open("rb"),

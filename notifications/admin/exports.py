@@ -32,11 +32,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext, ngettext
 
 from notifications.errors import InvalidInput
 from notifications.exports.columns import Export
 from notifications.exports.jobs import ExportSource, export_job_create
 from notifications.exports.writers import XLSX_MAX_ROWS, csv_stream, export_filename, xlsx_file
+from notifications.formats import number_text
 from notifications.models import ExportJob
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,8 +86,17 @@ class ExportMixin:
         if file_format == "xlsx" and changelist.result_count > XLSX_MAX_ROWS:
             self.message_user(
                 request,
-                f"Excel opens at most {XLSX_MAX_ROWS:,} rows and this list has "
-                f"{changelist.result_count:,}. Export CSV, or narrow the list with its filters.",
+                ngettext(
+                    "Excel opens at most %(max)s rows and this list has %(count)s. Export CSV, "
+                    "or narrow the list with its filters.",
+                    "Excel opens at most %(max)s rows and this list has %(count)s. Export CSV, "
+                    "or narrow the list with its filters.",
+                    XLSX_MAX_ROWS,
+                )
+                % {
+                    "max": number_text(XLSX_MAX_ROWS),
+                    "count": number_text(changelist.result_count),
+                },
                 messages.ERROR,
             )
             return redirect(f"{list_url}{changelist.get_query_string()}")
@@ -98,7 +109,12 @@ class ExportMixin:
                 "admin/notifications/export_later.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": f"Export {changelist.result_count:,} rows in the background",
+                    "title": ngettext(
+                        "Export %(count)s rows in the background",
+                        "Export %(count)s rows in the background",
+                        changelist.result_count,
+                    )
+                    % {"count": number_text(changelist.result_count)},
                     "opts": self.model._meta,
                     "rows": changelist.result_count,
                     "file_name": filename,
@@ -134,8 +150,14 @@ class ExportMixin:
         )
         self.message_user(
             request,
-            f"{changelist.result_count:,} rows are more than a download can wait for: "
-            f"{job.file_name} is being written in the background. It appears here when ready.",
+            ngettext(
+                "%(count)s rows are more than a download can wait for: %(file)s is being written "
+                "in the background. It appears here when ready.",
+                "%(count)s rows are more than a download can wait for: %(file)s is being written "
+                "in the background. It appears here when ready.",
+                changelist.result_count,
+            )
+            % {"count": number_text(changelist.result_count), "file": job.file_name},
         )
         return redirect("admin:notifications_exportjob_changelist")
 
@@ -151,7 +173,7 @@ class ExportMixin:
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters as exc:
-            raise InvalidInput("The list's filters are no longer valid.") from exc
+            raise InvalidInput(gettext("The list's filters are no longer valid.")) from exc
         return ExportSource(type(self).export(), changelist.get_queryset(request))
 
     def _export_subject(self, request: HttpRequest) -> str:

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
 from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
@@ -22,30 +24,41 @@ from notifications.campaigns.selectors import campaign_progress, campaign_recent
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
 
+from ..formats import number_text
 from .base import age_text, local_time_text
 
-_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+_PERIOD_NAMES = {
+    1: pgettext_lazy("rate period", "second"),
+    60: pgettext_lazy("rate period", "minute"),
+    3600: pgettext_lazy("rate period", "hour"),
+    86400: pgettext_lazy("rate period", "day"),
+}
 
 
 def rate_text(limits: Limits) -> str:
     """A provider's rate as people say it: '1,000/hour'."""
-    return f"{limits.rate_count:,}/{_PERIOD_NAMES[limits.rate_period]}"
+    return f"{number_text(limits.rate_count)}/{_PERIOD_NAMES[limits.rate_period]}"
 
 
 def duration_text(seconds: float | None) -> str:
     """A rough duration: 'under a minute', '≈ 12 min', '≈ 3 h 20 min', '≈ 2 days'."""
     if seconds is None:
-        return "unknown"
+        return pgettext("duration", "unknown")
     if seconds < 60:
-        return "under a minute"
+        return gettext("under a minute")
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"≈ {minutes} min"
+        return gettext("≈ %(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"≈ {hours} h {minutes} min" if minutes else f"≈ {hours} h"
+        if minutes:
+            return gettext("≈ %(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return gettext("≈ %(hours)s h") % {"hours": hours}
     days = round(seconds / 86400, 1)
-    return f"≈ {days:g} day" if days == 1 else f"≈ {days:g} days"
+    if days.is_integer():
+        return ngettext("≈ %(days)s day", "≈ %(days)s days", int(days)) % {"days": int(days)}
+    # A fraction of days: Russian says it in a form of its own ('1,5 дня').
+    return pgettext("fraction of days", "≈ %(days)s days") % {"days": number_format(days)}
 
 
 # The parts of the bar, in the order they are drawn; what is left stays unfilled.
@@ -78,14 +91,41 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
         str(part): round(progress[part] * 100 / total, 2) if total else 0.0 for part in BAR_PARTS
     }
     not_sent = total - sent
+    numbers = {
+        "sent": number_text(sent),
+        "not_sent": number_text(not_sent),
+        "done": number_text(done),
+        "total": number_text(total),
+        "percent": percent,
+    }
     if status in (Campaign.Status.CANCELLED, Campaign.Status.COMPLETED):
-        short = f"{sent:,} sent, {not_sent:,} not sent" if not_sent else f"{sent:,} sent"
-        label = "Cancelled" if status == Campaign.Status.CANCELLED else "Completed"
-        return ProgressSummary(percent, parts, f"{label} — {short}", short)
-    short = f"{done:,} of {total:,} done"
-    headline = f"{percent} % — {done:,} of {total:,} deliveries done"
+        if not_sent:
+            short = gettext("%(sent)s sent, %(not_sent)s not sent") % numbers
+        else:
+            short = gettext("%(sent)s sent") % numbers
+        if status == Campaign.Status.CANCELLED:
+            headline = gettext("Cancelled — %(short)s") % {"short": short}
+        else:
+            headline = gettext("Completed — %(short)s") % {"short": short}
+        return ProgressSummary(percent, parts, headline, short)
+    short = gettext("%(done)s of %(total)s done") % numbers
+    headline = (
+        ngettext(
+            "%(percent)s %% — %(done)s of %(total)s deliveries done",
+            "%(percent)s %% — %(done)s of %(total)s deliveries done",
+            total,
+        )
+        % numbers
+    )
     if status == Campaign.Status.PAUSED:
-        headline = f"Paused — {done:,} of {total:,} deliveries done"
+        headline = (
+            ngettext(
+                "Paused — %(done)s of %(total)s deliveries done",
+                "Paused — %(done)s of %(total)s deliveries done",
+                total,
+            )
+            % numbers
+        )
     return ProgressSummary(percent, parts, headline, short)
 
 
@@ -113,49 +153,71 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     if state == State.SCHEDULED:
         left = (campaign.scheduled_at - timezone.now()).total_seconds()
         at = local_time_text(campaign.scheduled_at)
-        return f"Scheduled: starts in {duration_text(left)} ({at}).", False, ""
+        sentence = gettext("Scheduled: starts in %(duration)s (%(moment)s).") % {
+            "duration": duration_text(left),
+            "moment": at,
+        }
+        return sentence, False, ""
     if state == State.STARTING:
-        return "Starting: waiting for the background worker to pick it up.", False, ""
+        return gettext("Starting: waiting for the background worker to pick it up."), False, ""
     if state == State.PREPARING:
-        return "Preparing deliveries for the audience…", False, ""
+        return gettext("Preparing deliveries for the audience…"), False, ""
     if state == State.SENDING:
         if activity.in_flight:
-            return f"Sending: {activity.in_flight:,} on their way to the provider.", False, ""
-        return "Sending.", False, ""
+            sentence = ngettext(
+                "Sending: %(count)s on their way to the provider.",
+                "Sending: %(count)s on their way to the provider.",
+                activity.in_flight,
+            ) % {"count": number_text(activity.in_flight)}
+            return sentence, False, ""
+        return gettext("Sending."), False, ""
     if state == State.WAITING:
         wait = math.ceil(activity.wait_seconds)
-        turn = f"next request in {wait} s" if wait >= 1 else "next request in under a second"
-        return f"Waiting for the provider's limit: {turn}.", False, ""
+        if wait >= 1:
+            sentence = gettext(
+                "Waiting for the provider's limit: next request in %(seconds)s s."
+            ) % {"seconds": wait}
+        else:
+            sentence = gettext("Waiting for the provider's limit: next request in under a second.")
+        return sentence, False, ""
     if state == State.HELD:
         until = timezone.localtime(activity.hold_until).strftime("%H:%M:%S")
-        why = f" ({activity.hold_reason})" if activity.hold_reason else ""
-        return (
-            f"Held by the provider until {until}{why}. Sending goes on by itself then.",
-            False,
-            "",
-        )
+        if activity.hold_reason:
+            sentence = gettext(
+                "Held by the provider until %(time)s (%(reason)s). Sending goes on by itself then."
+            ) % {"time": until, "reason": activity.hold_reason}
+        else:
+            sentence = gettext(
+                "Held by the provider until %(time)s. Sending goes on by itself then."
+            ) % {"time": until}
+        return sentence, False, ""
     if state == State.RETRYING:
-        return "Waiting to try again: what is left failed for now and is due later.", False, ""
+        sentence = gettext("Waiting to try again: what is left failed for now and is due later.")
+        return sentence, False, ""
     if state == State.FINISHING:
-        return "Finishing: every delivery has an answer.", False, ""
+        return gettext("Finishing: every delivery has an answer."), False, ""
     if state == State.NO_WORKER:
         return (
-            "Nothing has been sent for a while: the background worker seems to have stopped. "
-            "Ask whoever runs Vestnik to start it; sending goes on where it stopped.",
+            gettext(
+                "Nothing has been sent for a while: the background worker seems to have "
+                "stopped. Ask whoever runs Vestnik to start it; sending goes on where it stopped."
+            ),
             True,
             "",
         )
     if state == State.PAUSED:
-        reason = campaign.pause_reason or "Paused."
+        reason = campaign.pause_reason or gettext("Paused.")
         since = age_text(campaign.paused_at or campaign.updated_at)
         if campaign.pause_cause in ("", Campaign.PauseCause.STAFF):
             return (
-                f"{reason} ({since}) Resume to go on.",
+                gettext("%(reason)s (%(since)s) Resume to go on.")
+                % {"reason": reason, "since": since},
                 False,
                 "",
             )
         return (
-            f"{reason} Check the provider's settings on the Providers page, then Resume.",
+            gettext("%(reason)s Check the provider's settings on the Providers page, then Resume.")
+            % {"reason": reason},
             True,
             providers,
         )
@@ -171,9 +233,12 @@ def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity)
     basis = ""
     if estimate.basis == "limit":
         limits = channel_limits(campaign.channel)
-        basis = f"at the provider's limit of {rate_text(limits)}" if limits else ""
+        if limits:
+            basis = gettext("at the provider's limit of %(rate)s") % {"rate": rate_text(limits)}
     elif estimate.basis == "pace":
-        basis = f"at the current pace of {estimate.per_minute:,.0f}/min"
+        basis = gettext("at the current pace of %(count)s/min") % {
+            "count": number_text(round(estimate.per_minute))
+        }
     return {
         "eta_seconds": seconds,
         "eta": duration_text(seconds) if seconds is not None else "",
@@ -188,8 +253,9 @@ def share_text(rate: Rate, label: str) -> str:
     """'40 % of reachable', to a tenth where that matters; '' when there is no share."""
     if rate.ratio is None:
         return ""
-    percent = f"{rate.ratio * 100:.1f}".removesuffix(".0")
-    return f"{percent} % {label}"
+    percent = round(rate.ratio * 100, 1)
+    shown = str(int(percent)) if percent.is_integer() else number_format(percent, 1)
+    return gettext("%(percent)s %% %(label)s") % {"percent": shown, "label": label}
 
 
 def campaign_live(campaign: Campaign) -> dict:

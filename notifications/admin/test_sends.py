@@ -22,6 +22,8 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_test
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
@@ -30,6 +32,7 @@ from notifications.errors import REFUSALS
 from notifications.recipients.seeds import seed_recipients
 from notifications.recipients.selectors import Reach, recipients_by_reach
 
+from ..formats import number_text
 from ..models import Campaign, CampaignContent, Delivery, Recipient, SeedRecipient
 from .base import moment_text, refusal_on_form
 
@@ -38,13 +41,13 @@ TEST_SENDS_SHOWN = 5
 
 # What staff read for each delivery status of a test.
 STATUS_TEXT = {
-    Delivery.Status.PENDING: "Waiting",
-    Delivery.Status.SENDING: "Being sent",
-    Delivery.Status.SENT: "Sent",
-    Delivery.Status.FAILED: "Failed",
-    Delivery.Status.SKIPPED: "Not sent",
-    Delivery.Status.UNKNOWN: "Unknown: the provider did not answer clearly",
-    Delivery.Status.CANCELLED: "Cancelled",
+    Delivery.Status.PENDING: pgettext_lazy("deliveries", "Waiting"),
+    Delivery.Status.SENDING: _("Being sent"),
+    Delivery.Status.SENT: pgettext_lazy("deliveries", "Sent"),
+    Delivery.Status.FAILED: pgettext_lazy("deliveries", "Failed"),
+    Delivery.Status.SKIPPED: pgettext_lazy("test send", "Not sent"),
+    Delivery.Status.UNKNOWN: _("Unknown: the provider did not answer clearly"),
+    Delivery.Status.CANCELLED: pgettext_lazy("deliveries", "Cancelled"),
 }
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
@@ -55,12 +58,12 @@ class KindFilter(admin.SimpleListFilter):
     Its parameter is the one a plain `kind` filter would use, so links to it keep working.
     """
 
-    title = "kind"
+    title = _("kind")
     parameter_name = "kind__exact"
     ALL = "all"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [*Campaign.Kind.choices, (self.ALL, "All kinds")]
+        return [*Campaign.Kind.choices, (self.ALL, _("All kinds"))]
 
     def value(self) -> str:
         return super().value() or Campaign.Kind.CAMPAIGN
@@ -89,8 +92,8 @@ class SendTestForm(forms.Form):
     others = forms.ModelMultipleChoiceField(
         queryset=Recipient.objects.all(),
         required=False,
-        label="Also send to",
-        help_text="Search by last name, external id, phone or address.",
+        label=_("Also send to"),
+        help_text=_("Search by last name, external id, phone or address."),
     )
 
     def __init__(self, *args: Any, seeds: list[int], admin_site: admin.AdminSite, **kwargs: Any):
@@ -115,8 +118,11 @@ def seed_rows(campaign: Campaign, user: Any) -> list[dict]:
     people = seed_recipients(user)
     reasons = {}
     for reach, why in (
-        (Reach.OPTED_OUT, "Opted out: gets no messages."),
-        (Reach.NO_ADDRESS, f"No {campaign.get_channel_display()} address."),
+        (Reach.OPTED_OUT, gettext("Opted out: gets no messages.")),
+        (
+            Reach.NO_ADDRESS,
+            gettext("No %(channel)s address.") % {"channel": campaign.get_channel_display()},
+        ),
     ):
         for pk in recipients_by_reach(people, campaign.channel, reach).values_list("pk", flat=True):
             reasons[pk] = why
@@ -124,7 +130,7 @@ def seed_rows(campaign: Campaign, user: Any) -> list[dict]:
     return [
         {
             "recipient": recipient,
-            "whose": "Mine" if recipient.pk in own else "Everyone's",
+            "whose": gettext("Mine") if recipient.pk in own else gettext("Everyone's"),
             "why_not": reasons.get(recipient.pk, ""),
         }
         for recipient in people
@@ -156,15 +162,19 @@ def send_test_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int)
             count = test.deliveries.count()
             model_admin.message_user(
                 request,
-                f"Test sent to {count:,} {'person' if count == 1 else 'people'}; "
-                "the results are below.",
+                ngettext(
+                    "Test sent to %(count)s person; the results are below.",
+                    "Test sent to %(count)s people; the results are below.",
+                    count,
+                )
+                % {"count": number_text(count)},
                 messages.SUCCESS,
             )
             return redirect(f"{change_url}#test-sends")
     ticked = {str(pk) for pk in form["seeds"].value() or []}
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Send a test of '{campaign}'",
+        "title": gettext("Send a test of '%(name)s'") % {"name": campaign},
         "opts": model_admin.model._meta,
         "original": campaign,
         "campaign": campaign,
@@ -186,14 +196,14 @@ def send_test_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int)
 def _version_label(test: Campaign, versions: dict[int, dict]) -> str:
     for version, content in versions.items():
         if content == test.content:
-            return f"version {version}"
-    return "the draft's text"
+            return gettext("version %(version)s") % {"version": version}
+    return gettext("the draft's text")
 
 
 def _delivery_row(delivery: Delivery) -> dict:
     status = STATUS_TEXT[delivery.status]
     if delivery.status == Delivery.Status.SKIPPED and delivery.error:
-        status = f"{status}: {delivery.error}"
+        status = gettext("%(status)s: %(error)s") % {"status": status, "error": delivery.error}
     answer = ""
     if delivery.provider_response is not None:
         answer = json.dumps(delivery.provider_response, indent=2, ensure_ascii=False)
@@ -233,7 +243,7 @@ def campaign_test_results(campaign: Campaign) -> dict | None:
         "tests": [
             {
                 "test": test,
-                "by": test.created_by or "someone",
+                "by": test.created_by or gettext("someone"),
                 "when": moment_text(test.dispatched_at or test.created_at),
                 "version": _version_label(test, versions),
                 "deliveries": deliveries[test.pk],

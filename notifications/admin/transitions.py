@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.lifecycle import (
     Action,
@@ -32,6 +34,7 @@ from notifications.campaigns.services import (
     campaign_unschedule,
 )
 
+from ..formats import number_text
 from ..models import Campaign
 from .base import moment_text
 from .timezones import ZonedDateTimeField
@@ -43,7 +46,7 @@ class TransitionForm(forms.Form):
     Only the shape is checked here; the services refuse a past time.
     """
 
-    scheduled_at = ZonedDateTimeField(label="Send at")
+    scheduled_at = ZonedDateTimeField(label=_("Send at"))
 
     def __init__(self, *args, action: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -69,19 +72,51 @@ def _reach(campaign: Campaign) -> str:
     plan = campaign_send_plan(
         campaign=campaign, content=campaign_message(campaign), max_age=CONFIRMATION_MAX_AGE
     )
-    sentence = f"'{campaign}' to {plan.reachable:,} recipients on {campaign.get_channel_display()}"
-    if plan.skipped:
-        reasons = (
-            "excluded, opted out or no address" if plan.excluded else "opted out or no address"
+    names = {
+        "name": campaign,
+        "count": number_text(plan.reachable),
+        "channel": campaign.get_channel_display(),
+    }
+    if not plan.skipped:
+        return (
+            ngettext(
+                "'%(name)s' to %(count)s recipients on %(channel)s",
+                "'%(name)s' to %(count)s recipients on %(channel)s",
+                plan.reachable,
+            )
+            % names
         )
-        sentence += f" ({plan.skipped:,} of {plan.people:,} are skipped: {reasons})"
-    return sentence
+    names.update(skipped=number_text(plan.skipped), people=number_text(plan.people))
+    if plan.excluded:
+        sentence = ngettext(
+            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "skipped: excluded, opted out or no address)",
+            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "skipped: excluded, opted out or no address)",
+            plan.reachable,
+        )
+    else:
+        sentence = ngettext(
+            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "skipped: opted out or no address)",
+            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "skipped: opted out or no address)",
+            plan.reachable,
+        )
+    return sentence % names
+
+
+def _schedule_question(campaign: Campaign) -> str:
+    return gettext("Schedule %(reach)s?") % {"reach": _reach(campaign)}
 
 
 def _dispatch_question(campaign: Campaign) -> str:
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
-        return f"Schedule {_reach(campaign)} for {moment_text(campaign.scheduled_at)}?"
-    return f"Send {_reach(campaign)}?"
+        return gettext("Schedule %(reach)s for %(moment)s?") % {
+            "reach": _reach(campaign),
+            "moment": moment_text(campaign.scheduled_at),
+        }
+    return gettext("Send %(reach)s?") % {"reach": _reach(campaign)}
 
 
 def _open(campaign: Campaign) -> int:
@@ -103,8 +138,11 @@ def _schedule(campaign: Campaign, user, data: dict) -> str:
 
 def _dispatched_sentence(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED:
-        return f"'{campaign}' is scheduled for {moment_text(campaign.scheduled_at)}."
-    return f"'{campaign}' is being sent."
+        return gettext("'%(name)s' is scheduled for %(moment)s.") % {
+            "name": campaign,
+            "moment": moment_text(campaign.scheduled_at),
+        }
+    return gettext("'%(name)s' is being sent.") % {"name": campaign}
 
 
 def _count_of(status: str) -> Callable[[Campaign], int]:
@@ -113,113 +151,156 @@ def _count_of(status: str) -> Callable[[Campaign], int]:
 
 def _pause(campaign: Campaign, user, data: dict) -> str:
     campaign_pause(campaign_id=campaign.pk, user=user)
-    return f"'{campaign}' is paused."
+    return gettext("'%(name)s' is paused.") % {"name": campaign}
 
 
 def _resume(campaign: Campaign, user, data: dict) -> str:
     campaign_resume(campaign_id=campaign.pk, user=user)
-    return f"'{campaign}' goes on."
+    return gettext("'%(name)s' goes on.") % {"name": campaign}
 
 
 def _cancel(campaign: Campaign, user, data: dict) -> str:
     campaign_cancel(campaign_id=campaign.pk, user=user)
-    return f"'{campaign}' is cancelled."
+    return gettext("'%(name)s' is cancelled.") % {"name": campaign}
 
 
 def _retry_failed(campaign: Campaign, user, data: dict) -> str:
     count = campaign_retry_failed(campaign_id=campaign.pk, user=user)
-    return (
-        f"{count:,} failed deliveries will be sent again with version "
-        f"{campaign.content_version} of the message."
-    )
+    return ngettext(
+        "%(count)s failed deliveries will be sent again with version %(version)s of the message.",
+        "%(count)s failed deliveries will be sent again with version %(version)s of the message.",
+        count,
+    ) % {"count": number_text(count), "version": campaign.content_version}
 
 
 def _retry_question(campaign: Campaign) -> str:
     failed = _count_of("failed")(campaign)
-    return (
-        f"Send the {failed:,} failed deliveries of '{campaign}' again with version "
-        f"{campaign.content_version} of the message?"
-    )
+    return ngettext(
+        "Send the %(count)s failed deliveries of '%(name)s' again with version %(version)s of "
+        "the message?",
+        "Send the %(count)s failed deliveries of '%(name)s' again with version %(version)s of "
+        "the message?",
+        failed,
+    ) % {"count": number_text(failed), "name": campaign, "version": campaign.content_version}
 
 
 def _copy(campaign: Campaign, user, data: dict) -> tuple[str, str]:
     copy, template = campaign_copy(campaign_id=campaign.pk, user=user)
+    names = {"copy": copy, "name": campaign, "template": template}
     sentence = (
-        f"'{copy}' is a new draft with the message, audiences and exclusions of '{campaign}'."
+        gettext(
+            "'%(copy)s' is a new draft with the message, audiences and exclusions of '%(name)s'."
+        )
+        % names
     )
     if template is not None:
-        sentence += f" Its message is the new template '{template}'."
+        sentence += " " + gettext("Its message is the new template '%(template)s'.") % names
     return sentence, reverse("admin:notifications_campaign_change", args=[copy.pk])
 
 
 def _copy_question(campaign: Campaign) -> str:
-    question = (
-        f"Make a new draft from '{campaign}' with the same message, audiences and exclusions? "
-        f"'{campaign}' itself does not change."
-    )
+    question = gettext(
+        "Make a new draft from '%(name)s' with the same message, audiences and exclusions? "
+        "'%(name)s' itself does not change."
+    ) % {"name": campaign}
     if campaign.sendios_project_id is not None:
-        question += " Its Sendios ids are not copied: SMS callbacks find one campaign by them."
+        question += " " + gettext(
+            "Its Sendios ids are not copied: SMS callbacks find one campaign by them."
+        )
     return question
 
 
 def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
     count = campaign_resend_unknown(campaign_id=campaign.pk, user=user)
-    return f"{count:,} deliveries of unknown fate will be sent again."
+    return ngettext(
+        "%(count)s deliveries of unknown fate will be sent again.",
+        "%(count)s deliveries of unknown fate will be sent again.",
+        count,
+    ) % {"count": number_text(count)}
 
 
 def _reschedule(campaign: Campaign, user, data: dict) -> str:
     rescheduled = campaign_reschedule(
         campaign_id=campaign.pk, user=user, scheduled_at=data["scheduled_at"]
     )
-    return f"'{campaign}' is rescheduled for {moment_text(rescheduled.scheduled_at)}."
+    return gettext("'%(name)s' is rescheduled for %(moment)s.") % {
+        "name": campaign,
+        "moment": moment_text(rescheduled.scheduled_at),
+    }
 
 
 def _unschedule_question(campaign: Campaign) -> str:
     prepared = campaign_progress(campaign_id=campaign.pk)["total"]
-    deliveries = "delivery" if prepared == 1 else "deliveries"
-    return (
-        f"Take '{campaign}' back to a draft? Nothing has been sent yet; the {prepared:,} "
-        f"{deliveries} prepared for it are discarded, and you can edit it and schedule it again."
-    )
+    return ngettext(
+        "Take '%(name)s' back to a draft? Nothing has been sent yet; the %(count)s delivery "
+        "prepared for it are discarded, and you can edit it and schedule it again.",
+        "Take '%(name)s' back to a draft? Nothing has been sent yet; the %(count)s deliveries "
+        "prepared for it are discarded, and you can edit it and schedule it again.",
+        prepared,
+    ) % {"name": campaign, "count": number_text(prepared)}
 
 
 def _unschedule(campaign: Campaign, user, data: dict) -> str:
     campaign_unschedule(campaign_id=campaign.pk, user=user)
-    return f"'{campaign}' is a draft again: nothing was sent."
+    return gettext("'%(name)s' is a draft again: nothing was sent.") % {"name": campaign}
+
+
+def _pause_question(campaign: Campaign) -> str:
+    left = _open(campaign)
+    return ngettext(
+        "Pause '%(name)s'? %(count)s deliveries wait; requests under way finish.",
+        "Pause '%(name)s'? %(count)s deliveries wait; requests under way finish.",
+        left,
+    ) % {"name": campaign, "count": number_text(left)}
+
+
+def _resume_question(campaign: Campaign) -> str:
+    left = _open(campaign)
+    return ngettext(
+        "Resume '%(name)s'? %(count)s deliveries are left to send.",
+        "Resume '%(name)s'? %(count)s deliveries are left to send.",
+        left,
+    ) % {"name": campaign, "count": number_text(left)}
+
+
+def _cancel_question(campaign: Campaign) -> str:
+    left = _open(campaign)
+    return ngettext(
+        "Cancel '%(name)s' for good? %(count)s deliveries will not be sent.",
+        "Cancel '%(name)s' for good? %(count)s deliveries will not be sent.",
+        left,
+    ) % {"name": campaign, "count": number_text(left)}
+
+
+def _resend_question(campaign: Campaign) -> str:
+    unknown = _count_of("unknown")(campaign)
+    return ngettext(
+        "Send the %(count)s deliveries of '%(name)s' whose fate is unknown again? Some of "
+        "these people may have got the message and will get it twice.",
+        "Send the %(count)s deliveries of '%(name)s' whose fate is unknown again? Some of "
+        "these people may have got the message and will get it twice.",
+        unknown,
+    ) % {"name": campaign, "count": number_text(unknown)}
+
+
+def _reschedule_question(campaign: Campaign) -> str:
+    return gettext("Move the start of '%(name)s' from %(moment)s to another time?") % {
+        "name": campaign,
+        "moment": moment_text(campaign.scheduled_at),
+    }
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "dispatch": Transition("Dispatch", _dispatch_question, _dispatch),
-    "schedule": Transition("Schedule", lambda c: f"Schedule {_reach(c)}?", _schedule),
-    "pause": Transition(
-        "Pause",
-        lambda c: f"Pause '{c}'? {_open(c):,} deliveries wait; requests under way finish.",
-        _pause,
-    ),
-    "resume": Transition(
-        "Resume", lambda c: f"Resume '{c}'? {_open(c):,} deliveries are left to send.", _resume
-    ),
-    "cancel": Transition(
-        "Cancel",
-        lambda c: f"Cancel '{c}' for good? {_open(c):,} deliveries will not be sent.",
-        _cancel,
-    ),
-    "retry_failed": Transition("Retry failed", _retry_question, _retry_failed),
-    "resend_unknown": Transition(
-        "Resend unknown",
-        lambda c: (
-            f"Send the {_count_of('unknown')(c):,} deliveries of '{c}' whose fate is "
-            "unknown again? Some of these people may have got the message and will get it twice."
-        ),
-        _resend_unknown,
-    ),
-    "copy": Transition("Copy", _copy_question, _copy, permission="notifications.add_campaign"),
-    "reschedule": Transition(
-        "Reschedule",
-        lambda c: f"Move the start of '{c}' from {moment_text(c.scheduled_at)} to another time?",
-        _reschedule,
-    ),
-    "unschedule": Transition("Back to draft", _unschedule_question, _unschedule),
+    "dispatch": Transition(_("Dispatch"), _dispatch_question, _dispatch),
+    "schedule": Transition(_("Schedule"), _schedule_question, _schedule),
+    "pause": Transition(_("Pause"), _pause_question, _pause),
+    "resume": Transition(_("Resume"), _resume_question, _resume),
+    "cancel": Transition(_("Cancel"), _cancel_question, _cancel),
+    "retry_failed": Transition(_("Retry failed"), _retry_question, _retry_failed),
+    "resend_unknown": Transition(_("Resend unknown"), _resend_question, _resend_unknown),
+    "copy": Transition(_("Copy"), _copy_question, _copy, permission="notifications.add_campaign"),
+    "reschedule": Transition(_("Reschedule"), _reschedule_question, _reschedule),
+    "unschedule": Transition(_("Back to draft"), _unschedule_question, _unschedule),
 }
 
 
@@ -252,18 +333,22 @@ def transition_buttons(campaign: Campaign, user) -> list[Button]:
     they touch."""
     progress = campaign_progress(campaign_id=campaign.pk)
     labels = {
-        "dispatch": "Dispatch now",
-        "schedule": "Schedule…",
-        "retry_failed": f"Retry {progress['failed']:,} failed",
-        "resend_unknown": f"Resend {progress['unknown']:,} unknown",
-        "send_test": "Send test…",
-        "edit_content": "Edit message…",
-        "copy": "Copy…",
-        "reschedule": "Reschedule…",
-        "unschedule": "Back to draft",
+        "dispatch": gettext("Dispatch now"),
+        "schedule": gettext("Schedule…"),
+        "retry_failed": gettext("Retry %(count)s failed")
+        % {"count": number_text(progress["failed"])},
+        "resend_unknown": gettext("Resend %(count)s unknown")
+        % {"count": number_text(progress["unknown"])},
+        "send_test": gettext("Send test…"),
+        "edit_content": gettext("Edit message…"),
+        "copy": gettext("Copy…"),
+        "reschedule": gettext("Reschedule…"),
+        "unschedule": gettext("Back to draft"),
     }
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
-        labels["dispatch"] = f"Dispatch for {moment_text(campaign.scheduled_at)}"
+        labels["dispatch"] = gettext("Dispatch for %(moment)s") % {
+            "moment": moment_text(campaign.scheduled_at)
+        }
     buttons = []
     for action in _offered(campaign, progress):
         if action in _OWN_PAGES:

@@ -8,7 +8,8 @@ function startCampaignProgress() {
   const desk = document.getElementById("campaign-desk");
   if (!desk || !desk.dataset.progressUrl) return;
   const every = 2000;
-  const fmt = (n) => Number(n).toLocaleString("en-US");
+  // Numbers grouped as the page's language groups them (the server's `num` filter does the same).
+  const fmt = (n) => Number(n).toLocaleString(document.documentElement.lang || "en-US");
 
   function show(data) {
     const text = {

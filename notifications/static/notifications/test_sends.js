@@ -30,9 +30,16 @@
     if (others) Array.from(others.selectedOptions).forEach(function (option) { chosen.add(option.value); });
     const button = form.querySelector("#send-test-button");
     const list = form.querySelectorAll("input[name=seeds]:checked").length;
-    button.value = (others && others.selectedOptions.length)
-      ? "Send test to " + chosen.size + (chosen.size === 1 ? " person" : " people")
-      : "Send to my test list (" + list + ")";
+    // The labels come translated from the page (data-label-*), one per plural form.
+    const lang = document.documentElement.lang || "en";
+    const count = (n) => n.toLocaleString(lang);
+    if (others && others.selectedOptions.length) {
+      const form = new Intl.PluralRules(lang).select(chosen.size);
+      const label = button.dataset["label" + form.charAt(0).toUpperCase() + form.slice(1)];
+      button.value = (label || button.dataset.labelOther).replace("__count__", count(chosen.size));
+    } else {
+      button.value = button.dataset.listLabel.replace("__count__", count(list));
+    }
   }
 
   function watchSendForm() {
