@@ -31,15 +31,6 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def default_language():
-    """Each test starts in the default language: LocaleMiddleware activates a request's language
-    on the thread and leaves it there, so a test's Russian request would make the next test's
-    English assertions read Russian."""
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture(autouse=True)
 def fresh_limiter_state():
     """The database rolls back after each test; the limiter's Redis state must be cleared too.
 
