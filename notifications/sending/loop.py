@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.content.checks import render_for_channel
@@ -291,8 +292,16 @@ def _send_groups(
         if breaker_trips(campaign.pk, outcome, throttled):
             _campaign_pause_for(
                 campaign.pk,
-                f"{provider.channel} failed {settings.VESTNIK_BREAKER_THRESHOLD} requests in a "
-                f"row; last: {last_error(outcome)}",
+                ngettext(
+                    "%(channel)s failed %(count)s request in a row; last: %(error)s",
+                    "%(channel)s failed %(count)s requests in a row; last: %(error)s",
+                    settings.VESTNIK_BREAKER_THRESHOLD,
+                )
+                % {
+                    "channel": provider.channel,
+                    "count": settings.VESTNIK_BREAKER_THRESHOLD,
+                    "error": last_error(outcome),
+                },
                 Campaign.PauseCause.BREAKER,
             )
             return "the circuit breaker opened"
