@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.content.checks import render_for_channel
@@ -269,7 +269,9 @@ def _send_groups(
             if outcome.hold_until is not None:
                 # Recorded before the slot frees, so no sender can slip in between.
                 limiter.hold(
-                    key, until=outcome.hold_until.timestamp(), reason="provider asked to wait"
+                    key,
+                    until=outcome.hold_until.timestamp(),
+                    reason=gettext("provider asked to wait"),
                 )
         report.requests += 1
         if outcome.quota is not None:
