@@ -16,6 +16,7 @@ import hmac
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -74,7 +75,7 @@ class SmsWebhookSecretAuthentication(BaseAuthentication):
         if secret_matches(candidates, sms_webhook_secrets()):
             return WebhookSender(), None
         # The same words whatever was wrong: nothing here may hint at the secrets.
-        raise exceptions.AuthenticationFailed("Invalid webhook credentials.")
+        raise exceptions.AuthenticationFailed(_("Invalid webhook credentials."))
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{REALM}"'

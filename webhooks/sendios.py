@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from notifications.db.storable import MAX_JSON_DEPTH, unstorable_character
 
 SMS_SENT = "sms_sent"
@@ -127,12 +129,15 @@ def parse_body(body: bytes, *, received_at: datetime) -> ParsedBody:
         positions = [(str(index), value) for index, value in enumerate(document)]
     else:
         raise SendiosBodyError(
-            f"The body is JSON {_kind(document)}, not an object or an array of events."
+            _("The body is JSON %(kind)s, not an object or an array of events.")
+            % {"kind": _kind(document)}
         )
     if not any(isinstance(value, dict) for _, value in positions):
         raise SendiosBodyError(
-            'The body holds no event object: expected numeric keys ("0", "1", ...) whose '
-            'values are events, an array of events, or one event with an "event" field.'
+            _(
+                'The body holds no event object: expected numeric keys ("0", "1", ...) whose '
+                'values are events, an array of events, or one event with an "event" field.'
+            )
         )
     return ParsedBody(
         tuple(
@@ -144,12 +149,13 @@ def parse_body(body: bytes, *, received_at: datetime) -> ParsedBody:
 
 def _load_json(body: bytes) -> Any:
     if not body.strip():
-        raise SendiosBodyError("The body is empty: expected JSON events.")
+        raise SendiosBodyError(_("The body is empty: expected JSON events."))
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SendiosBodyError(
-            f"The body is not UTF-8 text: byte {exc.start} cannot be decoded."
+            _("The body is not UTF-8 text: byte %(position)s cannot be decoded.")
+            % {"position": exc.start}
         ) from None
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -157,16 +163,19 @@ def _load_json(body: bytes) -> Any:
         # Some of json's messages end in "at", meant to be followed by a position.
         reason = exc.msg.removesuffix(" at")
         raise SendiosBodyError(
-            f"The body is not valid JSON: {reason} at line {exc.lineno} column {exc.colno}."
+            _("The body is not valid JSON: %(reason)s at line %(line)s column %(column)s.")
+            % {"reason": reason, "line": exc.lineno, "column": exc.colno}
         ) from None
     except RecursionError:
-        raise SendiosBodyError("The body is not usable JSON: it is nested too deeply.") from None
+        raise SendiosBodyError(_("The body is not usable JSON: it is nested too deeply.")) from None
     except _UnusableNumber as exc:
-        raise SendiosBodyError(f"The body is not usable JSON: {exc}.") from None
+        raise SendiosBodyError(
+            _("The body is not usable JSON: %(reason)s.") % {"reason": exc}
+        ) from None
     except ValueError:
         # Python refuses to read integers of more than 4300 digits (sys.int_info).
         raise SendiosBodyError(
-            "The body is not usable JSON: a number has too many digits."
+            _("The body is not usable JSON: a number has too many digits.")
         ) from None
 
 
@@ -175,27 +184,33 @@ class _UnusableNumber(ValueError):
 
 
 def _refuse_constant(name: str) -> Any:
-    raise _UnusableNumber(f"{name} is not a JSON number")
+    raise _UnusableNumber(_("%(name)s is not a JSON number") % {"name": name})
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _UnusableNumber(f"the number {text[:40]} is out of range")
+        raise _UnusableNumber(_("the number %(number)s is out of range") % {"number": text[:40]})
     return value
 
 
 def _parse_event(value: Any, received_at: datetime) -> SendiosEvent | RejectedEvent:
     if not isinstance(value, dict):
-        return RejectedEvent(f"The event is {_kind(value)}, not a JSON object.")
+        return RejectedEvent(
+            _("The event is %(kind)s, not a JSON object.") % {"kind": _kind(value)}
+        )
     event_type = value.get("event")
     if event_type is None:
-        return RejectedEvent('The event has no "event" field.')
+        return RejectedEvent(_('The event has no "event" field.'))
     if not isinstance(event_type, str) or not event_type.strip():
-        return RejectedEvent(f'"event" must be a name, not {_show(event_type)}.')
+        return RejectedEvent(
+            _('"event" must be a name, not %(value)s.') % {"value": _show(event_type)}
+        )
     label = event_type[:MAX_EVENT_NAME] if _storable_text(event_type) else ""
     if len(event_type) > MAX_EVENT_NAME:
-        return RejectedEvent(f'"event" is longer than {MAX_EVENT_NAME} characters.', label)
+        return RejectedEvent(
+            _('"event" is longer than %(limit)s characters.') % {"limit": MAX_EVENT_NAME}, label
+        )
     problem = _unstorable(value)
     if problem:
         return RejectedEvent(problem, label)
@@ -242,8 +257,12 @@ def _moment(ts: int | None, received_at: datetime) -> datetime:
     latest = received_at + TS_FUTURE_TOLERANCE
     if ts < TS_EARLIEST.timestamp() or ts > latest.timestamp():
         raise _FieldError(
-            f'"ts" {ts} is not a time between {TS_EARLIEST:%Y-%m-%d} and {latest:%Y-%m-%d} '
-            "in unix seconds."
+            _('"ts" %(ts)s is not a time between %(earliest)s and %(latest)s in unix seconds.')
+            % {
+                "ts": ts,
+                "earliest": f"{TS_EARLIEST:%Y-%m-%d}",
+                "latest": f"{latest:%Y-%m-%d}",
+            }
         )
     return datetime.fromtimestamp(ts, tz=UTC)
 
@@ -251,7 +270,7 @@ def _moment(ts: int | None, received_at: datetime) -> datetime:
 def _required_integer(value: dict[str, Any], name: str, maximum: int | None) -> int:
     number = _optional_integer(value, name, maximum)
     if number is None:
-        raise _FieldError(f'The event has no "{name}".')
+        raise _FieldError(_('The event has no "%(name)s".') % {"name": name})
     return number
 
 
@@ -270,9 +289,14 @@ def _optional_integer(value: dict[str, Any], name: str, maximum: int | None) -> 
     elif isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip()):
         number = int(raw.strip().split(".")[0])
     if number is None:
-        raise _FieldError(f'"{name}" must be a whole number, not {_show(raw)}.')
+        raise _FieldError(
+            _('"%(name)s" must be a whole number, not %(value)s.')
+            % {"name": name, "value": _show(raw)}
+        )
     if number < 0 or (maximum is not None and number > maximum):
-        raise _FieldError(f'"{name}" {number} is out of range.')
+        raise _FieldError(
+            _('"%(name)s" %(number)s is out of range.') % {"name": name, "number": number}
+        )
     return number
 
 
@@ -285,9 +309,13 @@ def _text(
     if numbers and isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
-        raise _FieldError(f'"{name}" must be text, not {_show(raw)}.')
+        raise _FieldError(
+            _('"%(name)s" must be text, not %(value)s.') % {"name": name, "value": _show(raw)}
+        )
     if limit is not None and len(raw) > limit:
-        raise _FieldError(f'"{name}" is longer than {limit} characters.')
+        raise _FieldError(
+            _('"%(name)s" is longer than %(limit)s characters.') % {"name": name, "limit": limit}
+        )
     return raw or None
 
 
@@ -301,17 +329,19 @@ def _unstorable(value: Any) -> str:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return f"The event is nested deeper than {MAX_JSON_DEPTH} levels."
+            return _("The event is nested deeper than %(depth)s levels.") % {
+                "depth": MAX_JSON_DEPTH
+            }
         if isinstance(item, str):
             if not _storable_text(item):
-                return (
+                return _(
                     "The event holds text that cannot be stored (a NUL character or an "
                     "unpaired surrogate)."
                 )
         elif isinstance(item, dict):
             for key, child in item.items():
                 if not _storable_text(key):
-                    return (
+                    return _(
                         "The event holds a field name that cannot be stored (a NUL character "
                         "or an unpaired surrogate)."
                     )
@@ -333,14 +363,14 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return _("a boolean")
     if isinstance(value, int | float):
-        return "a number"
+        return _("a number")
     if isinstance(value, str):
-        return "a string"
+        return _("a string")
     if isinstance(value, list):
-        return "an array"
-    return "an object"
+        return _("an array")
+    return _("an object")
 
 
 def _show(value: Any) -> str:

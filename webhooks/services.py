@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications.campaigns.sms import SmsOrigin, sms_links_find
 from notifications.db.bulk import bulk_insert_objects
@@ -106,7 +107,10 @@ def sms_webhook_receive(
     except Exception as exc:
         InboundWebhook.objects.filter(pk=inbound.pk).update(
             status=InboundWebhook.Status.FAILED,
-            error=f"Processing failed: {type(exc).__name__}: {exc}"[:2000],
+            error=(
+                _("Processing failed: %(kind)s: %(error)s")
+                % {"kind": type(exc).__name__, "error": exc}
+            )[:2000],
             processed_at=timezone.now(),
         )
         raise
@@ -127,10 +131,13 @@ def sms_webhook_refuse_oversized(
     a body that does not parse; the row says what happened, who sent it and how big it was.
     """
     if size is None:
-        error = f"The body is larger than the limit of {limit} bytes."
+        error = _("The body is larger than the limit of %(limit)s bytes.") % {"limit": limit}
         size = limit + 1
     else:
-        error = f"The body of {size} bytes is larger than the limit of {limit} bytes."
+        error = _("The body of %(size)s bytes is larger than the limit of %(limit)s bytes.") % {
+            "size": size,
+            "limit": limit,
+        }
     return _refuse(error, size, _request_fields(headers, query_string, remote_addr))
 
 
@@ -145,7 +152,9 @@ def sms_webhook_refuse_unreadable(
 
     What arrived before the break is not kept, for the same reason as an oversized body's.
     """
-    error = f"The body could not be read: {_printable(reason)[:MAX_READ_ERROR]}."
+    error = _("The body could not be read: %(reason)s.") % {
+        "reason": _printable(reason)[:MAX_READ_ERROR]
+    }
     return _refuse(error, 0, _request_fields(headers, query_string, remote_addr))
 
 
@@ -172,7 +181,8 @@ def inbound_webhook_reprocess(*, inbound_id: int) -> WebhookReceipt:
         inbound = InboundWebhook.objects.select_for_update().get(pk=inbound_id)
         if len(inbound.body) != inbound.body_size:
             raise NotReprocessable(
-                f"Inbound webhook #{inbound_id} kept no body to process: {inbound.error}"
+                _("Inbound webhook #%(id)s kept no body to process: %(error)s")
+                % {"id": inbound_id, "error": inbound.error}
             )
         previously_accepted = frozenset(
             inbound.events.filter(outcome=InboundEvent.Outcome.ACCEPTED).values_list(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -32,10 +33,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             key = IntegrationKey.objects.get_from_key(secret.strip())
         except IntegrationKey.DoesNotExist:
             raise exceptions.AuthenticationFailed(
-                "This API key is not valid or has been revoked."
+                _("This API key is not valid or has been revoked.")
             ) from None
         if key.has_expired:
-            raise exceptions.AuthenticationFailed("This API key has expired.")
+            raise exceptions.AuthenticationFailed(_("This API key has expired."))
         integration_key_touch(key=key)
         return AnonymousUser(), key
 

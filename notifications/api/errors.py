@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers, status, views
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -29,7 +30,7 @@ class Conflict(exceptions.APIException):
     """The resource's state does not allow this request now (a campaign transition)."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
+    default_detail = _("The request conflicts with the current state.")
     default_code = "conflict"
 
 
@@ -37,7 +38,7 @@ class IdempotencyKeyReused(exceptions.APIException):
     """The Idempotency-Key was first used with another request."""
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was used with a different request."
+    default_detail = _("This Idempotency-Key was used with a different request.")
     default_code = "idempotency_key_reused"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -72,8 +73,10 @@ def idempotent_call(
             if record.created_at >= timezone.now() - ttl and record.status_code is not None:
                 if record.fingerprint != fingerprint:
                     raise IdempotencyMismatch(
-                        "This Idempotency-Key was used with a different request; "
-                        "use a new key for a new request."
+                        _(
+                            "This Idempotency-Key was used with a different request; "
+                            "use a new key for a new request."
+                        )
                     ) from None
                 return IdempotentAnswer(record.status_code, record.response, replayed=True)
             # Expired: the key starts a new request.
@@ -104,7 +107,7 @@ def idempotent_response(request: Request, action: Callable[[], tuple[int, Any]])
         return Response(body, status=status_code)
     if len(key) > 255:
         raise serializers.ValidationError(
-            {"Idempotency-Key": ["Ensure this header has no more than 255 characters."]}
+            {"Idempotency-Key": [_("Ensure this header has no more than 255 characters.")]}
         )
     answer = idempotent_call(
         owner=_owner(request),

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from notifications.db.storable import MAX_JSON_DEPTH, nesting_exceeds
 
-TOO_DEEP = f"JSON parse error - the body is nested deeper than {MAX_JSON_DEPTH} levels."
+
+def _too_deep() -> str:
+    """The refusal of a body nested past `MAX_JSON_DEPTH`, in the request's language."""
+    return gettext("JSON parse error - the body is nested deeper than %(depth)s levels.") % {
+        "depth": MAX_JSON_DEPTH
+    }
 
 
 class JSONParser(parsers.JSONParser):
@@ -32,7 +38,7 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(TOO_DEEP) from None
+            raise ParseError(_too_deep()) from None
         if nesting_exceeds(data, MAX_JSON_DEPTH):
-            raise ParseError(TOO_DEEP)
+            raise ParseError(_too_deep())
         return data

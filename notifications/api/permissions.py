@@ -19,6 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
 
@@ -33,7 +34,7 @@ class IntegrationAccess(DjangoModelPermissions):
     # DRF's map, where a read asks for the view permission as the admin's pages do. No view here
     # handles another method (TRACE): `get_required_permissions` answers 405, as keys get too.
     perms_map = {**DjangoModelPermissions.perms_map, "GET": _VIEW, "HEAD": _VIEW, "OPTIONS": _VIEW}
-    message = "This API key is read-only: it may list and read, not change anything."
+    message = gettext_lazy("This API key is read-only: it may list and read, not change anything.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if isinstance(request.auth, IntegrationKey):
@@ -46,7 +47,7 @@ class IntegrationAccess(DjangoModelPermissions):
         if not (user and user.is_authenticated):
             return False
         if not user.is_staff:
-            self.message = "Only staff users may use the API with a session."
+            self.message = gettext("Only staff users may use the API with a session.")
             return False
         needs = view.permission_needs(request)
         if needs is None:
@@ -59,7 +60,9 @@ class IntegrationAccess(DjangoModelPermissions):
             required = [_permission(model, verb) for verb in verbs]
         missing = _missing_permissions(user, model, required)
         if missing:
-            self.message = f"Your account may not do this: it lacks {' and '.join(missing)}."
+            self.message = gettext("Your account may not do this: it lacks %(missing)s.") % {
+                "missing": _joined(missing)
+            }
         return not missing
 
     def _required_permissions(self, request: Request, view: Any, model: type[Model]) -> list[str]:
@@ -93,10 +96,21 @@ def _missing_permissions(user: Any, model: type[Model], required: list[str]) -> 
         if name == view:
             # Django's admin shows an object to whoever may view or change it.
             if not (user.has_perm(view) or user.has_perm(change)):
-                missing.append(f"the permission {view} (or {change})")
+                missing.append(
+                    gettext("the permission %(name)s (or %(alternative)s)")
+                    % {"name": view, "alternative": change}
+                )
         elif not user.has_perm(name):
-            missing.append(f"the permission {name}")
+            missing.append(gettext("the permission %(name)s") % {"name": name})
     return missing
+
+
+def _joined(phrases: list[str]) -> str:
+    """The phrases as one: `a and b and c`, each joint worded by the language."""
+    text = phrases[0]
+    for phrase in phrases[1:]:
+        text = gettext("%(first)s and %(second)s") % {"first": text, "second": phrase}
+    return text
 
 
 def _permission(model: type[Model], verb: str) -> str:

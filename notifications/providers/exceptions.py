@@ -12,7 +12,8 @@ class ProviderError(Exception):
     """A provider call failed as a whole. `response_text` is the provider's answer, redacted."""
 
     def __init__(self, message: str, *, status_code: int | None = None, response_text: str = ""):
-        super().__init__(message)
+        # A lazily translated message is read now, in the language of the moment.
+        super().__init__(str(message))
         self.status_code = status_code
         self.response_text = response_text
 

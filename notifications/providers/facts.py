@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 # The largest id a numeric address may be: every numeric id the vendors take is a signed 64-bit
 # integer.
 MAX_NUMERIC_ADDRESS = 2**63 - 1
@@ -36,16 +38,28 @@ class AddressKind:
         if self.accepts(address):
             return None
         if not address.strip():
-            return f"{self.label} is empty."
-        return f"{self.label} must be a positive whole number, not {address.strip()!r}."
+            return _("%(label)s is empty.") % {"label": self.label}
+        return _("%(label)s must be a positive whole number, not %(value)s.") % {
+            "label": self.label,
+            "value": repr(address.strip()),
+        }
 
 
 @dataclass(frozen=True)
 class ContentNeed:
-    """Content fields of which at least one must be non-empty, and what staff read when none is."""
+    """Content fields of which at least one must be non-empty, and what staff read when none is.
+
+    `need` is declared on the provider class, before any language is chosen: a lazy translation,
+    read as `sentence` in the language of the moment.
+    """
 
     fields: tuple[str, ...]
-    sentence: str
+    need: str
+
+    @property
+    def sentence(self) -> str:
+        """What staff read when none of `fields` is given, in the active language."""
+        return str(self.need)
 
     def met_by(self, present: set[str]) -> bool:
         """Whether one of `fields` is among the non-empty fields `present`."""

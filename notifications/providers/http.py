@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
@@ -135,30 +136,27 @@ _UNBUILDABLE = (
 )
 
 
-NOTHING_SENT = "nothing was sent."
-MAYBE_DELIVERED = "the message may have been delivered."
-
-
 def _classify(error: requests.RequestException, host: str, read_timeout: float) -> TransportFailure:
     """Whether a transport error happened before the request left (retry) or after (unknown)."""
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_timeout",
-            f"{host} did not accept a connection in time; {NOTHING_SENT}",
+            _("%(host)s did not accept a connection in time; nothing was sent.") % {"host": host},
         )
     if isinstance(error, requests.exceptions.ReadTimeout):
         return TransportFailure(
             ResultStatus.UNKNOWN,
             "read_timeout",
-            f"{host} did not answer within {read_timeout:g} s; {MAYBE_DELIVERED}",
+            _("%(host)s did not answer within %(seconds)s s; the message may have been delivered.")
+            % {"host": host, "seconds": f"{read_timeout:g}"},
         )
     if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
         # Both fail while the connection is being set up, before the request is written.
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_error",
-            f"Could not open a secure connection to {host}; {NOTHING_SENT}",
+            _("Could not open a secure connection to %(host)s; nothing was sent.") % {"host": host},
         )
     reason = error.args[0] if error.args else None
     if isinstance(reason, MaxRetryError):
@@ -171,13 +169,21 @@ def _classify(error: requests.RequestException, host: str, read_timeout: float) 
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_error",
-            f"Could not connect to {host} (refused, unreachable or unknown host); {NOTHING_SENT}",
+            _(
+                "Could not connect to %(host)s (refused, unreachable or unknown host); "
+                "nothing was sent."
+            )
+            % {"host": host},
         )
     # A reset or a close after the request went out, a broken chunked answer, anything else.
     return TransportFailure(
         ResultStatus.UNKNOWN,
         "connection_lost",
-        f"The connection to {host} broke before an answer came; {MAYBE_DELIVERED}",
+        _(
+            "The connection to %(host)s broke before an answer came; "
+            "the message may have been delivered."
+        )
+        % {"host": host},
     )
 
 
@@ -228,7 +234,7 @@ class HttpClient:
         headers: Mapping[str, str] | None,
     ) -> Answer:
         session = self.session
-        host = urlsplit(url).hostname or "the provider"
+        host = urlsplit(url).hostname or _("the provider")
         try:
             prepared = session.prepare_request(
                 requests.Request(method, url, params=params, json=json, headers=dict(headers or {}))
@@ -271,8 +277,11 @@ class HttpClient:
 
     def _unbuildable(self, error: Exception) -> ProviderConfigurationError:
         return ProviderConfigurationError(
-            f"{self.channel}: the request could not be built ({type(error).__name__}); "
-            "check the provider's URL settings"
+            _(
+                "%(channel)s: the request could not be built (%(error)s); "
+                "check the provider's URL settings"
+            )
+            % {"channel": self.channel, "error": type(error).__name__}
         )
 
     def _answer(self, response: requests.Response) -> Answer:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext, gettext_lazy
+
 from .base import Provider
 from .facts import AddressKind, ContentNeed
 from .http import Answer, TransportFailure
@@ -69,13 +71,13 @@ class ImshopProvider(Provider):
     one_text_per_request = True
     content_fields = ("title", "body", "deeplink")
     content_needs = (
-        ContentNeed(("title",), "Imshop pushes need a title."),
-        ContentNeed(("body",), "Imshop pushes need a text."),
+        ContentNeed(("title",), gettext_lazy("Imshop pushes need a title.")),
+        ContentNeed(("body",), gettext_lazy("Imshop pushes need a text.")),
     )
-    address_kind = AddressKind("Imshop user id", numeric=False)
+    address_kind = AddressKind(gettext_lazy("Imshop user id"), numeric=False)
     external_id_is_default_address = True
     vendor = "Imshop"
-    messages_noun = "Imshop pushes"
+    messages_noun = gettext_lazy("Imshop pushes")
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)
@@ -134,7 +136,7 @@ class ImshopProvider(Provider):
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text="Imshop pushes need a title and a text.",
+                text=gettext("Imshop pushes need a title and a text."),
             )
         return None
 
@@ -145,11 +147,18 @@ class ImshopProvider(Provider):
         if not answer.ok:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
             code = error or f"http_{answer.status_code}"
-            text = error_text(f"Imshop answered HTTP {answer.status_code}", error, detail)
+            text = error_text(
+                gettext("Imshop answered HTTP %(status)s") % {"status": answer.status_code},
+                error,
+                detail,
+            )
             if verdict is Verdict.CONFIGURATION:
                 text = error_text(
-                    f"Imshop refused the request (HTTP {answer.status_code}); check "
-                    "IMSHOP_PUSH_URL and IMSHOP_API_KEY",
+                    gettext(
+                        "Imshop refused the request (HTTP %(status)s); check "
+                        "IMSHOP_PUSH_URL and IMSHOP_API_KEY"
+                    )
+                    % {"status": answer.status_code},
                     error,
                     detail,
                 )
@@ -158,9 +167,11 @@ class ImshopProvider(Provider):
             return self.conclude(messages, Verdict.SENT, answer=answer)
         if body.get("success") is False:
             verdict = ERROR_VERDICTS.get(error.strip().lower(), UNLISTED_ERROR_VERDICT)
-            text = error_text("Imshop did not send the push", error or "no reason given", detail)
+            text = error_text(
+                gettext("Imshop did not send the push"), error or gettext("no reason given"), detail
+            )
             if verdict is Verdict.CONFIGURATION:
-                text = error_text(text, "check IMSHOP_PUSH_URL and IMSHOP_API_KEY")
+                text = error_text(text, gettext("check IMSHOP_PUSH_URL and IMSHOP_API_KEY"))
             return self.conclude(
                 messages, verdict, code=error or "success_false", text=text, answer=answer
             )
@@ -169,7 +180,10 @@ class ImshopProvider(Provider):
             messages,
             Verdict.UNKNOWN,
             code="unreadable_answer",
-            text=f"Imshop accepted the request (HTTP {answer.status_code}) but its answer has no "
-            "`success` flag; the push may have been delivered.",
+            text=gettext(
+                "Imshop accepted the request (HTTP %(status)s) but its answer has no "
+                "`success` flag; the push may have been delivered."
+            )
+            % {"status": answer.status_code},
             answer=answer,
         )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from django.utils.translation import gettext, gettext_lazy
+
 from .base import Provider
 from .facts import AddressKind, ContentNeed
 from .http import Answer, TransportFailure
@@ -70,24 +72,37 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
     if not 200 <= status_code < 300:
         verdict = verdict_for_status(status_code, STATUS_VERDICTS)
         code = str(error or f"http_{status_code}")
-        text = error_text(f"LeadConverter answered HTTP {status_code}", error, detail)
+        text = error_text(
+            gettext("LeadConverter answered HTTP %(status)s") % {"status": status_code},
+            error,
+            detail,
+        )
         if verdict is Verdict.CONFIGURATION and status_code in NOT_THE_API:
-            text = f"{text}; check LEADCONVERTER_API_URL and LEADCONVERTER_TOKEN (part of the path)"
+            text = gettext(
+                "%(text)s; check LEADCONVERTER_API_URL and LEADCONVERTER_TOKEN (part of the path)"
+            ) % {"text": text}
         elif verdict is Verdict.CONFIGURATION:
-            text = f"{text}; check LEADCONVERTER_TOKEN"
+            text = gettext("%(text)s; check LEADCONVERTER_TOKEN") % {"text": text}
         return Interpretation(verdict, code, text)
     if body is None:
         return Interpretation(
             Verdict.UNKNOWN,
             "unreadable_answer",
-            f"LeadConverter accepted the batch (HTTP {status_code}) but its answer is not JSON; "
-            "the messages may have been delivered.",
+            gettext(
+                "LeadConverter accepted the batch (HTTP %(status)s) but its answer is not JSON; "
+                "the messages may have been delivered."
+            )
+            % {"status": status_code},
         )
     if error or fields.get("success") is False:
         return Interpretation(
             Verdict.FAILED,
             str(error or "success_false"),
-            error_text("LeadConverter refused the batch", error or "no reason given", detail),
+            error_text(
+                gettext("LeadConverter refused the batch"),
+                error or gettext("no reason given"),
+                detail,
+            ),
         )
     return Interpretation(Verdict.SENT)
 
@@ -105,12 +120,13 @@ class LeadConverterProvider(Provider):
     content_fields = ("body", "file_uuid")
     content_needs = (
         ContentNeed(
-            ("body", "file_uuid"), "LeadConverter messages need a text, a file UUID, or both."
+            ("body", "file_uuid"),
+            gettext_lazy("LeadConverter messages need a text, a file UUID, or both."),
         ),
     )
-    address_kind = AddressKind("LeadConverter subscriber_id", numeric=True)
+    address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
     vendor = "LeadConverter"
-    messages_noun = "LeadConverter messages"
+    messages_noun = gettext_lazy("LeadConverter messages")
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(api_url).hostname or "", secrets=[token], **kwargs)

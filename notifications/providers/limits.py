@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.utils.translation import gettext
+
 RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -23,7 +25,10 @@ def parse_rate(rate: str) -> tuple[int, int]:
     count, _, period = str(rate).strip().partition("/")
     period = period.strip().lower()
     if not count.strip().isdigit() or int(count) < 1 or period[:1] not in RATE_PERIODS:
-        raise ValueError(f"{rate!r} is not a rate such as '10/m', '1000/h' or '2/s'")
+        raise ValueError(
+            gettext("%(rate)s is not a rate such as '10/m', '1000/h' or '2/s'")
+            % {"rate": repr(rate)}
+        )
     return int(count), RATE_PERIODS[period[0]]
 
 

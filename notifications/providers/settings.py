@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .exceptions import ProviderConfigurationError
 
@@ -26,7 +27,7 @@ def required_setting(name: str) -> str:
     """A setting that must be non-empty, or ProviderConfigurationError naming it."""
     value = str(setting(name)).strip()
     if not value:
-        raise ProviderConfigurationError(f"{name} is not set")
+        raise ProviderConfigurationError(_("%(name)s is not set") % {"name": name})
     return value
 
 
@@ -39,15 +40,17 @@ def check_url(name: str, value: str) -> str:
     """A provider URL: https, or plain http to this machine (a local mock). Never echoed back,
     as some vendors' URLs may carry a key."""
     if not value:
-        raise ProviderConfigurationError(f"{name} is not set")
+        raise ProviderConfigurationError(_("%(name)s is not set") % {"name": name})
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
     except ValueError:  # such as an unclosed "[" of an IPv6 address
-        raise ProviderConfigurationError(f"{name} is not a valid URL") from None
+        raise ProviderConfigurationError(
+            _("%(name)s is not a valid URL") % {"name": name}
+        ) from None
     local = parts.scheme == "http" and hostname in {"localhost", "127.0.0.1", "::1"}
     if not (parts.scheme == "https" and hostname) and not local:
-        raise ProviderConfigurationError(f"{name} must be an https:// URL")
+        raise ProviderConfigurationError(_("%(name)s must be an https:// URL") % {"name": name})
     return value
 
 
@@ -59,8 +62,13 @@ def int_setting(name: str, default: int | None, maximum: int | None = None) -> i
         return default
     text = str(value).strip()
     if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
-        bound = f"from 1 to {maximum}" if maximum is not None else "of at least 1"
-        raise ProviderConfigurationError(f"{name} must be a whole number {bound}, not {value!r}")
+        if maximum is None:
+            sentence = _("%(name)s must be a whole number of at least 1, not %(value)s")
+        else:
+            sentence = _("%(name)s must be a whole number from 1 to %(maximum)s, not %(value)s")
+        raise ProviderConfigurationError(
+            sentence % {"name": name, "maximum": maximum, "value": repr(value)}
+        )
     return int(text)
 
 
@@ -76,6 +84,8 @@ def http_timeout() -> tuple[float, float]:
         except (TypeError, ValueError):
             seconds = 0.0
         if seconds <= 0:
-            raise ProviderConfigurationError(f"{name} must be a positive number of seconds")
+            raise ProviderConfigurationError(
+                _("%(name)s must be a positive number of seconds") % {"name": name}
+            )
         values.append(seconds)
     return values[0], values[1]

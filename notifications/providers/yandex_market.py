@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy
+
 from .base import Provider
 from .exceptions import ProviderConfigurationError
 from .facts import AddressKind, ContentNeed
@@ -79,11 +81,11 @@ class YandexMarketProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1
     content_fields = ("body",)
-    content_needs = (ContentNeed(("body",), "Yandex Market messages need a text."),)
+    content_needs = (ContentNeed(("body",), gettext_lazy("Yandex Market messages need a text.")),)
     max_text_length = 4096
-    address_kind = AddressKind("Yandex Market chatId", numeric=True)
+    address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
     vendor = "Yandex Market"
-    messages_noun = "Yandex Market chats"
+    messages_noun = gettext_lazy("Yandex Market chats")
 
     def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(account=business_id, secrets=[api_key], **kwargs)
@@ -94,7 +96,7 @@ class YandexMarketProvider(Provider):
     def read_settings(cls) -> dict[str, Any]:
         business_id = required_setting("YANDEX_MARKET_BUSINESS_ID")
         if not business_id.isdigit():
-            raise ProviderConfigurationError("YANDEX_MARKET_BUSINESS_ID must be a number")
+            raise ProviderConfigurationError(gettext("YANDEX_MARKET_BUSINESS_ID must be a number"))
         return {
             "api_url": url_setting("YANDEX_MARKET_API_URL", DEFAULT_API_URL),
             "api_key": required_setting("YANDEX_MARKET_API_KEY"),
@@ -135,8 +137,10 @@ class YandexMarketProvider(Provider):
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text=f"{self.vendor} takes 1 to {self.max_text_length} characters; this text has "
-                f"{len(body)}.",
+                text=gettext(
+                    "%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."
+                )
+                % {"vendor": self.vendor, "limit": self.max_text_length, "length": len(body)},
             )
         return None
 
@@ -156,24 +160,33 @@ class YandexMarketProvider(Provider):
                 group,
                 Verdict.FAILED,
                 code=code or "error",
-                text=error_text("Yandex Market refused the message", described),
+                text=error_text(gettext("Yandex Market refused the message"), described),
                 answer=answer,
                 quota=quota,
             )
         else:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
-            text = error_text(f"Yandex Market answered HTTP {answer.status_code}", described)
+            text = error_text(
+                gettext("Yandex Market answered HTTP %(status)s") % {"status": answer.status_code},
+                described,
+            )
             if verdict is Verdict.CONFIGURATION and answer.status_code in NOT_THE_API:
                 text = error_text(
-                    f"Yandex Market has no such method at YANDEX_MARKET_API_URL "
-                    f"(HTTP {answer.status_code}); check it",
+                    gettext(
+                        "Yandex Market has no such method at YANDEX_MARKET_API_URL "
+                        "(HTTP %(status)s); check it"
+                    )
+                    % {"status": answer.status_code},
                     described,
                 )
             elif verdict is Verdict.CONFIGURATION:
                 text = error_text(
-                    f"Yandex Market refused YANDEX_MARKET_API_KEY for business {self.account} "
-                    f"(HTTP {answer.status_code}); check the key, its `communication` scope and "
-                    "YANDEX_MARKET_BUSINESS_ID",
+                    gettext(
+                        "Yandex Market refused YANDEX_MARKET_API_KEY for business %(business)s "
+                        "(HTTP %(status)s); check the key, its `communication` scope and "
+                        "YANDEX_MARKET_BUSINESS_ID"
+                    )
+                    % {"business": self.account, "status": answer.status_code},
                     described,
                 )
             outcome = self.conclude(

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from notifications.providers.limits import Limits
 
@@ -24,7 +25,11 @@ from .limiter import Limiter
 from .outcomes import StatusChange, events_add
 
 Status = Delivery.Status
-WORKER_LOST = "The worker sending this stopped before the provider answered."
+
+
+def _worker_lost() -> str:
+    """The detail of a delivery whose sender died mid-request."""
+    return gettext("The worker sending this stopped before the provider answered.")
 
 
 def deliveries_renew(*, campaign_id: int, token: uuid.UUID, lease_seconds: float) -> int:
@@ -68,7 +73,7 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
             unknown = bulk_update(
                 Delivery,
                 columns,
-                [(pk, Status.UNKNOWN, WORKER_LOST, None, None, stamp) for pk in begun],
+                [(pk, Status.UNKNOWN, _worker_lost(), None, None, stamp) for pk in begun],
                 where=still_expired,
                 params=[Status.SENDING, stamp],
             )
@@ -94,7 +99,7 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
             events_add(
                 swept,
                 [
-                    StatusChange(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, WORKER_LOST)
+                    StatusChange(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, _worker_lost())
                     for pk in unknown
                 ],
                 begun,

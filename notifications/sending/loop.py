@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.content.checks import render_for_channel
@@ -268,7 +269,9 @@ def _send_groups(
             if outcome.hold_until is not None:
                 # Recorded before the slot frees, so no sender can slip in between.
                 limiter.hold(
-                    key, until=outcome.hold_until.timestamp(), reason="provider asked to wait"
+                    key,
+                    until=outcome.hold_until.timestamp(),
+                    reason=gettext("provider asked to wait"),
                 )
         report.requests += 1
         if outcome.quota is not None:
@@ -291,8 +294,16 @@ def _send_groups(
         if breaker_trips(campaign.pk, outcome, throttled):
             _campaign_pause_for(
                 campaign.pk,
-                f"{provider.channel} failed {settings.VESTNIK_BREAKER_THRESHOLD} requests in a "
-                f"row; last: {last_error(outcome)}",
+                ngettext(
+                    "%(channel)s failed %(count)s request in a row; last: %(error)s",
+                    "%(channel)s failed %(count)s requests in a row; last: %(error)s",
+                    settings.VESTNIK_BREAKER_THRESHOLD,
+                )
+                % {
+                    "channel": provider.channel,
+                    "count": settings.VESTNIK_BREAKER_THRESHOLD,
+                    "error": last_error(outcome),
+                },
                 Campaign.PauseCause.BREAKER,
             )
             return "the circuit breaker opened"

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from notifications.providers.values import Content, ResultStatus, SendResult
 
@@ -95,7 +96,9 @@ def deliveries_record(
                     result.delivery_id,
                     Status.PENDING,
                     DeliveryEvent.Type.RETRY_SCHEDULED,
-                    f"provider limit reached; {detail}".rstrip("; "),
+                    (gettext("provider limit reached; %(detail)s") % {"detail": detail}).rstrip(
+                        "; "
+                    ),
                     next_attempt_at=result.retry_at or now,
                     attempts_back=1,
                 )
@@ -108,7 +111,12 @@ def deliveries_record(
                         result.delivery_id,
                         Status.FAILED,
                         DeliveryEvent.Type.FAILED,
-                        f"gave up after {made} attempts; last: {detail}",
+                        ngettext(
+                            "gave up after %(count)s attempt; last: %(detail)s",
+                            "gave up after %(count)s attempts; last: %(detail)s",
+                            made,
+                        )
+                        % {"count": made, "detail": detail},
                     )
                 )
                 continue

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import translation
 
 from tests.webhooks.conftest import MISSING, TS, fixture_bytes, sendios_body, sms_event
 from webhooks.sendios import RejectedEvent, SendiosBodyError, SendiosEvent, parse_body
@@ -279,3 +280,10 @@ def test_an_unknown_events_dedup_key_ignores_the_order_of_its_fields():
     one = only(b'{"event": "sent", "email": "a@example.com", "ts": 1}')
     other = only(b'{"ts": 1, "email": "a@example.com", "event": "sent"}')
     assert one.dedup_key == other.dedup_key
+
+
+def test_a_rejection_reads_in_the_language_of_the_request():
+    with translation.override("ru"), pytest.raises(SendiosBodyError) as raised:
+        parse_body(b"[1, 2", received_at=datetime.now(UTC))
+
+    assert str(raised.value).startswith("Тело запроса — некорректный JSON: ")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
@@ -74,8 +76,9 @@ class RulesField(serializers.JSONField):
 
     default_error_messages = {
         # Braces doubled: DRF formats the message.
-        "not_a_group": 'The rules are one group, a JSON object: {{"match": "all", "rules": '
-        "[...]}}.",
+        "not_a_group": _(
+            'The rules are one group, a JSON object: {{"match": "all", "rules": [...]}}.'
+        ),
     }
 
     def to_internal_value(self, data: Any) -> Any:
@@ -83,7 +86,10 @@ class RulesField(serializers.JSONField):
         if not isinstance(rules, dict):
             self.fail("not_a_group")
         if problem := _unstorable(rules):
-            raise serializers.ValidationError(f"The rules hold {problem}, which cannot be stored.")
+            raise serializers.ValidationError(
+                gettext("The rules hold %(problem)s, which cannot be stored.")
+                % {"problem": problem}
+            )
         return rules
 
 
@@ -243,7 +249,7 @@ class MembersChangeSerializer(StrictSerializer):
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("add") and not attrs.get("remove"):
-            raise serializers.ValidationError("Give recipients to add or to remove.")
+            raise serializers.ValidationError(gettext("Give recipients to add or to remove."))
         return attrs
 
 

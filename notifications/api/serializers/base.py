@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 MAX_TEXT = 10_000
@@ -23,7 +24,7 @@ class StrictSerializer(serializers.Serializer):
         unknown = {}
         if isinstance(data, Mapping):
             unknown = {
-                name: ["This field is not accepted here."]
+                name: [_("This field is not accepted here.")]
                 for name in sorted(set(data) - set(self.fields))
             }
         try:

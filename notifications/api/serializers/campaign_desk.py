@@ -10,6 +10,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from notifications.campaigns.direct import MAX_TEST_RECIPIENTS
@@ -35,11 +36,11 @@ class ContentEditSerializer(MessageContentSerializer):
         fields = set(attrs) - {"template"}
         if attrs.get("template") is not None and fields:
             raise serializers.ValidationError(
-                {"template": ["Give a template or the message's fields, not both."]}
+                {"template": [_("Give a template or the message's fields, not both.")]}
             )
         if attrs.get("template") is None and not fields:
             raise serializers.ValidationError(
-                {"body": ["Give the message's fields, or a template to take them from."]}
+                {"body": [_("Give the message's fields, or a template to take them from.")]}
             )
         return attrs
 

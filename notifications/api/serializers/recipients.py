@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from notifications.recipients.validators import (
@@ -34,7 +35,9 @@ class AttributesField(serializers.DictField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         attributes = super().to_internal_value(data)
         if len(attributes) > MAX_ATTRIBUTES:
-            raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
+            raise serializers.ValidationError(
+                _("At most %(count)s attributes.") % {"count": MAX_ATTRIBUTES}
+            )
         try:
             clean_attributes(attributes)
         except DjangoValidationError as exc:
@@ -42,11 +45,13 @@ class AttributesField(serializers.DictField):
         for name, value in attributes.items():
             if isinstance(value, dict | list):
                 raise serializers.ValidationError(
-                    f"Attribute '{name}' must be text, a number, true/false or null."
+                    _("Attribute '%(name)s' must be text, a number, true/false or null.")
+                    % {"name": name}
                 )
             if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_VALUE:
                 raise serializers.ValidationError(
-                    f"Attribute '{name}' is longer than {MAX_ATTRIBUTE_VALUE} characters."
+                    _("Attribute '%(name)s' is longer than %(limit)s characters.")
+                    % {"name": name, "limit": MAX_ATTRIBUTE_VALUE}
                 )
         return attributes
 
@@ -62,7 +67,8 @@ class AddressesField(serializers.DictField):
         for channel, value in addresses.items():
             if channel not in Channel.values:
                 raise serializers.ValidationError(
-                    f"'{channel}' is not a channel; use one of {', '.join(Channel.values)}."
+                    _("'%(channel)s' is not a channel; use one of %(channels)s.")
+                    % {"channel": channel, "channels": ", ".join(Channel.values)}
                 )
             try:
                 cleaned[channel] = clean_address(channel, value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -163,7 +164,11 @@ class CampaignDeskActions:
                 seeds = set(seed_recipients(request.user).values_list("pk", flat=True))
                 if not seeds:
                     raise serializers.ValidationError(
-                        {"seed": ["The test lists are empty: add people at /api/test-recipients/."]}
+                        {
+                            "seed": [
+                                _("The test lists are empty: add people at /api/test-recipients/.")
+                            ]
+                        }
                     )
                 ids |= seeds
             test = campaign_send_test(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -66,7 +67,12 @@ class MessageTemplateViewSet(
         recipient = Recipient.objects.filter(external_id=ask.validated_data["recipient"]).first()
         if recipient is None:
             raise serializers.ValidationError(
-                {"recipient": [f"No recipient has external_id {ask.validated_data['recipient']}."]}
+                {
+                    "recipient": [
+                        _("No recipient has external_id %(external_id)s.")
+                        % {"external_id": ask.validated_data["recipient"]}
+                    ]
+                }
             )
         answer = {}
         for channel in PROVIDERS:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
@@ -69,12 +70,21 @@ class TestRecipientViewSet(
         external_id, shared = ask.validated_data["external_id"], ask.validated_data["shared"]
         if _is_key(request) and not shared:
             raise serializers.ValidationError(
-                {"shared": ["An API key has no test list of its own: use the shared one (true)."]}
+                {
+                    "shared": [
+                        _("An API key has no test list of its own: use the shared one (true).")
+                    ]
+                }
             )
         people = Recipient.objects.filter(external_id=external_id)
         if not people.exists():
             raise serializers.ValidationError(
-                {"external_id": [f"No recipient has external_id {external_id}."]}
+                {
+                    "external_id": [
+                        _("No recipient has external_id %(external_id)s.")
+                        % {"external_id": external_id}
+                    ]
+                }
             )
         owner = None if shared else request.user
         try:

@@ -1,6 +1,7 @@
 """`manage.py create_api_key NAME [--read-only]`: a new API key for an integration."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from notifications.api.keys import integration_key_create
 
@@ -20,11 +21,17 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, read_only: bool, **options) -> None:
         name = name.strip()
         if not name or len(name) > 50:
-            raise CommandError("Give the key a name of 1 to 50 characters.")
+            raise CommandError(_("Give the key a name of 1 to 50 characters."))
         key, secret = integration_key_create(name=name, read_only=read_only)
-        access = "read-only" if read_only else "read-write"
-        self.stdout.write(
-            f"Created {access} API key '{key.name}' (prefix {key.prefix}). It is shown only "
-            "now; send it as the header 'Authorization: Api-Key <key>':"
-        )
+        if read_only:
+            created = _(
+                "Created read-only API key '%(name)s' (prefix %(prefix)s). It is shown only "
+                "now; send it as the header 'Authorization: Api-Key <key>':"
+            )
+        else:
+            created = _(
+                "Created read-write API key '%(name)s' (prefix %(prefix)s). It is shown only "
+                "now; send it as the header 'Authorization: Api-Key <key>':"
+            )
+        self.stdout.write(created % {"name": key.name, "prefix": key.prefix})
         self.stdout.write(secret)

@@ -5,6 +5,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -22,13 +23,19 @@ class Command(BaseCommand):
         existing = user_model.objects.filter(is_superuser=True).order_by("pk").first()
         if existing is not None:
             self.stdout.write(
-                f"Log in as '{existing.get_username()}' with the password you set before "
-                f"(forgot it? python manage.py changepassword {existing.get_username()})."
+                _(
+                    "Log in as '%(username)s' with the password you set before "
+                    "(forgot it? python manage.py changepassword %(username)s)."
+                )
+                % {"username": existing.get_username()}
             )
             return
         password = password or os.environ.get("ADMIN_PASSWORD", "") or secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)
         self.stdout.write(
-            self.style.SUCCESS(f"Created superuser '{username}' with password: {password}")
+            self.style.SUCCESS(
+                _("Created superuser '%(username)s' with password: %(password)s")
+                % {"username": username, "password": password}
+            )
         )
-        self.stdout.write("This password is shown only now; change it in the admin.")
+        self.stdout.write(_("This password is shown only now; change it in the admin."))

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext, ngettext
 from tqdm import tqdm
 
 from notifications.exports.inert import write_csv
@@ -44,14 +45,14 @@ class Command(BaseCommand):
         self, *args, file: Path, audience: str, dry_run: bool, rejects: Path | None, **options
     ) -> None:
         if not file.is_file():
-            raise CommandError(f"No such file: {file}.")
+            raise CommandError(gettext("No such file: %(file)s.") % {"file": file})
         audience_name = audience.strip()
         if not audience_name:
-            raise CommandError("--audience needs a name.")
+            raise CommandError(gettext("--audience needs a name."))
         target = Audience.objects.filter(name=audience_name).first()
         if target is None and not dry_run:
             target = Audience.objects.create(name=audience_name)
-            self.stdout.write(f"Created audience '{audience_name}'.")
+            self.stdout.write(gettext("Created audience '%(name)s'.") % {"name": audience_name})
 
         with file.open("rb") as stream:
             try:
@@ -65,19 +66,38 @@ class Command(BaseCommand):
 
         for rejected in report.rejected[:SHOWN_REJECTIONS]:
             who = f" ({rejected.external_id})" if rejected.external_id else ""
-            self.stderr.write(f"line {rejected.line}{who}: {rejected.reason}")
+            self.stderr.write(
+                gettext("line %(line)s%(who)s: %(reason)s")
+                % {"line": rejected.line, "who": who, "reason": rejected.reason}
+            )
         hidden = len(report.rejected) - SHOWN_REJECTIONS
         if hidden > 0:
-            self.stderr.write(f"... and {hidden} more rejected rows (see --rejects).")
+            self.stderr.write(
+                ngettext(
+                    "... and %(count)s more rejected row (see --rejects).",
+                    "... and %(count)s more rejected rows (see --rejects).",
+                    hidden,
+                )
+                % {"count": hidden}
+            )
         if rejects is not None:
             self._write_rejects(rejects, report.rejected)
         self.stdout.write(report.summary())
         if report.rejected:
             rejected = len(report.rejected)
-            raise CommandError(
-                f"{rejected} {'row was' if rejected == 1 else 'rows were'} rejected; "
-                f"the other {report.accepted} {'would be' if dry_run else 'went in'}."
-            )
+            if dry_run:
+                outcome = ngettext(
+                    "%(rejected)s row was rejected; the other %(accepted)s would be.",
+                    "%(rejected)s rows were rejected; the other %(accepted)s would be.",
+                    rejected,
+                )
+            else:
+                outcome = ngettext(
+                    "%(rejected)s row was rejected; the other %(accepted)s went in.",
+                    "%(rejected)s rows were rejected; the other %(accepted)s went in.",
+                    rejected,
+                )
+            raise CommandError(outcome % {"rejected": rejected, "accepted": report.accepted})
 
     def _with_progress(
         self, rows: Iterable[RecipientRow | RejectedRow], stream: BinaryIO, file: Path
@@ -101,4 +121,11 @@ class Command(BaseCommand):
                     *((row.line, row.external_id, row.reason) for row in rejected),
                 ],
             )
-        self.stdout.write(f"Wrote {len(rejected)} rejected rows to {path}.")
+        self.stdout.write(
+            ngettext(
+                "Wrote %(count)s rejected row to %(path)s.",
+                "Wrote %(count)s rejected rows to %(path)s.",
+                len(rejected),
+            )
+            % {"count": len(rejected), "path": path}
+        )

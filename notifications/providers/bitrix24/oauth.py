@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.utils.translation import gettext, gettext_lazy
+
 from ..exceptions import ProviderConfigurationError, ProviderError
 from ..http import HttpClient, TransportFailure, utcnow
 from ..redaction import Redactor
@@ -18,7 +20,6 @@ from ..settings import check_url, http_timeout, required_setting, url_setting
 from ..values import ResultStatus, error_text
 from .tokens import Tokens
 
-RECONNECT = "a person must connect the Bitrix24 app again (Admin → Connect Bitrix24)"
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 
 
@@ -51,7 +52,8 @@ class OAuthServer:
             raise TransportFailure(
                 ResultStatus.RETRY,
                 failure.code,
-                f"Bitrix24's OAuth server could not be reached ({failure.code}).",
+                gettext("Bitrix24's OAuth server could not be reached (%(code)s).")
+                % {"code": failure.code},
             ) from None
         body = answer.body if isinstance(answer.body, dict) else {}
         if answer.ok and body.get("access_token") and body.get("refresh_token"):
@@ -62,27 +64,33 @@ class OAuthServer:
         description = str(body.get("error_description") or "")
         if error == "invalid_grant":
             raise ProviderConfigurationError(
-                f"Bitrix24 refused the stored authorisation (invalid_grant): {RECONNECT}.",
+                gettext(
+                    "Bitrix24 refused the stored authorisation (invalid_grant): a person must "
+                    "connect the Bitrix24 app again (Admin → Connect Bitrix24)."
+                ),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         if error == "invalid_client":
             raise ProviderConfigurationError(
-                "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET (invalid_client): "
-                "check them and that the app is installed on the portal.",
+                gettext(
+                    "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET "
+                    "(invalid_client): check them and that the app is installed on the portal."
+                ),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         if error and answer.status_code < 500:
             raise ProviderConfigurationError(
-                error_text("Bitrix24's OAuth server refused", error, description),
+                error_text(gettext("Bitrix24's OAuth server refused"), error, description),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         raise TransportFailure(
             ResultStatus.RETRY,
             f"oauth_http_{answer.status_code}",
-            f"Bitrix24's OAuth server answered HTTP {answer.status_code} without tokens.",
+            gettext("Bitrix24's OAuth server answered HTTP %(status)s without tokens.")
+            % {"status": answer.status_code},
         )
 
 
@@ -95,7 +103,7 @@ def _expiry(body: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-PORTAL_WITH_PATH = (
+PORTAL_WITH_PATH = gettext_lazy(
     "BITRIX24_PORTAL_URL must be the portal's address without a path, such as "
     "https://yourcompany.bitrix24.ru: Bitrix24 serves REST at the host's /rest/, so the path "
     "cannot be honoured"
@@ -139,7 +147,9 @@ def _tokens_from_settings(grant_type: str, **grant: str) -> Tokens:
     try:
         return server.tokens(grant_type, **grant)
     except TransportFailure as failure:
-        raise ProviderError(f"{failure.message} Try again.") from None
+        raise ProviderError(
+            gettext("%(reason)s Try again.") % {"reason": failure.message}
+        ) from None
 
 
 def exchange_code(code: str) -> Tokens:

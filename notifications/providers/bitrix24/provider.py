@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from django.utils.translation import gettext, gettext_lazy
+
 from ..base import Provider
 from ..exceptions import ProviderConfigurationError
 from ..facts import AddressKind, ContentNeed
@@ -32,7 +34,7 @@ from ..limits import Limits, Permit, unlimited
 from ..settings import http_timeout, required_setting, url_setting
 from ..values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
 from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
-from .oauth import DEFAULT_OAUTH_URL, RECONNECT, OAuthServer, portal_url
+from .oauth import DEFAULT_OAUTH_URL, OAuthServer, portal_url
 from .tokens import NOT_CONNECTED, DatabaseTokenStore, Tokens, TokenStore, bitrix24_portal
 
 # What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
@@ -63,21 +65,29 @@ STATUS_VERDICTS: dict[int, Verdict] = {
     503: Verdict.HOLD,
 }
 
-NO_SUCH_METHOD = (
+NO_SUCH_METHOD = gettext_lazy(
     "the portal has no such REST method: check BITRIX24_PORTAL_URL (a portal is a host, such as "
     "https://yourcompany.bitrix24.ru; REST lives at its /rest/)"
 )
 # What staff must do about each configuration error; the rest get the code and description.
 CONFIGURATION_HINTS: dict[str, str] = {
-    "WRONG_AUTH_TYPE": "pushes can only be sent by an OAuth application, not a webhook: check "
-    "BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app (Admin → Connect "
-    "Bitrix24)",
-    "NO_AUTH_FOUND": f"the stored authorisation was not accepted; {RECONNECT}",
-    "insufficient_scope": f"the app needs the `pull` scope; {RECONNECT}",
+    "WRONG_AUTH_TYPE": gettext_lazy(
+        "pushes can only be sent by an OAuth application, not a webhook: check "
+        "BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app (Admin → Connect "
+        "Bitrix24)"
+    ),
+    "NO_AUTH_FOUND": gettext_lazy(
+        "the stored authorisation was not accepted; a person must connect the Bitrix24 app "
+        "again (Admin → Connect Bitrix24)"
+    ),
+    "insufficient_scope": gettext_lazy(
+        "the app needs the `pull` scope; a person must connect the Bitrix24 app again "
+        "(Admin → Connect Bitrix24)"
+    ),
     "ERROR_METHOD_NOT_FOUND": NO_SUCH_METHOD,
 }
 # For a configuration error without a hint of its own.
-DEFAULT_HINT = "the app or the portal needs a person's attention"
+DEFAULT_HINT = gettext_lazy("the app or the portal needs a person's attention")
 
 # ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
 # `time.operating_reset_at`. Bitrix24 counts a method's run time over 10 minutes and releases
@@ -131,10 +141,10 @@ class Bitrix24Provider(Provider):
     max_batch_size = MAX_BATCH_COMMANDS
     calls_per_send = 3
     content_fields = ("body", "avatar_url")
-    content_needs = (ContentNeed(("body",), "Bitrix24 pushes need a text."),)
-    address_kind = AddressKind("Bitrix24 USER_ID", numeric=True)
+    content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
+    address_kind = AddressKind(gettext_lazy("Bitrix24 USER_ID"), numeric=True)
     vendor = "Bitrix24"
-    messages_noun = "Bitrix24 pushes"
+    messages_noun = gettext_lazy("Bitrix24 pushes")
 
     def __init__(
         self,
@@ -182,7 +192,7 @@ class Bitrix24Provider(Provider):
 
     @classmethod
     def connection_problem(cls, token_store: TokenStore) -> str:
-        return "" if token_store.get() else NOT_CONNECTED
+        return "" if token_store.get() else str(NOT_CONNECTED)
 
     def plan(self, messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:
         """Messages ordered so identical pushes sit together, then cut into requests.
@@ -228,8 +238,11 @@ class Bitrix24Provider(Provider):
             raise TransportFailure(
                 ResultStatus.RETRY,
                 "refresh_failed",
-                f"The access token expired and could not be refreshed; nothing was sent. "
-                f"{failure.message}",
+                gettext(
+                    "The access token expired and could not be refreshed; nothing was sent. "
+                    "%(reason)s"
+                )
+                % {"reason": failure.message},
             ) from None
         self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
         return tokens
@@ -300,8 +313,10 @@ class Bitrix24Provider(Provider):
                     push.messages,
                     Verdict.UNKNOWN,
                     code="missing_call_result",
-                    text="Bitrix24's batch answer has no result for this call; the push may "
-                    "have been delivered.",
+                    text=gettext(
+                        "Bitrix24's batch answer has no result for this call; the push may "
+                        "have been delivered."
+                    ),
                     answer=answer,
                 )
             results.extend(outcome.results)
@@ -321,7 +336,8 @@ class Bitrix24Provider(Provider):
             messages,
             Verdict.FAILED,
             code="not_sent",
-            text=f"Bitrix24 answered result={value!r} instead of true.",
+            text=gettext("Bitrix24 answered result=%(value)s instead of true.")
+            % {"value": repr(value)},
             answer=answer,
         )
 
@@ -363,11 +379,17 @@ class Bitrix24Provider(Provider):
         if verdict is Verdict.CONFIGURATION:
             hint = hint or CONFIGURATION_HINTS.get(code, DEFAULT_HINT)
             raise self.configuration_error(
-                error_text(f"Bitrix24 answered {code}", f"{hint}. {description}".strip()), answer
+                error_text(
+                    gettext("Bitrix24 answered %(code)s") % {"code": code},
+                    f"{hint}. {description}".strip(),
+                ),
+                answer,
             )
-        text = error_text(f"Bitrix24 answered {code}", description)
+        text = error_text(gettext("Bitrix24 answered %(code)s") % {"code": code}, description)
         if verdict is Verdict.REFRESH:
-            text = f"Bitrix24 still answered {code} after the token was refreshed; will retry."
+            text = gettext(
+                "Bitrix24 still answered %(code)s after the token was refreshed; will retry."
+            ) % {"code": code}
         return self.conclude(
             messages,
             verdict,
@@ -394,8 +416,11 @@ class Bitrix24Provider(Provider):
             messages,
             Verdict.UNKNOWN,
             code="unreadable_answer",
-            text=f"Bitrix24 accepted the request (HTTP {answer.status_code}) but its answer "
-            "cannot be read; the push may have been delivered.",
+            text=gettext(
+                "Bitrix24 accepted the request (HTTP %(status)s) but its answer "
+                "cannot be read; the push may have been delivered."
+            )
+            % {"status": answer.status_code},
             answer=answer,
         )
 

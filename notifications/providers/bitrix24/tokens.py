@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from notifications.models import Bitrix24Token
 
 from ..exceptions import ProviderConfigurationError
 
-NOT_CONNECTED = (
+NOT_CONNECTED = gettext_lazy(
     "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
 )
 

@@ -1,9 +1,10 @@
 """Provider settings: timeouts and URLs, each refused with the setting's name."""
 
 import pytest
+from django.utils import translation
 
 from notifications.providers.exceptions import ProviderConfigurationError
-from notifications.providers.registry import get_provider
+from notifications.providers.registry import get_provider, provider_class
 
 
 def test_the_timeouts_default_to_5_seconds_to_connect_and_30_to_read(provider_settings):
@@ -40,3 +41,20 @@ def test_plain_http_to_this_machine_is_allowed_for_a_local_mock(provider_setting
     provider_settings.IMSHOP_PUSH_URL = "http://127.0.0.1:8025/push"
 
     assert get_provider("imshop").push_url == "http://127.0.0.1:8025/push"
+
+
+def test_a_configuration_error_reads_in_the_language_of_the_moment(provider_settings):
+    provider_settings.IMSHOP_PUSH_URL = "http://push.imshop.test/api/push"
+
+    with translation.override("ru"), pytest.raises(ProviderConfigurationError) as raised:
+        get_provider("imshop")
+
+    assert str(raised.value) == "IMSHOP_PUSH_URL должен быть адресом https://"
+
+
+def test_a_content_need_reads_in_the_language_of_the_moment():
+    need = provider_class("imshop").content_needs[0]
+
+    with translation.override("ru"):
+        assert need.sentence == "Для пушей Imshop нужен заголовок."
+    assert need.sentence == "Imshop pushes need a title."
