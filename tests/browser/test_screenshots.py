@@ -6,13 +6,12 @@ changelist tables (the campaign and recipient lists) are wider than a phone by d
 scroll sideways inside their container, so on those pages only the table's container may
 overflow, never the page around it.
 
-Taken once per CI run, on the SQLite pass: a page's markup does not depend on the database,
-and the PostgreSQL pass runs every other browser test against the live product.
+Taken once per CI run, on the SQLite pass, like every page test (see `POSTGRES_JOURNEYS` in
+conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,6 @@ from playwright.sync_api import Page, expect
 
 from .conftest import VIEWPORT, LiveProduct
 from .test_dashboard import OVERFLOW_TOLERANCE, PHONE, fresh_install, log_in, overflow
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="screenshots are taken on the SQLite pass",
-)
 
 IDS = """
 from notifications.models import Audience, Campaign, MessageTemplate
