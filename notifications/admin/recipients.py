@@ -94,11 +94,13 @@ class AudienceFilter(admin.SimpleListFilter):
     """Recipients in one audience, a segment by its rules as a static one by its members, so
     the list shows as many as the audience's size says.
 
-    Its parameter is the one a plain `audiences` filter would use, so links to it keep working.
+    Its parameter is `audience`, not a path such as `audiences__id__exact`: since Django 5.2.20
+    the admin refuses a lookup across a reverse relation unless a field filter on that path is
+    declared, and this one is a SimpleListFilter.
     """
 
     title = _("audience")
-    parameter_name = "audiences__id__exact"
+    parameter_name = "audience"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [(str(pk), name) for pk, name in Audience.objects.values_list("pk", "name")]
@@ -119,7 +121,7 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
     audience or remove them from one; the list exports."""
 
     export = recipient_export
-    export_subjects = (("audiences__id__exact", Audience),)
+    export_subjects = (("audience", Audience),)
 
     form = RecipientForm
     list_display = ["external_id", "phone", "first_name", "last_name", "opted_out_at", "created_at"]

@@ -417,5 +417,5 @@ def test_the_audience_filter_shows_a_segments_people(staff):
     segment = audience_save(
         audience=None, data={"name": "Gold", "kind": "segment", "rules": everyone()}
     )
-    page = staff.get(changelist(f"?audiences__id__exact={segment.pk}"))
+    page = staff.get(changelist(f"?audience={segment.pk}"))
     assert [r.external_id for r in page.context["cl"].result_list] == ["c-1"]
