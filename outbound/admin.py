@@ -11,7 +11,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -99,6 +99,7 @@ class EndpointAdmin(ThroughServicesAdmin):
             .annotate(
                 pending_count=Count("messages", filter=Q(messages__status="pending")),
                 failed_count=Count("messages", filter=Q(messages__status="failed")),
+                last_delivered_at=Max("messages__delivered_at"),
             )
         )
 
@@ -174,28 +175,19 @@ class EndpointAdmin(ThroughServicesAdmin):
 
     @admin.display(description=_("Waiting"))
     def waiting(self, obj: Endpoint) -> str:
-        count = getattr(obj, "pending_count", None)
-        if count is None:
-            count = obj.messages.filter(status="pending").count()
+        count = obj.pending_count  # annotated by get_queryset, for the list and the page alike
         return messages_link(
             number_text(count), endpoint__id__exact=obj.pk, status__exact="pending"
         )
 
     @admin.display(description=pgettext_lazy("outbound webhook requests", "Failed"))
     def failed(self, obj: Endpoint) -> str:
-        count = getattr(obj, "failed_count", None)
-        if count is None:
-            count = obj.messages.filter(status="failed").count()
+        count = obj.failed_count  # annotated by get_queryset, for the list and the page alike
         return messages_link(number_text(count), endpoint__id__exact=obj.pk, status__exact="failed")
 
     @admin.display(description=_("Last success"))
     def last_success(self, obj: Endpoint) -> str:
-        last = (
-            obj.messages.filter(status="delivered")
-            .order_by("-delivered_at")
-            .values_list("delivered_at", flat=True)
-            .first()
-        )
+        last = obj.last_delivered_at
         return moment_text(last) if last else "—"
 
     @admin.display(description=_("Secret"))

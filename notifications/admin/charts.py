@@ -184,36 +184,12 @@ def timeline_table(timeline: Timeline, series: tuple[Series, ...], *, title: str
         for bucket in timeline.buckets
         if any(timeline.counts.get(bucket, {}).get(s.type, 0) for s in series)
     ]
-    head = format_html_join("", '<th scope="col" class="num">{}</th>', ((s.label,) for s in series))
-    body = format_html_join(
-        "",
-        '<tr><th scope="row">{}</th>{}</tr>',
-        (
-            (
-                moment,
-                format_html_join(
-                    "", '<td class="num">{}</td>', ((number_text(n),) for n in counts)
-                ),
-            )
-            for moment, counts in rows
-        ),
-    )
-    totals = format_html_join(
-        "", '<td class="num">{}</td>', ((number_text(timeline.total(s.type)),) for s in series)
-    )
-    return format_html(
-        '<details class="chart-numbers"><summary>{}</summary>'
-        '<table class="desk-table"><caption>{}</caption>'
-        '<thead><tr><th scope="col">{}</th>{}</tr></thead>'
-        "<tbody>{}</tbody>"
-        '<tfoot><tr><th scope="row">{}</th>{}</tr></tfoot></table></details>',
-        gettext("Numbers"),
-        title,
-        _UNIT_HEADINGS[timeline.unit],
-        head,
-        body,
-        gettext("In all"),
-        totals,
+    return _numbers_table(
+        title=title,
+        first_heading=_UNIT_HEADINGS[timeline.unit],
+        columns=[s.label for s in series],
+        rows=rows,
+        totals=[timeline.total(s.type) for s in series],
     )
 
 
@@ -322,34 +298,60 @@ def relative_timeline_table(
         for i in range(timeline.length)
         if any(timeline.series[cid][i] for cid in ids)
     ]
-    head = format_html_join("", '<th scope="col" class="num">{}</th>', ((names[c],) for c in ids))
+    return _numbers_table(
+        title=title,
+        first_heading=gettext("Since start"),
+        columns=[names[c] for c in ids],
+        rows=rows,
+        totals=[timeline.totals[c] for c in ids],
+        scroll=True,
+    )
+
+
+def _numbers_table(
+    *,
+    title: str,
+    first_heading: str,
+    columns: list[str],
+    rows: list[tuple[str, list[int]]],
+    totals: list[int],
+    scroll: bool = False,
+) -> SafeString:
+    """A chart's numbers behind a "Numbers" toggle: a row per (label, counts), the totals last;
+    `scroll` lets a wide table scroll inside its box on a phone."""
+    head = format_html_join("", '<th scope="col" class="num">{}</th>', ((c,) for c in columns))
     body = format_html_join(
         "",
         '<tr><th scope="row">{}</th>{}</tr>',
         (
             (
-                offset,
+                label,
                 format_html_join(
                     "", '<td class="num">{}</td>', ((number_text(n),) for n in counts)
                 ),
             )
-            for offset, counts in rows
+            for label, counts in rows
         ),
     )
-    totals = format_html_join(
-        "", '<td class="num">{}</td>', ((number_text(timeline.totals[c]),) for c in ids)
+    total_cells = format_html_join(
+        "", '<td class="num">{}</td>', ((number_text(n),) for n in totals)
     )
-    return format_html(
-        '<details class="chart-numbers"><summary>{}</summary>'
-        '<div class="compare-scroll"><table class="desk-table"><caption>{}</caption>'
+    table = format_html(
+        '<table class="desk-table"><caption>{}</caption>'
         '<thead><tr><th scope="col">{}</th>{}</tr></thead>'
         "<tbody>{}</tbody>"
-        '<tfoot><tr><th scope="row">{}</th>{}</tr></tfoot></table></div></details>',
-        gettext("Numbers"),
+        '<tfoot><tr><th scope="row">{}</th>{}</tr></tfoot></table>',
         title,
-        gettext("Since start"),
+        first_heading,
         head,
         body,
         gettext("In all"),
-        totals,
+        total_cells,
+    )
+    if scroll:
+        table = format_html('<div class="compare-scroll">{}</div>', table)
+    return format_html(
+        '<details class="chart-numbers"><summary>{}</summary>{}</details>',
+        gettext("Numbers"),
+        table,
     )
