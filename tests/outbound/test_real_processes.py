@@ -77,6 +77,9 @@ def test_events_reach_a_flaky_receiver_through_killed_workers(
     with RecordingServer(latency=0.02) as server:
         provider_settings(server)
         receiver.fail_first = 6
+        # Slow until the kill, so work is surely left for the new workers however fast the
+        # machine: each stream has one request in flight, and 700 events make 28+ requests.
+        receiver.latency = 0.5
         with Clusters(server, tmp_path, **OUTBOUND_ENV) as clusters:
             campaign_dispatch(campaign_id=spring.pk)
             campaign_dispatch(campaign_id=autumn.pk)
@@ -91,6 +94,7 @@ def test_events_reach_a_flaky_receiver_through_killed_workers(
                 clusters.kill(index)
             killed_at = time.time()
             assert Message.objects.exclude(status="delivered").exists(), "killed too late"
+            receiver.latency = 0
             clusters.start(2)
 
             def all_arrived() -> bool:
