@@ -25,7 +25,14 @@ from ..models import Campaign, Delivery, DeliveryEvent
 from .base import ReadOnlyAdmin, change_link
 from .content import VersionFilter
 from .exports import ExportMixin
-from .filters import DeliveryStageFilter, LinkClickersFilter, SmsOutcomeFilter
+from .filters import (
+    CampaignLinkFilter,
+    DeliveryStageFilter,
+    EventTypeFilter,
+    LinkClickersFilter,
+    SmsOutcomeFilter,
+    event_type_label,
+)
 
 TECHNICAL = _("Technical details")
 
@@ -61,14 +68,6 @@ def relabelled(fieldsets: list, labels: dict[str, str]) -> list:
         )
         for name, options in fieldsets
     ]
-
-
-def event_type_label(event_type: str) -> str:
-    """'SMS click' for `sms_click`; a callback of a kind we don't know keeps its own name."""
-    try:
-        return DeliveryEvent.Type(event_type).label
-    except ValueError:
-        return event_type
 
 
 class HistoryAdmin(ReadOnlyAdmin):
@@ -193,8 +192,8 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
         "detail",
     ]
     list_filter = [
-        "type",
-        ("campaign", admin.EmptyFieldListFilter),
+        ("type", EventTypeFilter),
+        ("campaign", CampaignLinkFilter),
         "campaign",
         SmsOutcomeFilter,
         LinkClickersFilter,

@@ -5,6 +5,11 @@ each SMS once by what became of it, and each person once who clicked a link."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
 from django.contrib import admin
 from django.db.models import Min, Q, QuerySet
 from django.http import HttpRequest
@@ -16,6 +21,54 @@ from notifications.campaigns.report import NO_LINK
 from notifications.campaigns.sms import SMS_EVENT_TYPES
 from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.recipients.selectors import Reach, recipients_by_reach
+
+if TYPE_CHECKING:
+    from django.contrib.admin.views.main import ChangeList
+
+
+FACET_COUNT = re.compile(r" \(\d+\)$")
+
+
+def relabelled(choice: dict, parameter: str, label_of: Callable[[str], str]) -> dict:
+    """A field filter's choice shown by the label of the value it filters on, keeping the facet
+    count Django appends ("sent (12)" becomes "Отправлено (12)"); "All" stays as it is."""
+    value = parse_qs(urlsplit(choice["query_string"]).query).get(parameter)
+    if not value:
+        return choice
+    count = FACET_COUNT.search(str(choice["display"]))
+    return {**choice, "display": f"{label_of(value[-1])}{count.group() if count else ''}"}
+
+
+def event_type_label(event_type: str) -> str:
+    """'SMS click' for `sms_click`; a callback of a kind we don't know keeps its own name."""
+    try:
+        return DeliveryEvent.Type(event_type).label
+    except ValueError:
+        return event_type
+
+
+class EventTypeFilter(admin.AllValuesFieldListFilter):
+    """The event types present, each by its name in the reader's language: the values (and the
+    `type__exact` the desk's numbers link with) stay the codes."""
+
+    def choices(self, changelist: ChangeList) -> Iterator[dict]:
+        for choice in super().choices(changelist):
+            yield relabelled(choice, self.lookup_kwarg, event_type_label)
+
+
+class CampaignLinkFilter(admin.EmptyFieldListFilter):
+    """Events linked to a campaign or not (an SMS callback waits unlinked until its delivery is
+    known), said so rather than as the field being empty."""
+
+    WORDS = {"1": _("Not linked to a campaign"), "0": _("Linked to a campaign")}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("campaign link")
+
+    def choices(self, changelist: ChangeList) -> Iterator[dict]:
+        for choice in super().choices(changelist):
+            yield relabelled(choice, self.lookup_kwarg, lambda value: str(self.WORDS[value]))
 
 
 class CampaignAudienceFilter(admin.SimpleListFilter):

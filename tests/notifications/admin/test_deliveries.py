@@ -44,3 +44,20 @@ def test_an_events_fingerprint_and_raw_data_are_technical_details(staff, sample_
     assert sections["Technical details"] == ["Event number", "Raw data", "Fingerprint", "Stored at"]
     assert "Dedup key" not in html
     assert sections[None][:2] == ["Event", "When"]
+
+
+def test_the_event_filters_name_types_and_links_in_the_readers_language(staff, sample_rows):
+    DeliveryEvent.objects.create(type="sms_click", detail="unlinked callback")
+    DeliveryEvent.objects.create(type="partner_ping", detail="a kind we do not know")
+    staff.post("/i18n/setlang/", {"language": "ru", "next": "/admin/"})
+    page = staff.get("/admin/notifications/deliveryevent/?_facets=True").content.decode()
+    assert 'href="?_facets=True&amp;type=sent">Отправлено (1)' in page
+    assert 'href="?_facets=True&amp;type=sms_click">Переход из SMS (1)' in page
+    # A callback of a kind we don't know keeps its own name.
+    assert 'type=partner_ping">partner_ping (1)' in page
+    assert "привязка к рассылке" in page
+    assert 'campaign__isempty=1">Не привязаны к рассылке (2)' in page
+    assert 'campaign__isempty=0">Привязаны к рассылке (1)' in page
+
+    linked = staff.get("/admin/notifications/deliveryevent/?campaign__isempty=0").context["cl"]
+    assert [e.type for e in linked.result_list] == ["sent"]

@@ -57,6 +57,5 @@ def test_a_read_only_key_is_refused_in_russian():
     answer = _ask(client, "post", "/api/recipients/", data={"external_id": "x"})
 
     assert answer.status_code == 403
-    # The Cyrillic preposition (with) looks like a Latin c to the linter.
-    refusal = "Этот API-ключ только для чтения: с ним можно смотреть списки и данные, "  # noqa: RUF001
+    refusal = "Этот API-ключ только для чтения: с ним можно смотреть списки и данные, "
     assert answer.json() == {"detail": refusal + "но ничего нельзя менять."}
