@@ -372,7 +372,10 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         ordering = ["-id"]
         permissions = [
-            ("dispatch_campaign", "Can dispatch, schedule, pause, resume and cancel campaigns")
+            (
+                "dispatch_campaign",
+                _("Can dispatch, schedule, pause, resume and cancel campaigns"),
+            )
         ]
         indexes = [
             models.Index(
@@ -778,6 +781,29 @@ class IntegrationKey(AbstractAPIKey):
     and when it was last seen, so stale keys can be found and revoked.
     """
 
+    # The library's own fields, again, only to name them in the reader's language (it has no
+    # Russian catalogue); what they store and check is the library's.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("What the key is for, such as the integration using it (up to 50 characters)."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("A revoked key stops working at once, for good."),
+    )
+    expiry_date = models.DateTimeField(
+        _("expires"),
+        blank=True,
+        null=True,
+        help_text=_("After this moment the key stops working."),
+    )
     read_only = models.BooleanField(
         _("read only"),
         default=False,

@@ -21,6 +21,7 @@ Importing the package registers every admin; each module owns one group of model
 - seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
+- staff.py: staff accounts and groups, their permissions named in the reader's language
 
 Pages stay fast on large tables: list queries select their relations, history on a detail page
 shows the newest rows with a link to the full filtered list, and big changelists skip the full
@@ -37,6 +38,7 @@ from . import (
     keys,
     recipients,
     seeds,
+    staff,
     templates,
 )
 
@@ -50,5 +52,6 @@ __all__ = [
     "keys",
     "recipients",
     "seeds",
+    "staff",
     "templates",
 ]
