@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,7 +115,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "save_limit": 1000,
-    "label": "Background tasks",
+    # django-q2 names its admin app by this; lazy, so each reader sees it in their language.
+    "label": _("Background tasks"),
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

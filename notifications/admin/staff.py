@@ -47,6 +47,11 @@ class PermissionsTranslated:
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if field is not None and db_field.related_model is Permission:
             field.label_from_instance = permission_label
+            # The API key library's own model goes unused (ours is IntegrationKey, keys.py):
+            # permissions on it would grant nothing.
+            field.queryset = field.queryset.exclude(
+                content_type__app_label="rest_framework_api_key"
+            )
         return field
 
 

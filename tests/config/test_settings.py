@@ -10,7 +10,7 @@ from django.conf import settings
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'q': s.Q_CLUSTER, 'db': s.DATABASES['default']['ENGINE'], "
-    "'cache': s.CACHES['default']['BACKEND']}))"
+    "'cache': s.CACHES['default']['BACKEND']}, default=str))"
 )
 
 
