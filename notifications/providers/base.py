@@ -44,7 +44,8 @@ class Provider(abc.ABC):
     content_fields: ClassVar[tuple[str, ...]]
     # What a message cannot go without.
     content_needs: ClassVar[tuple[ContentNeed, ...]]
-    # The most characters a text (`body`) may have, None when the vendor sets no limit.
+    # The longest text (`body`) the vendor takes, in the unit of `text_length`; None when the
+    # vendor sets no limit.
     max_text_length: ClassVar[int | None] = None
     address_kind: ClassVar[AddressKind]
     # True where a recipient without an address on the channel is addressed by their own
@@ -188,9 +189,19 @@ class Provider(abc.ABC):
         return [need for need in cls.content_needs if not need.met_by(present)]
 
     @classmethod
+    def text_length(cls, text: str) -> int:
+        """How long `text` is as the vendor counts it against `max_text_length`.
+
+        Characters, meaning Unicode code points, never bytes: "привет" is 6 and "🚀" is 1, while a
+        family emoji, one picture on screen, is the several code points it is built from. A
+        provider whose vendor counts otherwise (UTF-16 units, say) overrides this.
+        """
+        return len(text)
+
+    @classmethod
     def text_too_long(cls, text: str) -> bool:
         """Whether `text` is longer than the declared `max_text_length`."""
-        return cls.max_text_length is not None and len(text) > cls.max_text_length
+        return cls.max_text_length is not None and cls.text_length(text) > cls.max_text_length
 
     def result(
         self,

@@ -74,6 +74,8 @@ class ImshopProvider(Provider):
         ContentNeed(("title",), gettext_lazy("Imshop pushes need a title.")),
         ContentNeed(("body",), gettext_lazy("Imshop pushes need a text.")),
     )
+    # No `max_text_length`: the document gives "title - заголовок уведомления" and "summary -
+    # текст уведомления" and no length for either.
     address_kind = AddressKind(gettext_lazy("Imshop user id"), numeric=False)
     external_id_is_default_address = True
     vendor = "Imshop"

@@ -124,6 +124,8 @@ class LeadConverterProvider(Provider):
             gettext_lazy("LeadConverter messages need a text, a file UUID, or both."),
         ),
     )
+    # No `max_text_length`: the document says only "text | … Текст, который будет отправлен
+    # подписчику" and limits the batch (100 items), not the text.
     address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
     vendor = "LeadConverter"
     messages_noun = gettext_lazy("LeadConverter messages")

@@ -82,6 +82,9 @@ class YandexMarketProvider(Provider):
     max_batch_size = 1
     content_fields = ("body",)
     content_needs = (ContentNeed(("body",), gettext_lazy("Yandex Market messages need a text.")),)
+    # The document: "message* Type: string Текст сообщения. Min length: … Max length: …", an
+    # OpenAPI maxLength, which counts characters (JSON Schema: "the number of its characters"),
+    # not bytes; the wider documentation gives "1 to 4096 characters". `text_length` counts so.
     max_text_length = 4096
     address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
     vendor = "Yandex Market"
@@ -140,7 +143,11 @@ class YandexMarketProvider(Provider):
                 text=gettext(
                     "%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."
                 )
-                % {"vendor": self.vendor, "limit": self.max_text_length, "length": len(body)},
+                % {
+                    "vendor": self.vendor,
+                    "limit": self.max_text_length,
+                    "length": self.text_length(body),
+                },
             )
         return None
 

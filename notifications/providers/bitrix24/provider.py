@@ -142,6 +142,8 @@ class Bitrix24Provider(Provider):
     calls_per_send = 3
     content_fields = ("body", "avatar_url")
     content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
+    # No `max_text_length`: the document says only "TEXT | Произвольный текст." and gives no
+    # length.
     address_kind = AddressKind(gettext_lazy("Bitrix24 USER_ID"), numeric=True)
     vendor = "Bitrix24"
     messages_noun = gettext_lazy("Bitrix24 pushes")
