@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import requests
 
+from notifications.formats import number_text
+
 from .exceptions import ProviderConfigurationError
 from .facts import AddressKind, ContentNeed
 from .http import MAX_TEXT, Answer, HttpClient, TransportFailure, utcnow
@@ -55,6 +57,9 @@ class Provider(abc.ABC):
     vendor: ClassVar[str]
     # What staff call the channel's messages, in the plural ("Yandex Market chats").
     messages_noun: ClassVar[str]
+    # A number of the channel's messages as staff read it, in the language's plural forms: an
+    # ngettext_lazy keyed on "count" whose text shows "%(number)s" (see `messages_text`).
+    messages_counted: ClassVar[Any]
     # True where one request carries one text for all its recipients (Imshop): messages share a
     # request only when they render the same, so personalisation multiplies requests.
     one_text_per_request: ClassVar[bool] = False
@@ -187,6 +192,12 @@ class Provider(abc.ABC):
         """The declared `content_needs` that `content` leaves unmet, in declared order."""
         present = set(content.as_dict())
         return [need for need in cls.content_needs if not need.met_by(present)]
+
+    @classmethod
+    def messages_text(cls, count: int) -> str:
+        """`count` of the channel's messages: "1 Yandex Market chat", "48,000 Yandex Market
+        chats"."""
+        return cls.messages_counted % {"count": count, "number": number_text(count)}
 
     @classmethod
     def text_length(cls, text: str) -> int:

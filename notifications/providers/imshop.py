@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
@@ -80,6 +80,7 @@ class ImshopProvider(Provider):
     external_id_is_default_address = True
     vendor = "Imshop"
     messages_noun = gettext_lazy("Imshop pushes")
+    messages_counted = ngettext_lazy("%(number)s Imshop push", "%(number)s Imshop pushes", "count")
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)

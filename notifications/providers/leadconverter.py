@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
@@ -129,6 +129,9 @@ class LeadConverterProvider(Provider):
     address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
     vendor = "LeadConverter"
     messages_noun = gettext_lazy("LeadConverter messages")
+    messages_counted = ngettext_lazy(
+        "%(number)s LeadConverter message", "%(number)s LeadConverter messages", "count"
+    )
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(api_url).hostname or "", secrets=[token], **kwargs)

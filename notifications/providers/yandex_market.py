@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .exceptions import ProviderConfigurationError
@@ -89,6 +89,9 @@ class YandexMarketProvider(Provider):
     address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
     vendor = "Yandex Market"
     messages_noun = gettext_lazy("Yandex Market chats")
+    messages_counted = ngettext_lazy(
+        "%(number)s Yandex Market chat", "%(number)s Yandex Market chats", "count"
+    )
 
     def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(account=business_id, secrets=[api_key], **kwargs)

@@ -5,6 +5,7 @@ import importlib
 import pkgutil
 
 import pytest
+from django.utils import translation
 
 import notifications.providers
 from notifications.models import Channel
@@ -163,6 +164,32 @@ def test_a_text_is_measured_in_code_points_not_bytes():
     assert yandex.text_length("привет") == 6
     assert yandex.text_length(ROCKET) == 1
     assert (yandex.text_length(FAMILY), yandex.text_length(FLAG)) == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("count", "language", "text"),
+    [
+        (1, "en", "1 Yandex Market chat"),
+        (48_000, "en", "48,000 Yandex Market chats"),
+        (1, "ru", "1 чат Yandex Market"),
+        (3, "ru", "3 чата Yandex Market"),
+        (5, "ru", "5 чатов Yandex Market"),
+        (21, "ru", "21 чат Yandex Market"),
+        (48_000, "ru", "48\xa0000 чатов Yandex Market"),
+    ],
+)
+def test_a_number_of_messages_takes_the_plural_form_of_that_number(count, language, text):
+    with translation.override(language):
+        assert provider_class("yandex_market").messages_text(count) == text
+
+
+@pytest.mark.parametrize("channel", sorted(PROVIDERS))
+def test_every_channel_names_one_message_in_the_singular(channel):
+    cls = provider_class(channel)
+    with translation.override("en"):
+        one, two = cls.messages_text(1), cls.messages_text(2)
+    assert one.startswith(f"1 {cls.vendor} ")
+    assert two == f"2 {one[2:]}{'es' if one.endswith('sh') else 's'}"
 
 
 def test_an_unknown_channel_has_no_provider_class():
