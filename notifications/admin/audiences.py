@@ -2,8 +2,9 @@
 and each audience's members; the CSV import that fills static lists lives in `imports.py`.
 
 The rule builder (static/notifications/segment_builder.js) edits the rules JSON of a hidden
-input; the words and choices it offers come from `audiences/rules.py` through `rule_vocabulary`,
-and the live count asks `count_view`, which checks rules with the same `rules_clean` the save does.
+input; the words and choices it offers come from `audiences/rules/vocabulary.py` through
+`rule_vocabulary`, and the live count asks `count_view`, which checks rules with the same
+`rules_clean` the save does.
 """
 
 from __future__ import annotations
