@@ -87,7 +87,7 @@ def test_the_action_with_one_campaign_says_to_choose_more(admin_client, evil_cam
     [
         ("", "Choose at least 2 campaigns to compare."),
         ("1,abc", "Give campaign ids as numbers separated by commas."),
-        ("999998,999999", "No campaign with the id 999998, 999999."),
+        ("999998,999999", "No campaigns with the ids 999998, 999999."),
     ],
 )
 def test_bad_ids_go_back_to_the_list_with_the_reason(admin_client, ids, says):
