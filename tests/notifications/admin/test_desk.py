@@ -93,6 +93,11 @@ def test_a_draft_shows_the_send_plan_with_who_is_skipped_and_why(admin_client, c
     assert "reach=opted_out" in html
 
 
+def test_the_send_plan_declines_its_messages_in_russian(admin_client, chat_campaign):
+    page = admin_client.get(change_url(chat_campaign), HTTP_ACCEPT_LANGUAGE="ru")
+    assert "45 чатов Yandex Market со скоростью 1\xa0000/час: ≈ 3 мин" in page.content.decode()  # noqa: RUF001
+
+
 def test_the_plan_counts_requests_where_messages_share_them(admin_client):
     people = [make_recipient(addresses={"leadconverter": str(i)}) for i in range(250)]
     campaign = make_campaign(
