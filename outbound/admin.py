@@ -137,11 +137,9 @@ class EndpointAdmin(ThroughServicesAdmin):
         for endpoint in queryset:
             endpoint_secret_roll(endpoint=endpoint)
         count = queryset.count()
-        # The English reads the same for one endpoint (what it always said); Russian needs
-        # the count's plural form.
         sentence = ngettext(
-            "New secrets for %(count)s endpoints: requests are signed with them from now on; "
-            "give each receiver its new secret.",
+            "A new secret for %(count)s endpoint: requests are signed with it from now on; "
+            "give its receiver the new secret.",
             "New secrets for %(count)s endpoints: requests are signed with them from now on; "
             "give each receiver its new secret.",
             count,
@@ -244,10 +242,8 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Resend the selected messages"), permissions=["resend"])
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = messages_resend(message_ids=queryset.values_list("pk", flat=True))
-        # The English reads the same for one message (what it always said); Russian needs the
-        # count's plural form.
         sentence = ngettext(
-            "%(count)s messages will be sent again, each before its campaign's later ones.",
+            "%(count)s message will be sent again, before its campaign's later ones.",
             "%(count)s messages will be sent again, each before its campaign's later ones.",
             count,
         )

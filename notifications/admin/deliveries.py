@@ -265,7 +265,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
     def link_unlinked_sms_events(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Links every waiting callback, whatever was selected: the work is the same query.
         links = sms_events_link_pending()
-        text = ngettext("%(count)s links made.", "%(count)s links made.", links)
+        text = ngettext("%(count)s link made.", "%(count)s links made.", links)
         self.message_user(request, text % {"count": number_text(links)}, messages.SUCCESS)
 
     @admin.display(description=_("Event"), ordering="type")

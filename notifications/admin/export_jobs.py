@@ -47,17 +47,17 @@ class ExportJobAdmin(admin.ModelAdmin):
             )
         written, total = number_text(job.rows_written), number_text(job.rows_total)
         if job.status == ExportJob.Status.DONE:
-            return ngettext("Ready: %(count)s rows", "Ready: %(count)s rows", job.rows_written) % {
+            return ngettext("Ready: %(count)s row", "Ready: %(count)s rows", job.rows_written) % {
                 "count": written
             }
         if job.status == ExportJob.Status.QUEUED:
             return ngettext(
-                "Waiting for a worker: %(count)s rows to write",
+                "Waiting for a worker: %(count)s row to write",
                 "Waiting for a worker: %(count)s rows to write",
                 job.rows_total,
             ) % {"count": total}
         text = ngettext(
-            "Writing: %(written)s of %(total)s rows",
+            "Writing: %(written)s of %(total)s row",
             "Writing: %(written)s of %(total)s rows",
             job.rows_total,
         ) % {"written": written, "total": total}

@@ -111,7 +111,7 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     short = gettext("%(done)s of %(total)s done") % numbers
     headline = (
         ngettext(
-            "%(percent)s %% — %(done)s of %(total)s deliveries done",
+            "%(percent)s %% — %(done)s of %(total)s delivery done",
             "%(percent)s %% — %(done)s of %(total)s deliveries done",
             total,
         )
@@ -120,7 +120,7 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     if status == Campaign.Status.PAUSED:
         headline = (
             ngettext(
-                "Paused — %(done)s of %(total)s deliveries done",
+                "Paused — %(done)s of %(total)s delivery done",
                 "Paused — %(done)s of %(total)s deliveries done",
                 total,
             )
@@ -165,7 +165,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     if state == State.SENDING:
         if activity.in_flight:
             sentence = ngettext(
-                "Sending: %(count)s on their way to the provider.",
+                "Sending: %(count)s on its way to the provider.",
                 "Sending: %(count)s on their way to the provider.",
                 activity.in_flight,
             ) % {"count": number_text(activity.in_flight)}

@@ -1,7 +1,7 @@
 """The segment rule builder: the widget that edits a segment's rules as rows of conditions
 (static/notifications/segment_builder.js over a hidden input holding their JSON), the words and
-choices it offers (from `audiences/rules.py`, through `rule_vocabulary`), and the form field that
-reads its JSON. The live count it asks is the audience admin's `count_view`.
+choices it offers (from `audiences/rules/vocabulary.py`, through `rule_vocabulary`), and the
+form field that reads its JSON. The live count it asks is the audience admin's `count_view`.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ def test_resend_in_the_admin_log(admin_client):
         {"action": "resend", "_selected_action": [message.pk]},
         follow=True,
     )
-    assert "1 messages will be sent again" in page.content.decode()
+    assert "1 message will be sent again, before its campaign" in page.content.decode()
     message.refresh_from_db()
     assert message.status == "pending"
     detail = admin_client.get(reverse("admin:outbound_message_change", args=[message.pk]))

@@ -14,6 +14,7 @@ from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,11 @@ def test_a_draft_shows_the_send_plan_with_who_is_skipped_and_why(admin_client, c
     assert "reach=opted_out" in html
 
 
+def test_the_send_plan_declines_its_messages_in_russian(admin_client, chat_campaign):
+    page = admin_client.get(change_url(chat_campaign), HTTP_ACCEPT_LANGUAGE="ru")
+    assert "45 чатов Yandex Market со скоростью 1\xa0000/час: ≈ 3 мин" in page.content.decode()
+
+
 def test_the_plan_counts_requests_where_messages_share_them(admin_client):
     people = [make_recipient(addresses={"leadconverter": str(i)}) for i in range(250)]
     campaign = make_campaign(
@@ -125,6 +131,19 @@ def test_a_draft_warns_when_the_text_is_too_long_for_the_channel(admin_client, c
     chat_campaign.template.save()
     html = admin_client.get(change_url(chat_campaign)).content.decode()
     assert "Yandex Market accepts at most 4096 characters; this text has 5000." in html
+
+
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_draft_measures_the_text_in_characters_not_bytes(
+    admin_client, chat_campaign, made_of, at, over
+):
+    warning = "Yandex Market accepts at most 4096 characters; this text has"
+    chat_campaign.template.body = at
+    chat_campaign.template.save()
+    assert warning not in admin_client.get(change_url(chat_campaign)).content.decode()
+    chat_campaign.template.body = over
+    chat_campaign.template.save()
+    assert f"{warning} 4097." in admin_client.get(change_url(chat_campaign)).content.decode()
 
 
 def test_an_unconfigured_provider_is_said_on_the_plan(admin_client, chat_campaign, settings):
