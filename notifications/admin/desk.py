@@ -29,7 +29,7 @@ from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.report import RATE_LABELS, CampaignReport, campaign_report
 from notifications.campaigns.selectors import campaign_follow_up_counts, campaign_message
 from notifications.campaigns.timeline import Timeline, campaign_timeline
-from notifications.content.preview import message_preview
+from notifications.content.preview import field_problem, message_preview
 from notifications.content.rendering import (
     RenderError,
     compile_template,
@@ -143,14 +143,14 @@ def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
     try:
         compile_template(content)
     except RenderError as exc:  # the same for everyone: said once
-        return [{"recipient": None, "error": str(exc)}]
+        return [{"recipient": None, "error": field_problem(exc.field, exc.message)}]
     previews = []
     for recipient in campaign_sample_recipients(campaign=campaign, limit=PREVIEW_RECIPIENTS):
         preview = message_preview(fields=content, channel=campaign.channel, recipient=recipient)
         previews.append(
             {
                 "recipient": recipient,
-                "fields": [(name, value) for name, value in preview.fields if value],
+                "fields": [field for field in preview.labelled_fields if field[2]],
                 "error": " ".join(preview.problems),
             }
         )

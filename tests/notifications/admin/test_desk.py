@@ -113,6 +113,15 @@ def test_a_draft_previews_the_message_for_real_recipients(admin_client, chat_cam
     assert html.count('class="preview-card') == 3
 
 
+def test_a_template_that_does_not_read_names_its_field_as_staff_know_it(
+    admin_client, chat_campaign
+):
+    chat_campaign.template.body = "Hi {{ first_name"
+    chat_campaign.template.save()
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert re.search(r'<div class="preview-error">Message: [^<]+</div>', html)
+
+
 def test_a_draft_warns_how_many_recipients_lack_a_variable(admin_client, chat_campaign):
     html = admin_client.get(change_url(chat_campaign)).content.decode()
     # Every third recipient (0, 3, ..., 45) has no city: 15 of the 45 reachable (0 opted out).
