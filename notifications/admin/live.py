@@ -90,17 +90,17 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     parts = {
         str(part): round(progress[part] * 100 / total, 2) if total else 0.0 for part in BAR_PARTS
     }
-    not_sent = total - sent
     numbers = {
         "sent": number_text(sent),
-        "not_sent": number_text(not_sent),
         "done": number_text(done),
         "total": number_text(total),
         "percent": percent,
     }
     if status in (Campaign.Status.CANCELLED, Campaign.Status.COMPLETED):
-        if not_sent:
-            short = gettext("%(sent)s sent, %(not_sent)s not sent") % numbers
+        if sent < total:
+            # "Of the total", not "N not sent": the funnel's "Not sent" counts the failed
+            # only, while the rest of the total may be skipped or cancelled.
+            short = gettext("%(sent)s of %(total)s sent") % numbers
         else:
             short = gettext("%(sent)s sent") % numbers
         if status == Campaign.Status.CANCELLED:
