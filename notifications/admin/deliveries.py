@@ -22,12 +22,13 @@ from notifications.exports.columns import delivery_export, event_export
 from notifications.formats import number_text
 
 from ..models import Campaign, Delivery, DeliveryEvent
-from .base import ReadOnlyAdmin, change_link
+from .base import ReadOnlyAdmin, change_link, reason_field
 from .content import VersionFilter
 from .exports import ExportMixin
 from .filters import DeliveryStageFilter, LinkClickersFilter, SmsOutcomeFilter
 
 TECHNICAL = _("Technical details")
+EVENT_DETAIL = reason_field(DeliveryEvent, "detail")
 
 
 def labelled(field: str, label: str) -> Callable[[Model], object]:
@@ -82,7 +83,7 @@ class DeliveryEventInline(admin.TabularInline):
     """A delivery's events, oldest first, read-only."""
 
     model = DeliveryEvent
-    fields = ["type_label", "occurred_at", "detail"]
+    fields = ["type_label", "occurred_at", EVENT_DETAIL]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -130,7 +131,7 @@ class DeliveryAdmin(ExportMixin, HistoryAdmin):
                         "recipient",
                         "address",
                         "status",
-                        "error",
+                        reason_field(Delivery, "error"),
                         "sent_at",
                         "attempts",
                         "next_attempt_at",
@@ -190,7 +191,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
         "campaign",
         "recipient",
         "delivery_link",
-        "detail",
+        EVENT_DETAIL,
     ]
     list_filter = [
         "type",
@@ -213,7 +214,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
                         "campaign",
                         "recipient",
                         "delivery_link",
-                        "detail",
+                        EVENT_DETAIL,
                         "link",
                     ]
                 },

@@ -1,0 +1,138 @@
+"""Sentences the system writes down about what it did: why a campaign paused, why a delivery
+was skipped or given up, why an endpoint was turned off, why an export failed.
+
+They are stored as a code and its parameters, never as a sentence, and made into a sentence
+where someone reads them, in the reader's language: a sentence stored under one request's
+language would read in that language to everyone, for ever. This module owns the codes and
+their sentences; nothing else builds these sentences.
+
+A stored reason is a short text in the column the sentence used to take, so writing one costs
+nothing more than writing the sentence did (the send path writes thousands a second):
+`@paused_by {"who":"alice"}`. Text that is not such an encoding is shown as it is: rows stored
+before the codes, and texts that are not ours (a provider's own answer).
+
+Parameters are shown as they are, except that a `channel` holds a channel's code and reads as
+its name, and a parameter that is itself a stored reason reads as its sentence (the error a
+breaker's pause quotes may be one of ours).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, override
+
+from .models import Channel
+
+# Sentences whose number is a parameter name are ngettext_lazy with that name ("count"), so
+# Russian gets its three forms.
+SENTENCES: dict[str, Promise] = {
+    # Why a campaign paused (`Campaign.pause_reason`, and the note of its history event).
+    "paused": _("Paused."),
+    "paused_by": _("Paused by %(who)s."),
+    "provider_configuration": _("%(channel)s: %(error)s"),
+    "breaker": ngettext_lazy(
+        "%(channel)s failed %(count)s request in a row; last: %(error)s",
+        "%(channel)s failed %(count)s requests in a row; last: %(error)s",
+        "count",
+    ),
+    "no_detail": _("no detail"),
+    # Notes of a campaign's other moves in its history.
+    "back_to_draft": _("Back to draft."),
+    "scheduled_time_came": _("Its scheduled time came."),
+    "to_send_again": ngettext_lazy(
+        "%(count)s message to send again.", "%(count)s messages to send again.", "count"
+    ),
+    # Why a delivery was skipped, retried or given up (`Delivery.error`, the event's detail).
+    "excluded_by": _("Excluded by %(audience)s."),
+    "opted_out": _("The recipient opted out."),
+    "no_address": _("No %(channel)s address."),
+    "provider_limit": _("provider limit reached"),
+    "provider_limit_detail": _("provider limit reached; %(detail)s"),
+    "gave_up": ngettext_lazy(
+        "gave up after %(count)s attempt; last: %(detail)s",
+        "gave up after %(count)s attempts; last: %(detail)s",
+        "count",
+    ),
+    "worker_lost": _("The worker sending this stopped before the provider answered."),
+    # Why the shared limiter holds a provider (`RateLimitState.hold_reason`).
+    "provider_asked_to_wait": _("provider asked to wait"),
+}
+
+_ENCODED = re.compile(r"@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A stored reason read back: its code and parameters."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The sentence in the active language."""
+        shown = {name: _param_text(name, value) for name, value in self.params.items()}
+        return str(SENTENCES[self.code] % shown) if shown else str(SENTENCES[self.code])
+
+
+def reason_encode(code: str, **params: Any) -> str:
+    """The stored form of reason `code` with `params` (JSON values), for a text column."""
+    if code not in SENTENCES:
+        raise KeyError(f"no sentence for reason {code!r}")
+    if not params:
+        return f"@{code}"
+    return f"@{code} {json.dumps(params, ensure_ascii=False, separators=(',', ':'))}"
+
+
+def reason_parse(stored: str) -> Reason | None:
+    """The reason `stored` encodes, or None for a text that is not one (old rows, a
+    provider's own words)."""
+    match = _ENCODED.fullmatch(stored or "")
+    if match is None or match["code"] not in SENTENCES:
+        return None
+    try:
+        params = json.loads(match["params"]) if match["params"] else {}
+    except ValueError:
+        return None
+    return Reason(match["code"], params) if isinstance(params, dict) else None
+
+
+def reason_text(stored: str) -> str:
+    """What `stored` says, in the active language; a text that is no reason, as it is."""
+    parsed = reason_parse(stored)
+    return stored if parsed is None else parsed.text()
+
+
+def reason_code(stored: str) -> str | None:
+    """The stable code of `stored`, for machines; None for a text that is no reason."""
+    parsed = reason_parse(stored)
+    return None if parsed is None else parsed.code
+
+
+def reason_english(stored: str) -> str:
+    """What `stored` says in English, whatever the active language (for machines' bodies)."""
+    with override("en"):
+        return reason_text(stored)
+
+
+def reason_for_machines(stored: str) -> dict[str, Any]:
+    """`stored` as an outbound webhook carries it: code and parameters, and the English text."""
+    parsed = reason_parse(stored)
+    return {
+        "code": None if parsed is None else parsed.code,
+        "params": {} if parsed is None else parsed.params,
+        "text": reason_english(stored),
+    }
+
+
+def _param_text(name: str, value: Any) -> Any:
+    if name == "channel":
+        return Channel(value).label if value in Channel.values else value
+    if isinstance(value, str):
+        return reason_text(value)
+    return value
