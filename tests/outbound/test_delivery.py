@@ -267,6 +267,7 @@ def test_a_pause_is_told_with_who_and_why(mocked, endpoint_on, receiver, django_
     ]
     assert events[1]["data"]["by"] == "anna"
     assert events[1]["detail"] == "Paused by anna."
+    assert (events[1]["detail_code"], events[1]["detail_params"]) == ("paused_by", {"who": "anna"})
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter(settings):

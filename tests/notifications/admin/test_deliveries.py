@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.utils import translation
 
 from notifications.models import Delivery, DeliveryEvent
+from notifications.reasons import reason_encode
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +46,23 @@ def test_an_events_fingerprint_and_raw_data_are_technical_details(staff, sample_
     assert sections["Technical details"] == ["Event number", "Raw data", "Fingerprint", "Stored at"]
     assert "Dedup key" not in html
     assert sections[None][:2] == ["Event", "When"]
+
+
+def test_a_skip_reason_reads_in_russian_on_the_delivery_its_event_and_the_event_list(
+    staff, sample_rows
+):
+    delivery = Delivery.objects.get()
+    reason = reason_encode("excluded_by", audience="Banned")
+    Delivery.objects.filter(pk=delivery.pk).update(status="skipped", error=reason)
+    DeliveryEvent.objects.update(type="skipped", detail=reason)
+    pages = [
+        f"/admin/notifications/delivery/{delivery.pk}/change/",
+        f"/admin/notifications/deliveryevent/{DeliveryEvent.objects.get().pk}/change/",
+        "/admin/notifications/deliveryevent/",
+    ]
+    with translation.override("en"):
+        russian = [staff.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode() for page in pages]
+    english = staff.get(pages[0]).content.decode()
+    assert all("Исключён аудиторией «Banned»." in html for html in russian)
+    assert "Excluded by Banned." in english
+    assert "@excluded_by" not in english + "".join(russian)

@@ -5,11 +5,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.audiences.services import audience_sizes_rebuild
+from notifications.campaigns.lifecycle import campaign_pause
 from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.sending.counters import counters_add
@@ -717,3 +718,15 @@ def test_the_timeline_endpoint_needs_the_permission_the_page_needs(
     assert client.get(url).status_code == 403
     client.force_login(user_with(django_user_model, "view_campaign", name="viewer"))
     assert client.get(url).status_code == 200
+
+
+def test_a_pause_by_staff_reads_in_the_russian_readers_language(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    boss = User.objects.create_user("boss", is_staff=True)
+    campaign_pause(campaign_id=campaign.pk, user=boss)
+    with translation.override("en"):
+        html = admin_client.get(change_url(campaign), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    state = re.search(r'<p id="live-state" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S)
+    assert "На паузу поставил(а) boss." in state.group(2)  # noqa: RUF001 - a Latin name in a Russian sentence
+    english = admin_client.get(change_url(campaign)).content.decode()
+    assert "Paused by boss." in english
