@@ -62,6 +62,15 @@ SENTENCES: dict[str, Promise] = {
     "worker_lost": _("The worker sending this stopped before the provider answered."),
     # Why the shared limiter holds a provider (`RateLimitState.hold_reason`).
     "provider_asked_to_wait": _("provider asked to wait"),
+    # Outbound webhooks: why an endpoint is off (`Endpoint.disabled_reason`), and what became
+    # of a message's last request (`Message.last_answer`, when it is not the receiver's answer).
+    "endpoint_turned_off": _("Turned off by staff."),
+    "endpoint_failing": _("No request succeeded for %(span)s; the last answer: %(answer)s"),
+    "span_hours": _("%(hours)s h"),
+    "span_minutes": _("%(minutes)s min"),
+    "not_requested": _("Not requested: %(reason)s"),
+    "no_answer": _("No answer: %(error)s"),
+    "redirect_not_followed": _("A redirect (not followed). %(answer)s"),
 }
 
 _ENCODED = re.compile(r"@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL)
