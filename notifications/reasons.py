@@ -12,8 +12,9 @@ nothing more than writing the sentence did (the send path writes thousands a sec
 before the codes, and texts that are not ours (a provider's own answer).
 
 Parameters are shown as they are, except that a `channel` holds a channel's code and reads as
-its name, and a parameter that is itself a stored reason reads as its sentence (the error a
-breaker's pause quotes may be one of ours).
+its name, a whole number other than `count` (which picks the plural form) is grouped as the
+reader's language groups digits, and a parameter that is itself a stored reason reads as its
+sentence (the error a breaker's pause quotes may be one of ours).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy, override
 
+from .formats import number_text
 from .models import Channel
 
 # Sentences whose number is a parameter name are ngettext_lazy with that name ("count"), so
@@ -71,6 +73,20 @@ SENTENCES: dict[str, Promise] = {
     "not_requested": _("Not requested: %(reason)s"),
     "no_answer": _("No answer: %(error)s"),
     "redirect_not_followed": _("A redirect (not followed). %(answer)s"),
+    # Why an export failed (`ExportJob.error`).
+    "export_stale_running": _("The worker stopped while writing this export; run it again."),
+    "export_stale_queued": _(
+        "No background worker took this export up (they may be stopped, or busy sending); "
+        "run it again."
+    ),
+    "export_no_longer_allowed": _(
+        "You may no longer view this list, so the export was not written."
+    ),
+    "export_timed_out": _(
+        "Writing took longer than the %(seconds)s s an export may take (EXPORT_TIMEOUT_SECONDS); "
+        "narrow the list with its filters, or export CSV, which is written faster."
+    ),
+    "export_write_failed": _("Writing the file failed; the error is in the worker's log."),
 }
 
 _ENCODED = re.compile(r"@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL)
@@ -144,4 +160,6 @@ def _param_text(name: str, value: Any) -> Any:
         return Channel(value).label if value in Channel.values else value
     if isinstance(value, str):
         return reason_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and name != "count":
+        return number_text(value)
     return value
