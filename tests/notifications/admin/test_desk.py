@@ -13,6 +13,7 @@ from notifications.audiences.services import audience_sizes_rebuild
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
@@ -417,6 +418,26 @@ def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
     DeliveryEvent.objects.create(type="failed", campaign=campaign, detail="chat 1001 is closed")
     html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
     assert "failed: chat 1001 is closed" in html
+
+
+def test_the_provider_page_says_a_breakers_pause_in_russian_and_not_a_staff_pause(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=1)
+    breaker = reason_encode("breaker", channel="yandex_market", count=3, error="HTTP 500")
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused", pause_reason=breaker, pause_cause="breaker"
+    )
+    with translation.override("en"):
+        html = admin_client.get(
+            reverse("admin:notifications_campaign_providers"), HTTP_ACCEPT_LANGUAGE="ru"
+        ).content.decode()
+    assert "3 запроса подряд не прошли; последняя ошибка: HTTP 500" in html
+    Campaign.objects.filter(pk=campaign.pk).update(
+        pause_reason=reason_encode("paused_by", who="boss"), pause_cause="staff"
+    )
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "Paused by boss." not in html
 
 
 def test_the_provider_page_shows_the_quota_the_provider_reported(admin_client):
