@@ -24,7 +24,8 @@ class CampaignSerializer(StrictModelSerializer):
         many=True,
         required=False,
         help_text="Audiences (static or segments) whose recipients are skipped, with the "
-        "reason `Excluded by <name>.`, even when another audience includes them.",
+        "reason `Excluded by <name>.` (code `excluded_by`), even when another audience includes "
+        "them.",
     )
     pause_reason = ReasonField(help_text="Why it is paused, in the request's language.")
     pause_reason_code = ReasonCodeField(
