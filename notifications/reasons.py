@@ -87,6 +87,54 @@ SENTENCES: dict[str, Promise] = {
         "narrow the list with its filters, or export CSV, which is written faster."
     ),
     "export_write_failed": _("Writing the file failed; the error is in the worker's log."),
+    # Why an SMS webhook's body or one of its events was refused (`InboundWebhook.error`,
+    # `InboundEvent.reason`); the sender is answered in English.
+    "webhook_body_not_events": _("The body is JSON %(kind)s, not an object or an array of events."),
+    "webhook_body_no_event": _(
+        'The body holds no event object: expected numeric keys ("0", "1", ...) whose '
+        'values are events, an array of events, or one event with an "event" field.'
+    ),
+    "webhook_body_empty": _("The body is empty: expected JSON events."),
+    "webhook_body_not_utf8": _("The body is not UTF-8 text: byte %(position)s cannot be decoded."),
+    "webhook_body_not_json": _(
+        "The body is not valid JSON: %(reason)s at line %(line)s column %(column)s."
+    ),
+    "webhook_body_too_deep": _("The body is not usable JSON: it is nested too deeply."),
+    "webhook_body_unusable": _("The body is not usable JSON: %(reason)s."),
+    "webhook_body_long_number": _("The body is not usable JSON: a number has too many digits."),
+    "webhook_not_a_number": _("%(name)s is not a JSON number"),
+    "webhook_number_out_of_range": _("the number %(number)s is out of range"),
+    "webhook_body_too_large": _("The body is larger than the limit of %(limit)s bytes."),
+    "webhook_body_too_large_sized": _(
+        "The body of %(size)s bytes is larger than the limit of %(limit)s bytes."
+    ),
+    "webhook_body_unreadable": _("The body could not be read: %(reason)s."),
+    "webhook_processing_failed": _("Processing failed: %(kind)s: %(error)s"),
+    "webhook_event_not_object": _("The event is %(kind)s, not a JSON object."),
+    "webhook_event_no_type": _('The event has no "event" field.'),
+    "webhook_event_type_not_name": _('"event" must be a name, not %(value)s.'),
+    "webhook_event_type_too_long": _('"event" is longer than %(limit)s characters.'),
+    "webhook_event_ts_out_of_range": _(
+        '"ts" %(ts)s is not a time between %(earliest)s and %(latest)s in unix seconds.'
+    ),
+    "webhook_event_field_missing": _('The event has no "%(name)s".'),
+    "webhook_event_field_not_integer": _('"%(name)s" must be a whole number, not %(value)s.'),
+    "webhook_event_field_out_of_range": _('"%(name)s" %(number)s is out of range.'),
+    "webhook_event_field_not_text": _('"%(name)s" must be text, not %(value)s.'),
+    "webhook_event_field_too_long": _('"%(name)s" is longer than %(limit)s characters.'),
+    "webhook_event_too_deep": _("The event is nested deeper than %(depth)s levels."),
+    "webhook_event_text_unstorable": _(
+        "The event holds text that cannot be stored (a NUL character or an unpaired surrogate)."
+    ),
+    "webhook_event_key_unstorable": _(
+        "The event holds a field name that cannot be stored (a NUL character "
+        "or an unpaired surrogate)."
+    ),
+    "json_boolean": _("a boolean"),
+    "json_number": _("a number"),
+    "json_string": _("a string"),
+    "json_array": _("an array"),
+    "json_object": _("an object"),
 }
 
 _ENCODED = re.compile(r"@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL)
