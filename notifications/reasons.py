@@ -1,5 +1,6 @@
 """Sentences the system writes down about what it did: why a campaign paused, why a delivery
-was skipped or given up, why an endpoint was turned off, why an export failed.
+was skipped or given up, why an endpoint was turned off, why an export failed, why a webhook
+body or event was refused.
 
 They are stored as a code and its parameters, never as a sentence, and made into a sentence
 where someone reads them, in the reader's language: a sentence stored under one request's
@@ -178,7 +179,14 @@ def reason_parse(stored: str) -> Reason | None:
 def reason_text(stored: str) -> str:
     """What `stored` says, in the active language; a text that is no reason, as it is."""
     parsed = reason_parse(stored)
-    return stored if parsed is None else parsed.text()
+    if parsed is None:
+        return stored
+    try:
+        return parsed.text()
+    except (KeyError, TypeError, ValueError):
+        # Parameters its sentence does not take (a row written before the sentence changed):
+        # the stored text still says more than an error page would.
+        return stored
 
 
 def reason_code(stored: str) -> str | None:

@@ -63,10 +63,23 @@ def test_a_sentence_stored_before_the_codes_reads_as_it_was_stored():
 
 
 @pytest.mark.parametrize(
-    "stored", ["@no_such_code", '@paused_by {"who":', '@paused_by ["x"]', "@alice said hi"]
+    "stored",
+    [
+        "@no_such_code",
+        '@paused_by {"who":',
+        '@paused_by ["x"]',
+        "@alice said hi",
+    ],
 )
 def test_a_text_that_only_looks_like_a_code_reads_as_it_is(stored):
     assert reason_parse(stored) is None
+    assert reason_text(stored) == stored
+
+
+@pytest.mark.parametrize(
+    "stored", ['@paused_by {"whom":"x"}', '@gave_up {"count":"three","detail":"x"}']
+)
+def test_a_reason_whose_parameters_its_sentence_does_not_take_reads_as_stored(stored):
     assert reason_text(stored) == stored
 
 
