@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.exports.jobs import export_job_time_left, export_jobs_mark_stale, export_path
+from notifications.reasons import reason_text
 
 from ..formats import number_text
 from ..models import ExportJob
@@ -43,7 +44,7 @@ class ExportJobAdmin(admin.ModelAdmin):
         if job.status == ExportJob.Status.FAILED:
             return format_html(
                 '<span class="errornote">{}</span>',
-                gettext("Failed: %(error)s") % {"error": job.error},
+                gettext("Failed: %(error)s") % {"error": reason_text(job.error)},
             )
         written, total = number_text(job.rows_written), number_text(job.rows_total)
         if job.status == ExportJob.Status.DONE:

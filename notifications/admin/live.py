@@ -23,6 +23,7 @@ from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
 from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
+from notifications.reasons import reason_text
 
 from ..formats import number_text
 from .base import age_text, local_time_text
@@ -185,7 +186,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
         if activity.hold_reason:
             sentence = gettext(
                 "Held by the provider until %(time)s (%(reason)s). Sending goes on by itself then."
-            ) % {"time": until, "reason": activity.hold_reason}
+            ) % {"time": until, "reason": reason_text(activity.hold_reason)}
         else:
             sentence = gettext(
                 "Held by the provider until %(time)s. Sending goes on by itself then."
@@ -206,7 +207,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
             "",
         )
     if state == State.PAUSED:
-        reason = campaign.pause_reason or gettext("Paused.")
+        reason = reason_text(campaign.pause_reason) or gettext("Paused.")
         since = age_text(campaign.paused_at or campaign.updated_at)
         if campaign.pause_cause in ("", Campaign.PauseCause.STAFF):
             return (
@@ -297,5 +298,5 @@ def campaign_live(campaign: Campaign) -> dict:
             for status, share in delivery_rates(progress).items()
         },
         **eta,
-        "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
+        "pause_reason": reason_text(campaign.pause_reason) if campaign.status == "paused" else "",
     }

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from notifications.campaigns.services import campaign_errors
 
 from ...models import Audience, Campaign, Channel, MessageTemplate
-from .base import StrictModelSerializer, StrictSerializer
+from .base import ReasonCodeField, ReasonField, StrictModelSerializer, StrictSerializer
 
 
 class CampaignSerializer(StrictModelSerializer):
@@ -24,7 +24,14 @@ class CampaignSerializer(StrictModelSerializer):
         many=True,
         required=False,
         help_text="Audiences (static or segments) whose recipients are skipped, with the "
-        "reason `Excluded by <name>.`, even when another audience includes them.",
+        "reason `Excluded by <name>.` (code `excluded_by`), even when another audience includes "
+        "them.",
+    )
+    pause_reason = ReasonField(help_text="Why it is paused, in the request's language.")
+    pause_reason_code = ReasonCodeField(
+        source="pause_reason",
+        help_text="Why it is paused, as a stable code (`paused_by`, `breaker`, ...); null when "
+        "the reason is a person's own words or from before the codes.",
     )
     pause_cause = serializers.ChoiceField(
         choices=Campaign.PauseCause.choices,
@@ -51,6 +58,7 @@ class CampaignSerializer(StrictModelSerializer):
             "sendios_template_id",
             "content_version",
             "pause_reason",
+            "pause_reason_code",
             "pause_cause",
             "dispatched_at",
             "started_at",

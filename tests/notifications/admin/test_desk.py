@@ -5,13 +5,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.audiences.services import audience_sizes_rebuild
+from notifications.campaigns.lifecycle import campaign_pause
 from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.support.long_texts import AT_AND_OVER
@@ -446,6 +448,26 @@ def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
     assert "failed: chat 1001 is closed" in html
 
 
+def test_the_provider_page_says_a_breakers_pause_in_russian_and_not_a_staff_pause(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=1)
+    breaker = reason_encode("breaker", channel="yandex_market", count=3, error="HTTP 500")
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused", pause_reason=breaker, pause_cause="breaker"
+    )
+    with translation.override("en"):
+        html = admin_client.get(
+            reverse("admin:notifications_campaign_providers"), HTTP_ACCEPT_LANGUAGE="ru"
+        ).content.decode()
+    assert "3 запроса подряд не прошли; последняя ошибка: HTTP 500" in html
+    Campaign.objects.filter(pk=campaign.pk).update(
+        pause_reason=reason_encode("paused_by", who="boss"), pause_cause="staff"
+    )
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "Paused by boss." not in html
+
+
 def test_the_provider_page_shows_the_quota_the_provider_reported(admin_client):
     from datetime import UTC, datetime
 
@@ -745,3 +767,15 @@ def test_the_timeline_endpoint_needs_the_permission_the_page_needs(
     assert client.get(url).status_code == 403
     client.force_login(user_with(django_user_model, "view_campaign", name="viewer"))
     assert client.get(url).status_code == 200
+
+
+def test_a_pause_by_staff_reads_in_the_russian_readers_language(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    boss = User.objects.create_user("boss", is_staff=True)
+    campaign_pause(campaign_id=campaign.pk, user=boss)
+    with translation.override("en"):
+        html = admin_client.get(change_url(campaign), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    state = re.search(r'<p id="live-state" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S)
+    assert "Поставлено на паузу: boss." in state.group(2)
+    english = admin_client.get(change_url(campaign)).content.decode()
+    assert "Paused by boss." in english
