@@ -138,5 +138,6 @@ def _last_error(channel: str) -> tuple[str, datetime | None, Campaign | None]:
                 .first()
             )
             if event is not None and (best[1] is None or event.occurred_at > best[1]):
-                best = (f"{event.type}: {reason_text(event.detail)}", event.occurred_at, campaign)
+                said = f"{DeliveryEvent.Type(event.type).label}: {reason_text(event.detail)}"
+                best = (said, event.occurred_at, campaign)
     return best

@@ -444,8 +444,12 @@ def test_the_provider_page_shows_status_and_limits_never_a_secret(admin_client, 
 def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
     campaign = running(chat_campaign, failed=1)
     DeliveryEvent.objects.create(type="failed", campaign=campaign, detail="chat 1001 is closed")
-    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
-    assert "failed: chat 1001 is closed" in html
+    url = reverse("admin:notifications_campaign_providers")
+    html = admin_client.get(url).content.decode()
+    assert "Failed: chat 1001 is closed" in html
+    # The outcome by its name in the reader's language, the provider's words as they came.
+    html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Не отправлено: chat 1001 is closed" in html
 
 
 def test_the_provider_page_says_a_breakers_pause_in_russian_and_not_a_staff_pause(
