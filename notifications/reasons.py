@@ -236,6 +236,20 @@ SENTENCES: dict[str, Promise] = {
     "bitrix24_oauth_no_tokens": _(
         "Bitrix24's OAuth server answered HTTP %(status)s without tokens."
     ),
+    # Why an outbound webhook's URL was not requested (the `reason` of `not_requested`).
+    "url_not_https": _("Use an https:// URL (plain http is only allowed while DEBUG is on)."),
+    "url_no_host": _("The URL has no host."),
+    "url_has_user": _("Put no user or password in the URL: requests are signed with the secret."),
+    "url_bad_port": _("The port is not a number from 1 to 65535."),
+    "url_localhost": _("localhost is this server: not allowed as an endpoint."),
+    "url_private_address": _(
+        "%(address)s is a private, loopback or reserved address: not allowed "
+        "(OUTBOUND_WEBHOOK_ALLOWED_NETWORKS can allow a network)."
+    ),
+    "host_unresolved": _("%(host)s does not resolve: %(error)s."),
+    "host_private": _(
+        "%(host)s resolves to %(address)s, a private, loopback or reserved address: not requested."
+    ),
     "json_boolean": _("a boolean"),
     "json_number": _("a number"),
     "json_string": _("a string"),
