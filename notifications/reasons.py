@@ -141,6 +141,14 @@ SENTENCES: dict[str, Promise] = {
     "said": _("%(reason)s: %(said)s"),
     "no_reason_given": _("no reason given"),
     "the_provider": _("the provider"),
+    # Why a provider would not take a recipient's address (the provider's own refusal, so a
+    # delivery's error; recipient validation reads the same sentence), and the ids' names.
+    "address_empty": _("%(label)s is empty."),
+    "address_not_number": _("%(label)s must be a positive whole number, not %(value)s."),
+    "imshop_user_id": _("Imshop user id"),
+    "leadconverter_subscriber_id": _("LeadConverter subscriber_id"),
+    "yandex_market_chat_id": _("Yandex Market chatId"),
+    "bitrix24_user_id": _("Bitrix24 USER_ID"),
     "connect_timeout": _("%(host)s did not accept a connection in time; nothing was sent."),
     "read_timeout": _(
         "%(host)s did not answer within %(seconds)s s; the message may have been delivered."

@@ -78,7 +78,7 @@ class ImshopProvider(Provider):
     )
     # No `max_text_length`: the document gives "title - заголовок уведомления" and "summary -
     # текст уведомления" and no length for either.
-    address_kind = AddressKind(gettext_lazy("Imshop user id"), numeric=False)
+    address_kind = AddressKind("imshop_user_id", numeric=False)
     external_id_is_default_address = True
     vendor = "Imshop"
     messages_noun = gettext_lazy("Imshop pushes")

@@ -119,7 +119,7 @@ class LeadConverterProvider(Provider):
     )
     # No `max_text_length`: the document says only "text | … Текст, который будет отправлен
     # подписчику" and limits the batch (100 items), not the text.
-    address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
+    address_kind = AddressKind("leadconverter_subscriber_id", numeric=True)
     vendor = "LeadConverter"
     messages_noun = gettext_lazy("LeadConverter messages")
     messages_counted = ngettext_lazy(

@@ -88,7 +88,7 @@ class YandexMarketProvider(Provider):
     # OpenAPI maxLength, which counts characters (JSON Schema: "the number of its characters"),
     # not bytes; the wider documentation gives "1 to 4096 characters". `text_length` counts so.
     max_text_length = 4096
-    address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
+    address_kind = AddressKind("yandex_market_chat_id", numeric=True)
     vendor = "Yandex Market"
     messages_noun = gettext_lazy("Yandex Market chats")
     messages_counted = ngettext_lazy(

@@ -141,7 +141,7 @@ class Bitrix24Provider(Provider):
     content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
     # No `max_text_length`: the document says only "TEXT | Произвольный текст." and gives no
     # length.
-    address_kind = AddressKind(gettext_lazy("Bitrix24 USER_ID"), numeric=True)
+    address_kind = AddressKind("bitrix24_user_id", numeric=True)
     vendor = "Bitrix24"
     messages_noun = gettext_lazy("Bitrix24 pushes")
     messages_counted = ngettext_lazy(

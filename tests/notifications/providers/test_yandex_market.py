@@ -319,6 +319,17 @@ def test_a_chat_id_that_is_not_a_number_fails_without_a_request(yandex, http):
     assert len(http.calls) == 0
 
 
+def test_a_refused_chat_id_reads_in_the_readers_language_with_the_address_as_given(yandex):
+    reads = stored_reads(yandex.send([message(1, "chat-1", body="Hi")]))
+
+    assert reads == {
+        "en": "invalid_address: Yandex Market chatId must be a positive whole number, "
+        "not 'chat-1'.",
+        "ru": "invalid_address: ID чата в Yandex Market должен быть целым положительным числом, "
+        "а не 'chat-1'.",
+    }
+
+
 def test_every_message_is_its_own_request(yandex):
     messages = [message(n, str(n), body="Same text") for n in range(1, 4)]
 
