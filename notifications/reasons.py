@@ -149,6 +149,12 @@ SENTENCES: dict[str, Promise] = {
     "leadconverter_subscriber_id": _("LeadConverter subscriber_id"),
     "yandex_market_chat_id": _("Yandex Market chatId"),
     "bitrix24_user_id": _("Bitrix24 USER_ID"),
+    # What a channel's message cannot go without (a provider's refusal, and content checks).
+    "imshop_needs_title": _("Imshop pushes need a title."),
+    "imshop_needs_text": _("Imshop pushes need a text."),
+    "leadconverter_needs_content": _("LeadConverter messages need a text, a file UUID, or both."),
+    "yandex_market_needs_text": _("Yandex Market messages need a text."),
+    "bitrix24_needs_text": _("Bitrix24 pushes need a text."),
     "connect_timeout": _("%(host)s did not accept a connection in time; nothing was sent."),
     "read_timeout": _(
         "%(host)s did not answer within %(seconds)s s; the message may have been delivered."

@@ -61,8 +61,8 @@ class AddressKind:
 class ContentNeed:
     """Content fields of which at least one must be non-empty, and what staff read when none is.
 
-    `need` is declared on the provider class, before any language is chosen: a lazy translation,
-    read as `sentence` in the language of the moment.
+    `need` is the code of the reason that says so: staff read it as `sentence` in the language
+    of the moment, and a provider that refuses such a message stores `refusal`.
     """
 
     fields: tuple[str, ...]
@@ -71,7 +71,12 @@ class ContentNeed:
     @property
     def sentence(self) -> str:
         """What staff read when none of `fields` is given, in the active language."""
-        return str(self.need)
+        return str(SENTENCES[self.need])
+
+    @property
+    def refusal(self) -> str:
+        """The same, as a stored reason (a delivery's error)."""
+        return reason_encode(self.need)
 
     def met_by(self, present: set[str]) -> bool:
         """Whether one of `fields` is among the non-empty fields `present`."""

@@ -73,8 +73,8 @@ class ImshopProvider(Provider):
     one_text_per_request = True
     content_fields = ("title", "body", "deeplink")
     content_needs = (
-        ContentNeed(("title",), gettext_lazy("Imshop pushes need a title.")),
-        ContentNeed(("body",), gettext_lazy("Imshop pushes need a text.")),
+        ContentNeed(("title",), "imshop_needs_title"),
+        ContentNeed(("body",), "imshop_needs_text"),
     )
     # No `max_text_length`: the document gives "title - заголовок уведомления" and "summary -
     # текст уведомления" and no length for either.

@@ -111,12 +111,7 @@ class LeadConverterProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 100
     content_fields = ("body", "file_uuid")
-    content_needs = (
-        ContentNeed(
-            ("body", "file_uuid"),
-            gettext_lazy("LeadConverter messages need a text, a file UUID, or both."),
-        ),
-    )
+    content_needs = (ContentNeed(("body", "file_uuid"), "leadconverter_needs_content"),)
     # No `max_text_length`: the document says only "text | … Текст, который будет отправлен
     # подписчику" and limits the batch (100 items), not the text.
     address_kind = AddressKind("leadconverter_subscriber_id", numeric=True)
@@ -168,7 +163,7 @@ class LeadConverterProvider(Provider):
             return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
-                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].sentence
+                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].refusal
             )
         return None
 

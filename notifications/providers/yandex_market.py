@@ -83,7 +83,7 @@ class YandexMarketProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1
     content_fields = ("body",)
-    content_needs = (ContentNeed(("body",), gettext_lazy("Yandex Market messages need a text.")),)
+    content_needs = (ContentNeed(("body",), "yandex_market_needs_text"),)
     # The document: "message* Type: string Текст сообщения. Min length: … Max length: …", an
     # OpenAPI maxLength, which counts characters (JSON Schema: "the number of its characters"),
     # not bytes; the wider documentation gives "1 to 4096 characters". `text_length` counts so.

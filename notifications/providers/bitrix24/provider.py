@@ -138,7 +138,7 @@ class Bitrix24Provider(Provider):
     max_batch_size = MAX_BATCH_COMMANDS
     calls_per_send = 3
     content_fields = ("body", "avatar_url")
-    content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
+    content_needs = (ContentNeed(("body",), "bitrix24_needs_text"),)
     # No `max_text_length`: the document says only "TEXT | Произвольный текст." and gives no
     # length.
     address_kind = AddressKind("bitrix24_user_id", numeric=True)
@@ -251,7 +251,7 @@ class Bitrix24Provider(Provider):
             return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
-                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].sentence
+                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].refusal
             )
         return None
 

@@ -285,3 +285,13 @@ def test_a_refusal_without_words_says_no_reason_was_given_in_the_readers_languag
         "en": "success_false: LeadConverter refused the batch: no reason given",
         "ru": "success_false: LeadConverter отклонил пакет: причина не указана",
     }
+
+
+def test_an_item_without_content_is_refused_in_the_readers_language(leadconverter, http):
+    reads = stored_reads(leadconverter.send([message(1, "5")]))
+
+    assert reads["en"] == (
+        "invalid_content: LeadConverter messages need a text, a file UUID, or both."
+    )
+    assert reads["ru"].startswith("invalid_content: Для сообщений LeadConverter нужен")
+    assert len(http.calls) == 0
