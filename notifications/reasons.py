@@ -202,6 +202,9 @@ SENTENCES: dict[str, Promise] = {
         "YANDEX_MARKET_BUSINESS_ID"
     ),
     "text_too_long": _("%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."),
+    "bitrix24_not_connected": _(
+        "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
+    ),
     "bitrix24_answered": _("Bitrix24 answered %(error)s"),
     "bitrix24_answered_hint": _("Bitrix24 answered %(error)s: %(hint)s."),
     "bitrix24_answered_hint_said": _("Bitrix24 answered %(error)s: %(hint)s. %(said)s"),

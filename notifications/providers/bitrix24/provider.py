@@ -45,7 +45,14 @@ from ..values import (
 )
 from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
 from .oauth import DEFAULT_OAUTH_URL, OAuthServer, portal_url
-from .tokens import NOT_CONNECTED, DatabaseTokenStore, Tokens, TokenStore, bitrix24_portal
+from .tokens import (
+    NOT_CONNECTED,
+    NOT_CONNECTED_STORED,
+    DatabaseTokenStore,
+    Tokens,
+    TokenStore,
+    bitrix24_portal,
+)
 
 # What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
 ERROR_VERDICTS: dict[str, Verdict] = {
@@ -218,7 +225,7 @@ class Bitrix24Provider(Provider):
             raise ValueError(f"a batch.json carries at most {MAX_BATCH_COMMANDS} calls")
         tokens = self.token_store.get()
         if tokens is None:
-            raise ProviderConfigurationError(NOT_CONNECTED)
+            raise ProviderConfigurationError(NOT_CONNECTED_STORED)
         self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
         try:
             answer = self._post(pushes, tokens.access_token)

@@ -508,6 +508,7 @@ def test_a_portal_that_was_never_connected_is_a_configuration_error(provider_set
     assert reason_text(str(raised.value)) == (
         "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
     )
+    assert read_in("ru", str(raised.value)).startswith("Bitrix24 не подключён: ")
 
 
 def test_a_provider_without_a_token_store_cannot_be_built(provider_settings):
