@@ -12,6 +12,10 @@ nothing more than writing the sentence did (the send path writes thousands a sec
 `@paused_by {"who":"alice"}`. Text that is not such an encoding is shown as it is: rows stored
 before the codes, and texts that are not ours (a provider's own answer).
 
+A reason may follow a lead and a colon, `http_500: @imshop_http {"status":500}`: the send path
+stores a provider's result as its machine code, a colon and its message, and the lead is shown
+as it is before the sentence.
+
 Parameters are shown as they are, except that a `channel` holds a channel's code and reads as
 its name, a whole number other than `count` (which picks the plural form) is grouped as the
 reader's language groups digits, and a parameter that is itself a stored reason reads as its
@@ -131,6 +135,138 @@ SENTENCES: dict[str, Promise] = {
         "The event holds a field name that cannot be stored (a NUL character "
         "or an unpaired surrogate)."
     ),
+    # What a provider answered, or why no answer came (`SendResult.message`, so a delivery's
+    # error; a ProviderConfigurationError's text, so the error a pause quotes). The provider's
+    # own words are the parameter `said`, kept as it gave them.
+    "said": _("%(reason)s: %(said)s"),
+    "no_reason_given": _("no reason given"),
+    "the_provider": _("the provider"),
+    # Why a provider would not take a recipient's address (the provider's own refusal, so a
+    # delivery's error; recipient validation reads the same sentence), and the ids' names.
+    "address_empty": _("%(label)s is empty."),
+    "address_not_number": _("%(label)s must be a positive whole number, not %(value)s."),
+    "imshop_user_id": _("Imshop user id"),
+    "leadconverter_subscriber_id": _("LeadConverter subscriber_id"),
+    "yandex_market_chat_id": _("Yandex Market chatId"),
+    "bitrix24_user_id": _("Bitrix24 USER_ID"),
+    # What a channel's message cannot go without (a provider's refusal, and content checks).
+    "imshop_needs_title": _("Imshop pushes need a title."),
+    "imshop_needs_text": _("Imshop pushes need a text."),
+    "leadconverter_needs_content": _("LeadConverter messages need a text, a file UUID, or both."),
+    "yandex_market_needs_text": _("Yandex Market messages need a text."),
+    "bitrix24_needs_text": _("Bitrix24 pushes need a text."),
+    "connect_timeout": _("%(host)s did not accept a connection in time; nothing was sent."),
+    "read_timeout": _(
+        "%(host)s did not answer within %(seconds)s s; the message may have been delivered."
+    ),
+    "no_secure_connection": _("Could not open a secure connection to %(host)s; nothing was sent."),
+    "no_connection": _(
+        "Could not connect to %(host)s (refused, unreachable or unknown host); nothing was sent."
+    ),
+    "connection_lost": _(
+        "The connection to %(host)s broke before an answer came; "
+        "the message may have been delivered."
+    ),
+    "request_unbuildable": _(
+        "%(channel)s: the request could not be built (%(error)s); check the provider's URL settings"
+    ),
+    "imshop_http": _("Imshop answered HTTP %(status)s"),
+    "imshop_refused": _(
+        "Imshop refused the request (HTTP %(status)s); check IMSHOP_PUSH_URL and IMSHOP_API_KEY"
+    ),
+    "imshop_not_sent": _("Imshop did not send the push"),
+    "imshop_check_keys": _("%(reason)s: check IMSHOP_PUSH_URL and IMSHOP_API_KEY"),
+    "imshop_unreadable": _(
+        "Imshop accepted the request (HTTP %(status)s) but its answer has no "
+        "`success` flag; the push may have been delivered."
+    ),
+    "imshop_no_content": _("Imshop pushes need a title and a text."),
+    "leadconverter_http": _("LeadConverter answered HTTP %(status)s"),
+    "leadconverter_check_url": _(
+        "%(text)s; check LEADCONVERTER_API_URL and LEADCONVERTER_TOKEN (part of the path)"
+    ),
+    "leadconverter_check_token": _("%(text)s; check LEADCONVERTER_TOKEN"),
+    "leadconverter_unreadable": _(
+        "LeadConverter accepted the batch (HTTP %(status)s) but its answer is not JSON; "
+        "the messages may have been delivered."
+    ),
+    "leadconverter_refused": _("LeadConverter refused the batch"),
+    "yandex_market_http": _("Yandex Market answered HTTP %(status)s"),
+    "yandex_market_refused": _("Yandex Market refused the message"),
+    "yandex_market_no_method": _(
+        "Yandex Market has no such method at YANDEX_MARKET_API_URL (HTTP %(status)s); check it"
+    ),
+    "yandex_market_key_refused": _(
+        "Yandex Market refused YANDEX_MARKET_API_KEY for business %(business)s "
+        "(HTTP %(status)s); check the key, its `communication` scope and "
+        "YANDEX_MARKET_BUSINESS_ID"
+    ),
+    "text_too_long": _("%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."),
+    "bitrix24_not_connected": _(
+        "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
+    ),
+    "bitrix24_answered": _("Bitrix24 answered %(error)s"),
+    "bitrix24_answered_hint": _("Bitrix24 answered %(error)s: %(hint)s."),
+    "bitrix24_answered_hint_said": _("Bitrix24 answered %(error)s: %(hint)s. %(said)s"),
+    "bitrix24_no_such_method": _(
+        "the portal has no such REST method: check BITRIX24_PORTAL_URL (a portal is a host, such "
+        "as https://yourcompany.bitrix24.ru; REST lives at its /rest/)"
+    ),
+    "bitrix24_wrong_auth_type": _(
+        "pushes can only be sent by an OAuth application, not a webhook: check "
+        "BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app (Admin → Connect "
+        "Bitrix24)"
+    ),
+    "bitrix24_no_auth_found": _(
+        "the stored authorisation was not accepted; a person must connect the Bitrix24 app "
+        "again (Admin → Connect Bitrix24)"
+    ),
+    "bitrix24_insufficient_scope": _(
+        "the app needs the `pull` scope; a person must connect the Bitrix24 app again "
+        "(Admin → Connect Bitrix24)"
+    ),
+    "bitrix24_needs_attention": _("the app or the portal needs a person's attention"),
+    "bitrix24_still_expired": _(
+        "Bitrix24 still answered %(error)s after the token was refreshed; will retry."
+    ),
+    "bitrix24_not_true": _("Bitrix24 answered result=%(value)s instead of true."),
+    "bitrix24_no_call_result": _(
+        "Bitrix24's batch answer has no result for this call; the push may have been delivered."
+    ),
+    "bitrix24_unreadable": _(
+        "Bitrix24 accepted the request (HTTP %(status)s) but its answer "
+        "cannot be read; the push may have been delivered."
+    ),
+    "bitrix24_refresh_failed": _(
+        "The access token expired and could not be refreshed; nothing was sent. %(reason)s"
+    ),
+    "bitrix24_oauth_unreachable": _("Bitrix24's OAuth server could not be reached (%(error)s)."),
+    "bitrix24_invalid_grant": _(
+        "Bitrix24 refused the stored authorisation (invalid_grant): a person must "
+        "connect the Bitrix24 app again (Admin → Connect Bitrix24)."
+    ),
+    "bitrix24_invalid_client": _(
+        "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET "
+        "(invalid_client): check them and that the app is installed on the portal."
+    ),
+    "bitrix24_oauth_refused": _("Bitrix24's OAuth server refused"),
+    "bitrix24_oauth_no_tokens": _(
+        "Bitrix24's OAuth server answered HTTP %(status)s without tokens."
+    ),
+    # Why an outbound webhook's URL was not requested (the `reason` of `not_requested`).
+    "url_not_https": _("Use an https:// URL (plain http is only allowed while DEBUG is on)."),
+    "url_no_host": _("The URL has no host."),
+    "url_has_user": _("Put no user or password in the URL: requests are signed with the secret."),
+    "url_bad_port": _("The port is not a number from 1 to 65535."),
+    "url_localhost": _("localhost is this server: not allowed as an endpoint."),
+    "url_private_address": _(
+        "%(address)s is a private, loopback or reserved address: not allowed "
+        "(OUTBOUND_WEBHOOK_ALLOWED_NETWORKS can allow a network)."
+    ),
+    "host_unresolved": _("%(host)s does not resolve: %(error)s."),
+    "host_private": _(
+        "%(host)s resolves to %(address)s, a private, loopback or reserved address: not requested."
+    ),
     "json_boolean": _("a boolean"),
     "json_number": _("a number"),
     "json_string": _("a string"),
@@ -138,7 +274,9 @@ SENTENCES: dict[str, Promise] = {
     "json_object": _("an object"),
 }
 
-_ENCODED = re.compile(r"@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL)
+_ENCODED = re.compile(
+    r"(?:(?P<lead>[^@\n]+?): )?@(?P<code>[a-z0-9_]+)(?: (?P<params>\{.*\}))?", re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -147,11 +285,14 @@ class Reason:
 
     code: str
     params: dict[str, Any] = field(default_factory=dict)
+    # What the stored text says before the reason (a provider result's code), shown as it is.
+    lead: str = ""
 
     def text(self) -> str:
         """The sentence in the active language."""
         shown = {name: _param_text(name, value) for name, value in self.params.items()}
-        return str(SENTENCES[self.code] % shown) if shown else str(SENTENCES[self.code])
+        sentence = str(SENTENCES[self.code] % shown) if shown else str(SENTENCES[self.code])
+        return f"{self.lead}: {sentence}" if self.lead else sentence
 
 
 def reason_encode(code: str, **params: Any) -> str:
@@ -173,7 +314,9 @@ def reason_parse(stored: str) -> Reason | None:
         params = json.loads(match["params"]) if match["params"] else {}
     except ValueError:
         return None
-    return Reason(match["code"], params) if isinstance(params, dict) else None
+    if not isinstance(params, dict):
+        return None
+    return Reason(match["code"], params, match["lead"] or "")
 
 
 def reason_text(stored: str) -> str:

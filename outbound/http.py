@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from notifications.reasons import reason_encode, reason_text
 
 # An answer's start kept for staff to read; the rest is read and dropped.
 ANSWER_KEPT = 500
@@ -28,7 +29,8 @@ USER_AGENT = "Vestnik-Webhooks/1"
 
 
 class Refused(Exception):
-    """The URL may not be requested; the message says why, for staff."""
+    """The URL may not be requested; the message says why, for staff, as a stored reason
+    (`notifications.reasons`): it is written down on the message, read where it is shown."""
 
 
 @dataclass(frozen=True)
@@ -54,32 +56,36 @@ def address_allowed(address: str) -> bool:
 
 
 def url_problem(url: str) -> str | None:
-    """What is wrong with `url` as an endpoint, in a sentence; None when nothing is.
+    """What is wrong with `url` as an endpoint, in a sentence in the active language; None when
+    nothing is.
 
     Host names are resolved at each request, not here: what they resolve to can change.
     """
+    problem = _url_refusal(url)
+    return None if problem is None else reason_text(problem)
+
+
+def _url_refusal(url: str) -> str | None:
+    """What is wrong with `url` as an endpoint, as a stored reason; None when nothing is."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (settings.DEBUG and parts.scheme == "http"):
-        return _("Use an https:// URL (plain http is only allowed while DEBUG is on).")
+        return reason_encode("url_not_https")
     if not parts.hostname:
-        return _("The URL has no host.")
+        return reason_encode("url_no_host")
     if parts.username or parts.password:
-        return _("Put no user or password in the URL: requests are signed with the secret.")
+        return reason_encode("url_has_user")
     try:
         parts.port  # noqa: B018 - read for its check: a port past 65535 raises
     except ValueError:
-        return _("The port is not a number from 1 to 65535.")
+        return reason_encode("url_bad_port")
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         if parts.hostname.rstrip(".").lower() == "localhost" and not address_allowed("127.0.0.1"):
-            return _("localhost is this server: not allowed as an endpoint.")
+            return reason_encode("url_localhost")
         return None
     if not address_allowed(str(literal)):
-        return _(
-            "%(address)s is a private, loopback or reserved address: not allowed "
-            "(OUTBOUND_WEBHOOK_ALLOWED_NETWORKS can allow a network)."
-        ) % {"address": literal}
+        return reason_encode("url_private_address", address=str(literal))
     return None
 
 
@@ -88,19 +94,11 @@ def _checked_address(host: str, port: int) -> str:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise Refused(
-            _("%(host)s does not resolve: %(error)s.") % {"host": host, "error": exc.strerror}
-        ) from None
+        raise Refused(reason_encode("host_unresolved", host=host, error=exc.strerror)) from None
     addresses = [info[4][0] for info in found]
     refused = [address for address in addresses if not address_allowed(address)]
     if refused:
-        raise Refused(
-            _(
-                "%(host)s resolves to %(address)s, a private, loopback or reserved address: "
-                "not requested."
-            )
-            % {"host": host, "address": refused[0]}
-        )
+        raise Refused(reason_encode("host_private", host=host, address=refused[0]))
     return addresses[0]
 
 
@@ -110,7 +108,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> A
     Raises Refused for a URL that may not be requested, urllib3's errors when the request
     itself fails (no connection, a timeout, a bad certificate).
     """
-    problem = url_problem(url)
+    problem = _url_refusal(url)
     if problem:
         raise Refused(problem)
     parts = urlsplit(url)

@@ -183,8 +183,8 @@ class Provider(abc.ABC):
 
     def address_refusal(self, message: OutboundMessage) -> SendResult | None:
         """A failed result for a message whose address the channel cannot take, else None."""
-        if problem := self.address_kind.problem(message.address):
-            return self.result(message, ResultStatus.FAILED, code="invalid_address", text=problem)
+        if refusal := self.address_kind.refusal(message.address):
+            return self.result(message, ResultStatus.FAILED, code="invalid_address", text=refusal)
         return None
 
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
+from notifications.reasons import SENTENCES, reason_encode, reason_text
 
 # The largest id a numeric address may be: every numeric id the vendors take is a signed 64-bit
 # integer.
@@ -21,10 +21,19 @@ MAX_NUMERIC_ADDRESS = 2**63 - 1
 @dataclass(frozen=True)
 class AddressKind:
     """How a channel addresses a person: the id's name as staff see it ("Yandex Market chatId")
-    and whether it is a positive whole number."""
+    and whether it is a positive whole number.
 
-    label: str
+    The name is given as the code of the reason whose sentence it is (`label_reason`): a
+    refusal of an address is stored on the delivery and names the id in its reader's language.
+    """
+
+    label_reason: str
     numeric: bool
+
+    @property
+    def label(self) -> str:
+        """The id's name in the active language."""
+        return str(SENTENCES[self.label_reason])
 
     def accepts(self, address: str) -> bool:
         """Whether the provider would take `address` (surrounding spaces ignored)."""
@@ -33,24 +42,27 @@ class AddressKind:
             return bool(address)
         return address.isdigit() and 0 < int(address) <= MAX_NUMERIC_ADDRESS
 
-    def problem(self, address: str) -> str | None:
-        """Why the provider would not take `address`, as staff read it; None when it would."""
+    def refusal(self, address: str) -> str | None:
+        """Why the provider would not take `address`, as a stored reason; None when it would."""
         if self.accepts(address):
             return None
+        label = reason_encode(self.label_reason)
         if not address.strip():
-            return _("%(label)s is empty.") % {"label": self.label}
-        return _("%(label)s must be a positive whole number, not %(value)s.") % {
-            "label": self.label,
-            "value": repr(address.strip()),
-        }
+            return reason_encode("address_empty", label=label)
+        return reason_encode("address_not_number", label=label, value=repr(address.strip()))
+
+    def problem(self, address: str) -> str | None:
+        """Why the provider would not take `address`, as staff read it now; None when it would."""
+        refusal = self.refusal(address)
+        return None if refusal is None else reason_text(refusal)
 
 
 @dataclass(frozen=True)
 class ContentNeed:
     """Content fields of which at least one must be non-empty, and what staff read when none is.
 
-    `need` is declared on the provider class, before any language is chosen: a lazy translation,
-    read as `sentence` in the language of the moment.
+    `need` is the code of the reason that says so: staff read it as `sentence` in the language
+    of the moment, and a provider that refuses such a message stores `refusal`.
     """
 
     fields: tuple[str, ...]
@@ -59,7 +71,12 @@ class ContentNeed:
     @property
     def sentence(self) -> str:
         """What staff read when none of `fields` is given, in the active language."""
-        return str(self.need)
+        return str(SENTENCES[self.need])
+
+    @property
+    def refusal(self) -> str:
+        """The same, as a stored reason (a delivery's error)."""
+        return reason_encode(self.need)
 
     def met_by(self, present: set[str]) -> bool:
         """Whether one of `fields` is among the non-empty fields `present`."""

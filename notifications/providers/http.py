@@ -22,9 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from notifications.reasons import reason_encode
 
 from .exceptions import ProviderConfigurationError
 from .redaction import Redactor, redacting
@@ -118,6 +119,7 @@ class TransportFailure(Exception):
     """No HTTP answer came. `status` says whether the request may have reached the provider.
 
     Internal to the providers package: `send()` turns it into a result for every message.
+    `message` is a stored reason (`notifications.reasons`): it is written down as it is.
     """
 
     def __init__(self, status: ResultStatus, code: str, message: str) -> None:
@@ -142,21 +144,20 @@ def _classify(error: requests.RequestException, host: str, read_timeout: float) 
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_timeout",
-            _("%(host)s did not accept a connection in time; nothing was sent.") % {"host": host},
+            reason_encode("connect_timeout", host=host),
         )
     if isinstance(error, requests.exceptions.ReadTimeout):
         return TransportFailure(
             ResultStatus.UNKNOWN,
             "read_timeout",
-            _("%(host)s did not answer within %(seconds)s s; the message may have been delivered.")
-            % {"host": host, "seconds": f"{read_timeout:g}"},
+            reason_encode("read_timeout", host=host, seconds=f"{read_timeout:g}"),
         )
     if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
         # Both fail while the connection is being set up, before the request is written.
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_error",
-            _("Could not open a secure connection to %(host)s; nothing was sent.") % {"host": host},
+            reason_encode("no_secure_connection", host=host),
         )
     reason = error.args[0] if error.args else None
     if isinstance(reason, MaxRetryError):
@@ -169,21 +170,13 @@ def _classify(error: requests.RequestException, host: str, read_timeout: float) 
         return TransportFailure(
             ResultStatus.RETRY,
             "connect_error",
-            _(
-                "Could not connect to %(host)s (refused, unreachable or unknown host); "
-                "nothing was sent."
-            )
-            % {"host": host},
+            reason_encode("no_connection", host=host),
         )
     # A reset or a close after the request went out, a broken chunked answer, anything else.
     return TransportFailure(
         ResultStatus.UNKNOWN,
         "connection_lost",
-        _(
-            "The connection to %(host)s broke before an answer came; "
-            "the message may have been delivered."
-        )
-        % {"host": host},
+        reason_encode("connection_lost", host=host),
     )
 
 
@@ -234,7 +227,7 @@ class HttpClient:
         headers: Mapping[str, str] | None,
     ) -> Answer:
         session = self.session
-        host = urlsplit(url).hostname or _("the provider")
+        host = urlsplit(url).hostname or reason_encode("the_provider")
         try:
             prepared = session.prepare_request(
                 requests.Request(method, url, params=params, json=json, headers=dict(headers or {}))
@@ -277,11 +270,7 @@ class HttpClient:
 
     def _unbuildable(self, error: Exception) -> ProviderConfigurationError:
         return ProviderConfigurationError(
-            _(
-                "%(channel)s: the request could not be built (%(error)s); "
-                "check the provider's URL settings"
-            )
-            % {"channel": self.channel, "error": type(error).__name__}
+            reason_encode("request_unbuildable", channel=self.channel, error=type(error).__name__)
         )
 
     def _answer(self, response: requests.Response) -> Answer:

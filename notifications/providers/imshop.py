@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
+from notifications.reasons import reason_encode
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
@@ -26,8 +28,8 @@ from .values import (
     OutboundMessage,
     ResultStatus,
     SendResult,
-    error_text,
     merge,
+    stated,
 )
 from .verdicts import Verdict, verdict_for_status
 
@@ -71,12 +73,12 @@ class ImshopProvider(Provider):
     one_text_per_request = True
     content_fields = ("title", "body", "deeplink")
     content_needs = (
-        ContentNeed(("title",), gettext_lazy("Imshop pushes need a title.")),
-        ContentNeed(("body",), gettext_lazy("Imshop pushes need a text.")),
+        ContentNeed(("title",), "imshop_needs_title"),
+        ContentNeed(("body",), "imshop_needs_text"),
     )
     # No `max_text_length`: the document gives "title - заголовок уведомления" and "summary -
     # текст уведомления" and no length for either.
-    address_kind = AddressKind(gettext_lazy("Imshop user id"), numeric=False)
+    address_kind = AddressKind("imshop_user_id", numeric=False)
     external_id_is_default_address = True
     vendor = "Imshop"
     messages_noun = gettext_lazy("Imshop pushes")
@@ -139,7 +141,7 @@ class ImshopProvider(Provider):
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text=gettext("Imshop pushes need a title and a text."),
+                text=reason_encode("imshop_no_content"),
             )
         return None
 
@@ -150,31 +152,21 @@ class ImshopProvider(Provider):
         if not answer.ok:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
             code = error or f"http_{answer.status_code}"
-            text = error_text(
-                gettext("Imshop answered HTTP %(status)s") % {"status": answer.status_code},
-                error,
-                detail,
-            )
-            if verdict is Verdict.CONFIGURATION:
-                text = error_text(
-                    gettext(
-                        "Imshop refused the request (HTTP %(status)s); check "
-                        "IMSHOP_PUSH_URL and IMSHOP_API_KEY"
-                    )
-                    % {"status": answer.status_code},
-                    error,
-                    detail,
-                )
+            lead = "imshop_refused" if verdict is Verdict.CONFIGURATION else "imshop_http"
+            text = stated(reason_encode(lead, status=answer.status_code), error, detail)
             return self.conclude(messages, verdict, code=code, text=text, answer=answer)
         if body.get("success") is True:
             return self.conclude(messages, Verdict.SENT, answer=answer)
         if body.get("success") is False:
             verdict = ERROR_VERDICTS.get(error.strip().lower(), UNLISTED_ERROR_VERDICT)
-            text = error_text(
-                gettext("Imshop did not send the push"), error or gettext("no reason given"), detail
+            text = stated(
+                reason_encode("imshop_not_sent"),
+                error,
+                detail,
+                otherwise=reason_encode("no_reason_given"),
             )
             if verdict is Verdict.CONFIGURATION:
-                text = error_text(text, gettext("check IMSHOP_PUSH_URL and IMSHOP_API_KEY"))
+                text = reason_encode("imshop_check_keys", reason=text)
             return self.conclude(
                 messages, verdict, code=error or "success_false", text=text, answer=answer
             )
@@ -183,10 +175,6 @@ class ImshopProvider(Provider):
             messages,
             Verdict.UNKNOWN,
             code="unreadable_answer",
-            text=gettext(
-                "Imshop accepted the request (HTTP %(status)s) but its answer has no "
-                "`success` flag; the push may have been delivered."
-            )
-            % {"status": answer.status_code},
+            text=reason_encode("imshop_unreadable", status=answer.status_code),
             answer=answer,
         )

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
+from notifications.reasons import reason_encode
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
 from .http import Answer, TransportFailure
 from .limits import Limits, Permit, unlimited
 from .settings import required_setting, url_setting
-from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from .values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, merge, stated
 from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
 DEFAULT_API_URL = "https://leadconverter.ru/api/v1"
@@ -72,36 +74,27 @@ def interpret_answer(status_code: int, body: Any) -> Interpretation:
     if not 200 <= status_code < 300:
         verdict = verdict_for_status(status_code, STATUS_VERDICTS)
         code = str(error or f"http_{status_code}")
-        text = error_text(
-            gettext("LeadConverter answered HTTP %(status)s") % {"status": status_code},
-            error,
-            detail,
-        )
+        text = stated(reason_encode("leadconverter_http", status=status_code), error, detail)
         if verdict is Verdict.CONFIGURATION and status_code in NOT_THE_API:
-            text = gettext(
-                "%(text)s; check LEADCONVERTER_API_URL and LEADCONVERTER_TOKEN (part of the path)"
-            ) % {"text": text}
+            text = reason_encode("leadconverter_check_url", text=text)
         elif verdict is Verdict.CONFIGURATION:
-            text = gettext("%(text)s; check LEADCONVERTER_TOKEN") % {"text": text}
+            text = reason_encode("leadconverter_check_token", text=text)
         return Interpretation(verdict, code, text)
     if body is None:
         return Interpretation(
             Verdict.UNKNOWN,
             "unreadable_answer",
-            gettext(
-                "LeadConverter accepted the batch (HTTP %(status)s) but its answer is not JSON; "
-                "the messages may have been delivered."
-            )
-            % {"status": status_code},
+            reason_encode("leadconverter_unreadable", status=status_code),
         )
     if error or fields.get("success") is False:
         return Interpretation(
             Verdict.FAILED,
             str(error or "success_false"),
-            error_text(
-                gettext("LeadConverter refused the batch"),
-                error or gettext("no reason given"),
+            stated(
+                reason_encode("leadconverter_refused"),
+                error,
                 detail,
+                otherwise=reason_encode("no_reason_given"),
             ),
         )
     return Interpretation(Verdict.SENT)
@@ -118,15 +111,10 @@ class LeadConverterProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 100
     content_fields = ("body", "file_uuid")
-    content_needs = (
-        ContentNeed(
-            ("body", "file_uuid"),
-            gettext_lazy("LeadConverter messages need a text, a file UUID, or both."),
-        ),
-    )
+    content_needs = (ContentNeed(("body", "file_uuid"), "leadconverter_needs_content"),)
     # No `max_text_length`: the document says only "text | … Текст, который будет отправлен
     # подписчику" and limits the batch (100 items), not the text.
-    address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
+    address_kind = AddressKind("leadconverter_subscriber_id", numeric=True)
     vendor = "LeadConverter"
     messages_noun = gettext_lazy("LeadConverter messages")
     messages_counted = ngettext_lazy(
@@ -175,7 +163,7 @@ class LeadConverterProvider(Provider):
             return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
-                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].sentence
+                message, ResultStatus.FAILED, code="invalid_content", text=unmet[0].refusal
             )
         return None
 

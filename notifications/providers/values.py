@@ -12,6 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from notifications.reasons import reason_encode
+
+# The most characters of a provider's own words a stored reason keeps: with the rest of the
+# reason it stays within the `MAX_TEXT` a result's message is cut to, so it is never cut
+# inside its encoding.
+MAX_SAID = 500
+
 
 @dataclass(frozen=True)
 class Content:
@@ -111,6 +118,12 @@ def merge(
     )
 
 
-def error_text(*parts: Any) -> str:
-    """The non-empty parts joined into one sentence-like text."""
-    return ": ".join(str(part) for part in parts if part not in (None, ""))
+def stated(reason: str, *said: Any, otherwise: str = "") -> str:
+    """Our stored `reason`, then what the provider said (its non-empty `said` parts, joined as
+    it gave them and cut to `MAX_SAID`), for a result's message or a configuration error.
+
+    Where the provider said nothing, `otherwise` (a stored reason) stands for its words, or,
+    when empty, the reason stands alone.
+    """
+    words = ": ".join(str(part) for part in said if part not in (None, ""))[:MAX_SAID] or otherwise
+    return reason_encode("said", reason=reason, said=words) if words else reason

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
+from notifications.reasons import reason_encode
+
 from .base import Provider
 from .exceptions import ProviderConfigurationError
 from .facts import AddressKind, ContentNeed
@@ -29,8 +31,8 @@ from .values import (
     QuotaInfo,
     ResultStatus,
     SendResult,
-    error_text,
     merge,
+    stated,
 )
 from .verdicts import NOT_THE_API, Verdict, verdict_for_status
 
@@ -81,12 +83,12 @@ class YandexMarketProvider(Provider):
     default_limits = DEFAULT_LIMITS
     max_batch_size = 1
     content_fields = ("body",)
-    content_needs = (ContentNeed(("body",), gettext_lazy("Yandex Market messages need a text.")),)
+    content_needs = (ContentNeed(("body",), "yandex_market_needs_text"),)
     # The document: "message* Type: string Текст сообщения. Min length: … Max length: …", an
     # OpenAPI maxLength, which counts characters (JSON Schema: "the number of its characters"),
     # not bytes; the wider documentation gives "1 to 4096 characters". `text_length` counts so.
     max_text_length = 4096
-    address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
+    address_kind = AddressKind("yandex_market_chat_id", numeric=True)
     vendor = "Yandex Market"
     messages_noun = gettext_lazy("Yandex Market chats")
     messages_counted = ngettext_lazy(
@@ -143,14 +145,13 @@ class YandexMarketProvider(Provider):
                 message,
                 ResultStatus.FAILED,
                 code="invalid_content",
-                text=gettext(
-                    "%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."
-                )
-                % {
-                    "vendor": self.vendor,
-                    "limit": self.max_text_length,
-                    "length": self.text_length(body),
-                },
+                text=reason_encode(
+                    "text_too_long",
+                    vendor=self.vendor,
+                    # As text: the vendor's limit reads as its documents write it, ungrouped.
+                    limit=str(self.max_text_length),
+                    length=str(self.text_length(body)),
+                ),
             )
         return None
 
@@ -159,8 +160,10 @@ class YandexMarketProvider(Provider):
         body = answer.body if isinstance(answer.body, dict) else {}
         errors = [error for error in body.get("errors") or [] if isinstance(error, dict)]
         code = str(errors[0].get("code") or "") if errors else ""
+        # Yandex's own words: each error's code and message, as it gave them.
         described = "; ".join(
-            error_text(error.get("code"), error.get("message")) for error in errors
+            ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
+            for error in errors
         )
         if answer.ok and body.get("status") != "ERROR":
             # 200 alone means sent: Yandex documents "an empty answer means the message was sent".
@@ -170,35 +173,20 @@ class YandexMarketProvider(Provider):
                 group,
                 Verdict.FAILED,
                 code=code or "error",
-                text=error_text(gettext("Yandex Market refused the message"), described),
+                text=stated(reason_encode("yandex_market_refused"), described),
                 answer=answer,
                 quota=quota,
             )
         else:
             verdict = verdict_for_status(answer.status_code, STATUS_VERDICTS)
-            text = error_text(
-                gettext("Yandex Market answered HTTP %(status)s") % {"status": answer.status_code},
-                described,
-            )
+            ours = reason_encode("yandex_market_http", status=answer.status_code)
             if verdict is Verdict.CONFIGURATION and answer.status_code in NOT_THE_API:
-                text = error_text(
-                    gettext(
-                        "Yandex Market has no such method at YANDEX_MARKET_API_URL "
-                        "(HTTP %(status)s); check it"
-                    )
-                    % {"status": answer.status_code},
-                    described,
-                )
+                ours = reason_encode("yandex_market_no_method", status=answer.status_code)
             elif verdict is Verdict.CONFIGURATION:
-                text = error_text(
-                    gettext(
-                        "Yandex Market refused YANDEX_MARKET_API_KEY for business %(business)s "
-                        "(HTTP %(status)s); check the key, its `communication` scope and "
-                        "YANDEX_MARKET_BUSINESS_ID"
-                    )
-                    % {"business": self.account, "status": answer.status_code},
-                    described,
+                ours = reason_encode(
+                    "yandex_market_key_refused", business=self.account, status=answer.status_code
                 )
+            text = stated(ours, described)
             outcome = self.conclude(
                 group,
                 verdict,

@@ -103,3 +103,18 @@ def test_machines_get_the_code_the_parameters_and_english_text_under_a_russian_r
 def test_a_code_without_a_sentence_is_refused_where_it_is_written():
     with pytest.raises(KeyError):
         reason_encode("paused_by_someone")
+
+
+def test_a_reason_after_a_results_code_reads_with_the_code_as_it_was_stored():
+    stored = "http_500: " + reason_encode("imshop_http", status=500)
+    with translation.override("ru"):
+        assert reason_text(stored) == "http_500: Imshop ответил HTTP 500"
+    assert reason_code(stored) == "imshop_http"
+
+
+def test_a_providers_words_that_follow_one_of_our_sentences_stay_as_it_gave_them():
+    stored = reason_encode(
+        "said", reason=reason_encode("yandex_market_refused"), said="CHAT_NOT_FOUND: Чат удалён"
+    )
+    with translation.override("ru"):
+        assert reason_text(stored) == "Yandex Market отклонил сообщение: CHAT_NOT_FOUND: Чат удалён"

@@ -1,7 +1,9 @@
 """The sender's HTTP: only allowed addresses, the checked address connected to, no redirects."""
 
 import pytest
+from django.utils import translation
 
+from notifications.reasons import reason_encode, reason_text
 from outbound.http import Refused, address_allowed, post, url_problem
 
 
@@ -80,8 +82,31 @@ def test_a_host_name_resolving_to_a_private_address_is_refused_at_the_request(
         "socket.getaddrinfo",
         lambda host, port, **kw: [(2, 1, 6, "", address) for address in answers],
     )
-    with pytest.raises(Refused, match=r"resolves to 169\.254\.169\.254"):
+    with pytest.raises(Refused) as raised:
         post("https://hooks.example.com/x", b"{}", {}, timeout=1)
+    assert "resolves to 169.254.169.254" in reason_text(str(raised.value))
+
+
+def test_a_url_refused_at_the_request_is_stored_to_read_in_the_readers_language(settings):
+    settings.DEBUG = False
+    with pytest.raises(Refused) as raised:
+        post("http://hooks.example.com/x", b"{}", {}, timeout=1)
+    stored = reason_encode("not_requested", reason=str(raised.value))
+
+    with translation.override("ru"):
+        russian = reason_text(stored)
+    with translation.override("en"):
+        english = reason_text(stored)
+
+    assert russian.startswith("Запрос не отправлен: ")
+    assert "https://" in russian
+    assert english == (
+        "Not requested: Use an https:// URL (plain http is only allowed while DEBUG is on)."
+    )
+    with translation.override("ru"):
+        assert url_problem("http://hooks.example.com/x") == russian.removeprefix(
+            "Запрос не отправлен: "
+        )
 
 
 def test_a_post_reaches_an_allowed_receiver_with_the_host_header_of_the_url(receiver):

@@ -1,7 +1,8 @@
 """The Bitrix24 portal's address and Bitrix24's OAuth server: connecting the app, refreshing.
 
 `authorize_url`, `exchange_code` and `exchange_refresh_token` are for the admin page and the
-management command that connect the app; the provider refreshes through `OAuthServer`.
+management command that connect the app; the provider refreshes through `OAuthServer`, whose
+errors are stored reasons (`notifications.reasons`), written out for a person by those three.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from urllib.parse import urlencode, urlsplit
 
 from django.utils.translation import gettext, gettext_lazy
 
+from notifications.reasons import reason_encode, reason_text
+
 from ..exceptions import ProviderConfigurationError, ProviderError
 from ..http import HttpClient, TransportFailure, utcnow
 from ..redaction import Redactor
 from ..settings import check_url, http_timeout, required_setting, url_setting
-from ..values import ResultStatus, error_text
+from ..values import ResultStatus, stated
 from .tokens import Tokens
 
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
@@ -52,8 +55,7 @@ class OAuthServer:
             raise TransportFailure(
                 ResultStatus.RETRY,
                 failure.code,
-                gettext("Bitrix24's OAuth server could not be reached (%(code)s).")
-                % {"code": failure.code},
+                reason_encode("bitrix24_oauth_unreachable", error=failure.code),
             ) from None
         body = answer.body if isinstance(answer.body, dict) else {}
         if answer.ok and body.get("access_token") and body.get("refresh_token"):
@@ -64,33 +66,26 @@ class OAuthServer:
         description = str(body.get("error_description") or "")
         if error == "invalid_grant":
             raise ProviderConfigurationError(
-                gettext(
-                    "Bitrix24 refused the stored authorisation (invalid_grant): a person must "
-                    "connect the Bitrix24 app again (Admin → Connect Bitrix24)."
-                ),
+                reason_encode("bitrix24_invalid_grant"),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         if error == "invalid_client":
             raise ProviderConfigurationError(
-                gettext(
-                    "Bitrix24 refused BITRIX24_CLIENT_ID or BITRIX24_CLIENT_SECRET "
-                    "(invalid_client): check them and that the app is installed on the portal."
-                ),
+                reason_encode("bitrix24_invalid_client"),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         if error and answer.status_code < 500:
             raise ProviderConfigurationError(
-                error_text(gettext("Bitrix24's OAuth server refused"), error, description),
+                stated(reason_encode("bitrix24_oauth_refused"), error, description),
                 status_code=answer.status_code,
                 response_text=answer.text,
             )
         raise TransportFailure(
             ResultStatus.RETRY,
             f"oauth_http_{answer.status_code}",
-            gettext("Bitrix24's OAuth server answered HTTP %(status)s without tokens.")
-            % {"status": answer.status_code},
+            reason_encode("bitrix24_oauth_no_tokens", status=answer.status_code),
         )
 
 
@@ -144,11 +139,18 @@ def authorize_url(state: str) -> str:
 
 def _tokens_from_settings(grant_type: str, **grant: str) -> Tokens:
     server = oauth_server_from_settings()
+    # A person is waiting: the stored reasons become sentences in their language.
     try:
         return server.tokens(grant_type, **grant)
     except TransportFailure as failure:
         raise ProviderError(
-            gettext("%(reason)s Try again.") % {"reason": failure.message}
+            gettext("%(reason)s Try again.") % {"reason": reason_text(failure.message)}
+        ) from None
+    except ProviderConfigurationError as error:
+        raise ProviderConfigurationError(
+            reason_text(str(error)),
+            status_code=error.status_code,
+            response_text=error.response_text,
         ) from None
 
 

@@ -24,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
+from notifications.reasons import reason_encode
 
 from ..base import Provider
 from ..exceptions import ProviderConfigurationError
@@ -32,10 +34,25 @@ from ..facts import AddressKind, ContentNeed
 from ..http import Answer, TransportFailure, utcnow
 from ..limits import Limits, Permit, unlimited
 from ..settings import http_timeout, required_setting, url_setting
-from ..values import BatchOutcome, OutboundMessage, ResultStatus, SendResult, error_text, merge
+from ..values import (
+    MAX_SAID,
+    BatchOutcome,
+    OutboundMessage,
+    ResultStatus,
+    SendResult,
+    merge,
+    stated,
+)
 from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
 from .oauth import DEFAULT_OAUTH_URL, OAuthServer, portal_url
-from .tokens import NOT_CONNECTED, DatabaseTokenStore, Tokens, TokenStore, bitrix24_portal
+from .tokens import (
+    NOT_CONNECTED,
+    NOT_CONNECTED_STORED,
+    DatabaseTokenStore,
+    Tokens,
+    TokenStore,
+    bitrix24_portal,
+)
 
 # What an `error` code means (pull.application.push.add's own codes, then the REST-wide ones).
 ERROR_VERDICTS: dict[str, Verdict] = {
@@ -65,29 +82,16 @@ STATUS_VERDICTS: dict[int, Verdict] = {
     503: Verdict.HOLD,
 }
 
-NO_SUCH_METHOD = gettext_lazy(
-    "the portal has no such REST method: check BITRIX24_PORTAL_URL (a portal is a host, such as "
-    "https://yourcompany.bitrix24.ru; REST lives at its /rest/)"
-)
-# What staff must do about each configuration error; the rest get the code and description.
+# What staff must do about each configuration error, as a stored reason's code; the rest get
+# the code and description.
 CONFIGURATION_HINTS: dict[str, str] = {
-    "WRONG_AUTH_TYPE": gettext_lazy(
-        "pushes can only be sent by an OAuth application, not a webhook: check "
-        "BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app (Admin → Connect "
-        "Bitrix24)"
-    ),
-    "NO_AUTH_FOUND": gettext_lazy(
-        "the stored authorisation was not accepted; a person must connect the Bitrix24 app "
-        "again (Admin → Connect Bitrix24)"
-    ),
-    "insufficient_scope": gettext_lazy(
-        "the app needs the `pull` scope; a person must connect the Bitrix24 app again "
-        "(Admin → Connect Bitrix24)"
-    ),
-    "ERROR_METHOD_NOT_FOUND": NO_SUCH_METHOD,
+    "WRONG_AUTH_TYPE": "bitrix24_wrong_auth_type",
+    "NO_AUTH_FOUND": "bitrix24_no_auth_found",
+    "insufficient_scope": "bitrix24_insufficient_scope",
+    "ERROR_METHOD_NOT_FOUND": "bitrix24_no_such_method",
 }
 # For a configuration error without a hint of its own.
-DEFAULT_HINT = gettext_lazy("the app or the portal needs a person's attention")
+DEFAULT_HINT = "bitrix24_needs_attention"
 
 # ASSUMED: how long to hold the portal after OPERATION_TIME_LIMIT when the answer carries no
 # `time.operating_reset_at`. Bitrix24 counts a method's run time over 10 minutes and releases
@@ -141,10 +145,10 @@ class Bitrix24Provider(Provider):
     max_batch_size = MAX_BATCH_COMMANDS
     calls_per_send = 3
     content_fields = ("body", "avatar_url")
-    content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
+    content_needs = (ContentNeed(("body",), "bitrix24_needs_text"),)
     # No `max_text_length`: the document says only "TEXT | Произвольный текст." and gives no
     # length.
-    address_kind = AddressKind(gettext_lazy("Bitrix24 USER_ID"), numeric=True)
+    address_kind = AddressKind("bitrix24_user_id", numeric=True)
     vendor = "Bitrix24"
     messages_noun = gettext_lazy("Bitrix24 pushes")
     messages_counted = ngettext_lazy(
@@ -221,7 +225,7 @@ class Bitrix24Provider(Provider):
             raise ValueError(f"a batch.json carries at most {MAX_BATCH_COMMANDS} calls")
         tokens = self.token_store.get()
         if tokens is None:
-            raise ProviderConfigurationError(NOT_CONNECTED)
+            raise ProviderConfigurationError(NOT_CONNECTED_STORED)
         self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
         try:
             answer = self._post(pushes, tokens.access_token)
@@ -243,11 +247,7 @@ class Bitrix24Provider(Provider):
             raise TransportFailure(
                 ResultStatus.RETRY,
                 "refresh_failed",
-                gettext(
-                    "The access token expired and could not be refreshed; nothing was sent. "
-                    "%(reason)s"
-                )
-                % {"reason": failure.message},
+                reason_encode("bitrix24_refresh_failed", reason=failure.message),
             ) from None
         self.http.remember_secrets(tokens.access_token, tokens.refresh_token)
         return tokens
@@ -258,7 +258,7 @@ class Bitrix24Provider(Provider):
             return refused
         if unmet := self.unmet_needs(message.content):
             return self.result(
-                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].sentence
+                message, ResultStatus.FAILED, code="TEXT_ERROR", text=unmet[0].refusal
             )
         return None
 
@@ -318,10 +318,7 @@ class Bitrix24Provider(Provider):
                     push.messages,
                     Verdict.UNKNOWN,
                     code="missing_call_result",
-                    text=gettext(
-                        "Bitrix24's batch answer has no result for this call; the push may "
-                        "have been delivered."
-                    ),
+                    text=reason_encode("bitrix24_no_call_result"),
                     answer=answer,
                 )
             results.extend(outcome.results)
@@ -341,8 +338,7 @@ class Bitrix24Provider(Provider):
             messages,
             Verdict.FAILED,
             code="not_sent",
-            text=gettext("Bitrix24 answered result=%(value)s instead of true.")
-            % {"value": repr(value)},
+            text=reason_encode("bitrix24_not_true", value=repr(value)),
             answer=answer,
         )
 
@@ -365,7 +361,11 @@ class Bitrix24Provider(Provider):
         )
         # Without an error code of its own, a status that says the URL is not the API's (the
         # portal's 404 page for an unknown method or path) gets the portal URL's hint.
-        hint = NO_SUCH_METHOD if not error and answer.status_code in NOT_THE_API else None
+        hint = (
+            CONFIGURATION_HINTS["ERROR_METHOD_NOT_FOUND"]
+            if not error and answer.status_code in NOT_THE_API
+            else None
+        )
         return self._error_outcome(
             messages, answer, verdict, error or f"http_{answer.status_code}", description, hint
         )
@@ -379,22 +379,19 @@ class Bitrix24Provider(Provider):
         description: str,
         hint: str | None = None,
     ) -> BatchOutcome:
-        """The outcome of an error, or the ProviderConfigurationError to raise, with `hint` (else
-        the code's own from CONFIGURATION_HINTS) saying what staff must do."""
+        """The outcome of an error, or the ProviderConfigurationError to raise, with `hint` (a
+        reason's code; else the error code's own from CONFIGURATION_HINTS) saying what staff
+        must do."""
         if verdict is Verdict.CONFIGURATION:
             hint = hint or CONFIGURATION_HINTS.get(code, DEFAULT_HINT)
+            said = {"said": description[:MAX_SAID]} if description else {}
+            refused = "bitrix24_answered_hint_said" if said else "bitrix24_answered_hint"
             raise self.configuration_error(
-                error_text(
-                    gettext("Bitrix24 answered %(code)s") % {"code": code},
-                    f"{hint}. {description}".strip(),
-                ),
-                answer,
+                reason_encode(refused, error=code, hint=reason_encode(hint), **said), answer
             )
-        text = error_text(gettext("Bitrix24 answered %(code)s") % {"code": code}, description)
+        text = stated(reason_encode("bitrix24_answered", error=code), description)
         if verdict is Verdict.REFRESH:
-            text = gettext(
-                "Bitrix24 still answered %(code)s after the token was refreshed; will retry."
-            ) % {"code": code}
+            text = reason_encode("bitrix24_still_expired", error=code)
         return self.conclude(
             messages,
             verdict,
@@ -421,11 +418,7 @@ class Bitrix24Provider(Provider):
             messages,
             Verdict.UNKNOWN,
             code="unreadable_answer",
-            text=gettext(
-                "Bitrix24 accepted the request (HTTP %(status)s) but its answer "
-                "cannot be read; the push may have been delivered."
-            )
-            % {"status": answer.status_code},
+            text=reason_encode("bitrix24_unreadable", status=answer.status_code),
             answer=answer,
         )
 

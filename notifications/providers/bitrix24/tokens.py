@@ -17,15 +17,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_lazy
 
 from notifications.models import Bitrix24Token
+from notifications.reasons import SENTENCES, reason_encode
 
 from ..exceptions import ProviderConfigurationError
 
-NOT_CONNECTED = gettext_lazy(
-    "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
-)
+# As staff read it now (the admin's status), and as a send that finds no tokens stores it.
+NOT_CONNECTED = SENTENCES["bitrix24_not_connected"]
+NOT_CONNECTED_STORED = reason_encode("bitrix24_not_connected")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class MemoryTokenStore:
     def refresh(self, expired_access_token: str, do_refresh: Callable[[str], Tokens]) -> Tokens:
         with self._lock:
             if self._tokens is None:
-                raise ProviderConfigurationError(NOT_CONNECTED)
+                raise ProviderConfigurationError(NOT_CONNECTED_STORED)
             if self._tokens.access_token != expired_access_token:
                 return self._tokens
             self._tokens = do_refresh(self._tokens.refresh_token)
@@ -116,7 +116,7 @@ class DatabaseTokenStore:
         with transaction.atomic():
             row = Bitrix24Token.objects.select_for_update().filter(portal=self.portal).first()
             if row is None:
-                raise ProviderConfigurationError(NOT_CONNECTED)
+                raise ProviderConfigurationError(NOT_CONNECTED_STORED)
             if row.access_token != expired_access_token:
                 return _tokens(row)
             fresh = do_refresh(row.refresh_token)

@@ -1,17 +1,24 @@
 """Fixtures for the provider tests: settings with recognisable secrets, mocked HTTP, messages."""
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
+from django.utils import translation
 from requests import exceptions
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from notifications.providers.bitrix24.tokens import MemoryTokenStore, Tokens
+from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
 from notifications.providers.values import Content, OutboundMessage
+from notifications.reasons import reason_text
+from notifications.sending.breaker import last_error
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -57,6 +64,28 @@ def fixture(name: str) -> Any:
 
 def message(delivery_id: int, address: str, **content: str) -> OutboundMessage:
     return OutboundMessage(delivery_id=delivery_id, address=address, content=Content(**content))
+
+
+@contextmanager
+def raises_saying(pattern: str) -> Iterator[Any]:
+    """Expects a ProviderConfigurationError whose text, read as a stored reason in the active
+    language, matches `pattern` (a send's error is stored, so it is a reason until read)."""
+    with pytest.raises(ProviderConfigurationError) as raised:
+        yield raised
+    assert re.search(pattern, reason_text(str(raised.value))), reason_text(str(raised.value))
+
+
+def stored_reads(outcome: Any) -> dict[str, str]:
+    """The error the send path stores for an outcome's first failure (its code, a colon, its
+    message), as an English and a Russian reader see it."""
+    stored = last_error(outcome)
+    return {language: read_in(language, stored) for language in ("en", "ru")}
+
+
+def read_in(language: str, stored: str) -> str:
+    """A stored text as a reader whose request is in `language` sees it."""
+    with translation.override(language):
+        return reason_text(stored)
 
 
 def sent_json(call: Any) -> Any:

@@ -19,6 +19,7 @@ from notifications.providers.exceptions import ProviderConfigurationError, Provi
 from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
+from notifications.reasons import reason_encode, reason_text
 from tests.notifications.providers.conftest import (
     BITRIX_ACCESS,
     BITRIX_BATCH_URL,
@@ -33,7 +34,10 @@ from tests.notifications.providers.conftest import (
     NEVER_SENT,
     fixture,
     message,
+    raises_saying,
+    read_in,
     sent_json,
+    stored_reads,
     transport_error,
 )
 
@@ -111,7 +115,7 @@ def test_a_misconfigured_app_or_user_fails_every_message(bitrix, http, code, des
     outcome = bitrix.send(SAME_TEXT)
 
     assert {(r.status, r.code) for r in outcome.results} == {(ResultStatus.FAILED, code)}
-    assert outcome.results[0].message == f"Bitrix24 answered {code}: {description}"
+    assert reason_text(outcome.results[0].message) == f"Bitrix24 answered {code}: {description}"
 
 
 def test_wrong_auth_type_is_a_configuration_error_telling_what_to_do(bitrix, http):
@@ -120,7 +124,7 @@ def test_wrong_auth_type_is_a_configuration_error_telling_what_to_do(bitrix, htt
     with pytest.raises(ProviderConfigurationError) as raised:
         bitrix.send(SAME_TEXT)
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         "Bitrix24 answered WRONG_AUTH_TYPE: pushes can only be sent by an OAuth application, not "
         "a webhook: check BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET, then connect the app "
         "(Admin → Connect Bitrix24). Send push notifications available only for application "
@@ -132,14 +136,14 @@ def test_wrong_auth_type_is_a_configuration_error_telling_what_to_do(bitrix, htt
 def test_no_auth_found_is_a_configuration_error_asking_to_connect_again(bitrix, http):
     http.post(BITRIX_PUSH_URL, status=401, json={"error": "NO_AUTH_FOUND", "error_description": ""})
 
-    with pytest.raises(ProviderConfigurationError, match="Admin → Connect Bitrix24"):
+    with raises_saying("Admin → Connect Bitrix24"):
         bitrix.send(SAME_TEXT)
 
 
 def test_an_unknown_error_with_401_is_a_configuration_error(bitrix, http):
     http.post(BITRIX_PUSH_URL, status=401, json={"error": "SOMETHING_NEW"})
 
-    with pytest.raises(ProviderConfigurationError, match="SOMETHING_NEW"):
+    with raises_saying("SOMETHING_NEW"):
         bitrix.send(SAME_TEXT)
 
 
@@ -313,7 +317,7 @@ def test_each_batch_call_maps_its_own_result_or_error_to_its_messages(bitrix, ht
         (3, ResultStatus.SENT, ""),
         (4, ResultStatus.UNKNOWN, "missing_call_result"),
     ]
-    assert outcome.results[1].message == "Bitrix24 answered ACCESS_ERROR: Admins only"
+    assert reason_text(outcome.results[1].message) == "Bitrix24 answered ACCESS_ERROR: Admins only"
     assert outcome.hold_until is None
 
 
@@ -344,7 +348,7 @@ def test_a_batch_call_blocked_by_the_time_limit_is_retried_and_holds_the_portal(
 def test_a_batch_whose_calls_lack_the_pull_scope_is_a_configuration_error(bitrix, http):
     http.post(BITRIX_BATCH_URL, json=fixture("bitrix24_batch_halt0_errors.json"))
 
-    with pytest.raises(ProviderConfigurationError, match="`pull` scope"):
+    with raises_saying("`pull` scope"):
         bitrix.send(MIXED[:2])
 
 
@@ -424,7 +428,7 @@ def test_a_refused_refresh_asks_a_person_to_connect_the_app_again(bitrix, http, 
     with pytest.raises(ProviderConfigurationError) as raised:
         bitrix.send(SAME_TEXT)
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         "Bitrix24 refused the stored authorisation (invalid_grant): a person must connect the "
         "Bitrix24 app again (Admin → Connect Bitrix24)."
     )
@@ -438,7 +442,7 @@ def test_a_refresh_that_cannot_reach_the_oauth_server_is_retried(bitrix, http, t
     outcome = bitrix.send(SAME_TEXT)
 
     assert {(r.status, r.code) for r in outcome.results} == {(ResultStatus.RETRY, "refresh_failed")}
-    assert outcome.results[0].message == (
+    assert reason_text(outcome.results[0].message) == (
         "The access token expired and could not be refreshed; nothing was sent. "
         "Bitrix24's OAuth server could not be reached (read_timeout)."
     )
@@ -501,9 +505,10 @@ def test_a_portal_that_was_never_connected_is_a_configuration_error(provider_set
     with pytest.raises(ProviderConfigurationError) as raised:
         bitrix.send(SAME_TEXT)
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         "Bitrix24 is not connected: a person must connect the app (Admin → Connect Bitrix24)"
     )
+    assert read_in("ru", str(raised.value)).startswith("Bitrix24 не подключён: ")
 
 
 def test_a_provider_without_a_token_store_cannot_be_built(provider_settings):
@@ -599,7 +604,7 @@ def test_exchanging_a_refresh_token_returns_the_new_pair(provider_settings, http
 def test_an_invalid_grant_when_exchanging_is_a_configuration_error(provider_settings, http):
     http.get(BITRIX_TOKEN_URL, status=400, json={"error": "invalid_grant"})
 
-    with pytest.raises(ProviderConfigurationError, match="Admin → Connect Bitrix24"):
+    with raises_saying("Admin → Connect Bitrix24"):
         exchange_code("too-late")
 
 
@@ -619,7 +624,7 @@ def test_an_oauth_server_that_is_down_is_an_error_to_try_again(provider_settings
         exchange_code("code")
 
     assert not isinstance(raised.value, ProviderConfigurationError)
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         "Bitrix24's OAuth server answered HTTP 502 without tokens. Try again."
     )
 
@@ -630,4 +635,46 @@ def test_the_oauth_helpers_name_a_missing_setting(provider_settings):
     with pytest.raises(ProviderConfigurationError) as raised:
         exchange_code("code")
 
-    assert str(raised.value) == "BITRIX24_CLIENT_SECRET is not set"
+    assert reason_text(str(raised.value)) == "BITRIX24_CLIENT_SECRET is not set"
+
+
+def test_a_stored_refusal_reads_in_the_readers_language_and_keeps_bitrix24s_words(bitrix, http):
+    http.post(
+        BITRIX_PUSH_URL,
+        status=400,
+        json={"error": "ACCESS_ERROR", "error_description": "Доступ только администраторам"},
+    )
+
+    reads = stored_reads(bitrix.send(SAME_TEXT))
+
+    assert reads == {
+        "en": "ACCESS_ERROR: Bitrix24 answered ACCESS_ERROR: Доступ только администраторам",
+        "ru": "ACCESS_ERROR: Bitrix24 ответил ACCESS_ERROR: Доступ только администраторам",
+    }
+
+
+def test_a_configuration_error_quoted_by_a_pause_reads_in_the_readers_language(bitrix, http):
+    http.post(BITRIX_PUSH_URL, status=403, json=fixture("bitrix24_wrong_auth_type.json"))
+
+    with raises_saying("WRONG_AUTH_TYPE") as raised:
+        bitrix.send(SAME_TEXT)
+
+    stored = reason_encode("provider_configuration", channel="bitrix24", error=str(raised.value))
+    russian = read_in("ru", stored)
+    assert russian.startswith("Пуш Bitrix24: Bitrix24 ответил WRONG_AUTH_TYPE: пуши может")
+    assert russian.endswith(
+        "(Админка → Подключить Bitrix24). "
+        "Send push notifications available only for application authorization."
+    )
+
+
+def test_a_refresh_that_cannot_reach_the_oauth_server_reads_in_the_readers_language(
+    bitrix, http, token_store
+):
+    http.post(BITRIX_PUSH_URL, status=401, json={"error": "expired_token"})
+    http.get(BITRIX_TOKEN_URL, body=transport_error("read_timeout", BITRIX_TOKEN_URL))
+
+    reads = stored_reads(bitrix.send(SAME_TEXT))
+
+    assert reads["ru"].startswith("refresh_failed: Срок действия токена доступа истёк")
+    assert reads["ru"].endswith("Не удалось связаться с OAuth-сервером Bitrix24 (read_timeout).")

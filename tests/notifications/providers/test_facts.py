@@ -85,7 +85,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
         "imshop": (
             ("title", "body", "deeplink"),
             None,
-            AddressKind("Imshop user id", numeric=False),
+            AddressKind("imshop_user_id", numeric=False),
             True,
             True,
             ("Imshop", "Imshop pushes"),
@@ -93,7 +93,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
         "leadconverter": (
             ("body", "file_uuid"),
             None,
-            AddressKind("LeadConverter subscriber_id", numeric=True),
+            AddressKind("leadconverter_subscriber_id", numeric=True),
             False,
             False,
             ("LeadConverter", "LeadConverter messages"),
@@ -101,7 +101,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
         "yandex_market": (
             ("body",),
             4096,
-            AddressKind("Yandex Market chatId", numeric=True),
+            AddressKind("yandex_market_chat_id", numeric=True),
             False,
             False,
             ("Yandex Market", "Yandex Market chats"),
@@ -109,7 +109,7 @@ def test_each_channel_declares_what_the_product_branched_on_before():
         "bitrix24": (
             ("body", "avatar_url"),
             None,
-            AddressKind("Bitrix24 USER_ID", numeric=True),
+            AddressKind("bitrix24_user_id", numeric=True),
             False,
             False,
             ("Bitrix24", "Bitrix24 pushes"),
@@ -131,12 +131,12 @@ def test_each_channel_declares_what_the_product_branched_on_before():
     ],
 )
 def test_a_numeric_address_is_a_positive_64_bit_whole_number(address, accepted):
-    assert AddressKind("chatId", numeric=True).accepts(address) is accepted
+    assert AddressKind("yandex_market_chat_id", numeric=True).accepts(address) is accepted
 
 
 @pytest.mark.parametrize(("address", "accepted"), [("customer-7", True), ("  ", False)])
 def test_a_text_address_is_anything_but_blank(address, accepted):
-    assert AddressKind("user id", numeric=False).accepts(address) is accepted
+    assert AddressKind("imshop_user_id", numeric=False).accepts(address) is accepted
 
 
 def test_unmet_needs_are_those_without_any_of_their_fields():

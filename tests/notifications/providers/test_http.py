@@ -7,7 +7,14 @@ import pytest
 from notifications.providers import http as provider_http
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.http import USER_AGENT, Answer, parse_http_date, shared_session
-from tests.notifications.providers.conftest import LEADCONVERTER_TOKEN, message
+from notifications.reasons import reason_text
+from tests.notifications.providers.conftest import (
+    IMSHOP_URL,
+    LEADCONVERTER_TOKEN,
+    message,
+    stored_reads,
+    transport_error,
+)
 
 
 def test_the_user_agent_names_vestnik_and_its_version():
@@ -67,8 +74,8 @@ def test_an_unbuildable_request_is_a_configuration_error_without_the_url(leadcon
     with pytest.raises(ProviderConfigurationError) as raised:
         leadconverter.send([message(1, "5", body="Hi")])
 
-    assert str(raised.value) == (
-        "leadconverter: the request could not be built (InvalidURL); check the provider's URL "
+    assert reason_text(str(raised.value)) == (
+        "LeadConverter: the request could not be built (InvalidURL); check the provider's URL "
         "settings"
     )
     # requests' own exception quotes the URL: it must not ride along as the context.
@@ -81,3 +88,16 @@ def test_the_shared_session_keeps_no_cookies(http):
     shared_session().get("https://provider.test/")
 
     assert len(shared_session().cookies) == 0
+
+
+def test_a_connection_that_never_opened_reads_in_the_readers_language(imshop, http):
+    http.post(IMSHOP_URL, body=transport_error("connect_timeout", IMSHOP_URL))
+
+    reads = stored_reads(imshop.send([message(1, "u1", title="T", body="B")]))
+
+    assert reads == {
+        "en": "connect_timeout: push.imshop.test did not accept a connection in time; "
+        "nothing was sent.",
+        "ru": "connect_timeout: push.imshop.test не принял соединение вовремя; "
+        "ничего не отправлено.",
+    }

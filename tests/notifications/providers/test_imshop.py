@@ -7,6 +7,7 @@ import pytest
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.http import USER_AGENT
 from notifications.providers.values import ResultStatus
+from notifications.reasons import reason_encode, reason_text
 from tests.notifications.providers.conftest import (
     IMSHOP_KEY,
     IMSHOP_URL,
@@ -14,7 +15,10 @@ from tests.notifications.providers.conftest import (
     NEVER_SENT,
     fixture,
     message,
+    raises_saying,
+    read_in,
     sent_json,
+    stored_reads,
     transport_error,
 )
 
@@ -82,7 +86,7 @@ def test_integration_is_unavailable_is_retried_for_every_user(imshop, http):
 
     assert {r.status for r in outcome.results} == {ResultStatus.RETRY}
     assert outcome.results[0].code == "Integration is unavailable"
-    assert outcome.results[0].message == (
+    assert reason_text(outcome.results[0].message) == (
         "Imshop did not send the push: Integration is unavailable"
     )
     assert outcome.results[0].retry_at is None
@@ -104,13 +108,16 @@ def test_a_success_false_bad_request_fails_permanently_as_assumed(imshop, http):
     outcome = imshop.send(GROUP[:1])
 
     assert outcome.results[0].status == ResultStatus.FAILED
-    assert outcome.results[0].message == "Imshop did not send the push: Bad Request: no title"
+    assert (
+        reason_text(outcome.results[0].message)
+        == "Imshop did not send the push: Bad Request: no title"
+    )
 
 
 def test_a_success_false_unauthorized_is_a_configuration_error_as_assumed(imshop, http):
     http.post(IMSHOP_URL, json={"success": False, "error": "Unauthorized"})
 
-    with pytest.raises(ProviderConfigurationError, match="IMSHOP_API_KEY"):
+    with raises_saying("IMSHOP_API_KEY"):
         imshop.send(GROUP[:1])
 
 
@@ -121,7 +128,7 @@ def test_http_400_fails_every_user_with_imshops_own_message(imshop, http):
 
     assert {r.status for r in outcome.results} == {ResultStatus.FAILED}
     assert outcome.results[2].code == "Bad Request"
-    assert outcome.results[2].message == (
+    assert reason_text(outcome.results[2].message) == (
         'Imshop answered HTTP 400: Bad Request: child "userIds" fails because '
         '["userIds" must be an array]'
     )
@@ -138,7 +145,7 @@ def test_a_refused_key_raises_a_configuration_error_naming_the_settings(imshop, 
     with pytest.raises(ProviderConfigurationError) as raised:
         imshop.send(GROUP)
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         f"Imshop refused the request (HTTP {status}); check IMSHOP_PUSH_URL and "
         "IMSHOP_API_KEY: Unauthorized"
     )
@@ -149,14 +156,14 @@ def test_a_refused_key_raises_a_configuration_error_naming_the_settings(imshop, 
 def test_http_404_is_a_configuration_error_because_the_url_is_wrong(imshop, http):
     http.post(IMSHOP_URL, status=404, body="Not Found")
 
-    with pytest.raises(ProviderConfigurationError, match="IMSHOP_PUSH_URL"):
+    with raises_saying("IMSHOP_PUSH_URL"):
         imshop.send(GROUP)
 
 
 def test_a_redirect_is_not_followed_and_is_a_configuration_error(imshop, http):
     http.post(IMSHOP_URL, status=301, headers={"Location": "https://elsewhere.test/"})
 
-    with pytest.raises(ProviderConfigurationError, match="HTTP 301"):
+    with raises_saying("HTTP 301"):
         imshop.send(GROUP)
 
     assert len(http.calls) == 1
@@ -226,7 +233,7 @@ def test_an_html_error_page_from_a_proxy_is_retried(imshop, http):
 
     assert {r.status for r in outcome.results} == {ResultStatus.RETRY}
     assert outcome.results[0].code == "http_502"
-    assert outcome.results[0].message == "Imshop answered HTTP 502"
+    assert reason_text(outcome.results[0].message) == "Imshop answered HTTP 502"
     assert outcome.results[0].response == {
         "status_code": 502,
         "text": "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
@@ -257,7 +264,7 @@ def test_a_request_that_never_left_is_retried(imshop, http, kind, code):
     outcome = imshop.send(GROUP)
 
     assert [(r.status, r.code) for r in outcome.results] == [(ResultStatus.RETRY, code)] * 3
-    assert outcome.results[0].message.endswith("nothing was sent.")
+    assert reason_text(outcome.results[0].message).endswith("nothing was sent.")
 
 
 @pytest.mark.parametrize(("kind", "code"), MAYBE_SENT)
@@ -267,7 +274,7 @@ def test_a_request_that_may_have_arrived_without_an_answer_is_unknown(imshop, ht
     outcome = imshop.send(GROUP)
 
     assert [(r.status, r.code) for r in outcome.results] == [(ResultStatus.UNKNOWN, code)] * 3
-    assert outcome.results[0].message.endswith("the message may have been delivered.")
+    assert reason_text(outcome.results[0].message).endswith("the message may have been delivered.")
 
 
 def test_read_timeout_names_the_configured_read_timeout(imshop, http):
@@ -275,7 +282,7 @@ def test_read_timeout_names_the_configured_read_timeout(imshop, http):
 
     outcome = imshop.send(GROUP[:1])
 
-    assert outcome.results[0].message == (
+    assert reason_text(outcome.results[0].message) == (
         "push.imshop.test did not answer within 7 s; the message may have been delivered."
     )
 
@@ -361,3 +368,28 @@ def test_the_request_is_logged_at_debug_without_the_key(imshop, http, caplog):
 def test_nothing_is_sent_for_an_empty_group(imshop, http):
     assert imshop.send([]).results == []
     assert len(http.calls) == 0
+
+
+def test_a_stored_refusal_reads_in_the_readers_language_and_keeps_imshops_words(imshop, http):
+    http.post(IMSHOP_URL, status=400, json=fixture("imshop_bad_request.json"))
+
+    reads = stored_reads(imshop.send(GROUP))
+
+    words = 'Bad Request: child "userIds" fails because ["userIds" must be an array]'
+    assert reads == {
+        "en": f"Bad Request: Imshop answered HTTP 400: {words}",
+        "ru": f"Bad Request: Imshop ответил HTTP 400: {words}",
+    }
+
+
+def test_a_refused_key_quoted_by_a_pause_reads_in_the_readers_language(imshop, http):
+    http.post(IMSHOP_URL, json={"success": False, "error": "Unauthorized"})
+
+    with raises_saying("IMSHOP_API_KEY") as raised:
+        imshop.send(GROUP[:1])
+
+    stored = reason_encode("provider_configuration", channel="imshop", error=str(raised.value))
+    assert read_in("ru", stored) == (
+        "Пуш Imshop: Imshop не отправил пуш: Unauthorized: "
+        "проверьте IMSHOP_PUSH_URL и IMSHOP_API_KEY"
+    )

@@ -9,6 +9,7 @@ from notifications.providers.http import USER_AGENT
 from notifications.providers.leadconverter import Interpretation, interpret_answer
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
+from notifications.reasons import reason_text
 from tests.notifications.providers.conftest import (
     LEADCONVERTER_TOKEN,
     LEADCONVERTER_URL,
@@ -17,6 +18,7 @@ from tests.notifications.providers.conftest import (
     fixture,
     message,
     sent_json,
+    stored_reads,
     transport_error,
 )
 
@@ -63,7 +65,7 @@ def test_a_json_error_in_an_accepted_answer_fails_the_whole_batch(leadconverter,
 
     assert {r.status for r in outcome.results} == {ResultStatus.FAILED}
     assert outcome.results[0].code == "bot_not_found"
-    assert outcome.results[0].message == (
+    assert reason_text(outcome.results[0].message) == (
         "LeadConverter refused the batch: bot_not_found: No such bot"
     )
 
@@ -83,7 +85,7 @@ def test_a_refused_token_is_a_configuration_error_without_the_token(leadconverte
     with pytest.raises(ProviderConfigurationError) as raised:
         leadconverter.send(DOCUMENTED)
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         f"LeadConverter answered HTTP {status}: bad token [redacted]; check LEADCONVERTER_TOKEN"
     )
     assert LEADCONVERTER_TOKEN not in raised.value.response_text
@@ -257,3 +259,39 @@ def test_the_assumed_reading_of_answers_in_one_place(status, body, expected):
     meaning = interpret_answer(status, body)
 
     assert (meaning.verdict, meaning.code) == (expected.verdict, expected.code)
+
+
+def test_a_stored_refusal_reads_in_the_readers_language_and_keeps_leadconverters_words(
+    leadconverter, http
+):
+    http.post(LEADCONVERTER_URL, json={"error": "bot_not_found", "message": "Бот не найден"})
+
+    reads = stored_reads(leadconverter.send(DOCUMENTED))
+
+    assert reads == {
+        "en": "bot_not_found: LeadConverter refused the batch: bot_not_found: Бот не найден",
+        "ru": "bot_not_found: LeadConverter отклонил пакет: bot_not_found: Бот не найден",
+    }
+
+
+def test_a_refusal_without_words_says_no_reason_was_given_in_the_readers_language(
+    leadconverter, http
+):
+    http.post(LEADCONVERTER_URL, json={"success": False})
+
+    reads = stored_reads(leadconverter.send(DOCUMENTED))
+
+    assert reads == {
+        "en": "success_false: LeadConverter refused the batch: no reason given",
+        "ru": "success_false: LeadConverter отклонил пакет: причина не указана",
+    }
+
+
+def test_an_item_without_content_is_refused_in_the_readers_language(leadconverter, http):
+    reads = stored_reads(leadconverter.send([message(1, "5")]))
+
+    assert reads["en"] == (
+        "invalid_content: LeadConverter messages need a text, a file UUID, or both."
+    )
+    assert reads["ru"].startswith("invalid_content: Для сообщений LeadConverter нужен")
+    assert len(http.calls) == 0

@@ -8,6 +8,7 @@ from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.http import USER_AGENT
 from notifications.providers.registry import get_provider
 from notifications.providers.values import QuotaInfo, ResultStatus
+from notifications.reasons import reason_text
 from tests.notifications.providers.conftest import (
     MAYBE_SENT,
     NEVER_SENT,
@@ -15,7 +16,9 @@ from tests.notifications.providers.conftest import (
     YANDEX_URL,
     fixture,
     message,
+    raises_saying,
     sent_json,
+    stored_reads,
     transport_error,
 )
 from tests.support.long_texts import AT_AND_OVER
@@ -120,7 +123,7 @@ def test_http_400_fails_the_message_with_every_error_listed(yandex, http):
 
     result = outcome.results[0]
     assert (result.status, result.code) == (ResultStatus.FAILED, "BAD_REQUEST")
-    assert result.message == (
+    assert reason_text(result.message) == (
         "Yandex Market answered HTTP 400: BAD_REQUEST: message is too long; INVALID_FIELD: chatId"
     )
 
@@ -131,7 +134,9 @@ def test_the_documented_error_example_is_read_even_though_its_status_says_ok(yan
     outcome = yandex.send([HELLO])
 
     assert (outcome.results[0].status, outcome.results[0].code) == (ResultStatus.FAILED, "string")
-    assert outcome.results[0].message == "Yandex Market answered HTTP 400: string: string"
+    assert (
+        reason_text(outcome.results[0].message) == "Yandex Market answered HTTP 400: string: string"
+    )
 
 
 def test_http_404_fails_the_message_because_the_chat_is_gone(yandex, http):
@@ -152,7 +157,7 @@ def test_refused_credentials_raise_a_configuration_error(yandex, http, status):
     with pytest.raises(ProviderConfigurationError) as raised:
         yandex.send([HELLO])
 
-    assert str(raised.value) == (
+    assert reason_text(str(raised.value)) == (
         f"Yandex Market refused YANDEX_MARKET_API_KEY for business 777 (HTTP {status}); check "
         "the key, its `communication` scope and YANDEX_MARKET_BUSINESS_ID: UNAUTHORIZED: "
         "Invalid token"
@@ -284,7 +289,7 @@ def test_a_text_one_character_over_4096_fails_without_a_request(yandex, http, ma
         ResultStatus.FAILED,
         "invalid_content",
     )
-    assert outcome.results[0].message == (
+    assert reason_text(outcome.results[0].message) == (
         "Yandex Market takes 1 to 4096 characters; this text has 4097."
     )
     assert len(http.calls) == 0
@@ -312,6 +317,17 @@ def test_a_chat_id_that_is_not_a_number_fails_without_a_request(yandex, http):
 
     assert outcome.results[0].code == "invalid_address"
     assert len(http.calls) == 0
+
+
+def test_a_refused_chat_id_reads_in_the_readers_language_with_the_address_as_given(yandex):
+    reads = stored_reads(yandex.send([message(1, "chat-1", body="Hi")]))
+
+    assert reads == {
+        "en": "invalid_address: Yandex Market chatId must be a positive whole number, "
+        "not 'chat-1'.",
+        "ru": "invalid_address: ID чата в Yandex Market должен быть целым положительным числом, "
+        "а не 'chat-1'.",
+    }
 
 
 def test_every_message_is_its_own_request(yandex):
@@ -344,5 +360,22 @@ def test_the_limits_are_per_business_and_overridable(provider_settings):
 def test_a_business_id_that_is_not_a_number_is_a_configuration_error(provider_settings):
     provider_settings.YANDEX_MARKET_BUSINESS_ID = "my-shop"
 
-    with pytest.raises(ProviderConfigurationError, match="YANDEX_MARKET_BUSINESS_ID must be a"):
+    with raises_saying("YANDEX_MARKET_BUSINESS_ID must be a"):
         get_provider("yandex_market")
+
+
+def test_a_stored_refusal_reads_in_the_readers_language_and_keeps_yandexs_words(yandex, http):
+    http.post(YANDEX_URL, status=400, json=error_body("BAD_REQUEST", "message is too long"))
+
+    reads = stored_reads(yandex.send([HELLO]))
+
+    assert reads == {
+        "en": "BAD_REQUEST: Yandex Market answered HTTP 400: BAD_REQUEST: message is too long",
+        "ru": "BAD_REQUEST: Yandex Market ответил HTTP 400: BAD_REQUEST: message is too long",
+    }
+
+
+def test_a_text_too_long_reads_in_the_readers_language(yandex):
+    reads = stored_reads(yandex.send([message(1, "5", body="я" * 4097)]))
+
+    assert reads["ru"].startswith("invalid_content: Yandex Market принимает от 1 до 4096")
