@@ -66,6 +66,10 @@ def history_write(
         .order_by("pk")
     )
     no_address = reason_encode("no_address", channel=history.channel)
+    # As the providers' client stores a read timeout (notifications/providers/http.py).
+    no_answer = reason_encode(
+        "read_timeout", host=str(Channel(history.channel).label), seconds="30"
+    )
     deliveries = []
     for person in people:
         addresses = {a.channel: a.value for a in person.addresses.all()}
@@ -79,7 +83,7 @@ def history_write(
         elif roll < history.cancelled + history.failed:
             status, error = Delivery.Status.FAILED, FAILURES[history.channel]
         elif roll < history.cancelled + history.failed + history.unknown:
-            status, error = Delivery.Status.UNKNOWN, "No answer from the provider in time."
+            status, error = Delivery.Status.UNKNOWN, no_answer
         else:
             status, error = Delivery.Status.SENT, ""
         tried = status in (Delivery.Status.SENT, Delivery.Status.FAILED, Delivery.Status.UNKNOWN)
