@@ -45,6 +45,19 @@ def _last_event_id() -> int:
     return DeliveryEvent.objects.aggregate(last=Max("id"))["last"] or 0
 
 
+# Transactions of this database, other than this session's, holding an xid older than the
+# given one. A transaction holds an exclusive lock on its own xid until it ends (pg_locks and a
+# session's database are visible to every role). xids in pg_locks are 32 bits and wrap; the
+# noted xmax is 64, so "older" is the wrapping distance, as PostgreSQL compares xids.
+_OLDER_RUNNING = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+    "WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted "
+    "AND a.datname = current_database() AND l.pid <> pg_backend_pid() "
+    "AND ((%s - l.transactionid::text::bigint) %% 4294967296 + 4294967296) %% 4294967296 "
+    "BETWEEN 1 AND 2147483647)"
+)
+
+
 def settled_horizon(cursor: Cursor) -> int:
     """The highest event id below which no event can still appear; advances the cursor's
     candidate (the caller saves it).
@@ -54,24 +67,29 @@ def settled_horizon(cursor: Cursor) -> int:
     can become visible after event 8. The last id read becomes a candidate; at the next call
     the snapshot's xmax is noted (every transaction that took an id up to the candidate has an
     xid below it by then: the id and the xid are taken in the same INSERT); once no transaction
-    below that xmax is running (the snapshot's xmin has passed it), the candidate is settled.
-    Three calls apart, about two seconds while the pump runs.
+    of this database below that xmax is still running, the candidate is settled. Three calls
+    apart, about two seconds while the pump runs.
+
+    Only this database's transactions count: the snapshot's xmin is the whole server's, so one
+    long transaction in another database on the same server (a report, a migration, another
+    application) would hold every webhook back for as long as it runs.
     """
     if connection.vendor != "postgresql":
         cursor.settled_event_id = _last_event_id()
         return cursor.settled_event_id
-    with connection.cursor() as db:
-        db.execute(
-            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
-            "FROM pg_current_snapshot() AS s"
-        )
-        xmin, xmax = db.fetchone()
     if cursor.candidate_event_id is not None:
-        if cursor.candidate_xmax is None:
-            cursor.candidate_xmax = xmax
-        elif xmin >= cursor.candidate_xmax:
-            cursor.settled_event_id = max(cursor.settled_event_id, cursor.candidate_event_id)
-            cursor.candidate_event_id = cursor.candidate_xmax = None
+        with connection.cursor() as db:
+            if cursor.candidate_xmax is None:
+                db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                (cursor.candidate_xmax,) = db.fetchone()
+            else:
+                db.execute(_OLDER_RUNNING, [cursor.candidate_xmax % 2**32])
+                (older_running,) = db.fetchone()
+                if not older_running:
+                    cursor.settled_event_id = max(
+                        cursor.settled_event_id, cursor.candidate_event_id
+                    )
+                    cursor.candidate_event_id = cursor.candidate_xmax = None
     if cursor.candidate_event_id is None:
         cursor.candidate_event_id = _last_event_id()
     return cursor.settled_event_id

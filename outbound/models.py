@@ -142,8 +142,8 @@ class Cursor(models.Model):
 
     On PostgreSQL an event id is taken before its transaction commits, so a lower id can become
     visible after a higher one. `settled_event_id` only advances to a `candidate_event_id` once
-    every transaction running when the candidate was read has ended (`candidate_xmax`), see
-    `fanout.settled_horizon`.
+    every transaction of this database running when the candidate was read has ended
+    (`candidate_xmax`), see `fanout.settled_horizon`.
     """
 
     event_id = models.BigIntegerField(

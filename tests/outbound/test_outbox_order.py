@@ -44,3 +44,21 @@ def test_an_event_committed_after_a_later_one_is_still_sent_first(postgres_only,
         for event in json.loads(message.body)["events"]
     ]
     assert read[-2:] == [early_id, late.pk]
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_events_back(
+    postgres_only, endpoint_on
+):
+    """The server's xmin is every database's: a report running for an hour in another database
+    on the same server must not hold the webhooks back for that hour."""
+    endpoint_on(events=["campaign.status"])
+    params = connection.settings_dict
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres"
+    ) as elsewhere:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # it holds an xid until it ends
+        event = DeliveryEvent.objects.create(type="campaign_status", detail="now")
+        for _ in range(6):
+            events_fan_out()
+        assert Message.objects.filter(last_event_id=event.pk).exists()
+        elsewhere.rollback()
