@@ -56,6 +56,11 @@ class SendingRulesAdmin(ThroughServicesAdmin):
             raise PermissionDenied
         return redirect("admin:notifications_sendingrules_change", sending_rules().pk)
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        # The page may be the first to read the rules: it makes them, as every reader does.
+        sending_rules()
+        return super().get_object(request, object_id, from_field)
+
     def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "time_zone":
             # The zones a person picks from, and the stored one should it not be among them.

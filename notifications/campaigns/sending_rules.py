@@ -85,7 +85,7 @@ def new_campaign_window() -> dict[str, Any]:
     return window_fields_of(sending_rules())
 
 
-def sendwindow_fields_of(holder: Any) -> SendWindow | None:
+def send_window_of(holder: Any) -> SendWindow | None:
     """The window a campaign (or the site's rules) sends in, or None when it is off."""
     if not holder.window_on:
         return None
