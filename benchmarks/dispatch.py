@@ -375,6 +375,7 @@ def _role_send(args: argparse.Namespace) -> dict[str, Any]:
     from notifications.campaigns.lifecycle import campaign_complete_if_done
     from notifications.models import Campaign
     from notifications.providers.registry import build_provider
+    from notifications.reasons import reason_text
     from notifications.sending.loop import campaign_send
 
     campaign = Campaign.objects.get(pk=args.campaign)
@@ -396,7 +397,9 @@ def _role_send(args: argparse.Namespace) -> dict[str, Any]:
         elif report.stopped_because == "the campaign is not running":
             campaign.refresh_from_db()
             if campaign.status != Campaign.Status.COMPLETED:  # another process completed it
-                raise RuntimeError(f"the campaign is {campaign.status}: {campaign.pause_reason}")
+                raise RuntimeError(
+                    f"the campaign is {campaign.status}: {reason_text(campaign.pause_reason)}"
+                )
             break
         elif report.stopped_because != "the time budget is spent":
             raise RuntimeError(f"the send loop stopped: {report.stopped_because}")

@@ -10,7 +10,8 @@ Listing those msgids here puts them into our catalogue (`manage.py translations`
 and our catalogue comes before Django's (LOCALE_PATHS has the highest precedence). There each is
 worded with the name after a colon, in the nominative, with no verb agreeing with it:
 "Выбор для изменения: рассылка", "Добавлено: рассылка «Весна»". The English stays Django's.
-(The bulk deletion's own sentences are ours already: `notifications/admin/base.py`.)
+(The bulk deletion's own sentences are ours already: `notifications/admin/base.py`; the list's
+count is our `templates/admin/pagination.html`.)
 Nothing imports this module; `tests/config/test_admin_wording.py` checks that every msgid is still
 Django's, so a Django upgrade that rewords one fails the suite instead of silently going back.
 """
@@ -30,6 +31,7 @@ WORDINGS = (
     gettext_noop("Add %(name)s"),
     gettext_noop("Add another %(verbose_name)s"),
     gettext_noop("Cannot delete %(name)s"),
+    gettext_noop("Select all %(total_count)s %(module_name)s"),
     # Messages after a save or a deletion, and the history log's entries.
     gettext_noop("The {name} “{obj}” was added successfully."),
     gettext_noop("The {name} “{obj}” was added successfully. You may add another {name} below."),

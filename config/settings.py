@@ -143,10 +143,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# English by default; staff switch to Russian in the admin's header (a cookie), the API follows
-# Accept-Language. Translations live in locale/ (`manage.py translations` refreshes them).
-LANGUAGE_CODE = "en"
+# Staff switch language in the admin's header (a cookie), the API follows Accept-Language.
+# LANGUAGE_CODE is for whoever has chosen none: a browser asking for neither language, and the
+# management commands. Translations live in locale/ (`manage.py translations` refreshes them).
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}."
+    )
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # One way to write a moment per language, on our pages and Django's alike (config/formats/).
 FORMAT_MODULE_PATH = ["config.formats"]

@@ -963,6 +963,12 @@ class ExportJob(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, help_text=_("Times in the file are in this zone.")
     )
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        help_text=_("The file's headings, statuses and reasons are in this language."),
+    )
     file_name = models.CharField(
         _("file name"), max_length=255, help_text=_("The name the download is offered as.")
     )

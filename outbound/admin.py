@@ -25,9 +25,11 @@ from notifications.admin.base import (
     admin_link,
     changed_values,
     moment_text,
+    reason_field,
 )
 from notifications.errors import InvalidInput
 from notifications.formats import number_text
+from notifications.reasons import reason_text
 
 from .events import EVENT_CHOICES
 from .models import Endpoint, Message
@@ -44,6 +46,9 @@ from .services import (
 def messages_link(label: object, **filters: object) -> str:
     url = reverse("admin:outbound_message_changelist")
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
+
+
+DISABLED_REASON = reason_field(Endpoint, "disabled_reason")
 
 
 class EndpointForm(forms.ModelForm):
@@ -84,7 +89,7 @@ class EndpointAdmin(ThroughServicesAdmin):
     readonly_fields = [
         "signing_secret",
         "state",
-        "disabled_reason",
+        DISABLED_REASON,
         "waiting",
         "failed",
         "created_by",
@@ -111,7 +116,7 @@ class EndpointAdmin(ThroughServicesAdmin):
             (None, {"fields": fields}),
             (
                 _("Health"),
-                {"fields": ["state", "disabled_reason", "waiting", "failed"]},
+                {"fields": ["state", DISABLED_REASON, "waiting", "failed"]},
             ),
             (_("Signing"), {"fields": ["signing_secret"]}),
             (_("History"), {"fields": ["created_by", "created"]}),
@@ -137,11 +142,9 @@ class EndpointAdmin(ThroughServicesAdmin):
         for endpoint in queryset:
             endpoint_secret_roll(endpoint=endpoint)
         count = queryset.count()
-        # The English reads the same for one endpoint (what it always said); Russian needs
-        # the count's plural form.
         sentence = ngettext(
-            "New secrets for %(count)s endpoints: requests are signed with them from now on; "
-            "give each receiver its new secret.",
+            "A new secret for %(count)s endpoint: requests are signed with it from now on; "
+            "give its receiver the new secret.",
             "New secrets for %(count)s endpoints: requests are signed with them from now on; "
             "give each receiver its new secret.",
             count,
@@ -161,7 +164,7 @@ class EndpointAdmin(ThroughServicesAdmin):
         if not obj.is_active:
             return format_html(
                 gettext("<strong>Off</strong>: {reason}"),
-                reason=obj.disabled_reason or gettext("turned off"),
+                reason=reason_text(obj.disabled_reason) or gettext("turned off"),
             )
         if obj.failing_since:
             return format_html(
@@ -233,7 +236,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "next_attempt",
         "delivered",
         "last_status_code",
-        "last_answer",
+        reason_field(Message, "last_answer"),
         "body_pretty",
     ]
     readonly_fields = fields
@@ -244,10 +247,8 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Resend the selected messages"), permissions=["resend"])
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = messages_resend(message_ids=queryset.values_list("pk", flat=True))
-        # The English reads the same for one message (what it always said); Russian needs the
-        # count's plural form.
         sentence = ngettext(
-            "%(count)s messages will be sent again, each before its campaign's later ones.",
+            "%(count)s message will be sent again, before its campaign's later ones.",
             "%(count)s messages will be sent again, each before its campaign's later ones.",
             count,
         )
@@ -257,7 +258,8 @@ class MessageAdmin(ReadOnlyAdmin):
     def answer(self, obj: Message) -> str:
         if not obj.attempts:
             return "—"
-        text = obj.last_answer if len(obj.last_answer) <= 80 else obj.last_answer[:79] + "…"
+        answer = reason_text(obj.last_answer)
+        text = answer if len(answer) <= 80 else answer[:79] + "…"
         return f"{obj.last_status_code} {text}" if obj.last_status_code else text
 
     @admin.display(description=_("Next attempt"))

@@ -13,7 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications.api.serializers.base import MAX_ID, EmptySerializer, StrictModelSerializer
+from notifications.api.serializers.base import (
+    MAX_ID,
+    EmptySerializer,
+    ReasonCodeField,
+    ReasonField,
+    StrictModelSerializer,
+)
 from notifications.api.views.base import ApiViewSet
 
 from .events import EVENT_TYPES
@@ -33,6 +39,11 @@ class EndpointSerializer(StrictModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=list(EVENT_TYPES)), allow_empty=False
     )
+    disabled_reason = ReasonField(help_text="Why it is off, in the request's language.")
+    disabled_reason_code = ReasonCodeField(
+        source="disabled_reason",
+        help_text="Why it is off, as a stable code (`endpoint_turned_off`, `endpoint_failing`).",
+    )
 
     class Meta:
         model = Endpoint
@@ -43,6 +54,7 @@ class EndpointSerializer(StrictModelSerializer):
             "events",
             "is_active",
             "disabled_reason",
+            "disabled_reason_code",
             "disabled_at",
             "failing_since",
             "created_at",
@@ -60,6 +72,15 @@ class MessageSerializer(serializers.ModelSerializer):
     """One POST owed or made to an endpoint; `body` is what is sent, as JSON."""
 
     body = serializers.SerializerMethodField()
+    last_answer = ReasonField(
+        help_text="The receiver's answer as it gave it, or what kept the request from one, in "
+        "the request's language."
+    )
+    last_answer_code = ReasonCodeField(
+        source="last_answer",
+        help_text="What kept the request from an answer, as a stable code (`no_answer`, "
+        "`not_requested`, `redirect_not_followed`); null for the receiver's own answer.",
+    )
 
     class Meta:
         model = Message
@@ -77,6 +98,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "last_attempt_at",
             "last_status_code",
             "last_answer",
+            "last_answer_code",
             "delivered_at",
             "created_at",
             "body",

@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryEvent
+from notifications.reasons import reason_for_machines
 
 T = DeliveryEvent.Type
 
@@ -53,6 +54,11 @@ EVENT_FIELDS = (
 _encoder = DjangoJSONEncoder()
 
 
+def _detail(stored: str) -> dict[str, Any]:
+    said = reason_for_machines(stored)
+    return {"detail": said["text"], "detail_code": said["code"], "detail_params": said["params"]}
+
+
 def event_payload(row: Mapping[str, Any]) -> dict[str, Any]:
     """One event as integrations read it, from a row of `EVENT_FIELDS`."""
     campaign = None
@@ -74,6 +80,8 @@ def event_payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "campaign": campaign,
         "delivery_id": row["delivery_id"],
         "recipient": row["recipient__external_id"],
-        "detail": row["detail"],
+        # For machines: the reason's code and parameters, and its English text; a provider's
+        # own words stay as they were (code null).
+        **_detail(row["detail"]),
         "data": data,
     }

@@ -129,10 +129,8 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        # The English reads the same for one event (what it always said); Russian needs the
-        # count's plural form.
         sentence = ngettext(
-            "Request #%(id)s: %(count)s events",
+            "Request #%(id)s: %(count)s event",
             "Request #%(id)s: %(count)s events",
             self.event_count,
         )

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+
+from notifications.reasons import reason_encode
 
 from .http import Refused, post
 from .models import Endpoint, Message
@@ -76,18 +77,18 @@ def attempt(message: Message) -> Outcome:
             message.endpoint.url, body, headers, timeout=settings.OUTBOUND_WEBHOOK_TIMEOUT
         )
     except Refused as exc:
-        return Outcome(False, None, _("Not requested: %(reason)s") % {"reason": exc})
+        return Outcome(False, None, reason_encode("not_requested", reason=str(exc)))
     except (urllib3.exceptions.HTTPError, OSError, UnicodeError, ValueError) as exc:
         # Whatever a URL staff typed does to the request (no connection, a timeout, a bad
         # certificate, a host name IDNA cannot encode), it is this message's failure, told to
         # staff, never the pump's: the other endpoints' messages go on.
-        answer = _("No answer: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
-        return Outcome(False, None, answer[:500])
+        error = f"{type(exc).__name__}: {exc}"[:480]
+        return Outcome(False, None, reason_encode("no_answer", error=error))
     if 300 <= answer.status < 400:
         return Outcome(
             False,
             answer.status,
-            _("A redirect (not followed). %(answer)s") % {"answer": answer.text},
+            reason_encode("redirect_not_followed", answer=answer.text),
         )
     return Outcome(200 <= answer.status < 300, answer.status, answer.text)
 
@@ -141,23 +142,19 @@ def _endpoint_health(endpoint_id: int, outcome: Outcome, *, now: datetime) -> No
     if endpoint.is_active and endpoint.failing_since <= now - window:
         endpoint.is_active = False
         endpoint.disabled_at = now
-        # Stored as text for staff, so in the language active here: a worker has no visitor,
-        # so it is the site's (LANGUAGE_CODE), as are the answers `attempt` writes.
-        endpoint.disabled_reason = (
-            _("No request succeeded for %(span)s; the last answer: %(answer)s")
-            % {
-                "span": _hours(now - endpoint.failing_since),
-                "answer": outcome.answer or outcome.status_code,
-            }
-        )[:2000]
+        endpoint.disabled_reason = reason_encode(
+            "endpoint_failing",
+            span=_span(now - endpoint.failing_since),
+            answer=outcome.answer or str(outcome.status_code),
+        )
         endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason", "updated_at"])
 
 
-def _hours(span: timedelta) -> str:
+def _span(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     if hours >= 1:
-        return _("%(hours)s h") % {"hours": f"{hours:.0f}"}
-    return _("%(minutes)s min") % {"minutes": f"{span.total_seconds() / 60:.0f}"}
+        return reason_encode("span_hours", hours=f"{hours:.0f}")
+    return reason_encode("span_minutes", minutes=f"{span.total_seconds() / 60:.0f}")
 
 
 def messages_send_due(*, now: datetime | None = None) -> int:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from notifications.errors import InvalidInput
 from notifications.models import DeliveryEvent
+from notifications.reasons import reason_encode
 
 from .events import EVENT_TYPES
 from .http import url_problem
@@ -72,7 +73,7 @@ def endpoint_update(*, endpoint: Endpoint, data: dict[str, Any]) -> Endpoint:
             endpoint.disabled_reason, endpoint.disabled_at = "", None
             endpoint.failing_since = None
         else:
-            endpoint.disabled_reason = _("Turned off by staff.")
+            endpoint.disabled_reason = reason_encode("endpoint_turned_off")
     endpoint.save()
     return endpoint
 

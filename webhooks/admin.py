@@ -14,7 +14,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from notifications.admin.base import reason_field
 from notifications.formats import number_text
+from notifications.reasons import reason_text
 
 from .models import InboundEvent, InboundWebhook
 from .services import NotReprocessable, inbound_webhook_reprocess
@@ -30,11 +32,14 @@ def _delivery_event_link(event: InboundEvent) -> str:
     return format_html('<a href="{}">#{}</a>', url, event.delivery_event_id)
 
 
+EVENT_REASON = reason_field(InboundEvent, "reason")
+
+
 class InboundEventInline(admin.TabularInline):
     """What became of each event of a body, read-only."""
 
     model = InboundEvent
-    fields = ["position", "key", "type", "outcome", "reason", "stored_event"]
+    fields = ["position", "key", "type", "outcome", EVENT_REASON, "stored_event"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -73,7 +78,7 @@ class InboundWebhookAdmin(admin.ModelAdmin):
         "source",
         "received_at",
         "status",
-        "error",
+        reason_field(InboundWebhook, "error"),
         "accepted",
         "duplicates",
         "rejected",
@@ -86,7 +91,7 @@ class InboundWebhookAdmin(admin.ModelAdmin):
         "query_string",
         "raw_body",
     ]
-    exclude = ["body"]
+    exclude = ["body", "error"]
     inlines = [InboundEventInline]
     actions = ["reprocess"]
     show_full_result_count = False
@@ -124,7 +129,7 @@ class InboundWebhookAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     gettext("#%(id)s rejected: %(error)s")
-                    % {"id": inbound_id, "error": receipt.error},
+                    % {"id": inbound_id, "error": reason_text(receipt.error)},
                     messages.WARNING,
                 )
             else:
@@ -159,7 +164,18 @@ class InboundWebhookAdmin(admin.ModelAdmin):
 class InboundEventAdmin(admin.ModelAdmin):
     """Events across all bodies, to find the rejected ones and why."""
 
-    list_display = ["id", "inbound", "position", "key", "type", "outcome", "reason", "stored_event"]
+    list_display = [
+        "id",
+        "inbound",
+        "position",
+        "key",
+        "type",
+        "outcome",
+        EVENT_REASON,
+        "stored_event",
+    ]
+    exclude = ["reason"]
+    readonly_fields = [EVENT_REASON]
     list_filter = ["outcome", "type"]
     search_fields = ["=inbound__id"]
     list_select_related = ["inbound"]

@@ -4,8 +4,8 @@ Sendios posts a JSON object whose numeric keys ("0", "1", ...) each hold one eve
 (`sign`) are not events. A JSON array of events and a single event object are accepted too.
 Nothing here touches the database: bytes in, frozen values out.
 
-A body that cannot be read at all raises `SendiosBodyError` with a sentence for the sender.
-Otherwise each event is judged by itself: a bad one becomes a `RejectedEvent` with its reason,
+A body that cannot be read at all raises `SendiosBodyError` with the reason. Otherwise each
+event is judged by itself: a bad one becomes a `RejectedEvent` with its reason,
 and the good ones in the same body are kept. Events of types we do not know (Sendios' email
 webhooks share the URL) are kept under their own name, not rejected.
 """
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from notifications.db.storable import MAX_JSON_DEPTH, unstorable_character
+from notifications.reasons import reason_encode
 
 SMS_SENT = "sms_sent"
 SMS_LOST = "sms_lost"
@@ -46,7 +45,8 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}(\.0*)?")
 
 
 class SendiosBodyError(ValueError):
-    """The body as a whole cannot be read as Sendios events; the message says why."""
+    """The body as a whole cannot be read as Sendios events; the message is the stored reason
+    (`notifications.reasons`) saying why."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class SendiosEvent:
 
 @dataclass(frozen=True)
 class RejectedEvent:
-    """An event of the body that we refused, with the sentence saying why."""
+    """An event of the body that we refused, with the stored reason saying why."""
 
     reason: str
     type: str = ""
@@ -128,17 +128,9 @@ def parse_body(body: bytes, *, received_at: datetime) -> ParsedBody:
     elif isinstance(document, list):
         positions = [(str(index), value) for index, value in enumerate(document)]
     else:
-        raise SendiosBodyError(
-            _("The body is JSON %(kind)s, not an object or an array of events.")
-            % {"kind": _kind(document)}
-        )
+        raise SendiosBodyError(reason_encode("webhook_body_not_events", kind=_kind(document)))
     if not any(isinstance(value, dict) for _, value in positions):
-        raise SendiosBodyError(
-            _(
-                'The body holds no event object: expected numeric keys ("0", "1", ...) whose '
-                'values are events, an array of events, or one event with an "event" field.'
-            )
-        )
+        raise SendiosBodyError(reason_encode("webhook_body_no_event"))
     return ParsedBody(
         tuple(
             BodyItem(position, key, _parse_event(value, received_at))
@@ -149,34 +141,26 @@ def parse_body(body: bytes, *, received_at: datetime) -> ParsedBody:
 
 def _load_json(body: bytes) -> Any:
     if not body.strip():
-        raise SendiosBodyError(_("The body is empty: expected JSON events."))
+        raise SendiosBodyError(reason_encode("webhook_body_empty"))
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SendiosBodyError(
-            _("The body is not UTF-8 text: byte %(position)s cannot be decoded.")
-            % {"position": exc.start}
-        ) from None
+        raise SendiosBodyError(reason_encode("webhook_body_not_utf8", position=exc.start)) from None
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         # Some of json's messages end in "at", meant to be followed by a position.
         reason = exc.msg.removesuffix(" at")
         raise SendiosBodyError(
-            _("The body is not valid JSON: %(reason)s at line %(line)s column %(column)s.")
-            % {"reason": reason, "line": exc.lineno, "column": exc.colno}
+            reason_encode("webhook_body_not_json", reason=reason, line=exc.lineno, column=exc.colno)
         ) from None
     except RecursionError:
-        raise SendiosBodyError(_("The body is not usable JSON: it is nested too deeply.")) from None
+        raise SendiosBodyError(reason_encode("webhook_body_too_deep")) from None
     except _UnusableNumber as exc:
-        raise SendiosBodyError(
-            _("The body is not usable JSON: %(reason)s.") % {"reason": exc}
-        ) from None
+        raise SendiosBodyError(reason_encode("webhook_body_unusable", reason=str(exc))) from None
     except ValueError:
         # Python refuses to read integers of more than 4300 digits (sys.int_info).
-        raise SendiosBodyError(
-            _("The body is not usable JSON: a number has too many digits.")
-        ) from None
+        raise SendiosBodyError(reason_encode("webhook_body_long_number")) from None
 
 
 class _UnusableNumber(ValueError):
@@ -184,32 +168,28 @@ class _UnusableNumber(ValueError):
 
 
 def _refuse_constant(name: str) -> Any:
-    raise _UnusableNumber(_("%(name)s is not a JSON number") % {"name": name})
+    raise _UnusableNumber(reason_encode("webhook_not_a_number", name=name))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _UnusableNumber(_("the number %(number)s is out of range") % {"number": text[:40]})
+        raise _UnusableNumber(reason_encode("webhook_number_out_of_range", number=text[:40]))
     return value
 
 
 def _parse_event(value: Any, received_at: datetime) -> SendiosEvent | RejectedEvent:
     if not isinstance(value, dict):
-        return RejectedEvent(
-            _("The event is %(kind)s, not a JSON object.") % {"kind": _kind(value)}
-        )
+        return RejectedEvent(reason_encode("webhook_event_not_object", kind=_kind(value)))
     event_type = value.get("event")
     if event_type is None:
-        return RejectedEvent(_('The event has no "event" field.'))
+        return RejectedEvent(reason_encode("webhook_event_no_type"))
     if not isinstance(event_type, str) or not event_type.strip():
-        return RejectedEvent(
-            _('"event" must be a name, not %(value)s.') % {"value": _show(event_type)}
-        )
+        return RejectedEvent(reason_encode("webhook_event_type_not_name", value=_show(event_type)))
     label = event_type[:MAX_EVENT_NAME] if _storable_text(event_type) else ""
     if len(event_type) > MAX_EVENT_NAME:
         return RejectedEvent(
-            _('"event" is longer than %(limit)s characters.') % {"limit": MAX_EVENT_NAME}, label
+            reason_encode("webhook_event_type_too_long", limit=MAX_EVENT_NAME), label
         )
     problem = _unstorable(value)
     if problem:
@@ -257,12 +237,13 @@ def _moment(ts: int | None, received_at: datetime) -> datetime:
     latest = received_at + TS_FUTURE_TOLERANCE
     if ts < TS_EARLIEST.timestamp() or ts > latest.timestamp():
         raise _FieldError(
-            _('"ts" %(ts)s is not a time between %(earliest)s and %(latest)s in unix seconds.')
-            % {
-                "ts": ts,
-                "earliest": f"{TS_EARLIEST:%Y-%m-%d}",
-                "latest": f"{latest:%Y-%m-%d}",
-            }
+            reason_encode(
+                "webhook_event_ts_out_of_range",
+                # As sent, not grouped as a count would be.
+                ts=str(ts),
+                earliest=f"{TS_EARLIEST:%Y-%m-%d}",
+                latest=f"{latest:%Y-%m-%d}",
+            )
         )
     return datetime.fromtimestamp(ts, tz=UTC)
 
@@ -270,7 +251,7 @@ def _moment(ts: int | None, received_at: datetime) -> datetime:
 def _required_integer(value: dict[str, Any], name: str, maximum: int | None) -> int:
     number = _optional_integer(value, name, maximum)
     if number is None:
-        raise _FieldError(_('The event has no "%(name)s".') % {"name": name})
+        raise _FieldError(reason_encode("webhook_event_field_missing", name=name))
     return number
 
 
@@ -290,12 +271,11 @@ def _optional_integer(value: dict[str, Any], name: str, maximum: int | None) -> 
         number = int(raw.strip().split(".")[0])
     if number is None:
         raise _FieldError(
-            _('"%(name)s" must be a whole number, not %(value)s.')
-            % {"name": name, "value": _show(raw)}
+            reason_encode("webhook_event_field_not_integer", name=name, value=_show(raw))
         )
     if number < 0 or (maximum is not None and number > maximum):
         raise _FieldError(
-            _('"%(name)s" %(number)s is out of range.') % {"name": name, "number": number}
+            reason_encode("webhook_event_field_out_of_range", name=name, number=str(number))
         )
     return number
 
@@ -310,12 +290,10 @@ def _text(
         raw = str(raw)
     if not isinstance(raw, str):
         raise _FieldError(
-            _('"%(name)s" must be text, not %(value)s.') % {"name": name, "value": _show(raw)}
+            reason_encode("webhook_event_field_not_text", name=name, value=_show(raw))
         )
     if limit is not None and len(raw) > limit:
-        raise _FieldError(
-            _('"%(name)s" is longer than %(limit)s characters.') % {"name": name, "limit": limit}
-        )
+        raise _FieldError(reason_encode("webhook_event_field_too_long", name=name, limit=limit))
     return raw or None
 
 
@@ -329,22 +307,14 @@ def _unstorable(value: Any) -> str:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return _("The event is nested deeper than %(depth)s levels.") % {
-                "depth": MAX_JSON_DEPTH
-            }
+            return reason_encode("webhook_event_too_deep", depth=MAX_JSON_DEPTH)
         if isinstance(item, str):
             if not _storable_text(item):
-                return _(
-                    "The event holds text that cannot be stored (a NUL character or an "
-                    "unpaired surrogate)."
-                )
+                return reason_encode("webhook_event_text_unstorable")
         elif isinstance(item, dict):
             for key, child in item.items():
                 if not _storable_text(key):
-                    return _(
-                        "The event holds a field name that cannot be stored (a NUL character "
-                        "or an unpaired surrogate)."
-                    )
+                    return reason_encode("webhook_event_key_unstorable")
                 stack.append((child, depth + 1))
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
@@ -363,14 +333,14 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return _("a boolean")
+        return reason_encode("json_boolean")
     if isinstance(value, int | float):
-        return _("a number")
+        return reason_encode("json_number")
     if isinstance(value, str):
-        return _("a string")
+        return reason_encode("json_string")
     if isinstance(value, list):
-        return _("an array")
-    return _("an object")
+        return reason_encode("json_array")
+    return reason_encode("json_object")
 
 
 def _show(value: Any) -> str:

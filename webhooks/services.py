@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from notifications.campaigns.sms import SmsOrigin, sms_links_find
 from notifications.db.bulk import bulk_insert_objects
 from notifications.models import DeliveryEvent
+from notifications.reasons import reason_encode, reason_english, reason_text
 
 from .models import InboundEvent, InboundWebhook
 from .redaction import TOKEN_PARAMETER
@@ -107,10 +108,9 @@ def sms_webhook_receive(
     except Exception as exc:
         InboundWebhook.objects.filter(pk=inbound.pk).update(
             status=InboundWebhook.Status.FAILED,
-            error=(
-                _("Processing failed: %(kind)s: %(error)s")
-                % {"kind": type(exc).__name__, "error": exc}
-            )[:2000],
+            error=reason_encode(
+                "webhook_processing_failed", kind=type(exc).__name__, error=str(exc)[:2000]
+            ),
             processed_at=timezone.now(),
         )
         raise
@@ -131,13 +131,10 @@ def sms_webhook_refuse_oversized(
     a body that does not parse; the row says what happened, who sent it and how big it was.
     """
     if size is None:
-        error = _("The body is larger than the limit of %(limit)s bytes.") % {"limit": limit}
+        error = reason_encode("webhook_body_too_large", limit=limit)
         size = limit + 1
     else:
-        error = _("The body of %(size)s bytes is larger than the limit of %(limit)s bytes.") % {
-            "size": size,
-            "limit": limit,
-        }
+        error = reason_encode("webhook_body_too_large_sized", size=size, limit=limit)
     return _refuse(error, size, _request_fields(headers, query_string, remote_addr))
 
 
@@ -152,9 +149,7 @@ def sms_webhook_refuse_unreadable(
 
     What arrived before the break is not kept, for the same reason as an oversized body's.
     """
-    error = _("The body could not be read: %(reason)s.") % {
-        "reason": _printable(reason)[:MAX_READ_ERROR]
-    }
+    error = reason_encode("webhook_body_unreadable", reason=_printable(reason)[:MAX_READ_ERROR])
     return _refuse(error, 0, _request_fields(headers, query_string, remote_addr))
 
 
@@ -167,7 +162,7 @@ def _refuse(error: str, size: int, request_fields: Mapping[str, object]) -> Webh
         processed_at=timezone.now(),
         **request_fields,
     )
-    logger.warning("SMS webhook #%s refused: %s", inbound.pk, error)
+    logger.warning("SMS webhook #%s refused: %s", inbound.pk, reason_english(error))
     return WebhookReceipt(inbound.pk, InboundWebhook.Status.REJECTED, error=error)
 
 
@@ -182,7 +177,7 @@ def inbound_webhook_reprocess(*, inbound_id: int) -> WebhookReceipt:
         if len(inbound.body) != inbound.body_size:
             raise NotReprocessable(
                 _("Inbound webhook #%(id)s kept no body to process: %(error)s")
-                % {"id": inbound_id, "error": inbound.error}
+                % {"id": inbound_id, "error": reason_text(inbound.error)}
             )
         previously_accepted = frozenset(
             inbound.events.filter(outcome=InboundEvent.Outcome.ACCEPTED).values_list(
@@ -200,7 +195,7 @@ def _process(inbound: InboundWebhook, *, previously_accepted: frozenset[int]) ->
         parsed = parse_body(bytes(inbound.body), received_at=inbound.received_at)
     except SendiosBodyError as exc:
         _finish(inbound, InboundWebhook.Status.REJECTED, now, error=str(exc))
-        logger.warning("SMS webhook #%s rejected: %s", inbound.pk, exc)
+        logger.warning("SMS webhook #%s rejected: %s", inbound.pk, reason_english(str(exc)))
         return WebhookReceipt(inbound.pk, InboundWebhook.Status.REJECTED, error=str(exc))
 
     keys = {

@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.reasons import reason_english
+
 from .authentication import SmsWebhookSecretAuthentication
 from .models import InboundWebhook
 from .services import (
@@ -85,13 +87,14 @@ def _content_length(value: str | None) -> int:
 
 def _answer(receipt: WebhookReceipt) -> dict[str, object]:
     if receipt.status == InboundWebhook.Status.REJECTED:
-        return {"detail": receipt.error, "inbound_id": receipt.inbound_id}
+        return {"detail": reason_english(receipt.error), "inbound_id": receipt.inbound_id}
     return {
         "inbound_id": receipt.inbound_id,
         "accepted": receipt.accepted,
         "duplicates": receipt.duplicates,
         "rejected": receipt.rejected,
         "rejections": [
-            {"key": rejection.key, "reason": rejection.reason} for rejection in receipt.rejections
+            {"key": rejection.key, "reason": reason_english(rejection.reason)}
+            for rejection in receipt.rejections
         ],
     }

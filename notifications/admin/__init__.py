@@ -5,7 +5,8 @@ Importing the package registers every admin; each module owns one group of model
 - base.py: saving and deleting through the services, read-only history, shared links and tables
 - forms.py: the admin's model forms, turning the domain's checks into field errors
 - recipients.py: recipients, addresses and their filters
-- audiences.py: static lists and segments (rule builder, live count, members), the CSV import
+- audiences.py: static lists and segments (live count, members); rule_builder.py: the segment
+  rule builder's widget and field; imports.py: the CSV import
 - attributes.py: the registry of recipient attributes
 - templates.py: message templates and their preview
 - campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions

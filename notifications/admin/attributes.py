@@ -103,7 +103,7 @@ class RecipientAttributeAdmin(ThroughServicesAdmin):
         if not count:
             return gettext("None: the attribute may be deleted.")
         return ngettext(
-            "%(count)s: the attribute cannot be deleted while any recipient has a value.",
+            "%(count)s: the attribute cannot be deleted while a recipient has a value.",
             "%(count)s: the attribute cannot be deleted while any recipient has a value.",
             count,
         ) % {"count": number_text(count)}

@@ -1,9 +1,8 @@
-"""The audiences' admin: static lists and segments, the segment rule builder with its live count,
-and each audience's members; the CSV import that fills static lists lives in `imports.py`.
+"""The audiences' admin: static lists and segments, the live count of who a segment's rules
+select, and each audience's members. The rule builder widget lives in `rule_builder.py`, the CSV
+import that fills static lists in `imports.py`.
 
-The rule builder (static/notifications/segment_builder.js) edits the rules JSON of a hidden
-input; the words and choices it offers come from `audiences/rules.py` through `rule_vocabulary`,
-and the live count asks `count_view`, which checks rules with the same `rules_clean` the save does.
+The live count (`count_view`) checks rules with the same `rules_clean` the save does.
 """
 
 from __future__ import annotations
@@ -12,29 +11,20 @@ import json
 from contextlib import suppress
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
-from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audience_people, rules_people
 from notifications.audiences.rules import (
-    DELIVERY_STATUSES,
-    NO_VALUE,
-    SMS_EVENTS,
-    operators_of,
-    rule_fields,
     rules_clean,
 )
 from notifications.audiences.services import audience_delete, audience_save, audience_size_count
@@ -42,150 +32,15 @@ from notifications.errors import InvalidInput
 from notifications.formats import number_text
 from notifications.recipients.validators import clean_phone
 
-from ..models import Audience, Campaign, Channel, Recipient
+from ..models import Audience, Recipient
 from .attributes import SavedByServiceForm
 from .base import ThroughServicesAdmin, age_text, change_link
 from .imports import RecipientImportMixin
+from .rule_builder import RuleBuilder, RulesField
 
 # Recipients the live count shows as examples of who the rules select.
 SAMPLE_SIZE = 10
 MEMBERS_PER_PAGE = 50
-# Campaigns an engagement condition offers, newest first (a rule naming an older one keeps it).
-CAMPAIGN_CHOICES = 500
-
-
-def rule_vocabulary(audience: Audience | None) -> dict[str, Any]:
-    """What the rule builder offers, from the rules' own vocabulary: fields with their types,
-    labels and operators, and the choices of channel, audience, campaign, status and event.
-
-    `audience` is the segment being edited (None for a new one); it is not offered to itself.
-    """
-    return {
-        "fields": [
-            {
-                "name": field.name,
-                "type": field.type,
-                "label": field.label,
-                "operators": list(operators_of(field.name, field.type).items()),
-            }
-            for field in rule_fields()
-        ],
-        "no_value": sorted(NO_VALUE),
-        "channels": list(Channel.choices),
-        "audiences": list(
-            Audience.objects.exclude(pk=audience.pk if audience else None).values_list("pk", "name")
-        ),
-        "campaigns": list(
-            Campaign.objects.filter(kind=Campaign.Kind.CAMPAIGN)
-            .order_by("-pk")
-            .values_list("pk", "name")[:CAMPAIGN_CHOICES]
-        ),
-        "delivery_statuses": list(DELIVERY_STATUSES.items()),
-        "sms_events": list(SMS_EVENTS.items()),
-    }
-
-
-def builder_words() -> dict[str, str]:
-    """The words the rule builder shows, in the person's language: segment_builder.js has
-    none of its own. Pieces around a control (`in`, `within`, `days`) keep their spaces."""
-    return {
-        "recipients_match": gettext("Recipients who match "),
-        "of_these_conditions": gettext(" of these conditions:"),
-        "group_match": gettext("Match "),
-        "group_of": gettext(" of:"),
-        "all": pgettext("segment rules match", "all"),
-        "any": pgettext("segment rules match", "any"),
-        "match": gettext("match"),
-        "add_condition": gettext("+ Add condition"),
-        "add_group": gettext("+ Add group"),
-        "remove_group": gettext("Remove group"),
-        "remove_condition": gettext("Remove this condition"),
-        "no_conditions": gettext("No conditions yet."),
-        "field": gettext("field"),
-        "operator": gettext("operator"),
-        "value": gettext("value"),
-        "unknown_field": gettext("%(field)s (unknown)"),
-        "group_recipient": gettext("Recipient"),
-        "group_attributes": gettext("Attributes"),
-        "group_special": gettext("Addresses, audiences and engagement"),
-        "any_campaign": gettext("any campaign"),
-        "campaign": gettext("campaign"),
-        "status": gettext("status"),
-        "event": gettext("event"),
-        "in": gettext(" in "),
-        "within": gettext(" within "),
-        "within_days": gettext("within days"),
-        "days": gettext(" days"),
-        "days_label": gettext("days"),
-        "any_number": gettext("any"),
-        "on": gettext(" on "),
-        "any_link": gettext("any link"),
-        "link": gettext("link"),
-        "from": gettext("from"),
-        "and": gettext(" and "),
-        "to": gettext("to"),
-        "one_per_line": gettext("one per line"),
-        "values_one_per_line": gettext("values, one per line"),
-        "channel": gettext("channel"),
-        "audience": gettext("audience"),
-        "no_other_audience": gettext("no other audience yet"),
-        "counting": gettext("counting…"),
-        "count_failed": gettext("The count failed (HTTP %(status)s)."),
-        "unreachable": gettext("The server could not be reached to count."),
-    }
-
-
-class RuleBuilder(forms.Widget):
-    """A segment's rules as rows of conditions and groups (segment_builder.js), over a hidden
-    input holding their JSON, with the live count of who they select."""
-
-    class Media:
-        css = {"all": ["notifications/segment_builder.css"]}
-        js = ["notifications/segment_builder.js"]
-
-    def __init__(self, audience: Audience | None = None) -> None:
-        super().__init__()
-        self.audience = audience
-
-    def render(
-        self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
-    ) -> SafeString:
-        context = {
-            "name": name,
-            "id": (attrs or {}).get("id") or f"id_{name}",
-            "value": "" if value is None else value,
-            "vocabulary": rule_vocabulary(self.audience),
-            "words": builder_words(),
-            "count_url": reverse("admin:notifications_audience_count"),
-            "audience_id": self.audience.pk if self.audience else "",
-        }
-        # The template escapes every value; the widget's HTML is its output.
-        return mark_safe(  # noqa: S308
-            render_to_string("admin/notifications/audience/rule_builder.html", context)
-        )
-
-
-class RulesField(forms.JSONField):
-    """The rules JSON the builder writes, refused rather than a 500 when it nests deeper than
-    Python decodes (the rules' own depth is `rules_clean`'s to check), and shown again safely
-    when the form comes back with an error."""
-
-    def prepare_value(self, value: Any) -> str:
-        # JSON's "\ud800" decodes to half a surrogate pair, which a UTF-8 page cannot hold;
-        # written back as the same escape, the person sees what they typed.
-        return super().prepare_value(value).encode("utf-8", "backslashreplace").decode()
-
-    def to_python(self, value: Any) -> Any:
-        try:
-            return super().to_python(value)
-        except RecursionError:
-            raise ValidationError(gettext("The rules nest too deep.")) from None
-
-    def bound_data(self, data: Any, initial: Any) -> Any:
-        try:
-            return super().bound_data(data, initial)
-        except RecursionError:
-            return InvalidJSONInput(data)
 
 
 class AudienceForm(SavedByServiceForm):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import REFUSALS, InvalidInput
 from notifications.formats import number_text
+from notifications.reasons import reason_text
 
 from ..models import Delivery
 
@@ -40,6 +41,18 @@ def changelist_link(model: type, label: str, **filters: object) -> str:
     """A link to a model's admin list, filtered."""
     url = reverse(f"admin:notifications_{model._meta.model_name}_changelist")
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
+
+
+def reason_field(model: type[Model], field: str) -> Callable[[Model], str]:
+    """A read-only field or column showing the reason stored in `field` (`notifications.reasons`)
+    in the reader's language. Named after the field, so the model's help text still shows."""
+
+    def value(obj: Model) -> str:
+        return reason_text(getattr(obj, field))
+
+    value.__name__ = field
+    value.short_description = model._meta.get_field(field).verbose_name  # type: ignore[attr-defined]
+    return value
 
 
 def history_table(

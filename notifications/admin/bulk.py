@@ -23,6 +23,7 @@ from notifications.campaigns.selectors import (
     campaigns_progress,
 )
 from notifications.errors import REFUSALS
+from notifications.formats import number_text
 
 # Each action's verb as its confirmation page says it ("Pause these campaigns?", "Yes, pause"),
 # and the page's title (`_title`) whole, so that a language can decline the noun after the number.
@@ -35,12 +36,12 @@ _VERBS = {
 
 def _title(action: Action, count: int) -> str:
     if action == Action.PAUSE:
-        title = ngettext("Pause %(count)s campaign(s)?", "Pause %(count)s campaign(s)?", count)
+        title = ngettext("Pause %(count)s campaign?", "Pause %(count)s campaigns?", count)
     elif action == Action.RESUME:
-        title = ngettext("Resume %(count)s campaign(s)?", "Resume %(count)s campaign(s)?", count)
+        title = ngettext("Resume %(count)s campaign?", "Resume %(count)s campaigns?", count)
     else:
-        title = ngettext("Cancel %(count)s campaign(s)?", "Cancel %(count)s campaign(s)?", count)
-    return title % {"count": count}
+        title = ngettext("Cancel %(count)s campaign?", "Cancel %(count)s campaigns?", count)
+    return title % {"count": number_text(count)}
 
 
 class BulkTransitionsMixin:
@@ -107,8 +108,8 @@ class BulkTransitionsMixin:
             else:
                 done += 1
         if done:
-            done_text = ngettext("%(count)s campaign(s) done.", "%(count)s campaign(s) done.", done)
-            self.message_user(request, done_text % {"count": done}, messages.SUCCESS)
+            done_text = ngettext("%(count)s campaign done.", "%(count)s campaigns done.", done)
+            self.message_user(request, done_text % {"count": number_text(done)}, messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
         return None

@@ -207,5 +207,5 @@ def compare_export_view(
         )
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
-    workbook = xlsx_file(COMPARISON_HEADINGS, rows, title="Comparison", zone=zone)
+    workbook = xlsx_file(COMPARISON_HEADINGS, rows, title=gettext("Comparison"), zone=zone)
     return FileResponse(workbook, as_attachment=True, filename=filename, content_type=XLSX_TYPE)

@@ -19,7 +19,7 @@ from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_s
 from notifications.campaigns.preflight import recipients_unrenderable
 from notifications.campaigns.services import campaign_content_edit
 from notifications.campaigns.versions import template_differs, tried_with, versions_tried
-from notifications.content.preview import message_preview
+from notifications.content.preview import field_label, message_preview
 from notifications.content.rendering import template_fields
 from notifications.errors import REFUSALS
 from notifications.models import Campaign, CampaignContent, Delivery, MessageTemplate, Recipient
@@ -37,14 +37,6 @@ _STILL_TO_GO = (
 )
 PREVIEWS = 3
 
-_LABELS = {
-    "title": _("Title"),
-    "body": _("Message"),
-    "deeplink": _("Link opened from the push"),
-    "file_uuid": _("LeadConverter file UUID"),
-    "avatar_url": _("Image URL (https)"),
-}
-
 
 class ContentForm(forms.Form):
     """The channel's message fields; the service checks them as a draft's are checked."""
@@ -54,7 +46,7 @@ class ContentForm(forms.Form):
         for name in provider_class(channel).content_fields:
             widget = forms.Textarea(attrs={"rows": 5, "cols": 80}) if name == "body" else None
             self.fields[name] = forms.CharField(
-                label=_LABELS.get(name, name), required=False, strip=False, widget=widget
+                label=field_label(name), required=False, strip=False, widget=widget
             )
 
 
@@ -104,7 +96,7 @@ def campaign_versions(campaign: Campaign) -> list[dict]:
             "tried": tried.get(version.version, 0),
             "tried_url": version_deliveries_url(campaign.pk, version.version),
             "fields": [
-                (_LABELS.get(name, name), version.content.get(name, ""))
+                (field_label(name), version.content.get(name, ""))
                 for name in provider_class(campaign.channel).content_fields
                 if version.content.get(name)
             ],

@@ -22,7 +22,7 @@ from notifications.exports.columns import delivery_export, event_export
 from notifications.formats import number_text
 
 from ..models import Campaign, Delivery, DeliveryEvent
-from .base import ReadOnlyAdmin, change_link
+from .base import ReadOnlyAdmin, change_link, reason_field
 from .content import VersionFilter
 from .exports import ExportMixin
 from .filters import (
@@ -35,6 +35,7 @@ from .filters import (
 )
 
 TECHNICAL = _("Technical details")
+EVENT_DETAIL = reason_field(DeliveryEvent, "detail")
 
 
 def labelled(field: str, label: str) -> Callable[[Model], object]:
@@ -81,7 +82,7 @@ class DeliveryEventInline(admin.TabularInline):
     """A delivery's events, oldest first, read-only."""
 
     model = DeliveryEvent
-    fields = ["type_label", "occurred_at", "detail"]
+    fields = ["type_label", "occurred_at", EVENT_DETAIL]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -129,7 +130,7 @@ class DeliveryAdmin(ExportMixin, HistoryAdmin):
                         "recipient",
                         "address",
                         "status",
-                        "error",
+                        reason_field(Delivery, "error"),
                         "sent_at",
                         "attempts",
                         "next_attempt_at",
@@ -189,7 +190,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
         "campaign",
         "recipient",
         "delivery_link",
-        "detail",
+        EVENT_DETAIL,
     ]
     list_filter = [
         ("type", EventTypeFilter),
@@ -212,7 +213,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
                         "campaign",
                         "recipient",
                         "delivery_link",
-                        "detail",
+                        EVENT_DETAIL,
                         "link",
                     ]
                 },
@@ -265,7 +266,7 @@ class DeliveryEventAdmin(ExportMixin, HistoryAdmin):
     def link_unlinked_sms_events(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Links every waiting callback, whatever was selected: the work is the same query.
         links = sms_events_link_pending()
-        text = ngettext("%(count)s links made.", "%(count)s links made.", links)
+        text = ngettext("%(count)s link made.", "%(count)s links made.", links)
         self.message_user(request, text % {"count": number_text(links)}, messages.SUCCESS)
 
     @admin.display(description=_("Event"), ordering="type")

@@ -29,7 +29,7 @@ from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.report import RATE_LABELS, CampaignReport, campaign_report
 from notifications.campaigns.selectors import campaign_follow_up_counts, campaign_message
 from notifications.campaigns.timeline import Timeline, campaign_timeline
-from notifications.content.preview import message_preview
+from notifications.content.preview import field_problem, message_preview
 from notifications.content.rendering import (
     RenderError,
     compile_template,
@@ -47,12 +47,9 @@ from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text, share_
 
 def plan_sentence(plan: SendPlan) -> str:
     """'48,000 Yandex Market chats at 1,000/hour ≈ 2 days', with the requests when they differ."""
-    names = {
-        "count": number_text(plan.reachable),
-        "noun": provider_class(plan.channel).messages_noun,
-    }
+    names = {"messages": provider_class(plan.channel).messages_text(plan.reachable)}
     if plan.limits is None:
-        return gettext("%(count)s %(noun)s; the provider's limit settings are invalid.") % names
+        return gettext("%(messages)s; the provider's limit settings are invalid.") % names
     names.update(
         requests=number_text(plan.requests),
         rate=rate_text(plan.limits),
@@ -60,12 +57,12 @@ def plan_sentence(plan: SendPlan) -> str:
     )
     if plan.requests != plan.reachable:
         sentence = ngettext(
-            "%(count)s %(noun)s in %(requests)s request at %(rate)s %(duration)s",
-            "%(count)s %(noun)s in %(requests)s requests at %(rate)s %(duration)s",
+            "%(messages)s in %(requests)s request at %(rate)s %(duration)s",
+            "%(messages)s in %(requests)s requests at %(rate)s %(duration)s",
             plan.requests,
         )
         return sentence % names
-    return gettext("%(count)s %(noun)s at %(rate)s %(duration)s") % names
+    return gettext("%(messages)s at %(rate)s %(duration)s") % names
 
 
 PREVIEW_RECIPIENTS = 3
@@ -146,14 +143,14 @@ def _previews(campaign: Campaign, content: dict[str, str]) -> list[dict]:
     try:
         compile_template(content)
     except RenderError as exc:  # the same for everyone: said once
-        return [{"recipient": None, "error": str(exc)}]
+        return [{"recipient": None, "error": field_problem(exc.field, exc.message)}]
     previews = []
     for recipient in campaign_sample_recipients(campaign=campaign, limit=PREVIEW_RECIPIENTS):
         preview = message_preview(fields=content, channel=campaign.channel, recipient=recipient)
         previews.append(
             {
                 "recipient": recipient,
-                "fields": [(name, value) for name, value in preview.fields if value],
+                "fields": [field for field in preview.labelled_fields if field[2]],
                 "error": " ".join(preview.problems),
             }
         )
@@ -186,7 +183,7 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], reac
                 names.update(scaled=number_text(scaled), reachable=number_text(reachable))
                 sentence = ngettext(
                     "%(count)s of the first %(read)s recipients (≈ %(scaled)s of %(reachable)s) "
-                    "have no '%(name)s': their message cannot be rendered and will fail (for "
+                    "has no '%(name)s': their message cannot be rendered and will fail (for "
                     "example %(example)s). Give the variable a default, such as %(default)s, or "
                     "import the column.",
                     "%(count)s of the first %(read)s recipients (≈ %(scaled)s of %(reachable)s) "
@@ -197,7 +194,7 @@ def _missing_variable_warnings(campaign: Campaign, content: dict[str, str], reac
                 )
             else:
                 sentence = ngettext(
-                    "%(count)s of %(read)s recipients have no '%(name)s': their message cannot "
+                    "%(count)s of %(read)s recipients has no '%(name)s': their message cannot "
                     "be rendered and will fail (for example %(example)s). Give the variable a "
                     "default, such as %(default)s, or import the column.",
                     "%(count)s of %(read)s recipients have no '%(name)s': their message cannot "
@@ -222,7 +219,7 @@ def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
     shared = plan.requests_with_one_text
     sentence = ngettext(
         "%(names)s makes the %(noun)s differ, and each different text is a request of its own: "
-        "%(requests)s requests (%(duration)s) instead of %(shared)s (%(shared_duration)s). To "
+        "%(requests)s request (%(duration)s) instead of %(shared)s (%(shared_duration)s). To "
         "send in %(shared)s, keep %(names)s out of the %(fields)s.",
         "%(names)s makes the %(noun)s differ, and each different text is a request of its own: "
         "%(requests)s requests (%(duration)s) instead of %(shared)s (%(shared_duration)s). To "

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.exports.jobs import export_job_time_left, export_jobs_mark_stale, export_path
+from notifications.reasons import reason_text
 
 from ..formats import number_text
 from ..models import ExportJob
@@ -43,21 +44,21 @@ class ExportJobAdmin(admin.ModelAdmin):
         if job.status == ExportJob.Status.FAILED:
             return format_html(
                 '<span class="errornote">{}</span>',
-                gettext("Failed: %(error)s") % {"error": job.error},
+                gettext("Failed: %(error)s") % {"error": reason_text(job.error)},
             )
         written, total = number_text(job.rows_written), number_text(job.rows_total)
         if job.status == ExportJob.Status.DONE:
-            return ngettext("Ready: %(count)s rows", "Ready: %(count)s rows", job.rows_written) % {
+            return ngettext("Ready: %(count)s row", "Ready: %(count)s rows", job.rows_written) % {
                 "count": written
             }
         if job.status == ExportJob.Status.QUEUED:
             return ngettext(
-                "Waiting for a worker: %(count)s rows to write",
+                "Waiting for a worker: %(count)s row to write",
                 "Waiting for a worker: %(count)s rows to write",
                 job.rows_total,
             ) % {"count": total}
         text = ngettext(
-            "Writing: %(written)s of %(total)s rows",
+            "Writing: %(written)s of %(total)s row",
             "Writing: %(written)s of %(total)s rows",
             job.rows_total,
         ) % {"written": written, "total": total}

@@ -110,7 +110,7 @@ class ExportMixin:
                 {
                     **self.admin_site.each_context(request),
                     "title": ngettext(
-                        "Export %(count)s rows in the background",
+                        "Export %(count)s row in the background",
                         "Export %(count)s rows in the background",
                         changelist.result_count,
                     )
@@ -151,7 +151,7 @@ class ExportMixin:
         self.message_user(
             request,
             ngettext(
-                "%(count)s rows are more than a download can wait for: %(file)s is being written "
+                "%(count)s row is more than a download can wait for: %(file)s is being written "
                 "in the background. It appears here when ready.",
                 "%(count)s rows are more than a download can wait for: %(file)s is being written "
                 "in the background. It appears here when ready.",

@@ -23,6 +23,7 @@ from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
 from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
+from notifications.reasons import reason_text
 
 from ..formats import number_text
 from .base import age_text, local_time_text
@@ -90,17 +91,17 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     parts = {
         str(part): round(progress[part] * 100 / total, 2) if total else 0.0 for part in BAR_PARTS
     }
-    not_sent = total - sent
     numbers = {
         "sent": number_text(sent),
-        "not_sent": number_text(not_sent),
         "done": number_text(done),
         "total": number_text(total),
         "percent": percent,
     }
     if status in (Campaign.Status.CANCELLED, Campaign.Status.COMPLETED):
-        if not_sent:
-            short = gettext("%(sent)s sent, %(not_sent)s not sent") % numbers
+        if sent < total:
+            # "Of the total", not "N not sent": the funnel's "Not sent" counts the failed
+            # only, while the rest of the total may be skipped or cancelled.
+            short = gettext("%(sent)s of %(total)s sent") % numbers
         else:
             short = gettext("%(sent)s sent") % numbers
         if status == Campaign.Status.CANCELLED:
@@ -111,7 +112,7 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     short = gettext("%(done)s of %(total)s done") % numbers
     headline = (
         ngettext(
-            "%(percent)s %% — %(done)s of %(total)s deliveries done",
+            "%(percent)s %% — %(done)s of %(total)s delivery done",
             "%(percent)s %% — %(done)s of %(total)s deliveries done",
             total,
         )
@@ -120,7 +121,7 @@ def progress_summary(status: str, progress: dict[str, int]) -> ProgressSummary:
     if status == Campaign.Status.PAUSED:
         headline = (
             ngettext(
-                "Paused — %(done)s of %(total)s deliveries done",
+                "Paused — %(done)s of %(total)s delivery done",
                 "Paused — %(done)s of %(total)s deliveries done",
                 total,
             )
@@ -165,7 +166,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     if state == State.SENDING:
         if activity.in_flight:
             sentence = ngettext(
-                "Sending: %(count)s on their way to the provider.",
+                "Sending: %(count)s on its way to the provider.",
                 "Sending: %(count)s on their way to the provider.",
                 activity.in_flight,
             ) % {"count": number_text(activity.in_flight)}
@@ -185,7 +186,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
         if activity.hold_reason:
             sentence = gettext(
                 "Held by the provider until %(time)s (%(reason)s). Sending goes on by itself then."
-            ) % {"time": until, "reason": activity.hold_reason}
+            ) % {"time": until, "reason": reason_text(activity.hold_reason)}
         else:
             sentence = gettext(
                 "Held by the provider until %(time)s. Sending goes on by itself then."
@@ -206,7 +207,7 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
             "",
         )
     if state == State.PAUSED:
-        reason = campaign.pause_reason or gettext("Paused.")
+        reason = reason_text(campaign.pause_reason) or gettext("Paused.")
         since = age_text(campaign.paused_at or campaign.updated_at)
         if campaign.pause_cause in ("", Campaign.PauseCause.STAFF):
             return (
@@ -297,5 +298,5 @@ def campaign_live(campaign: Campaign) -> dict:
             for status, share in delivery_rates(progress).items()
         },
         **eta,
-        "pause_reason": campaign.pause_reason if campaign.status == "paused" else "",
+        "pause_reason": reason_text(campaign.pause_reason) if campaign.status == "paused" else "",
     }

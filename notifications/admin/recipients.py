@@ -27,6 +27,7 @@ from notifications.audiences.services import (
 from notifications.errors import InvalidInput
 from notifications.exports.columns import recipient_export
 from notifications.formats import number_text
+from notifications.reasons import reason_text
 from notifications.recipients.seeds import seed_recipients_add
 from notifications.recipients.services import (
     address_delete,
@@ -344,7 +345,7 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
                 (gettext("Campaign"), lambda d: admin_link(d.campaign)),
                 (gettext("Status"), lambda d: d.get_status_display()),
                 (gettext("Updated"), lambda d: d.updated_at),
-                (gettext("Error"), lambda d: d.error or ""),
+                (gettext("Error"), lambda d: reason_text(d.error)),
             ],
             changelist_link(
                 Delivery, gettext("All deliveries of this recipient"), recipient__id__exact=obj.pk
@@ -362,7 +363,7 @@ class RecipientAdmin(ExportMixin, ThroughServicesAdmin):
                 (gettext("Event"), lambda e: e.type),
                 (gettext("When"), lambda e: e.occurred_at),
                 (gettext("Campaign"), lambda e: admin_link(e.campaign)),
-                (gettext("Detail"), lambda e: e.detail),
+                (gettext("Detail"), lambda e: reason_text(e.detail)),
             ],
             changelist_link(
                 DeliveryEvent, gettext("All events of this recipient"), recipient__id__exact=obj.pk

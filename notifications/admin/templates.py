@@ -93,7 +93,11 @@ class MessageTemplateAdmin(ThroughServicesAdmin):
                     fields=template_fields(template), channel=channel, recipient=recipient
                 )
                 previews.append(
-                    {"channel": channel.label, "fields": preview.fields, "errors": preview.problems}
+                    {
+                        "channel": channel.label,
+                        "fields": preview.labelled_fields,
+                        "errors": preview.problems,
+                    }
                 )
         context = {
             **self.admin_site.each_context(request),

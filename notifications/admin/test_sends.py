@@ -29,6 +29,7 @@ from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_te
 from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.selectors import campaign_message
 from notifications.errors import REFUSALS
+from notifications.reasons import reason_text
 from notifications.recipients.seeds import seed_recipients
 from notifications.recipients.selectors import Reach, recipients_by_reach
 
@@ -203,7 +204,10 @@ def _version_label(test: Campaign, versions: dict[int, dict]) -> str:
 def _delivery_row(delivery: Delivery) -> dict:
     status = STATUS_TEXT[delivery.status]
     if delivery.status == Delivery.Status.SKIPPED and delivery.error:
-        status = gettext("%(status)s: %(error)s") % {"status": status, "error": delivery.error}
+        status = gettext("%(status)s: %(error)s") % {
+            "status": status,
+            "error": reason_text(delivery.error),
+        }
     answer = ""
     if delivery.provider_response is not None:
         answer = json.dumps(delivery.provider_response, indent=2, ensure_ascii=False)
@@ -213,7 +217,7 @@ def _delivery_row(delivery: Delivery) -> dict:
         "finished": delivery.status not in UNFINISHED,
         "message": list((delivery.content or {}).items()),
         "answer": answer,
-        "error": delivery.error if delivery.status != Delivery.Status.SKIPPED else "",
+        "error": reason_text(delivery.error) if delivery.status != Delivery.Status.SKIPPED else "",
     }
 
 

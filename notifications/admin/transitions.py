@@ -80,7 +80,7 @@ def _reach(campaign: Campaign) -> str:
     if not plan.skipped:
         return (
             ngettext(
-                "'%(name)s' to %(count)s recipients on %(channel)s",
+                "'%(name)s' to %(count)s recipient on %(channel)s",
                 "'%(name)s' to %(count)s recipients on %(channel)s",
                 plan.reachable,
             )
@@ -89,7 +89,7 @@ def _reach(campaign: Campaign) -> str:
     names.update(skipped=number_text(plan.skipped), people=number_text(plan.people))
     if plan.excluded:
         sentence = ngettext(
-            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "'%(name)s' to %(count)s recipient on %(channel)s (%(skipped)s of %(people)s are "
             "skipped: excluded, opted out or no address)",
             "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
             "skipped: excluded, opted out or no address)",
@@ -97,7 +97,7 @@ def _reach(campaign: Campaign) -> str:
         )
     else:
         sentence = ngettext(
-            "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
+            "'%(name)s' to %(count)s recipient on %(channel)s (%(skipped)s of %(people)s are "
             "skipped: opted out or no address)",
             "'%(name)s' to %(count)s recipients on %(channel)s (%(skipped)s of %(people)s are "
             "skipped: opted out or no address)",
@@ -167,7 +167,7 @@ def _cancel(campaign: Campaign, user, data: dict) -> str:
 def _retry_failed(campaign: Campaign, user, data: dict) -> str:
     count = campaign_retry_failed(campaign_id=campaign.pk, user=user)
     return ngettext(
-        "%(count)s failed deliveries will be sent again with version %(version)s of the message.",
+        "%(count)s failed delivery will be sent again with version %(version)s of the message.",
         "%(count)s failed deliveries will be sent again with version %(version)s of the message.",
         count,
     ) % {"count": number_text(count), "version": campaign.content_version}
@@ -176,7 +176,7 @@ def _retry_failed(campaign: Campaign, user, data: dict) -> str:
 def _retry_question(campaign: Campaign) -> str:
     failed = _count_of("failed")(campaign)
     return ngettext(
-        "Send the %(count)s failed deliveries of '%(name)s' again with version %(version)s of "
+        "Send the %(count)s failed delivery of '%(name)s' again with version %(version)s of "
         "the message?",
         "Send the %(count)s failed deliveries of '%(name)s' again with version %(version)s of "
         "the message?",
@@ -213,7 +213,7 @@ def _copy_question(campaign: Campaign) -> str:
 def _resend_unknown(campaign: Campaign, user, data: dict) -> str:
     count = campaign_resend_unknown(campaign_id=campaign.pk, user=user)
     return ngettext(
-        "%(count)s deliveries of unknown fate will be sent again.",
+        "%(count)s delivery of unknown fate will be sent again.",
         "%(count)s deliveries of unknown fate will be sent again.",
         count,
     ) % {"count": number_text(count)}
@@ -248,7 +248,7 @@ def _unschedule(campaign: Campaign, user, data: dict) -> str:
 def _pause_question(campaign: Campaign) -> str:
     left = _open(campaign)
     return ngettext(
-        "Pause '%(name)s'? %(count)s deliveries wait; requests under way finish.",
+        "Pause '%(name)s'? %(count)s delivery waits; requests under way finish.",
         "Pause '%(name)s'? %(count)s deliveries wait; requests under way finish.",
         left,
     ) % {"name": campaign, "count": number_text(left)}
@@ -257,7 +257,7 @@ def _pause_question(campaign: Campaign) -> str:
 def _resume_question(campaign: Campaign) -> str:
     left = _open(campaign)
     return ngettext(
-        "Resume '%(name)s'? %(count)s deliveries are left to send.",
+        "Resume '%(name)s'? %(count)s delivery is left to send.",
         "Resume '%(name)s'? %(count)s deliveries are left to send.",
         left,
     ) % {"name": campaign, "count": number_text(left)}
@@ -266,7 +266,7 @@ def _resume_question(campaign: Campaign) -> str:
 def _cancel_question(campaign: Campaign) -> str:
     left = _open(campaign)
     return ngettext(
-        "Cancel '%(name)s' for good? %(count)s deliveries will not be sent.",
+        "Cancel '%(name)s' for good? %(count)s delivery will not be sent.",
         "Cancel '%(name)s' for good? %(count)s deliveries will not be sent.",
         left,
     ) % {"name": campaign, "count": number_text(left)}
@@ -275,8 +275,8 @@ def _cancel_question(campaign: Campaign) -> str:
 def _resend_question(campaign: Campaign) -> str:
     unknown = _count_of("unknown")(campaign)
     return ngettext(
-        "Send the %(count)s deliveries of '%(name)s' whose fate is unknown again? Some of "
-        "these people may have got the message and will get it twice.",
+        "Send the %(count)s delivery of '%(name)s' whose fate is unknown again? This person "
+        "may have got the message and will get it twice.",
         "Send the %(count)s deliveries of '%(name)s' whose fate is unknown again? Some of "
         "these people may have got the message and will get it twice.",
         unknown,

@@ -20,6 +20,7 @@ from notifications.models import (
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.limits import Limits
 from notifications.providers.registry import build_provider, channel_status
+from notifications.reasons import reason_text
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def providers_overview() -> list[ProviderOverview]:
             available = max(0, min(limits.burst, limits.burst - int(-(-backlog // rule.interval))))
             next_in = max(0.0, state.next_start - (limits.burst - 1) * rule.interval - now)
             if state.hold_until > now:
-                hold_left, hold_reason = state.hold_until - now, state.hold_reason
+                hold_left, hold_reason = state.hold_until - now, reason_text(state.hold_reason)
                 available, next_in = 0, max(next_in, hold_left)
             in_flight = state.in_flight
         error, error_at, error_campaign = _last_error(channel)
@@ -122,9 +123,9 @@ def _last_error(channel: str) -> tuple[str, datetime | None, Campaign | None]:
         if (
             campaign.status == Campaign.Status.PAUSED
             and campaign.pause_reason
-            and (not campaign.pause_reason.startswith("Paused"))
+            and campaign.pause_cause != Campaign.PauseCause.STAFF
         ):
-            candidate = (campaign.pause_reason, campaign.updated_at, campaign)
+            candidate = (reason_text(campaign.pause_reason), campaign.updated_at, campaign)
             if best[1] is None or candidate[1] > best[1]:
                 best = candidate
         if campaign.pk in troubled:
@@ -137,5 +138,5 @@ def _last_error(channel: str) -> tuple[str, datetime | None, Campaign | None]:
                 .first()
             )
             if event is not None and (best[1] is None or event.occurred_at > best[1]):
-                best = (f"{event.type}: {event.detail}", event.occurred_at, campaign)
+                best = (f"{event.type}: {reason_text(event.detail)}", event.occurred_at, campaign)
     return best

@@ -120,7 +120,7 @@ def campaigns_compare(*, campaign_ids: Sequence[int]) -> list[ComparedCampaign]:
         raise InvalidInput(
             ngettext(
                 "No campaign with the id %(ids)s.",
-                "No campaign with the id %(ids)s.",
+                "No campaigns with the ids %(ids)s.",
                 len(missing),
             )
             % {"ids": ", ".join(missing)},

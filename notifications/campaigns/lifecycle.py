@@ -22,6 +22,7 @@ from notifications.campaigns.versions import content_version_add
 from notifications.content.rendering import template_fields
 from notifications.errors import NotFound, StateConflict
 from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_add, counters_move
 from notifications.sending.wake import enqueue, enqueue_senders
 
@@ -242,7 +243,9 @@ def campaigns_start_due() -> list[int]:
             campaign = campaign_lock(campaign_id)
             if campaign.status != Campaign.Status.SCHEDULED:
                 continue
-            campaign_move(campaign, Campaign.Status.RUNNING, note="Its scheduled time came.")
+            campaign_move(
+                campaign, Campaign.Status.RUNNING, note=reason_encode("scheduled_time_came")
+            )
             campaign.started_at = timezone.now()
             campaign.save(update_fields=["status", "started_at", "updated_at"])
             if campaign.materialised_at is not None:
@@ -266,7 +269,9 @@ def campaign_pause(
     with transaction.atomic():
         campaign = campaign_lock(campaign_id, Action.PAUSE)
         who = getattr(user, "get_username", lambda: "")()
-        campaign.pause_reason = reason or (f"Paused by {who}." if who else "Paused.")
+        campaign.pause_reason = reason or (
+            reason_encode("paused_by", who=who) if who else reason_encode("paused")
+        )
         campaign_move(campaign, Campaign.Status.PAUSED, user=user, note=campaign.pause_reason)
         campaign.pause_cause = cause
         campaign.paused_at = timezone.now()
@@ -358,7 +363,10 @@ def _requeue(*, campaign_id: int, source: str, action: Action, user: Any = None)
         )
         if count and campaign.status == Campaign.Status.COMPLETED:
             campaign_move(
-                campaign, Campaign.Status.RUNNING, user=user, note=f"{count} to send again."
+                campaign,
+                Campaign.Status.RUNNING,
+                user=user,
+                note=reason_encode("to_send_again", count=count),
             )
             campaign.finished_at = None
             campaign.save(update_fields=["status", "finished_at", "updated_at"])

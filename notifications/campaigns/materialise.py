@@ -15,12 +15,12 @@ from notifications.models import (
     Address,
     Audience,
     Campaign,
-    Channel,
     Delivery,
     DeliveryEvent,
     Recipient,
 )
 from notifications.providers.registry import provider_class
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_read, counters_rebuild
 from notifications.sending.wake import enqueue_senders
 
@@ -96,7 +96,7 @@ def deliveries_materialise(
     # Where the channel says so (Imshop), the address defaults to the recipient's external_id.
     default_is_external_id = provider_class(campaign.channel).external_id_is_default_address
     fallback = "r.external_id" if default_is_external_id else "NULL"
-    no_address = f"No {Channel(campaign.channel).label} address."
+    no_address = reason_encode("no_address", channel=campaign.channel)
     within = (first_id, last_id)
     exclusions, exclusion_params = "", []
     if recipient_ids:
@@ -175,7 +175,7 @@ def _people_sql(people: Q) -> tuple[str, list]:
 
 def excluded_by(audience: Audience) -> str:
     """Why a recipient of an excluded audience is skipped."""
-    return f"Excluded by {audience.name}."
+    return reason_encode("excluded_by", audience=audience.name)
 
 
-OPTED_OUT = "The recipient opted out."
+OPTED_OUT = reason_encode("opted_out")

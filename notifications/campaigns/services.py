@@ -45,6 +45,7 @@ from notifications.models import (
     Recipient,
 )
 from notifications.providers.registry import provider_class
+from notifications.reasons import reason_encode
 
 
 def campaign_errors(
@@ -205,7 +206,9 @@ def campaign_unschedule(*, campaign_id: int, user: Any = None) -> Campaign:
         Delivery.objects.filter(campaign_id=campaign_id).delete()
         DeliveryCounter.objects.filter(campaign_id=campaign_id).delete()
         CampaignContent.objects.filter(campaign_id=campaign_id).delete()
-        campaign_move(campaign, Campaign.Status.DRAFT, user=user, note="Back to draft.")
+        campaign_move(
+            campaign, Campaign.Status.DRAFT, user=user, note=reason_encode("back_to_draft")
+        )
         campaign.content, campaign.content_version = {}, 0
         campaign.scheduled_at = campaign.dispatched_at = campaign.dispatched_by = None
         campaign.materialised_at = campaign.worker_seen_at = None

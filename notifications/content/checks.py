@@ -89,11 +89,12 @@ _LINK_CHECKS = {"deeplink": deeplink_error, "avatar_url": https_url_error}
 
 
 def _too_long(provider: type[Provider], text: str) -> str:
+    length = provider.text_length(text)
     return ngettext(
         "%(vendor)s accepts at most %(most)s characters; this text has %(count)s.",
         "%(vendor)s accepts at most %(most)s characters; this text has %(count)s.",
-        len(text),
-    ) % {"vendor": provider.vendor, "most": provider.max_text_length, "count": len(text)}
+        length,
+    ) % {"vendor": provider.vendor, "most": provider.max_text_length, "count": length}
 
 
 def content_errors(channel: str, content: Content) -> dict[str, list[str]]:

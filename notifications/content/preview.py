@@ -10,10 +10,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from notifications.content.checks import content_errors
 from notifications.content.rendering import RenderError, compile_template, recipient_context
 from notifications.models import Recipient
 from notifications.providers.registry import provider_class
+
+# A message field as staff read its name on a page; the API names fields by their codes.
+FIELD_LABELS = {
+    "title": _("Title"),
+    "body": _("Message"),
+    "deeplink": _("Link opened from the push"),
+    "file_uuid": _("LeadConverter file UUID"),
+    "avatar_url": _("Image URL (https)"),
+}
+
+
+def field_label(name: str) -> str:
+    """The name staff read for the message field `name` (its code when it has no label)."""
+    return str(FIELD_LABELS.get(name, name))
+
+
+def field_problem(name: str, message: str) -> str:
+    """What is wrong with the message field `name`, as a sentence a page shows."""
+    return f"{field_label(name)}: {message}"
 
 
 @dataclass(frozen=True)
@@ -30,10 +51,18 @@ class Preview:
     errors: dict[str, list[str]]
 
     @property
+    def labelled_fields(self) -> tuple[tuple[str, str, str], ...]:
+        """The (name, label, text) triples a page shows: `fields` with the names staff read."""
+        return tuple((name, field_label(name), text) for name, text in self.fields)
+
+    @property
     def problems(self) -> list[str]:
-        """Every error as a sentence naming its field, for a page that lists them."""
+        """Every error as a sentence naming its field as staff read it, for a page that lists
+        them."""
         return [
-            f"{field}: {message}" for field, messages in self.errors.items() for message in messages
+            field_problem(field, message)
+            for field, messages in self.errors.items()
+            for message in messages
         ]
 
 

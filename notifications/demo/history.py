@@ -18,6 +18,7 @@ from notifications.campaigns.versions import content_version_add
 from notifications.content.checks import render_for_channel
 from notifications.content.rendering import compile_template, recipient_context, template_fields
 from notifications.models import Campaign, Channel, Delivery, DeliveryEvent, Recipient
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_rebuild
 
 
@@ -64,7 +65,7 @@ def history_write(
         .prefetch_related("addresses")
         .order_by("pk")
     )
-    no_address = f"No {Channel(history.channel).label} address."
+    no_address = reason_encode("no_address", channel=history.channel)
     deliveries = []
     for person in people:
         addresses = {a.channel: a.value for a in person.addresses.all()}

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from notifications.campaigns.versions import tried_with
+from notifications.reasons import reason_text
 
 from ..models import Delivery, DeliveryEvent, RecipientAttribute
 
@@ -65,7 +66,7 @@ def _delivery_row(values: tuple) -> tuple:
         version,
         attempts,
         sent_at,
-        error,
+        reason_text(error),
     )
 
 
@@ -116,7 +117,7 @@ def _event_row(values: tuple) -> tuple:
         external_id,
         sms_id,
         link,
-        detail,
+        reason_text(detail),
     )
 
 

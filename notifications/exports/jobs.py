@@ -28,14 +28,13 @@ from django.contrib import admin
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django_q.exceptions import TimeoutException
 
 from notifications.errors import InvalidInput
-from notifications.formats import number_text
 from notifications.models import ExportJob
+from notifications.reasons import reason_encode
 from notifications.sending.wake import enqueue
 
 from .columns import Export
@@ -46,18 +45,12 @@ logger = logging.getLogger(__name__)
 # Rows written between two progress marks: about a second of work for Excel, less for CSV.
 PROGRESS_ROWS = 5_000
 
-# Why a job failed, kept on it. Written by the worker, so in the worker's language (the job
-# does not record the language of the person who asked for it).
-STALE_RUNNING = _("The worker stopped while writing this export; run it again.")
-STALE_QUEUED = _(
-    "No background worker took this export up (they may be stopped, or busy sending); run it again."
-)
-NO_LONGER_ALLOWED = _("You may no longer view this list, so the export was not written.")
-TIMED_OUT = _(
-    "Writing took longer than the %(seconds)s s an export may take (EXPORT_TIMEOUT_SECONDS); "
-    "narrow the list with its filters, or export CSV, which is written faster."
-)
-WRITE_FAILED = _("Writing the file failed; the error is in the worker's log.")
+# Why a job failed, kept on it as reasons: the worker writes them, the person who asked reads
+# them in their own language.
+STALE_RUNNING = reason_encode("export_stale_running")
+STALE_QUEUED = reason_encode("export_stale_queued")
+NO_LONGER_ALLOWED = reason_encode("export_no_longer_allowed")
+WRITE_FAILED = reason_encode("export_write_failed")
 
 
 @dataclass(frozen=True)
@@ -102,6 +95,8 @@ def export_job_create(
         file_name=file_name,
         rows_total=rows_total,
         time_zone=time_zone,
+        # The worker has no visitor: it writes the file in the language of who asked for it.
+        language=translation.get_language() or "",
     )
     enqueue(export_job_run, job.pk, timeout=settings.EXPORT_TIMEOUT_SECONDS)
     return job
@@ -160,8 +155,12 @@ def export_job_run(job_id: int) -> str:
     name = f"{job.pk}-{secrets.token_hex(8)}.{job.file_format}"
     part = directory / f"{name}.part"
     try:
-        # The list's date filters read the zone the person saw the list in, as its page did.
-        with timezone.override(zoneinfo.ZoneInfo(job.time_zone)):
+        # The list's date filters read the zone the person saw the list in, as its page did;
+        # the file speaks their language.
+        with (
+            timezone.override(zoneinfo.ZoneInfo(job.time_zone)),
+            translation.override(job.language or settings.LANGUAGE_CODE),
+        ):
             source = _list_source(job)
             _write(job, source, part)
         part.rename(directory / name)
@@ -176,7 +175,7 @@ def export_job_run(job_id: int) -> str:
         return _fail(job_id, " ".join(getattr(exc, "messages", [str(exc)])))
     except TimeoutException:  # django-q2 stops a task at its time limit with this SystemExit
         part.unlink(missing_ok=True)
-        _fail(job_id, TIMED_OUT % {"seconds": number_text(settings.EXPORT_TIMEOUT_SECONDS)})
+        _fail(job_id, reason_encode("export_timed_out", seconds=settings.EXPORT_TIMEOUT_SECONDS))
         raise
     except Exception:
         part.unlink(missing_ok=True)

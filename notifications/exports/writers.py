@@ -7,7 +7,8 @@ and that file is streamed when it is done.
 
 Every text cell follows the one rule against formulas (`inert.inert_cell`); times are shown
 in the time zone of the person who asked, passed in because a streamed body is written after
-the middleware that activated their zone has finished.
+the middleware that activated their zone has finished. For the same reason a CSV stream keeps
+the language active when it was made: its headings and words are in the exporter's language.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
 from typing import IO
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -42,7 +44,7 @@ def _text(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, Promise):
@@ -75,7 +77,28 @@ def xlsx_cell(value: object, zone: tzinfo) -> object:
 def csv_stream(
     headings: Iterable[str], rows: Iterable[Iterable[object]], *, zone: tzinfo
 ) -> Iterator[bytes]:
-    """The CSV file, UTF-8 with a byte-order mark, in blocks of bytes as the rows arrive."""
+    """The CSV file, UTF-8 with a byte-order mark, in blocks of bytes as the rows arrive; its
+    words in the language active now, whenever the blocks are read."""
+    return _csv_blocks(headings, rows, zone=zone, language=translation.get_language())
+
+
+def _csv_blocks(
+    headings: Iterable[str], rows: Iterable[Iterable[object]], *, zone: tzinfo, language: str | None
+) -> Iterator[bytes]:
+    # Each block is written under `language`; between blocks the thread's own language is back,
+    # for whatever else the server does with it.
+    blocks = _csv_lines(headings, rows, zone=zone)
+    while True:
+        with translation.override(language):
+            block = next(blocks, None)
+        if block is None:
+            return
+        yield block
+
+
+def _csv_lines(
+    headings: Iterable[str], rows: Iterable[Iterable[object]], *, zone: tzinfo
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer)

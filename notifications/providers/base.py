@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import requests
 
+from notifications.formats import number_text
+
 from .exceptions import ProviderConfigurationError
 from .facts import AddressKind, ContentNeed
 from .http import MAX_TEXT, Answer, HttpClient, TransportFailure, utcnow
@@ -44,7 +46,8 @@ class Provider(abc.ABC):
     content_fields: ClassVar[tuple[str, ...]]
     # What a message cannot go without.
     content_needs: ClassVar[tuple[ContentNeed, ...]]
-    # The most characters a text (`body`) may have, None when the vendor sets no limit.
+    # The longest text (`body`) the vendor takes, in the unit of `text_length`; None when the
+    # vendor sets no limit.
     max_text_length: ClassVar[int | None] = None
     address_kind: ClassVar[AddressKind]
     # True where a recipient without an address on the channel is addressed by their own
@@ -54,6 +57,9 @@ class Provider(abc.ABC):
     vendor: ClassVar[str]
     # What staff call the channel's messages, in the plural ("Yandex Market chats").
     messages_noun: ClassVar[str]
+    # A number of the channel's messages as staff read it, in the language's plural forms: an
+    # ngettext_lazy keyed on "count" whose text shows "%(number)s" (see `messages_text`).
+    messages_counted: ClassVar[Any]
     # True where one request carries one text for all its recipients (Imshop): messages share a
     # request only when they render the same, so personalisation multiplies requests.
     one_text_per_request: ClassVar[bool] = False
@@ -188,9 +194,25 @@ class Provider(abc.ABC):
         return [need for need in cls.content_needs if not need.met_by(present)]
 
     @classmethod
+    def messages_text(cls, count: int) -> str:
+        """`count` of the channel's messages: "1 Yandex Market chat", "48,000 Yandex Market
+        chats"."""
+        return cls.messages_counted % {"count": count, "number": number_text(count)}
+
+    @classmethod
+    def text_length(cls, text: str) -> int:
+        """How long `text` is as the vendor counts it against `max_text_length`.
+
+        Characters, meaning Unicode code points, never bytes: "привет" is 6 and "🚀" is 1, while a
+        family emoji, one picture on screen, is the several code points it is built from. A
+        provider whose vendor counts otherwise (UTF-16 units, say) overrides this.
+        """
+        return len(text)
+
+    @classmethod
     def text_too_long(cls, text: str) -> bool:
         """Whether `text` is longer than the declared `max_text_length`."""
-        return cls.max_text_length is not None and len(text) > cls.max_text_length
+        return cls.max_text_length is not None and cls.text_length(text) > cls.max_text_length
 
     def result(
         self,

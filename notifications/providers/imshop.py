@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
@@ -74,10 +74,13 @@ class ImshopProvider(Provider):
         ContentNeed(("title",), gettext_lazy("Imshop pushes need a title.")),
         ContentNeed(("body",), gettext_lazy("Imshop pushes need a text.")),
     )
+    # No `max_text_length`: the document gives "title - заголовок уведомления" and "summary -
+    # текст уведомления" and no length for either.
     address_kind = AddressKind(gettext_lazy("Imshop user id"), numeric=False)
     external_id_is_default_address = True
     vendor = "Imshop"
     messages_noun = gettext_lazy("Imshop pushes")
+    messages_counted = ngettext_lazy("%(number)s Imshop push", "%(number)s Imshop pushes", "count")
 
     def __init__(self, *, push_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(push_url).hostname or "", secrets=[api_key], **kwargs)

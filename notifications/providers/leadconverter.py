@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .facts import AddressKind, ContentNeed
@@ -124,9 +124,14 @@ class LeadConverterProvider(Provider):
             gettext_lazy("LeadConverter messages need a text, a file UUID, or both."),
         ),
     )
+    # No `max_text_length`: the document says only "text | … Текст, который будет отправлен
+    # подписчику" and limits the batch (100 items), not the text.
     address_kind = AddressKind(gettext_lazy("LeadConverter subscriber_id"), numeric=True)
     vendor = "LeadConverter"
     messages_noun = gettext_lazy("LeadConverter messages")
+    messages_counted = ngettext_lazy(
+        "%(number)s LeadConverter message", "%(number)s LeadConverter messages", "count"
+    )
 
     def __init__(self, *, api_url: str, token: str, **kwargs: Any) -> None:
         super().__init__(account=urlsplit(api_url).hostname or "", secrets=[token], **kwargs)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from .base import Provider
 from .exceptions import ProviderConfigurationError
@@ -82,10 +82,16 @@ class YandexMarketProvider(Provider):
     max_batch_size = 1
     content_fields = ("body",)
     content_needs = (ContentNeed(("body",), gettext_lazy("Yandex Market messages need a text.")),)
+    # The document: "message* Type: string Текст сообщения. Min length: … Max length: …", an
+    # OpenAPI maxLength, which counts characters (JSON Schema: "the number of its characters"),
+    # not bytes; the wider documentation gives "1 to 4096 characters". `text_length` counts so.
     max_text_length = 4096
     address_kind = AddressKind(gettext_lazy("Yandex Market chatId"), numeric=True)
     vendor = "Yandex Market"
     messages_noun = gettext_lazy("Yandex Market chats")
+    messages_counted = ngettext_lazy(
+        "%(number)s Yandex Market chat", "%(number)s Yandex Market chats", "count"
+    )
 
     def __init__(self, *, api_url: str, api_key: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(account=business_id, secrets=[api_key], **kwargs)
@@ -140,7 +146,11 @@ class YandexMarketProvider(Provider):
                 text=gettext(
                     "%(vendor)s takes 1 to %(limit)s characters; this text has %(length)s."
                 )
-                % {"vendor": self.vendor, "limit": self.max_text_length, "length": len(body)},
+                % {
+                    "vendor": self.vendor,
+                    "limit": self.max_text_length,
+                    "length": self.text_length(body),
+                },
             )
         return None
 

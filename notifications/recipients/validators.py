@@ -146,7 +146,7 @@ def recipients_known(external_ids: Iterable[str]) -> dict[str, int]:
         raise InvalidInput(
             ngettext(
                 "No recipient has external_id %(ids)s.",
-                "No recipient has external_id %(ids)s.",
+                "No recipients have the external_ids %(ids)s.",
                 len(unknown),
             )
             % {"ids": ", ".join(unknown)},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Case, F, Value, When
-from django.utils.translation import gettext
 
 from notifications.providers.values import BatchOutcome, ResultStatus
+from notifications.reasons import reason_encode
 
 from ..models import Campaign
 
@@ -16,7 +16,7 @@ def last_error(outcome: BatchOutcome) -> str:
     for result in outcome.results:
         if result.code or result.message:
             return ": ".join(p for p in (result.code, result.message) if p)
-    return gettext("no detail")
+    return reason_encode("no_detail")
 
 
 def breaker_trips(campaign_id: int, outcome: BatchOutcome, throttled: bool) -> bool:

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from notifications.providers.limits import Limits
+from notifications.reasons import reason_encode
 
 from ..db.bulk import bulk_update, db_timestamp
 from ..models import Campaign, Delivery, DeliveryEvent
@@ -25,11 +25,6 @@ from .limiter import Limiter
 from .outcomes import StatusChange, events_add
 
 Status = Delivery.Status
-
-
-def _worker_lost() -> str:
-    """The detail of a delivery whose sender died mid-request."""
-    return gettext("The worker sending this stopped before the provider answered.")
 
 
 def deliveries_renew(*, campaign_id: int, token: uuid.UUID, lease_seconds: float) -> int:
@@ -73,7 +68,10 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
             unknown = bulk_update(
                 Delivery,
                 columns,
-                [(pk, Status.UNKNOWN, _worker_lost(), None, None, stamp) for pk in begun],
+                [
+                    (pk, Status.UNKNOWN, reason_encode("worker_lost"), None, None, stamp)
+                    for pk in begun
+                ],
                 where=still_expired,
                 params=[Status.SENDING, stamp],
             )
@@ -99,7 +97,9 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
             events_add(
                 swept,
                 [
-                    StatusChange(pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, _worker_lost())
+                    StatusChange(
+                        pk, Status.UNKNOWN, DeliveryEvent.Type.UNKNOWN, reason_encode("worker_lost")
+                    )
                     for pk in unknown
                 ],
                 begun,

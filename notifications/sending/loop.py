@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.content.checks import render_for_channel
@@ -28,6 +27,7 @@ from notifications.providers.values import (
     ResultStatus,
     SendResult,
 )
+from notifications.reasons import reason_encode
 
 from ..models import Campaign, Delivery, ProviderQuota, Recipient
 from ..providers.base import Provider
@@ -252,7 +252,11 @@ def _send_groups(
             except ProviderConfigurationError as exc:
                 deliveries_release(campaign_id=campaign.pk, token=token, started_too=True)
                 _campaign_pause_for(
-                    campaign.pk, f"{provider.channel}: {exc}", Campaign.PauseCause.CONFIGURATION
+                    campaign.pk,
+                    reason_encode(
+                        "provider_configuration", channel=provider.channel, error=str(exc)
+                    ),
+                    Campaign.PauseCause.CONFIGURATION,
                 )
                 return "the provider refused our credentials or configuration"
             except NoPermit as stopped:
@@ -271,7 +275,7 @@ def _send_groups(
                 limiter.hold(
                     key,
                     until=outcome.hold_until.timestamp(),
-                    reason=gettext("provider asked to wait"),
+                    reason=reason_encode("provider_asked_to_wait"),
                 )
         report.requests += 1
         if outcome.quota is not None:
@@ -294,16 +298,12 @@ def _send_groups(
         if breaker_trips(campaign.pk, outcome, throttled):
             _campaign_pause_for(
                 campaign.pk,
-                ngettext(
-                    "%(channel)s failed %(count)s request in a row; last: %(error)s",
-                    "%(channel)s failed %(count)s requests in a row; last: %(error)s",
-                    settings.VESTNIK_BREAKER_THRESHOLD,
-                )
-                % {
-                    "channel": provider.channel,
-                    "count": settings.VESTNIK_BREAKER_THRESHOLD,
-                    "error": last_error(outcome),
-                },
+                reason_encode(
+                    "breaker",
+                    channel=provider.channel,
+                    count=settings.VESTNIK_BREAKER_THRESHOLD,
+                    error=last_error(outcome),
+                ),
                 Campaign.PauseCause.BREAKER,
             )
             return "the circuit breaker opened"

@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
 
 from notifications.providers.values import Content, ResultStatus, SendResult
+from notifications.reasons import reason_encode
 
 from ..db.bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from ..models import Delivery, DeliveryEvent
@@ -96,9 +96,9 @@ def deliveries_record(
                     result.delivery_id,
                     Status.PENDING,
                     DeliveryEvent.Type.RETRY_SCHEDULED,
-                    (gettext("provider limit reached; %(detail)s") % {"detail": detail}).rstrip(
-                        "; "
-                    ),
+                    reason_encode("provider_limit_detail", detail=detail)
+                    if detail
+                    else reason_encode("provider_limit"),
                     next_attempt_at=result.retry_at or now,
                     attempts_back=1,
                 )
@@ -111,12 +111,7 @@ def deliveries_record(
                         result.delivery_id,
                         Status.FAILED,
                         DeliveryEvent.Type.FAILED,
-                        ngettext(
-                            "gave up after %(count)s attempt; last: %(detail)s",
-                            "gave up after %(count)s attempts; last: %(detail)s",
-                            made,
-                        )
-                        % {"count": made, "detail": detail},
+                        reason_encode("gave_up", count=made, detail=detail),
                     )
                 )
                 continue

@@ -29,6 +29,7 @@ from notifications.errors import StateConflict
 from notifications.exports.jobs import export_jobs_tidy
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
+from notifications.reasons import reason_encode
 
 from ..models import Audience, Campaign, Delivery
 from .leases import deliveries_expire_leases
@@ -69,7 +70,9 @@ def send_campaign(campaign_id: int) -> str:
         with contextlib.suppress(StateConflict):
             campaign_pause(
                 campaign_id=campaign_id,
-                reason=f"{campaign.channel}: {exc}",
+                reason=reason_encode(
+                    "provider_configuration", channel=campaign.channel, error=str(exc)
+                ),
                 cause=Campaign.PauseCause.CONFIGURATION,
             )
         return "provider not configured"

@@ -62,3 +62,22 @@ def test_admin_pages_keep_the_name_in_the_nominative(admin_client):
 
     deleting = admin_client.get(reverse("admin:notifications_campaign_delete", args=[campaign.pk]))
     assert "Удалить: рассылка «Весна»?" in deleting.content.decode()
+
+
+def test_a_lists_count_names_its_rows_in_the_nominative(admin_client):
+    for n in range(3):
+        MessageTemplate.objects.create(name=f"Весна {n}", body="Привет")
+    admin_client.post(reverse("set_language"), {"language": "ru", "next": "/admin/"})
+    page = admin_client.get(reverse("admin:notifications_messagetemplate_changelist"))
+    text = page.content.decode()
+    assert "шаблоны сообщений: 3" in text
+    assert "3 шаблоны сообщений" not in text
+
+
+def test_in_english_a_lists_count_reads_as_djangos(admin_client):
+    MessageTemplate.objects.create(name="Spring", body="Hi")
+    page = admin_client.get(reverse("admin:notifications_messagetemplate_changelist"))
+    assert "\n1 message template\n" in page.content.decode()
+    MessageTemplate.objects.create(name="Summer", body="Hi")
+    page = admin_client.get(reverse("admin:notifications_messagetemplate_changelist"))
+    assert "\n2 message templates\n" in page.content.decode()

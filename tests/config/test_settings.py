@@ -86,3 +86,30 @@ def test_the_product_reads_the_dotenv_that_make_run_writes(tmp_path):
 
 def test_the_test_settings_never_read_a_dotenv(tmp_path):
     assert _settings_in_a_checkout_with_a_dotenv(tmp_path, "tests.settings") == repr("")
+
+
+def test_language_code_must_be_one_of_ours():
+    result = run_settings(SECRET_KEY="x" * 50, LANGUAGE_CODE="de")
+    assert result.returncode != 0
+    assert "LANGUAGE_CODE must be one of en, ru, not 'de'." in result.stderr
+
+
+def test_the_commands_speak_language_code(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(SECRET_KEY="x" * 50, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    command = [sys.executable, "manage.py", "import_recipients", "missing.csv", "--audience", "A"]
+
+    def refusal(language: str) -> str:
+        result = subprocess.run(
+            command,
+            cwd=settings.BASE_DIR,
+            env={**env, "LANGUAGE_CODE": language},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0
+        return result.stderr.strip()
+
+    assert refusal("en") == "CommandError: No such file: missing.csv."
+    assert refusal("ru") == "CommandError: Файл не найден: missing.csv."

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_complete_if_done, campaign_pause
 from notifications.models import Campaign, DeliveryEvent
+from notifications.reasons import reason_text
 from outbound.fanout import events_fan_out
 from outbound.models import Endpoint, Message
 from outbound.sender import backoff_seconds, messages_send_due
@@ -202,7 +203,7 @@ def test_an_endpoint_failing_for_long_is_disabled_with_the_reason(
     drain()
     endpoint.refresh_from_db()
     assert not endpoint.is_active
-    assert "the last answer: receiver says no" in endpoint.disabled_reason
+    assert "the last answer: receiver says no" in reason_text(endpoint.disabled_reason)
     assert Message.objects.get().status == "pending"
     assert len(receiver.received) == 1
 
@@ -224,7 +225,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(mocked, endpoint_on, receiv
     drain()
     message = Message.objects.get()
     assert (message.status, message.last_status_code) == ("pending", 301)
-    assert message.last_answer.startswith("A redirect (not followed).")
+    assert reason_text(message.last_answer).startswith("A redirect (not followed).")
     assert len(receiver.received) == 1
 
 
@@ -237,7 +238,7 @@ def test_an_endpoint_refused_at_the_request_is_a_failure_with_the_reason(
     drain()
     message = Message.objects.get()
     assert message.status == "pending"
-    assert message.last_answer.startswith("Not requested: 127.0.0.1 is a private")
+    assert reason_text(message.last_answer).startswith("Not requested: 127.0.0.1 is a private")
     assert receiver.received == []
 
 
@@ -267,6 +268,7 @@ def test_a_pause_is_told_with_who_and_why(mocked, endpoint_on, receiver, django_
     ]
     assert events[1]["data"]["by"] == "anna"
     assert events[1]["detail"] == "Paused by anna."
+    assert (events[1]["detail_code"], events[1]["detail_params"]) == ("paused_by", {"who": "anna"})
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter(settings):
@@ -288,7 +290,7 @@ def test_a_url_the_request_cannot_even_encode_fails_that_message_only(
     assert Message.objects.get(endpoint=working).status == "delivered"
     failed = Message.objects.get(endpoint=broken)
     assert failed.status == "pending"
-    assert failed.last_answer.startswith("No answer: UnicodeError")
+    assert reason_text(failed.last_answer).startswith("No answer: UnicodeError")
 
 
 def test_the_readme_snippet_verifies_a_real_request(mocked, endpoint_on, receiver, settings):

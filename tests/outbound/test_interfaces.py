@@ -4,9 +4,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from notifications.api.keys import integration_key_create
+from notifications.reasons import reason_encode
 from outbound.models import Endpoint, Message
 from outbound.services import endpoint_create
 
@@ -95,6 +97,26 @@ def test_turning_an_endpoint_off_and_on_again_says_why_and_clears_it():
     assert (on.json()["is_active"], on.json()["disabled_reason"]) == (True, "")
 
 
+def test_why_an_endpoint_went_off_reads_in_russian_with_its_code_unchanged():
+    endpoint = endpoint_create(url=URL, events=["delivery.sent"])
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=False,
+        disabled_reason=reason_encode(
+            "endpoint_failing",
+            span=reason_encode("span_hours", hours="25"),
+            answer=reason_encode("no_answer", error="TimeoutError: timed out"),
+        ),
+    )
+    with translation.override("en"):
+        answer = key_client().get(
+            f"/api/webhook-endpoints/{endpoint.pk}/", HTTP_ACCEPT_LANGUAGE="ru"
+        )
+    assert answer.json()["disabled_reason"] == (
+        "Ни один запрос не прошёл за 25 ч; последний ответ: Нет ответа: TimeoutError: timed out"
+    )
+    assert answer.json()["disabled_reason_code"] == "endpoint_failing"
+
+
 def test_the_message_log_filters_and_resend_sends_again():
     endpoint = endpoint_create(url=URL, events=["delivery.sent"])
     delivered, failed = message_for(endpoint), message_for(endpoint, "failed")
@@ -173,7 +195,7 @@ def test_resend_in_the_admin_log(admin_client):
         {"action": "resend", "_selected_action": [message.pk]},
         follow=True,
     )
-    assert "1 messages will be sent again" in page.content.decode()
+    assert "1 message will be sent again, before its campaign" in page.content.decode()
     message.refresh_from_db()
     assert message.status == "pending"
     detail = admin_client.get(reverse("admin:outbound_message_change", args=[message.pk]))

@@ -3,8 +3,10 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
+from django.utils import translation
 
 from notifications.models import DeliveryEvent
+from notifications.reasons import reason_text
 from tests.webhooks.conftest import fixture_bytes, sendios_body, sms_event
 from webhooks.models import InboundEvent, InboundWebhook
 from webhooks.services import sms_webhook_receive
@@ -120,6 +122,26 @@ def test_the_event_list_filters_rejected_events(admin_client):
     page = admin_client.get(
         reverse("admin:webhooks_inboundevent_changelist"), {"outcome__exact": "rejected"}
     )
-    assert [row.reason for row in page.context["cl"].result_list] == [
+    assert [reason_text(row.reason) for row in page.context["cl"].result_list] == [
         '"sms_id" -1 is out of range.'
     ]
+
+
+def test_why_a_body_and_an_event_were_refused_reads_in_the_russian_readers_language(
+    admin_client,
+):
+    refused = receive(b"")
+    kept = receive(sendios_body(sms_event(sms_id=-1)))
+    pages = [
+        reverse("admin:webhooks_inboundwebhook_change", args=[refused.pk]),
+        reverse("admin:webhooks_inboundwebhook_change", args=[kept.pk]),
+        reverse("admin:webhooks_inboundevent_changelist"),
+    ]
+    with translation.override("en"):
+        russian = [
+            admin_client.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode() for page in pages
+        ]
+    assert "Тело запроса пусто: ожидаются события в JSON." in russian[0]
+    assert "«sms_id» -1 вне допустимого диапазона." in russian[1]
+    assert "«sms_id» -1 вне допустимого диапазона." in russian[2]
+    assert "@webhook_" not in "".join(russian)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import translation
 
+from notifications.reasons import reason_code, reason_text
 from tests.webhooks.conftest import MISSING, TS, fixture_bytes, sendios_body, sms_event
 from webhooks.sendios import RejectedEvent, SendiosBodyError, SendiosEvent, parse_body
 
@@ -26,7 +27,7 @@ def only(body: bytes):
 def reason(event: dict) -> str:
     result = only(sendios_body(event))
     assert isinstance(result, RejectedEvent)
-    return result.reason
+    return reason_text(result.reason)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_the_vendor_samples_read_as_one_sms_event_each(name, link):
 def test_the_vendor_samples_as_printed_are_refused_with_where_the_json_breaks(name, error):
     with pytest.raises(SendiosBodyError) as refused:
         parse(fixture_bytes(f"vendor_{name}_as_printed.txt"))
-    assert str(refused.value) == error
+    assert reason_text(str(refused.value)) == error
 
 
 def test_numeric_keys_are_events_and_other_keys_are_not():
@@ -109,7 +110,7 @@ def test_a_byte_order_mark_is_tolerated():
 def test_a_body_that_is_not_usable_json_is_refused_with_a_sentence(body, error):
     with pytest.raises(SendiosBodyError) as refused:
         parse(body)
-    assert str(refused.value) == error
+    assert reason_text(str(refused.value)) == error
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_a_body_that_is_not_usable_json_is_refused_with_a_sentence(body, error):
 def test_a_body_without_any_event_object_is_refused(document):
     with pytest.raises(SendiosBodyError) as refused:
         parse(json.dumps(document).encode())
-    assert str(refused.value) == (
+    assert reason_text(str(refused.value)) == (
         'The body holds no event object: expected numeric keys ("0", "1", ...) whose values '
         'are events, an array of events, or one event with an "event" field.'
     )
@@ -127,7 +128,10 @@ def test_a_body_without_any_event_object_is_refused(document):
 def test_an_integer_too_long_for_python_is_refused_with_a_sentence():
     with pytest.raises(SendiosBodyError) as refused:
         parse(b'{"0": {"sms_id": ' + b"9" * 5000 + b"}}")
-    assert str(refused.value) == "The body is not usable JSON: a number has too many digits."
+    assert (
+        reason_text(str(refused.value))
+        == "The body is not usable JSON: a number has too many digits."
+    )
 
 
 @pytest.mark.parametrize(
@@ -249,7 +253,7 @@ def test_an_event_nested_deeper_than_32_levels_is_refused():
 def test_an_event_that_is_not_an_object_is_refused_and_the_others_kept():
     items = parse(json.dumps({"0": "sms_sent", "1": sms_event()}).encode()).items
     assert [type(item.result) for item in items] == [RejectedEvent, SendiosEvent]
-    assert items[0].result.reason == "The event is a string, not a JSON object."
+    assert reason_text(items[0].result.reason) == "The event is a string, not a JSON object."
 
 
 def test_unknown_event_types_are_kept_whole_under_their_own_name():
@@ -282,8 +286,12 @@ def test_an_unknown_events_dedup_key_ignores_the_order_of_its_fields():
     assert one.dedup_key == other.dedup_key
 
 
-def test_a_rejection_reads_in_the_language_of_the_request():
+def test_a_rejection_under_a_russian_request_is_kept_as_a_code_and_reads_in_the_readers_language():
     with translation.override("ru"), pytest.raises(SendiosBodyError) as raised:
         parse_body(b"[1, 2", received_at=datetime.now(UTC))
 
-    assert str(raised.value).startswith("Тело запроса — некорректный JSON: ")
+    stored = str(raised.value)
+    assert reason_code(stored) == "webhook_body_not_json"
+    assert reason_text(stored).startswith("The body is not valid JSON: ")
+    with translation.override("ru"):
+        assert reason_text(stored).startswith("Тело запроса — некорректный JSON: ")

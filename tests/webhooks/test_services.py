@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifications.models import Delivery, DeliveryEvent
+from notifications.reasons import reason_encode
 from tests.factories import make_campaign, make_recipient
 from tests.webhooks.conftest import TS, fixture_bytes, sendios_body, sms_event
 from webhooks.models import InboundWebhook
@@ -33,7 +34,11 @@ def test_a_receipt_says_what_became_of_the_body():
         accepted=1,
         duplicates=0,
         rejected=1,
-        rejections=(Rejection("1", '"sms_id" must be a whole number, not true.'),),
+        rejections=(
+            Rejection(
+                "1", reason_encode("webhook_event_field_not_integer", name="sms_id", value="true")
+            ),
+        ),
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, override_settings
 
 from notifications.models import DeliveryEvent
+from notifications.reasons import reason_text
 from tests.webhooks.conftest import (
     SECRET,
     TS,
@@ -62,8 +63,8 @@ def test_each_vendor_sample_as_printed_gets_400_and_its_exact_bytes_are_kept(sen
     response = sendios(printed)
     inbound = InboundWebhook.objects.get()
     assert response.status_code == 400
-    assert response.json() == {"detail": inbound.error, "inbound_id": inbound.pk}
-    assert inbound.error.startswith("The body is not valid JSON: ")
+    assert response.json() == {"detail": reason_text(inbound.error), "inbound_id": inbound.pk}
+    assert reason_text(inbound.error).startswith("The body is not valid JSON: ")
     assert (bytes(inbound.body), inbound.body_size, inbound.status) == (
         printed,
         len(printed),
@@ -129,9 +130,12 @@ def test_the_inbox_records_what_became_of_every_event(sendios):
     first, second = InboundWebhook.objects.order_by("pk")
     stored_sms = DeliveryEvent.objects.get(type="sms_sent")
     stored_email = DeliveryEvent.objects.get(type="sent")
-    assert list(
-        second.events.values_list("position", "key", "type", "outcome", "reason", "delivery_event")
-    ) == [
+    assert [
+        (*row[:4], reason_text(row[4]), row[5])
+        for row in second.events.values_list(
+            "position", "key", "type", "outcome", "reason", "delivery_event"
+        )
+    ] == [
         (0, "0", "sms_sent", "duplicate", "", stored_sms.pk),
         (1, "1", "sms_sent", "rejected", '"sms_id" -4 is out of range.', None),
         (2, "2", "sent", "accepted", "", stored_email.pk),
@@ -202,7 +206,12 @@ class TestSize:
             "detail": "The body of 202 bytes is larger than the limit of 100 bytes.",
             "inbound_id": inbound.pk,
         }
-        assert (bytes(inbound.body), inbound.body_size, inbound.status, inbound.error) == (
+        assert (
+            bytes(inbound.body),
+            inbound.body_size,
+            inbound.status,
+            reason_text(inbound.error),
+        ) == (
             b"",
             202,
             InboundWebhook.Status.REJECTED,
@@ -329,7 +338,7 @@ class TestWhatIsKept:
         response = post(Client(raise_request_exception=False), fixture_bytes("sms_sent.json"))
         inbound = InboundWebhook.objects.get()
         assert response.status_code == 500
-        assert (bytes(inbound.body), inbound.status, inbound.error) == (
+        assert (bytes(inbound.body), inbound.status, reason_text(inbound.error)) == (
             fixture_bytes("sms_sent.json"),
             InboundWebhook.Status.FAILED,
             "Processing failed: RuntimeError: lookup failed",

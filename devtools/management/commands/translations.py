@@ -27,11 +27,15 @@ IGNORED = [
 ]
 
 
+SOURCE_LANGUAGE = "en"
+
+
 class Command(BaseCommand):
     help = "Refresh the translation catalogues from the code and compile them."
 
     def handle(self, *args: object, **options: object) -> None:
-        languages = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+        # The code is written in English: every other language has a catalogue.
+        languages = [code for code, _ in settings.LANGUAGES if code != SOURCE_LANGUAGE]
         for domain in ("django", "djangojs"):
             call_command(
                 "makemessages",

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from notifications.reasons import reason_code, reason_text
+
 MAX_TEXT = 10_000
 MAX_BATCH = settings.API_MAX_BATCH
 
@@ -44,3 +46,29 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 
 class EmptySerializer(StrictSerializer):
     """No fields: the action takes none."""
+
+
+class ReasonField(serializers.CharField):
+    """A stored reason (`notifications.reasons`) as a sentence in the request's language
+    (Accept-Language); a text that is no reason, as it is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: str) -> str:
+        return reason_text(value)
+
+
+class ReasonCodeField(serializers.CharField):
+    """The stable code of a stored reason, for machines: `paused_by`; null for a text that is
+    no reason (rows from before the codes, a staff member's own words)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        # A null code is a value here, not a missing attribute to skip.
+        return reason_code(super().get_attribute(instance) or "")
+
+    def to_representation(self, value: str | None) -> str | None:
+        return value

@@ -16,7 +16,7 @@ from rest_framework import serializers
 from notifications.campaigns.direct import MAX_TEST_RECIPIENTS
 
 from ...models import Campaign, CampaignContent, Delivery, MessageTemplate
-from .base import MAX_ID, StrictSerializer
+from .base import MAX_ID, ReasonCodeField, ReasonField, StrictSerializer
 from .campaigns import CampaignSerializer
 from .messages import MessageContentSerializer
 
@@ -124,6 +124,12 @@ class TestDeliverySerializer(serializers.ModelSerializer):
     """One message of a test send: what was rendered and sent, and what the provider said."""
 
     recipient_external_id = serializers.CharField(source="recipient.external_id")
+    error = ReasonField(help_text="Why it was skipped or failed, in the request's language.")
+    error_code = ReasonCodeField(
+        source="error",
+        help_text="Why it was skipped or failed, as a stable code (`opted_out`, `gave_up`, ...); "
+        "null when the text is the provider's own answer.",
+    )
 
     class Meta:
         model = Delivery
@@ -134,6 +140,7 @@ class TestDeliverySerializer(serializers.ModelSerializer):
             "content",
             "provider_response",
             "error",
+            "error_code",
             "sent_at",
         ]
 

@@ -11,7 +11,7 @@ from notifications.campaigns.services import campaign_errors
 from notifications.campaigns.windows import WEEKDAY_NAMES, days_mask, days_of
 
 from ...models import Audience, Campaign, Channel, MessageTemplate
-from .base import StrictModelSerializer, StrictSerializer
+from .base import ReasonCodeField, ReasonField, StrictModelSerializer, StrictSerializer
 
 
 @extend_schema_field(
@@ -48,7 +48,14 @@ class CampaignSerializer(StrictModelSerializer):
         many=True,
         required=False,
         help_text="Audiences (static or segments) whose recipients are skipped, with the "
-        "reason `Excluded by <name>.`, even when another audience includes them.",
+        "reason `Excluded by <name>.` (code `excluded_by`), even when another audience includes "
+        "them.",
+    )
+    pause_reason = ReasonField(help_text="Why it is paused, in the request's language.")
+    pause_reason_code = ReasonCodeField(
+        source="pause_reason",
+        help_text="Why it is paused, as a stable code (`paused_by`, `breaker`, ...); null when "
+        "the reason is a person's own words or from before the codes.",
     )
     pause_cause = serializers.ChoiceField(
         choices=Campaign.PauseCause.choices,
@@ -97,6 +104,7 @@ class CampaignSerializer(StrictModelSerializer):
             "window_days",
             "content_version",
             "pause_reason",
+            "pause_reason_code",
             "pause_cause",
             "dispatched_at",
             "started_at",

@@ -5,13 +5,19 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ...models import Delivery, DeliveryEvent
-from .base import MAX_ID
+from .base import MAX_ID, ReasonCodeField, ReasonField
 
 
 class DeliverySerializer(serializers.ModelSerializer):
     """One message of one campaign to one recipient, and where it stands."""
 
     recipient_external_id = serializers.CharField(source="recipient.external_id")
+    error = ReasonField(help_text="Why it was skipped or failed, in the request's language.")
+    error_code = ReasonCodeField(
+        source="error",
+        help_text="Why it was skipped or failed, as a stable code (`opted_out`, `gave_up`, ...); "
+        "null when the text is the provider's own answer.",
+    )
 
     class Meta:
         model = Delivery
@@ -27,6 +33,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "content",
             "provider_response",
             "error",
+            "error_code",
             "sent_at",
             "created_at",
             "updated_at",
@@ -35,6 +42,13 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class DeliveryEventSerializer(serializers.ModelSerializer):
     """One entry of the append-only history."""
+
+    detail = ReasonField(help_text="What happened, in the request's language.")
+    detail_code = ReasonCodeField(
+        source="detail",
+        help_text="What happened, as a stable code (`paused_by`, `opted_out`, ...); null when "
+        "the text is a provider's or a person's own.",
+    )
 
     class Meta:
         model = DeliveryEvent
@@ -46,6 +60,7 @@ class DeliveryEventSerializer(serializers.ModelSerializer):
             "delivery",
             "recipient",
             "detail",
+            "detail_code",
             "data",
             "sms_id",
             "link",

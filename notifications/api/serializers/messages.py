@@ -11,7 +11,7 @@ from rest_framework import serializers
 from notifications.campaigns.direct import MAX_MESSAGE_RECIPIENTS
 
 from ...models import Channel, Delivery, MessageTemplate
-from .base import MAX_TEXT, StrictSerializer
+from .base import MAX_TEXT, ReasonCodeField, ReasonField, StrictSerializer
 
 
 class MessageContentSerializer(StrictSerializer):
@@ -50,10 +50,16 @@ class MessageDeliverySerializer(serializers.ModelSerializer):
     """One delivery of a transactional message."""
 
     recipient = serializers.CharField(source="recipient.external_id")
+    error = ReasonField(help_text="Why it was skipped or failed, in the request's language.")
+    error_code = ReasonCodeField(
+        source="error",
+        help_text="Why it was skipped or failed, as a stable code (`opted_out`, `gave_up`, ...); "
+        "null when the text is the provider's own answer.",
+    )
 
     class Meta:
         model = Delivery
-        fields = ["id", "recipient", "address", "status", "error"]
+        fields = ["id", "recipient", "address", "status", "error", "error_code"]
 
 
 class MessageAnswerSerializer(serializers.Serializer):

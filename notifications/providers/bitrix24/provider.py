@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from ..base import Provider
 from ..exceptions import ProviderConfigurationError
@@ -142,9 +142,14 @@ class Bitrix24Provider(Provider):
     calls_per_send = 3
     content_fields = ("body", "avatar_url")
     content_needs = (ContentNeed(("body",), gettext_lazy("Bitrix24 pushes need a text.")),)
+    # No `max_text_length`: the document says only "TEXT | Произвольный текст." and gives no
+    # length.
     address_kind = AddressKind(gettext_lazy("Bitrix24 USER_ID"), numeric=True)
     vendor = "Bitrix24"
     messages_noun = gettext_lazy("Bitrix24 pushes")
+    messages_counted = ngettext_lazy(
+        "%(number)s Bitrix24 push", "%(number)s Bitrix24 pushes", "count"
+    )
 
     def __init__(
         self,

@@ -113,4 +113,4 @@ def test_an_attributes_page_says_how_many_recipients_have_a_value(staff):
     make_recipient(attributes={"city": "Kazan"})
     make_recipient(attributes={})
     page = staff.get(change_url("city")).content.decode()
-    assert "1: the attribute cannot be deleted while any recipient has a value." in page
+    assert "1: the attribute cannot be deleted while a recipient has a value." in page

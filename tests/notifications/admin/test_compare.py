@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from notifications.admin.charts import relative_timeline_svg, relative_timeline_table
@@ -87,7 +87,7 @@ def test_the_action_with_one_campaign_says_to_choose_more(admin_client, evil_cam
     [
         ("", "Choose at least 2 campaigns to compare."),
         ("1,abc", "Give campaign ids as numbers separated by commas."),
-        ("999998,999999", "No campaign with the id 999998, 999999."),
+        ("999998,999999", "No campaigns with the ids 999998, 999999."),
     ],
 )
 def test_bad_ids_go_back_to_the_list_with_the_reason(admin_client, ids, says):
@@ -222,6 +222,25 @@ def test_the_excel_export_holds_the_same_rows(admin_client, numbers_campaign, ev
     assert tuple(rows[0]) == COMPARISON_HEADINGS
     assert rows[1][0] == "'" + EVIL
     assert rows[2][COMPARISON_HEADINGS.index("SMS clicked")] == 4
+
+
+def test_the_exports_are_in_the_language_of_the_person_who_asked(admin_client, numbers_campaign):
+    ids = {"ids": f"{numbers_campaign.pk},{make_campaign(name='Draft').pk}"}
+    csv_url = reverse("admin:notifications_campaign_compare_export", args=["csv"])
+    response = admin_client.get(csv_url, ids, HTTP_ACCEPT_LANGUAGE="ru")
+    # A streamed body is read after the middleware that chose Russian has finished.
+    with translation.override("en"):
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+    heading, _, never = csv.reader(io.StringIO(text))
+    assert heading[:4] == ["Рассылка", "Канал", "Статус", "Начата"]
+    assert "Отправлено, % от достижимых" in heading
+    assert never[1:4] == ["Пуш Imshop", "Черновик", "не начата"]
+
+    xlsx_url = reverse("admin:notifications_campaign_compare_export", args=["xlsx"])
+    response = admin_client.get(xlsx_url, ids, HTTP_ACCEPT_LANGUAGE="ru")
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert workbook.sheetnames == ["Сравнение"]
+    assert next(workbook.active.iter_rows(values_only=True)) == tuple(heading)
 
 
 def test_an_export_with_bad_ids_goes_back_to_the_list(admin_client):

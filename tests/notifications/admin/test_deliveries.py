@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.utils import translation
 
 from notifications.models import Delivery, DeliveryEvent
+from notifications.reasons import reason_encode
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +63,23 @@ def test_the_event_filters_name_types_and_links_in_the_readers_language(staff, s
 
     linked = staff.get("/admin/notifications/deliveryevent/?campaign__isempty=0").context["cl"]
     assert [e.type for e in linked.result_list] == ["sent"]
+
+
+def test_a_skip_reason_reads_in_russian_on_the_delivery_its_event_and_the_event_list(
+    staff, sample_rows
+):
+    delivery = Delivery.objects.get()
+    reason = reason_encode("excluded_by", audience="Banned")
+    Delivery.objects.filter(pk=delivery.pk).update(status="skipped", error=reason)
+    DeliveryEvent.objects.update(type="skipped", detail=reason)
+    pages = [
+        f"/admin/notifications/delivery/{delivery.pk}/change/",
+        f"/admin/notifications/deliveryevent/{DeliveryEvent.objects.get().pk}/change/",
+        "/admin/notifications/deliveryevent/",
+    ]
+    with translation.override("en"):
+        russian = [staff.get(page, HTTP_ACCEPT_LANGUAGE="ru").content.decode() for page in pages]
+    english = staff.get(pages[0]).content.decode()
+    assert all("Исключён аудиторией «Banned»." in html for html in russian)
+    assert "Excluded by Banned." in english
+    assert "@excluded_by" not in english + "".join(russian)

@@ -5,15 +5,18 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.audiences.services import audience_sizes_rebuild
+from notifications.campaigns.lifecycle import campaign_pause
 from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
+from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_add
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +95,11 @@ def test_a_draft_shows_the_send_plan_with_who_is_skipped_and_why(admin_client, c
     assert "reach=opted_out" in html
 
 
+def test_the_send_plan_declines_its_messages_in_russian(admin_client, chat_campaign):
+    page = admin_client.get(change_url(chat_campaign), HTTP_ACCEPT_LANGUAGE="ru")
+    assert "45 чатов Yandex Market со скоростью 1\xa0000/час: ≈ 3 мин" in page.content.decode()
+
+
 def test_the_plan_counts_requests_where_messages_share_them(admin_client):
     people = [make_recipient(addresses={"leadconverter": str(i)}) for i in range(250)]
     campaign = make_campaign(
@@ -105,6 +113,15 @@ def test_a_draft_previews_the_message_for_real_recipients(admin_client, chat_cam
     html = admin_client.get(change_url(chat_campaign)).content.decode()
     assert "Hi Person1, news from Kazan!" in html
     assert html.count('class="preview-card') == 3
+
+
+def test_a_template_that_does_not_read_names_its_field_as_staff_know_it(
+    admin_client, chat_campaign
+):
+    chat_campaign.template.body = "Hi {{ first_name"
+    chat_campaign.template.save()
+    html = admin_client.get(change_url(chat_campaign)).content.decode()
+    assert re.search(r'<div class="preview-error">Message: [^<]+</div>', html)
 
 
 def test_a_draft_warns_how_many_recipients_lack_a_variable(admin_client, chat_campaign):
@@ -125,6 +142,19 @@ def test_a_draft_warns_when_the_text_is_too_long_for_the_channel(admin_client, c
     chat_campaign.template.save()
     html = admin_client.get(change_url(chat_campaign)).content.decode()
     assert "Yandex Market accepts at most 4096 characters; this text has 5000." in html
+
+
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_draft_measures_the_text_in_characters_not_bytes(
+    admin_client, chat_campaign, made_of, at, over
+):
+    warning = "Yandex Market accepts at most 4096 characters; this text has"
+    chat_campaign.template.body = at
+    chat_campaign.template.save()
+    assert warning not in admin_client.get(change_url(chat_campaign)).content.decode()
+    chat_campaign.template.body = over
+    chat_campaign.template.save()
+    assert f"{warning} 4097." in admin_client.get(change_url(chat_campaign)).content.decode()
 
 
 def test_an_unconfigured_provider_is_said_on_the_plan(admin_client, chat_campaign, settings):
@@ -418,6 +448,26 @@ def test_the_provider_page_shows_the_last_error(admin_client, chat_campaign):
     assert "failed: chat 1001 is closed" in html
 
 
+def test_the_provider_page_says_a_breakers_pause_in_russian_and_not_a_staff_pause(
+    admin_client, chat_campaign
+):
+    campaign = running(chat_campaign, sent=1)
+    breaker = reason_encode("breaker", channel="yandex_market", count=3, error="HTTP 500")
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status="paused", pause_reason=breaker, pause_cause="breaker"
+    )
+    with translation.override("en"):
+        html = admin_client.get(
+            reverse("admin:notifications_campaign_providers"), HTTP_ACCEPT_LANGUAGE="ru"
+        ).content.decode()
+    assert "3 запроса подряд не прошли; последняя ошибка: HTTP 500" in html
+    Campaign.objects.filter(pk=campaign.pk).update(
+        pause_reason=reason_encode("paused_by", who="boss"), pause_cause="staff"
+    )
+    html = admin_client.get(reverse("admin:notifications_campaign_providers")).content.decode()
+    assert "Paused by boss." not in html
+
+
 def test_the_provider_page_shows_the_quota_the_provider_reported(admin_client):
     from datetime import UTC, datetime
 
@@ -570,7 +620,7 @@ def test_a_cancelled_campaign_bar_shows_what_was_sent_and_the_cancelled_part_not
     Campaign.objects.filter(pk=campaign.pk).update(status="cancelled")
     response = admin_client.get(change_url(campaign))
     html = response.content.decode()
-    assert "Cancelled — 13 sent, 287 not sent" in html
+    assert "Cancelled — 13 of 300 sent" in html
     assert "100 %" not in html
     parts = response.context["desk"]["live"]["parts"]
     assert (parts["sent"], parts["cancelled"]) == (4.33, 95.67)
@@ -580,7 +630,7 @@ def test_the_list_bar_of_a_cancelled_campaign_says_what_was_sent(admin_client, c
     campaign = running(chat_campaign, sent=13, cancelled=287)
     Campaign.objects.filter(pk=campaign.pk).update(status="cancelled")
     html = admin_client.get(reverse("admin:notifications_campaign_changelist")).content.decode()
-    assert "13 sent, 287 not sent" in html
+    assert "13 of 300 sent" in html
     assert 'class="part part-cancelled" style="width: 95.67%"' in html
 
 
@@ -717,3 +767,15 @@ def test_the_timeline_endpoint_needs_the_permission_the_page_needs(
     assert client.get(url).status_code == 403
     client.force_login(user_with(django_user_model, "view_campaign", name="viewer"))
     assert client.get(url).status_code == 200
+
+
+def test_a_pause_by_staff_reads_in_the_russian_readers_language(admin_client, chat_campaign):
+    campaign = running(chat_campaign, sent=5, pending=5)
+    boss = User.objects.create_user("boss", is_staff=True)
+    campaign_pause(campaign_id=campaign.pk, user=boss)
+    with translation.override("en"):
+        html = admin_client.get(change_url(campaign), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    state = re.search(r'<p id="live-state" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S)
+    assert "Поставлено на паузу: boss." in state.group(2)
+    english = admin_client.get(change_url(campaign)).content.decode()
+    assert "Paused by boss." in english

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.exports import jobs
 from notifications.models import ExportJob
@@ -140,7 +140,16 @@ def test_a_failed_export_says_why(client, django_user_model):
     job_for(ann, status=ExportJob.Status.RUNNING, started_at=long_ago, progress_at=long_ago)
     client.force_login(ann)
     page = client.get(EXPORTS).content.decode()
-    assert f"Failed: {jobs.STALE_RUNNING}" in page
+    assert "Failed: The worker stopped while writing this export; run it again." in page
+
+
+def test_why_an_export_failed_reads_in_the_russian_readers_language(client, django_user_model):
+    ann = staff_user(django_user_model, "ann")
+    job_for(ann, status=ExportJob.Status.FAILED, error=jobs.STALE_RUNNING)
+    client.force_login(ann)
+    with translation.override("en"):
+        page = client.get(EXPORTS, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Ошибка: Обработчик остановился, не дописав выгрузку; запустите её снова." in page
 
 
 def test_only_the_owner_or_a_superuser_downloads_the_file(

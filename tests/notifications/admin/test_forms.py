@@ -14,6 +14,7 @@ from notifications.content.checks import message_template_errors
 from notifications.models import Address
 from notifications.recipients.validators import address_taken_message
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,21 @@ def test_a_template_form_shows_what_a_draft_campaign_using_it_would_refuse():
         "title": ["Imshop pushes need a title. (a draft campaign on this channel uses it)"]
     }
     assert form.errors == expected
+
+
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_template_form_measures_the_text_in_characters_for_a_chat_draft(made_of, at, over):
+    template = make_template(body="Text")
+    make_campaign(template=template, channel="yandex_market")
+
+    assert MessageTemplateForm({"name": template.name, "body": at}, instance=template).is_valid()
+    form = MessageTemplateForm({"name": template.name, "body": over}, instance=template)
+    assert form.errors == {
+        "body": [
+            "Yandex Market accepts at most 4096 characters; this text has 4097. "
+            "(a draft campaign on this channel uses it)"
+        ]
+    }
 
 
 def test_a_campaign_form_refuses_a_template_its_channel_cannot_send_and_one_sendios_id():

@@ -38,3 +38,10 @@ def test_the_progress_headline_groups_numbers_and_declines_deliveries_in_russian
         assert progress_summary("running", progress).headline == (
             "49 % — 1,000 of 2,001 deliveries done"
         )
+
+
+def test_the_progress_headline_of_one_delivery_says_delivery():
+    progress = {"total": 1, "done": 0, "sent": 0}
+    progress.update(failed=0, unknown=0, skipped=0, cancelled=0)
+    with translation.override("en"):
+        assert progress_summary("running", progress).headline == "0 % — 0 of 1 delivery done"

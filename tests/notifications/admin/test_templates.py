@@ -62,7 +62,7 @@ def test_preview_shows_why_a_recipient_cannot_get_the_message(staff):
     template = make_template(title="Hi", body="Sale in {{ city }}")
     url = reverse("admin:notifications_messagetemplate_preview", args=[template.pk])
     html = staff.get(url, {"recipient": "c-2"}).content.decode()
-    assert "body: &#x27;city&#x27; is undefined" in html
+    assert "Message: &#x27;city&#x27; is undefined" in html
 
 
 def test_preview_says_when_no_recipient_matches(staff):

@@ -34,6 +34,24 @@ def transition_url(campaign, action):
     return reverse("admin:notifications_campaign_transition", args=[campaign.pk, action])
 
 
+@pytest.mark.parametrize(
+    ("people", "language", "asks"),
+    [
+        (1, "en", "Send &#x27;One&#x27; to 1 recipient on Imshop push?"),
+        (2, "en", "Send &#x27;One&#x27; to 2 recipients on Imshop push?"),
+        (1, "ru", "«One» 1 получателю в канале Пуш Imshop"),
+        (3, "ru", "«One» 3 получателям в канале Пуш Imshop"),
+    ],
+)
+def test_dispatch_asks_about_its_recipients_in_the_plural_form_of_their_number(
+    admin_client, people, language, asks
+):
+    recipients = [make_recipient(external_id=f"o-{i}") for i in range(people)]
+    one = make_campaign(make_audience(*recipients), name="One", template=make_template())
+    page = admin_client.get(transition_url(one, "dispatch"), HTTP_ACCEPT_LANGUAGE=language)
+    assert asks in page.content.decode()
+
+
 def test_an_editor_without_the_permission_sees_no_sending_buttons_and_is_refused(
     client, django_user_model, campaign
 ):
@@ -106,7 +124,7 @@ def test_pause_selected_campaigns_asks_first_with_the_deliveries_left(admin_clie
 
     response = admin_client.post(changelist, {**selection, "confirmed": "yes"}, follow=True)
     html = response.content.decode()
-    assert "1 campaign(s) done." in html
+    assert "1 campaign done." in html
     assert "Cannot pause &#x27;Draft one&#x27;: it is draft." in html
     campaign.refresh_from_db()
     assert campaign.status == "paused"

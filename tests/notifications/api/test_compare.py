@@ -57,7 +57,7 @@ def test_each_campaign_reads_as_its_own_report_does(api, started, draft):
         ({}, "This field is required."),
         ({"ids": "1,two"}, "Give campaign ids as numbers separated by commas."),
         ({"ids": "1"}, "Choose at least 2 campaigns to compare."),
-        ({"ids": "999998,999999"}, "No campaign with the id 999998, 999999."),
+        ({"ids": "999998,999999"}, "No campaigns with the ids 999998, 999999."),
         (
             {"ids": ",".join(str(i) for i in range(1, MAX_COMPARED + 2))},
             f"Compare at most {MAX_COMPARED} campaigns at once ({MAX_COMPARED + 1} chosen).",

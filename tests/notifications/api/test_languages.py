@@ -7,6 +7,10 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from notifications.api.keys import integration_key_create
+from notifications.campaigns.lifecycle import campaign_pause
+from notifications.models import Delivery
+from notifications.reasons import reason_encode
+from tests.factories import make_audience, make_campaign, make_recipient
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +63,42 @@ def test_a_read_only_key_is_refused_in_russian():
     assert answer.status_code == 403
     refusal = "Этот API-ключ только для чтения: с ним можно смотреть списки и данные, "
     assert answer.json() == {"detail": refusal + "но ничего нельзя менять."}
+
+
+def test_a_pause_reads_in_russian_and_its_code_stays_the_same(api):
+    user = get_user_model().objects.create_user("anna", is_staff=True)
+    campaign = make_campaign(make_audience(make_recipient()), status="running")
+    campaign_pause(campaign_id=campaign.pk, user=user)
+
+    russian = _ask(api, "get", f"/api/campaigns/{campaign.pk}/").json()
+    english = api.get(f"/api/campaigns/{campaign.pk}/").json()
+
+    assert (russian["pause_reason"], russian["pause_reason_code"]) == (
+        "Поставлено на паузу: anna.",
+        "paused_by",
+    )
+    assert (english["pause_reason"], english["pause_reason_code"]) == (
+        "Paused by anna.",
+        "paused_by",
+    )
+
+
+def test_a_skipped_deliverys_reason_reads_in_russian_with_its_code(api):
+    recipient = make_recipient()
+    campaign = make_campaign(make_audience(recipient), status="running")
+    Delivery.objects.create(
+        campaign=campaign, recipient=recipient, status="skipped", error=reason_encode("opted_out")
+    )
+
+    answer = _ask(api, "get", f"/api/deliveries/?campaign={campaign.pk}").json()
+
+    [delivery] = answer["results"]
+    assert (delivery["error"], delivery["error_code"]) == ("Получатель отписался.", "opted_out")
+
+
+def test_a_pause_reason_stored_as_an_english_sentence_still_reads_without_a_code(api):
+    campaign = make_campaign(status="paused", pause_reason="Paused by boss.", pause_cause="staff")
+
+    answer = _ask(api, "get", f"/api/campaigns/{campaign.pk}/").json()
+
+    assert (answer["pause_reason"], answer["pause_reason_code"]) == ("Paused by boss.", None)

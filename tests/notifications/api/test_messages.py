@@ -8,6 +8,7 @@ from notifications.providers.registry import build_provider
 from notifications.sending.loop import campaign_send
 from tests.factories import make_recipient, make_template
 from tests.notifications.api.conftest import IMSHOP_URL
+from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +104,20 @@ def test_a_message_to_more_than_the_batch_limit_is_refused(api):
         "/api/messages/", {**BODY, "recipients": [f"c-{i}" for i in range(1001)]}, format="json"
     )
     assert response.json() == {"recipients": ["Ensure this field has no more than 1000 elements."]}
+
+
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_chat_message_is_measured_in_characters_not_bytes(api, settings, made_of, at, over):
+    settings.YANDEX_MARKET_API_KEY = "ym-key"
+    settings.YANDEX_MARKET_BUSINESS_ID = "42"
+    make_recipient(external_id="y-1", addresses={"yandex_market": "12345"})
+    message = {"channel": "yandex_market", "recipients": ["y-1"]}
+
+    response = api.post("/api/messages/", {**message, "content": {"body": over}}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "content": ["body: Yandex Market accepts at most 4096 characters; this text has 4097."]
+    }
+    response = api.post("/api/messages/", {**message, "content": {"body": at}}, format="json")
+    assert response.status_code == 202
+    assert Campaign.objects.get(pk=response.json()["campaign"]).content["body"] == at

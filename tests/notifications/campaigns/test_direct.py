@@ -35,7 +35,7 @@ def test_a_test_send_names_the_unknown_external_ids():
     refused = refusal(
         lambda: campaign_send_test(campaign_id=campaign.pk, external_ids=["c-1", "zed", "bob"])
     )
-    assert refused.message_dict == {"recipients": ["No recipient has external_id bob, zed."]}
+    assert refused.message_dict == {"recipients": ["No recipients have the external_ids bob, zed."]}
 
 
 def test_a_test_send_goes_to_at_most_the_limit():

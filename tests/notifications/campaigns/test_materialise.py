@@ -8,6 +8,7 @@ from django.utils import timezone
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.models import Delivery, DeliveryEvent, Recipient
+from notifications.reasons import reason_text
 from notifications.sending.claims import deliveries_claim
 from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
@@ -36,11 +37,12 @@ def test_materialise_makes_one_delivery_per_distinct_recipient_and_skips_with_re
     campaign_dispatch(campaign_id=campaign.pk)
     counts = campaign_materialise(campaign_id=campaign.pk)
     assert counts == {"pending": 3, "skipped": 2}
-    skipped = dict(
-        Delivery.objects.filter(campaign=campaign, status="skipped").values_list(
-            "recipient__external_id", "error"
-        )
-    )
+    skipped = {
+        external_id: reason_text(error)
+        for external_id, error in Delivery.objects.filter(
+            campaign=campaign, status="skipped"
+        ).values_list("recipient__external_id", "error")
+    }
     assert skipped == {"out": "The recipient opted out.", "nowhere": "No LeadConverter address."}
     assert DeliveryEvent.objects.filter(campaign=campaign, type="skipped").count() == 2
     assert Delivery.objects.get(recipient=reachable[1], campaign=campaign).address == "1001"
@@ -136,7 +138,10 @@ def test_the_excluded_are_skipped_first_each_with_the_audience_that_excluded_the
     )
     campaign_dispatch(campaign_id=campaign.pk)
     assert campaign_materialise(campaign_id=campaign.pk) == {"pending": 1, "skipped": 3}
-    reasons = dict(campaign.deliveries.values_list("recipient__external_id", "error"))
+    reasons = {
+        external_id: reason_text(error)
+        for external_id, error in campaign.deliveries.values_list("recipient__external_id", "error")
+    }
     assert reasons == {
         "kept": "",
         "banned": "Excluded by Banned.",
@@ -144,4 +149,7 @@ def test_the_excluded_are_skipped_first_each_with_the_audience_that_excluded_the
         "complained": "Excluded by Banned.",
     }
     skipped_events = DeliveryEvent.objects.filter(campaign=campaign, type="skipped")
-    assert sorted(skipped_events.values_list("detail", flat=True)) == ["Excluded by Banned."] * 3
+    assert (
+        sorted(reason_text(d) for d in skipped_events.values_list("detail", flat=True))
+        == ["Excluded by Banned."] * 3
+    )

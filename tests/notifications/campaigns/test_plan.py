@@ -32,6 +32,7 @@ from notifications.models import (
     RecipientAttribute,
 )
 from notifications.providers.limits import Limits
+from notifications.reasons import reason_encode
 from notifications.recipients.selectors import Reach, recipients_by_reach
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.flows import (
@@ -311,9 +312,11 @@ def test_the_send_plan_counts_what_materialisation_then_does(mixed_campaign):
     skipped = deliveries.filter(status="skipped")
     assert {
         "reachable": deliveries.filter(status="pending").count(),
-        "excluded": skipped.filter(error="Excluded by Staff.").count(),
-        "opted_out": skipped.filter(error="The recipient opted out.").count(),
-        "no_address": skipped.filter(error="No LeadConverter address.").count(),
+        "excluded": skipped.filter(error=reason_encode("excluded_by", audience="Staff")).count(),
+        "opted_out": skipped.filter(error=reason_encode("opted_out")).count(),
+        "no_address": skipped.filter(
+            error=reason_encode("no_address", channel="leadconverter")
+        ).count(),
     } == {
         "reachable": plan.reachable,
         "excluded": plan.excluded,

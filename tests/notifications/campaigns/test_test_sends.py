@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from notifications.campaigns.direct import campaign_send_test
 from notifications.models import Delivery, DeliveryEvent
+from notifications.reasons import reason_text
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.flows import (
     IMSHOP_URL,
@@ -39,7 +40,7 @@ def test_a_test_send_skips_like_a_campaign_with_the_reason_and_its_event():
     campaign = make_campaign(make_audience(reachable), template=make_template(title="T", body="B"))
     test = campaign_send_test(campaign_id=campaign.pk, external_ids=["in", "out"])
     skipped = Delivery.objects.get(campaign=test, recipient=opted_out)
-    assert (skipped.status, skipped.error) == ("skipped", "The recipient opted out.")
+    assert (skipped.status, reason_text(skipped.error)) == ("skipped", "The recipient opted out.")
     assert Delivery.objects.get(campaign=test, recipient=reachable).address == "in"
     assert DeliveryEvent.objects.filter(campaign=test, type="skipped").count() == 1
     assert statuses(test) == {"pending": 1, "skipped": 1}

@@ -5,6 +5,7 @@ import pytest
 from notifications.content.checks import channel_message_errors, message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
 from tests.factories import make_campaign, make_template
+from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +45,11 @@ def test_a_message_is_checked_as_a_template_and_for_its_channel():
 
 def test_a_message_using_recipient_fields_passes():
     assert channel_message_errors("imshop", fields(title="Hi {{ first_name }}", body="B")) == {}
+
+
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_message_is_measured_in_characters_for_its_channel(made_of, at, over):
+    assert channel_message_errors("yandex_market", fields(body=at)) == {}
+    assert channel_message_errors("yandex_market", fields(body=over)) == {
+        "body": ["Yandex Market accepts at most 4096 characters; this text has 4097."]
+    }

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from notifications.content.preview import message_preview
 from tests.factories import make_recipient, make_template
@@ -19,13 +20,30 @@ def test_a_preview_shows_the_fields_the_channel_sends_in_its_order():
     assert preview.errors == {}
 
 
+def test_a_page_reads_the_fields_by_the_names_staff_know_them_by():
+    ann = make_recipient(first_name="Ann")
+    fields = {"body": "Hi {{ first_name }}", "file_uuid": "x"}
+
+    preview = message_preview(fields=fields, channel="leadconverter", recipient=ann)
+
+    assert preview.labelled_fields == (
+        ("body", "Message", "Hi Ann"),
+        ("file_uuid", "LeadConverter file UUID", "x"),
+    )
+    with translation.override("ru"):
+        assert [label for _, label, _ in preview.labelled_fields] == [
+            "Сообщение",
+            "UUID файла в LeadConverter",
+        ]
+
+
 def test_content_the_channel_refuses_is_reported_by_field():
     preview = message_preview(
         fields={"title": "", "body": "Sale"}, channel="imshop", recipient=make_recipient()
     )
 
     assert preview.errors == {"title": ["Imshop pushes need a title."]}
-    assert preview.problems == ["title: Imshop pushes need a title."]
+    assert preview.problems == ["Title: Imshop pushes need a title."]
 
 
 def test_a_template_that_does_not_render_has_no_fields_and_says_why():
@@ -53,4 +71,4 @@ def test_the_api_and_the_template_editor_report_the_same_problem(admin_client):
     ).content.decode()
 
     assert api["imshop"] == {"content": None, "errors": {"title": ["Imshop pushes need a title."]}}
-    assert "title: Imshop pushes need a title." in page
+    assert "Title: Imshop pushes need a title." in page

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.exceptions import TimeoutException
 from openpyxl import load_workbook
 
 from notifications.exports import jobs
 from notifications.models import Delivery, DeliveryEvent, ExportJob
+from notifications.reasons import reason_encode, reason_text
 from notifications.sending import wake
 from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign, make_recipient
@@ -241,5 +242,31 @@ def test_a_job_stopped_at_its_time_limit_says_so_and_leaves_no_file(
         jobs.export_job_run(job.pk)
     job.refresh_from_db()
     assert job.status == ExportJob.Status.FAILED
-    assert job.error.startswith("Writing took longer than the 1,800 s an export may take")
+    assert reason_text(job.error).startswith(
+        "Writing took longer than the 1,800 s an export may take"
+    )
     assert list(exports_dir.iterdir()) == []
+
+
+def test_a_job_asked_for_in_russian_writes_its_file_in_russian(django_user_model):
+    user = django_user_model.objects.create_user("reader", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    recipient = make_recipient()
+    campaign = make_campaign(make_audience(recipient))
+    Delivery.objects.create(
+        campaign=campaign, recipient=recipient, status="skipped", error=reason_encode("opted_out")
+    )
+    with translation.override("ru"):
+        job = jobs.export_job_create(
+            user=user,
+            list_model="notifications.delivery",
+            query_string="",
+            file_format="csv",
+            file_name="deliveries.csv",
+            rows_total=1,
+            time_zone="UTC",
+        )
+    assert jobs.export_job_run(job.pk) == "done"
+    text = jobs.export_path(ExportJob.objects.get(pk=job.pk)).read_text(encoding="utf-8-sig")
+    assert "Получатель отписался." in text
+    assert "The recipient opted out." not in text

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from notifications.exports.writers import csv_stream, export_filename, xlsx_file
@@ -64,6 +66,17 @@ def test_empty_values_numbers_and_yes_no_read_as_people_expect():
         "Yes",
         '{"a": "ж"}',
     ]
+
+
+def test_a_csv_is_written_in_the_language_it_was_asked_in_whenever_it_is_read():
+    with translation.override("ru"):
+        blocks = csv_stream([gettext_lazy("Status")], [(False,)], zone=UTC)
+        first = next(blocks)
+    # The server reads the rest after the middleware that chose Russian has finished.
+    with translation.override("en"):
+        rows = csv_rows([first, *blocks])
+        assert translation.get_language() == "en"
+    assert rows == [["Статус"], ["Нет"]]
 
 
 def test_control_characters_excel_refuses_are_dropped_from_the_workbook():

@@ -5,6 +5,7 @@ import importlib
 import pkgutil
 
 import pytest
+from django.utils import translation
 
 import notifications.providers
 from notifications.models import Channel
@@ -12,6 +13,7 @@ from notifications.providers.base import Provider
 from notifications.providers.facts import MAX_NUMERIC_ADDRESS, AddressKind, ContentNeed
 from notifications.providers.registry import PROVIDERS, provider_class
 from notifications.providers.values import Content
+from tests.support.long_texts import AT_AND_OVER, FAMILY, FLAG, ROCKET
 
 CONTENT_FIELDS = {field.name for field in dataclasses.fields(Content)}
 
@@ -147,12 +149,47 @@ def test_unmet_needs_are_those_without_any_of_their_fields():
     assert [need.fields for need in imshop.unmet_needs(Content())] == [("title",), ("body",)]
 
 
-def test_only_a_text_over_the_declared_length_is_too_long():
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_only_a_text_over_the_declared_length_is_too_long(made_of, at, over):
     yandex, bitrix = provider_class("yandex_market"), provider_class("bitrix24")
 
-    assert not yandex.text_too_long("x" * 4096)
-    assert yandex.text_too_long("x" * 4097)
-    assert not bitrix.text_too_long("x" * 100_000)
+    assert not yandex.text_too_long(at)
+    assert yandex.text_too_long(over)
+    assert not bitrix.text_too_long(over * 25)
+
+
+def test_a_text_is_measured_in_code_points_not_bytes():
+    yandex = provider_class("yandex_market")
+
+    assert yandex.text_length("привет") == 6
+    assert yandex.text_length(ROCKET) == 1
+    assert (yandex.text_length(FAMILY), yandex.text_length(FLAG)) == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("count", "language", "text"),
+    [
+        (1, "en", "1 Yandex Market chat"),
+        (48_000, "en", "48,000 Yandex Market chats"),
+        (1, "ru", "1 чат Yandex Market"),
+        (3, "ru", "3 чата Yandex Market"),
+        (5, "ru", "5 чатов Yandex Market"),
+        (21, "ru", "21 чат Yandex Market"),
+        (48_000, "ru", "48\xa0000 чатов Yandex Market"),
+    ],
+)
+def test_a_number_of_messages_takes_the_plural_form_of_that_number(count, language, text):
+    with translation.override(language):
+        assert provider_class("yandex_market").messages_text(count) == text
+
+
+@pytest.mark.parametrize("channel", sorted(PROVIDERS))
+def test_every_channel_names_one_message_in_the_singular(channel):
+    cls = provider_class(channel)
+    with translation.override("en"):
+        one, two = cls.messages_text(1), cls.messages_text(2)
+    assert one.startswith(f"1 {cls.vendor} ")
+    assert two == f"2 {one[2:]}{'es' if one.endswith('sh') else 's'}"
 
 
 def test_an_unknown_channel_has_no_provider_class():

@@ -18,6 +18,7 @@ from tests.notifications.providers.conftest import (
     sent_json,
     transport_error,
 )
+from tests.support.long_texts import AT_AND_OVER
 
 CHAT_URL = f"{YANDEX_URL}?chatId=12345"
 UNTIL = "Wed, 21 Oct 2037 07:00:00 GMT"
@@ -275,8 +276,9 @@ def test_a_request_that_may_have_arrived_without_an_answer_is_unknown(yandex, ht
     assert (outcome.results[0].status, outcome.results[0].code) == (ResultStatus.UNKNOWN, code)
 
 
-def test_a_text_longer_than_4096_characters_fails_without_a_request(yandex, http):
-    outcome = yandex.send([message(1, "12345", body="я" * 4097)])
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_text_one_character_over_4096_fails_without_a_request(yandex, http, made_of, at, over):
+    outcome = yandex.send([message(1, "12345", body=over)])
 
     assert (outcome.results[0].status, outcome.results[0].code) == (
         ResultStatus.FAILED,
@@ -288,12 +290,14 @@ def test_a_text_longer_than_4096_characters_fails_without_a_request(yandex, http
     assert len(http.calls) == 0
 
 
-def test_a_text_of_exactly_4096_characters_is_sent(yandex, http):
+@pytest.mark.parametrize(("made_of", "at", "over"), AT_AND_OVER, ids=[t[0] for t in AT_AND_OVER])
+def test_a_text_of_exactly_4096_characters_is_sent_as_it_is(yandex, http, made_of, at, over):
     http.post(YANDEX_URL, json={"status": "OK"})
 
-    outcome = yandex.send([message(1, "12345", body="я" * 4096)])
+    outcome = yandex.send([message(1, "12345", body=at)])
 
     assert outcome.results[0].status == ResultStatus.SENT
+    assert sent_json(http.calls[0]) == {"message": at}
 
 
 def test_an_empty_text_fails_without_a_request(yandex, http):

@@ -46,7 +46,9 @@ def test_recipients_known_names_every_unknown_external_id_on_recipients():
     make_recipient(external_id="ann")
     with pytest.raises(InvalidInput) as refused:
         recipients_known(["zed", "ann", "bob"])
-    assert refused.value.message_dict == {"recipients": ["No recipient has external_id bob, zed."]}
+    assert refused.value.message_dict == {
+        "recipients": ["No recipients have the external_ids bob, zed."]
+    }
 
 
 def test_thousands_of_addresses_are_looked_up_in_one_query(django_assert_num_queries):

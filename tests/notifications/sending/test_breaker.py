@@ -15,6 +15,7 @@ from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.models import Campaign, Delivery
 from notifications.providers.registry import build_provider
+from notifications.reasons import reason_text
 from notifications.sending.loop import campaign_send
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
@@ -66,7 +67,7 @@ def test_no_such_method_pauses_at_the_first_request_and_fails_nobody():
 
     campaign.refresh_from_db()
     assert campaign.status == "paused"
-    assert "check LEADCONVERTER_API_URL" in campaign.pause_reason
+    assert "check LEADCONVERTER_API_URL" in reason_text(campaign.pause_reason)
     assert statuses(campaign) == {"pending": 5}
     assert set(Delivery.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {0}
 
@@ -81,8 +82,9 @@ def test_the_same_permanent_error_request_after_request_opens_the_breaker():
     campaign.refresh_from_db()
     assert report.requests == 3
     assert campaign.status == "paused"
-    assert campaign.pause_reason.startswith("leadconverter failed 3 requests in a row; last:")
-    assert "bot_blocked" in campaign.pause_reason
+    reason = reason_text(campaign.pause_reason)
+    assert reason.startswith("LeadConverter failed 3 requests in a row; last:")
+    assert "bot_blocked" in reason
     assert statuses(campaign) == {"failed": 3, "pending": 2}
 
 

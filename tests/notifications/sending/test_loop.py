@@ -17,6 +17,7 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
 )
 from notifications.models import Delivery, DeliveryEvent
+from notifications.reasons import reason_text
 from tests.factories import make_recipient
 from tests.notifications.flows import (
     IMSHOP_URL,
@@ -103,7 +104,7 @@ def test_transient_errors_give_up_after_the_attempt_limit(mocked):
         )
     delivery = Delivery.objects.get(campaign=campaign)
     assert delivery.status == "failed"
-    assert delivery.error.startswith("gave up after 3 attempts")
+    assert reason_text(delivery.error).startswith("gave up after 3 attempts")
 
 
 def test_a_permanent_refusal_fails_the_deliveries_with_the_providers_message(mocked):
@@ -142,7 +143,7 @@ def test_rejected_credentials_pause_the_campaign_and_a_resume_after_the_fix_comp
     report = send_all(campaign)
     campaign.refresh_from_db()
     assert campaign.status == "paused"
-    assert "imshop" in campaign.pause_reason
+    assert "Imshop" in reason_text(campaign.pause_reason)
     assert report.stopped_because == "the provider refused our credentials or configuration"
     assert statuses(campaign) == {"pending": 3} == counted_truth(campaign)
     assert set(Delivery.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {0}
@@ -161,7 +162,9 @@ def test_many_failed_requests_in_a_row_open_the_circuit_breaker(mocked, settings
     campaign.refresh_from_db()
     assert report.requests == 3
     assert campaign.status == "paused"
-    assert campaign.pause_reason.startswith("imshop failed 3 requests in a row; last:")
+    assert reason_text(campaign.pause_reason).startswith(
+        "Imshop push failed 3 requests in a row; last:"
+    )
 
 
 def test_the_quota_a_provider_reports_is_kept_for_the_status_page(mocked, settings):

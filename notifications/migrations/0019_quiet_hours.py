@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0017_integration_key_names'),
+        ('notifications', '0018_integration_key_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

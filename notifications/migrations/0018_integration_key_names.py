@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0016_verbose_names_translatable'),
+        ('notifications', '0017_export_job_language'),
     ]
 
     operations = [
