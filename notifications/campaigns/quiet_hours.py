@@ -1,0 +1,52 @@
+"""Quiet hours while sending: who waits for their send window, until when, and how a crowd
+waiting for the same opening is let out at the pace the provider allows.
+
+A delivery outside its recipient's window stays `pending` with `next_attempt_at` at the
+window's opening, the field retries already use to say "not before", so claims, the tick and
+completion need nothing new: a campaign whose pending rows all wait is running, and the tick
+wakes a sender when the first is due. A wait is not an attempt and writes no event.
+
+The opening is computed once per zone (`zone_openings`), never per person. People held to the
+same opening are spread over the time the provider's limit needs to send them: the n-th of them
+(from 0) is due `n / recipients_per_second` after the opening, so a window opening for 100,000
+does not make them all due in one second and hold every other campaign on the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from notifications.campaigns.plan import channel_limits
+from notifications.campaigns.sending_rules import recipients_default_zone
+from notifications.campaigns.windows import SendWindow, window_opening, zone_named
+
+
+def zone_openings(
+    window: SendWindow, zone_names: Iterable[str], now: datetime
+) -> dict[str, datetime]:
+    """For each zone name (empty: the site's default zone) whose window is closed at `now`,
+    the window's next opening, in UTC; zones inside their window are left out."""
+    default = recipients_default_zone()
+    openings = {}
+    for name in set(zone_names):
+        opening = window_opening(window, zone_named(name, default), now)
+        if opening > now:
+            openings[name] = opening
+    return openings
+
+
+def recipients_per_second(channel: str) -> float | None:
+    """How many recipients the provider's limit lets through per second, or None when its
+    limits are unknown (then nobody is spread)."""
+    limits = channel_limits(channel)
+    if limits is None:
+        return None
+    return limits.batch_size * limits.rate_count / limits.rate_period
+
+
+def spread_offset(position: int, per_second: float | None) -> timedelta:
+    """How long after the opening the `position`-th (from 0) of those waiting for it is due."""
+    if not per_second:
+        return timedelta(0)
+    return timedelta(seconds=position / per_second)
