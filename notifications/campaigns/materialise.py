@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from notifications.audiences.query import audience_q, audiences_q
 from notifications.campaigns.quiet_hours import recipients_per_second, spread_offset, zone_openings
-from notifications.campaigns.sending_rules import send_window_of
+from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.bulk import db_timestamp, db_value, sql_plus_seconds
 from notifications.models import (
@@ -218,7 +218,9 @@ class _Hold:
             if recipient_ids:
                 people = people.filter(pk__in=recipient_ids)
             zones = people.order_by().values_list("timezone", flat=True).distinct()
-            openings = zone_openings(window, zones, timezone.now())
+            openings = zone_openings(
+                window, zones, timezone.now(), default=recipients_default_zone()
+            )
         if not openings:
             return cls(campaign.pk, first_id, last_id, openings)
         per_second = recipients_per_second(campaign.channel)

@@ -14,20 +14,20 @@ does not make them all due in one second and hold every other campaign on the pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, tzinfo
 
 from notifications.campaigns.plan import channel_limits
-from notifications.campaigns.sending_rules import recipients_default_zone
 from notifications.campaigns.windows import SendWindow, window_opening, zone_named
 
 
 def zone_openings(
-    window: SendWindow, zone_names: Iterable[str], now: datetime
+    window: SendWindow, zone_names: Iterable[str], now: datetime, *, default: tzinfo
 ) -> dict[str, datetime]:
-    """For each zone name (empty: the site's default zone) whose window is closed at `now`,
-    the window's next opening, in UTC; zones inside their window are left out."""
-    default = recipients_default_zone()
+    """For each zone name (empty: `default`, the site's zone for recipients who have none,
+    `recipients_default_zone`) whose window is closed at `now`, the window's next opening, in
+    UTC; zones inside their window are left out."""
     openings = {}
     for name in set(zone_names):
         opening = window_opening(window, zone_named(name, default), now)
@@ -50,3 +50,21 @@ def spread_offset(position: int, per_second: float | None) -> timedelta:
     if not per_second:
         return timedelta(0)
     return timedelta(seconds=position / per_second)
+
+
+def spread_waits(
+    zones: Mapping[int, str],
+    openings: Mapping[str, datetime],
+    per_second: float | None,
+    held_before: Counter[datetime],
+) -> dict[int, datetime]:
+    """When each delivery (id -> its recipient's zone name) outside its window is due: its
+    zone's opening, after the `held_before` already waiting for that opening and those before
+    it in id order. Counts the new ones into `held_before`."""
+    due = {}
+    for pk in sorted(zones):
+        opening = openings.get(zones[pk])
+        if opening is not None:
+            due[pk] = opening + spread_offset(held_before[opening], per_second)
+            held_before[opening] += 1
+    return due

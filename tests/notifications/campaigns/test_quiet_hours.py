@@ -4,7 +4,6 @@ a crowd waiting for one opening is spread at the provider's pace. The clock is f
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
@@ -16,16 +15,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
 # 23:00 in Moscow on a Monday.
 MOSCOW_23H = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen(monkeypatch):
-    """Set the clock every `timezone.now()` reads."""
-
-    def freeze(moment: datetime) -> None:
-        monkeypatch.setattr(timezone, "now", lambda: moment)
-
-    return freeze
 
 
 def windowed_campaign(*recipients, start=time(10), end=time(21)):

@@ -1,0 +1,83 @@
+"""Quiet hours in the send loop: a window that closes while a campaign sends holds the rest
+until it opens again, without an attempt or an event, and the campaign waits, running."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from notifications.campaigns.lifecycle import campaign_complete_if_done, campaign_dispatch
+from notifications.campaigns.materialise import campaign_materialise
+from notifications.campaigns.windows import ALL_DAYS
+from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.sending import loop
+from notifications.sending.tasks import tick
+from tests.factories import make_audience, make_campaign
+from tests.notifications.flows import LEADCONVERTER_SEND, counted_truth, people, send_all, statuses
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
+
+# Ten seconds before the window closes at 21:00 in Moscow; it opens again at 10:00 (07:00 UTC).
+BEFORE_CLOSING = datetime(2026, 12, 7, 17, 59, 50, tzinfo=UTC)
+AFTER_CLOSING = datetime(2026, 12, 7, 18, 0, 10, tzinfo=UTC)
+OPENING = datetime(2026, 12, 8, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def closing_campaign(frozen, mocked, monkeypatch, settings):
+    """30 people in Moscow, claimed 10 at a time; the window closes during the first request."""
+    frozen(BEFORE_CLOSING)
+    monkeypatch.setattr(loop, "MAX_CLAIM", 10)
+    settings.LEADCONVERTER_BATCH_SIZE = "10"
+    recipients = people(30, timezone="Europe/Moscow")
+    campaign = make_campaign(
+        make_audience(*recipients),
+        channel="leadconverter",
+        window_on=True,
+        window_start=time(10),
+        window_end=time(21),
+        window_days=ALL_DAYS,
+    )
+    campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+
+    def answer(request):
+        if len(mocked.calls) == 0:
+            frozen(AFTER_CLOSING)
+        return 200, {}, '{"result": "ok"}'
+
+    mocked.add_callback("POST", LEADCONVERTER_SEND, callback=answer)
+    return campaign
+
+
+def test_a_window_closing_mid_campaign_gives_the_rest_back_until_it_opens(closing_campaign):
+    campaign = closing_campaign
+    report = send_all(campaign)
+    assert report.requests == 1
+    assert report.stopped_because == "nothing is due"
+    assert statuses(campaign) == {"sent": 10, "pending": 20} == counted_truth(campaign)
+    waiting = Delivery.objects.filter(campaign=campaign, status="pending")
+    assert {d.attempts for d in waiting} == {0}
+    assert all(OPENING <= d.next_attempt_at < OPENING + timedelta(seconds=1) for d in waiting)
+    assert not DeliveryEvent.objects.filter(delivery__in=waiting).exists()
+    assert not campaign_complete_if_done(campaign_id=campaign.pk)
+
+
+def test_a_campaign_waiting_for_its_window_is_woken_by_the_tick_when_it_opens(
+    closing_campaign, frozen
+):
+    campaign = closing_campaign
+    send_all(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(worker_seen_at=None)
+    assert campaign.pk not in tick()["woken"]
+    frozen(OPENING + timedelta(minutes=1))
+    assert campaign.pk in tick()["woken"]
+
+
+def test_a_campaign_held_by_its_window_finishes_after_the_opening(closing_campaign, frozen):
+    campaign = closing_campaign
+    send_all(campaign)
+    frozen(OPENING + timedelta(minutes=1))
+    assert send_all(campaign).requests == 2
+    assert campaign_complete_if_done(campaign_id=campaign.pk)
+    assert statuses(campaign) == {"sent": 30} == counted_truth(campaign)
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {1}
