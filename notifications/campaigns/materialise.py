@@ -12,6 +12,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from notifications.audiences.query import audience_q, audiences_q
+from notifications.campaigns.plan import channel_limits
 from notifications.campaigns.quiet_hours import recipients_per_second, spread_offset, zone_openings
 from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
 from notifications.campaigns.sms import sms_events_link_pending
@@ -223,7 +224,7 @@ class _Hold:
             )
         if not openings:
             return cls(campaign.pk, first_id, last_id, openings)
-        per_second = recipients_per_second(campaign.channel)
+        per_second = recipients_per_second(channel_limits(campaign.channel))
         # Each zone's opening, moved past those already waiting for it (zones sharing an
         # opening share the wait, and so the partition below).
         start_of = {

@@ -16,10 +16,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from notifications.campaigns.plan import channel_limits
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
 from notifications.campaigns.windows import SendWindow, window_opening, zone_named
+from notifications.models import Campaign, Recipient
+from notifications.providers.limits import Limits
 
 
 def zone_openings(
@@ -36,10 +42,9 @@ def zone_openings(
     return openings
 
 
-def recipients_per_second(channel: str) -> float | None:
-    """How many recipients the provider's limit lets through per second, or None when its
-    limits are unknown (then nobody is spread)."""
-    limits = channel_limits(channel)
+def recipients_per_second(limits: Limits | None) -> float | None:
+    """How many recipients a provider's `limits` let through per second, or None when they
+    are unknown (then nobody is spread)."""
     if limits is None:
         return None
     return limits.batch_size * limits.rate_count / limits.rate_period
@@ -68,3 +73,57 @@ def spread_waits(
             due[pk] = opening + spread_offset(held_before[opening], per_second)
             held_before[opening] += 1
     return due
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Recipients outside a campaign's send window now: how many, the zones they are in, and
+    when the first of those zones opens."""
+
+    count: int
+    zones: tuple[str, ...] = ()
+    first_opening: datetime | None = None
+    openings: tuple[tuple[datetime, int], ...] = ()
+
+
+NOBODY_WAITS = Waiting(0)
+
+
+def recipients_outside_window(
+    *, campaign: Campaign, recipients: QuerySet[Recipient], now: datetime | None = None
+) -> Waiting:
+    """Who of `recipients` is outside `campaign`'s window now (nobody when it has none): one
+    grouped count by zone, so the send plan, the desk and the delivery list's filter, which
+    all ask here, agree."""
+    window = send_window_of(campaign)
+    if window is None:
+        return NOBODY_WAITS
+    by_zone = dict(
+        recipients.order_by()
+        .values_list("timezone")
+        .annotate(n=Count("id"))
+        .values_list("timezone", "n")
+    )
+    openings = zone_openings(
+        window, by_zone, now or timezone.now(), default=recipients_default_zone()
+    )
+    if not openings:
+        return NOBODY_WAITS
+    per_opening: Counter[datetime] = Counter()
+    for name, opening in openings.items():
+        per_opening[opening] += by_zone[name]
+    return Waiting(
+        count=sum(per_opening.values()),
+        zones=tuple(sorted(openings)),
+        first_opening=min(per_opening),
+        openings=tuple(sorted(per_opening.items())),
+    )
+
+
+def waiting_seconds(waiting: Waiting, per_second: float | None, now: datetime) -> float:
+    """Seconds from `now` until the last of those waiting for their window is sent: each
+    opening, plus the time the provider needs for those let out at it."""
+    return max(
+        (opening - now + spread_offset(count, per_second)).total_seconds()
+        for opening, count in waiting.openings
+    )

@@ -18,6 +18,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_pause
+from notifications.campaigns.plan import channel_limits
 from notifications.campaigns.quiet_hours import recipients_per_second, spread_waits, zone_openings
 from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
 from notifications.campaigns.windows import SendWindow
@@ -73,7 +74,11 @@ class _QuietHours:
         window = send_window_of(campaign)
         if window is None:
             return cls(None, None, None)
-        return cls(window, recipients_default_zone(), recipients_per_second(campaign.channel))
+        return cls(
+            window,
+            recipients_default_zone(),
+            recipients_per_second(channel_limits(campaign.channel)),
+        )
 
     def waiting(self, claimed: Sequence[Claimed], zones: dict[int, str]) -> dict[int, datetime]:
         """The claimed deliveries outside their window now, and when each is due."""

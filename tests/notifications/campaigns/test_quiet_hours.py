@@ -7,6 +7,8 @@ import pytest
 
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
+from notifications.campaigns.plan import campaign_send_plan
+from notifications.campaigns.selectors import campaign_message
 from notifications.campaigns.windows import ALL_DAYS
 from notifications.models import Delivery, DeliveryEvent
 from tests.factories import make_audience, make_campaign, make_recipient
@@ -120,3 +122,25 @@ def test_a_crowd_waiting_for_one_opening_is_let_out_at_the_providers_pace(frozen
         .values_list("next_attempt_at", flat=True)
     )
     assert due == [opening + timedelta(seconds=n / 2) for n in range(7)]
+
+
+def test_the_send_plan_counts_who_waits_as_dispatch_holds_them_and_waits_in_its_eta(frozen):
+    frozen(MOSCOW_23H)
+    zones = ["Europe/Moscow", "Asia/Vladivostok", "Asia/Kathmandu", "America/New_York"]
+    campaign = make_campaign(
+        make_audience(*(person(zone, i) for i, zone in enumerate(zones))),
+        channel="leadconverter",
+        window_on=True,
+        window_start=time(10),
+        window_end=time(21),
+        window_days=ALL_DAYS,
+    )
+    plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
+    assert plan.waiting.count == 3
+    assert plan.waiting.first_opening == datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
+    # The last to open is Moscow, eleven hours from now.
+    assert plan.eta_seconds >= 11 * 3600
+    campaign_dispatch(campaign_id=campaign.pk)
+    campaign_materialise(campaign_id=campaign.pk)
+    held = Delivery.objects.filter(campaign=campaign, next_attempt_at__isnull=False)
+    assert held.count() == plan.waiting.count
