@@ -47,6 +47,8 @@ Status = Delivery.Status
 MAX_CLAIM = 1000
 # Claim what the provider's limits let us send in about this many seconds.
 CLAIM_HORIZON_SECONDS = 10
+# A delivery due within this many seconds is waited for; one due later is left to the tick.
+SOON_DUE_SECONDS = CLAIM_HORIZON_SECONDS
 
 
 @dataclass
@@ -167,8 +169,18 @@ def campaign_send(
         if not claimed:
             held_for = _others_hold_for(campaign_id)
             if held_for is None:
-                report.stopped_because = "nothing is due"
-                return report
+                due_in = _next_due_in(campaign_id)
+                if (
+                    due_in is None
+                    or due_in > SOON_DUE_SECONDS
+                    or due_in >= deadline - time.monotonic()
+                ):
+                    report.stopped_because = "nothing is due"
+                    return report
+                # Due in a moment (those let out at a window's opening come due one after
+                # another at the provider's pace): wait for it rather than for the next tick.
+                time.sleep(max(0.01, due_in))
+                continue
             # Another sender holds rows that have not gone out. If it died, they come back when
             # its lease runs out, and this sender is there to send them; if it lives, it is
             # about to finish them, and this sender stops once it has.
@@ -216,6 +228,14 @@ def campaign_send(
     report.stopped_because = "the time budget is spent"
     report.more_work = True
     return report
+
+
+def _next_due_in(campaign_id: int) -> float | None:
+    """Seconds until the campaign's next pending delivery that is not due yet comes due."""
+    first = Delivery.objects.filter(
+        campaign_id=campaign_id, status=Status.PENDING, next_attempt_at__isnull=False
+    ).aggregate(first=Min("next_attempt_at"))["first"]
+    return None if first is None else (first - timezone.now()).total_seconds()
 
 
 def _others_hold_for(campaign_id: int) -> float | None:

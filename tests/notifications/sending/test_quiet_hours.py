@@ -4,6 +4,7 @@ until it opens again, without an attempt or an event, and the campaign waits, ru
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_complete_if_done, campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
@@ -12,7 +13,14 @@ from notifications.models import Campaign, Delivery, DeliveryEvent
 from notifications.sending import loop
 from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign
-from tests.notifications.flows import LEADCONVERTER_SEND, counted_truth, people, send_all, statuses
+from tests.notifications.flows import (
+    LEADCONVERTER_SEND,
+    counted_truth,
+    dispatched,
+    people,
+    send_all,
+    statuses,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
@@ -81,3 +89,14 @@ def test_a_campaign_held_by_its_window_finishes_after_the_opening(closing_campai
     assert campaign_complete_if_done(campaign_id=campaign.pk)
     assert statuses(campaign) == {"sent": 30} == counted_truth(campaign)
     assert set(Delivery.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {1}
+
+
+def test_a_sender_waits_for_what_comes_due_in_a_moment_instead_of_leaving_it_to_the_tick(mocked):
+    campaign = dispatched("leadconverter", people(2))
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    later = Delivery.objects.filter(campaign=campaign).order_by("id").last()
+    later.next_attempt_at = timezone.now() + timedelta(seconds=0.5)
+    later.save()
+    report = send_all(campaign)
+    assert report.requests == 2
+    assert statuses(campaign) == {"sent": 2}
