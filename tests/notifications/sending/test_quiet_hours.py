@@ -1,15 +1,18 @@
 """Quiet hours in the send loop: a window that closes while a campaign sends holds the rest
 until it opens again, without an attempt or an event, and the campaign waits, running."""
 
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.db.models import Min
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_complete_if_done, campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
 from notifications.campaigns.windows import ALL_DAYS
-from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.sending import loop
 from notifications.sending.tasks import tick
 from tests.factories import make_audience, make_campaign
@@ -21,6 +24,15 @@ from tests.notifications.flows import (
     send_all,
     statuses,
 )
+from tests.notifications.sending.test_workers import (  # noqa: F401 - fixtures used by name
+    Clusters,
+    campaign_for,
+    finished,
+    provider_settings,
+    real_stack,
+    wait_until,
+)
+from tests.support.recording_server import RecordingServer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
@@ -100,3 +112,40 @@ def test_a_sender_waits_for_what_comes_due_in_a_moment_instead_of_leaving_it_to_
     report = send_all(campaign)
     assert report.requests == 2
     assert statuses(campaign) == {"sent": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_real_workers_send_a_held_campaign_once_each_after_its_window_opens(
+    real_stack,  # noqa: F811 - the fixture imported above
+    provider_settings,  # noqa: F811
+    tmp_path,
+):
+    with RecordingServer(latency=0.01) as server:
+        provider_settings(server)
+        campaign = campaign_for(2_000)
+        Recipient.objects.filter(external_id__startswith="w-").update(timezone="UTC")
+        # Fresh tables have no statistics, and PostgreSQL then joins the audience by nested
+        # loops whatever the window (a plan that takes minutes at 2,000): as a real site's are.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        opening = (timezone.now() + timedelta(seconds=15)).replace(microsecond=0)
+        campaign.window_on = True
+        campaign.window_start = opening.time()
+        campaign.window_end = (opening + timedelta(hours=1)).time()
+        campaign.save()
+        with Clusters(server, tmp_path) as clusters:
+            campaign_dispatch(campaign_id=campaign.pk)
+            wait_until(
+                lambda: Campaign.objects.get(pk=campaign.pk).materialised_at is not None,
+                "the campaign to be materialised",
+                clusters=clusters,
+            )
+            assert not server.addresses()
+            wait_until(lambda: finished(campaign), "the campaign to complete", clusters=clusters)
+    received = Counter(server.addresses())
+    assert campaign.status == "completed"
+    assert len(received) == 2_000
+    assert max(received.values()) == 1
+    first_sent = Delivery.objects.filter(campaign=campaign).aggregate(first=Min("sent_at"))
+    assert first_sent["first"] >= opening
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("attempts", flat=True)) == {1}
