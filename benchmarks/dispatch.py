@@ -8,6 +8,11 @@ texts) to the same emulator, from as many processes, with no database. The emula
 process of its own and counts what it accepted, so each row also says whether anything was
 lost or sent twice.
 
+With a send window (`WINDOW_PROVIDERS`): the same campaign with quiet hours on, its recipients
+in five zones (one of them none, the site's), every one inside the window, so the rows measure
+what checking costs (materialisation's zones, the sender's check of every claim) against the
+row without it; the target is 1.3 times the time without.
+
 Child roles (`python -m benchmarks.dispatch ROLE ...`) do the work in their own processes.
 """
 
@@ -20,6 +25,8 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import time as dtime
 from typing import Any
 
 from .common import (
@@ -57,6 +64,11 @@ PROVIDERS: dict[str, dict[str, Any]] = {
     },
 }
 WORKERS = (1, 2)
+# Recipient i's zone: ZONES[i % 5] ("" is the site's default zone).
+ZONES = ("Europe/Moscow", "Asia/Vladivostok", "Asia/Kathmandu", "America/New_York", "")
+# Measured again with a send window that is open in every zone (all day but a minute).
+WINDOW_PROVIDERS = ("leadconverter",)
+WINDOW_TARGET = 1.3
 AUDIENCES = {"everyone": 1.0, "a tenth": 0.1}
 RECIPIENTS = 100_000
 SMOKE_RECIPIENTS = 300
@@ -83,8 +95,28 @@ def run(*, smoke: bool) -> list[Row]:
                 _child(database, env, "prepare", "--count", str(count))
                 for provider in providers:
                     for workers in WORKERS:
-                        rows.append(_measure(database, env, emulator, provider, workers, count))
+                        row = _measure(database, env, emulator, provider, workers, count)
+                        rows.append(row)
+                        if provider in WINDOW_PROVIDERS:
+                            windowed = _measure(
+                                database, env, emulator, provider, workers, count, window=True
+                            )
+                            rows.append(_against(windowed, row))
     return rows
+
+
+def _against(windowed: Row, without: Row) -> Row:
+    """The windowed row, with its time as a multiple of the same row's without a window."""
+    if windowed.error or without.error or not windowed.value or not without.value:
+        return windowed
+    times = without.value / windowed.value
+    return replace(
+        windowed,
+        ratio=times,
+        target=f"<= {WINDOW_TARGET}x the time without",
+        met=times <= WINDOW_TARGET,
+        extra=f"{windowed.extra}; {times:.2f}x the time without a window",
+    )
 
 
 def _measure(
@@ -94,12 +126,17 @@ def _measure(
     provider: str,
     workers: int,
     count: int,
+    *,
+    window: bool = False,
 ) -> Row:
     count = max(1, int(count * PROVIDERS[provider].get("share", 1.0)))
     case = f"{provider}, {workers} process{'es' if workers > 1 else ''}, {count:,} recipients"
+    if window:
+        case += ", send window on"
     try:
         bare = _bare_loop(env, emulator, provider, workers, count)
-        campaign = _child(database, env, "campaign", "--channel", provider)["campaign"]
+        flags = ["--window"] if window else []
+        campaign = _child(database, env, "campaign", "--channel", provider, *flags)["campaign"]
         emulator.reset()
         children = [_start(env, "materialise", "--campaign", str(campaign))]
         children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(workers)]
@@ -283,12 +320,14 @@ def _role_prepare(args: argparse.Namespace) -> dict[str, Any]:
     recipients = Recipient._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         # A recursive series: the same SQL on SQLite and PostgreSQL.
+        zone = " ".join(f"WHEN {i} THEN %s" for i in range(len(ZONES)))
         cursor.execute(
             "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "
             f"INSERT INTO {recipients} (external_id, phone, first_name, last_name, attributes, "
-            "created_at, updated_at) SELECT 'r-' || n, '7999' || n, 'Name' || n, 'Surname', "
-            "'{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM s",
-            [args.count],
+            "timezone, created_at, updated_at) SELECT 'r-' || n, '7999' || n, 'Name' || n, "
+            f"'Surname', '{{}}', CASE n %% {len(ZONES)} {zone} END, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP FROM s",
+            [args.count, *ZONES],
         )
         for name, share in AUDIENCES.items():
             audience = Audience.objects.create(name=name)
@@ -354,7 +393,14 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
             cursor.execute(f"VACUUM ANALYZE {Delivery._meta.db_table}")
     fields = PROVIDERS[args.channel]["template"]
     template = MessageTemplate.objects.create(name=f"{args.channel} {time.time()}", **fields)
-    campaign = Campaign.objects.create(name=template.name, channel=args.channel, template=template)
+    window = (
+        {"window_on": True, "window_start": dtime(0), "window_end": dtime(23, 59)}
+        if args.window
+        else {}
+    )
+    campaign = Campaign.objects.create(
+        name=template.name, channel=args.channel, template=template, **window
+    )
     share = 1.0 if args.all else PROVIDERS[args.channel].get("share", 1.0)
     campaign.audiences.set(Audience.objects.filter(name="a tenth" if share < 1 else "everyone"))
     campaign_dispatch(campaign_id=campaign.pk)
@@ -478,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
     campaign = roles.add_parser("campaign")
     campaign.add_argument("--channel", choices=PROVIDERS, required=True)
     campaign.add_argument("--all", action="store_true", help="to everyone, whatever the share")
+    campaign.add_argument("--window", action="store_true", help="with a send window, open now")
     for role in ("materialise", "send", "statuses"):
         roles.add_parser(role).add_argument("--campaign", type=int, required=True)
     bare = roles.add_parser("bare")

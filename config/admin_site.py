@@ -54,6 +54,7 @@ GROUPS: tuple[tuple[Promise, str, tuple[tuple[str, str], ...]], ...] = (
         _("Settings & integrations"),
         "settings",
         (
+            ("notifications", "SendingRules"),
             ("notifications", "IntegrationKey"),
             ("notifications", "Bitrix24Token"),
             ("outbound", "Endpoint"),

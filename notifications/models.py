@@ -8,13 +8,17 @@ tables reference each other (a campaign's deliveries, a delivery's events), and 
 length is the indexes and constraints the engine relies on, each with the reason it exists.
 """
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
+
+from notifications.campaigns.windows import ALL_DAYS
 
 
 class Channel(models.TextChoices):
@@ -47,6 +51,19 @@ class Recipient(models.Model):
         null=True,
         blank=True,
         help_text=_("Set when the recipient asked not to be messaged."),
+    )
+    # A default in the database too: bulk loads that name the other columns (the benchmarks'
+    # INSERTs, an operator's COPY) leave recipients in the site's zone.
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "An IANA zone such as Europe/Moscow: send windows are in this local time. "
+            "The site's default zone when empty."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -225,7 +242,38 @@ class MessageTemplate(models.Model):
         return self.name
 
 
-class Campaign(models.Model):
+class SendWindowFields(models.Model):
+    """A send window as stored: local start and end (`notifications.campaigns.windows` says
+    what they mean, crossing midnight included) and its days, bit `weekday()` of `window_days`.
+    Shared by a campaign's own window and the site's default one."""
+
+    window_start = models.TimeField(_("window opens"), default=time(10))
+    window_end = models.TimeField(
+        _("window closes"),
+        default=time(21),
+        help_text=_("Local time. Earlier than the opening: the window ends the next day."),
+    )
+    window_days = models.PositiveSmallIntegerField(_("window days"), default=ALL_DAYS)
+
+    class Meta:
+        abstract = True
+
+
+def send_window_constraints(model: str) -> list[models.CheckConstraint]:
+    """What the window arithmetic cannot work with, refused by the database as a last line:
+    the services refuse it first, with a sentence."""
+    return [
+        models.CheckConstraint(
+            condition=Q(window_days__gte=1, window_days__lte=ALL_DAYS),
+            name=f"{model}_window_days",
+        ),
+        models.CheckConstraint(
+            condition=~Q(window_start=F("window_end")), name=f"{model}_window_length"
+        ),
+    ]
+
+
+class Campaign(SendWindowFields):
     """One message to one or more audiences through one channel, and its lifecycle."""
 
     class Status(models.TextChoices):
@@ -364,6 +412,14 @@ class Campaign(models.Model):
         help_text=_("A draft's people, excluded, opted out and without an address, as counted."),
     )
     people_counted_at = models.DateTimeField(_("people counted at"), null=True, blank=True)
+    # Off unless a service turns it on: new marketing campaigns take the site's default
+    # (`SendingRules`); test sends, API messages and campaigns from before windows existed go
+    # out at any hour.
+    window_on = models.BooleanField(
+        _("send window"),
+        default=False,
+        help_text=_("Send only inside the window, in each recipient's local time."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -371,6 +427,7 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-id"]
+        constraints = send_window_constraints("campaign")
         permissions = [
             (
                 "dispatch_campaign",
@@ -645,6 +702,40 @@ class SeedRecipient(models.Model):
 
     def __str__(self) -> str:
         return str(self.recipient_id)
+
+
+class SendingRules(SendWindowFields):
+    """The site's sending rules staff set: one row (`campaigns.sending_rules`), created on first
+    read. The zone of recipients who have none, and the send window new marketing campaigns
+    start with."""
+
+    time_zone = models.CharField(
+        _("recipients' default time zone"),
+        max_length=64,
+        help_text=_("An IANA zone such as Europe/Moscow, for recipients with no zone of theirs."),
+    )
+    window_on = models.BooleanField(
+        _("send window for new campaigns"),
+        default=True,
+        help_text=_("New marketing campaigns send only inside this window, unless changed."),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sending rules")
+        verbose_name_plural = _("sending rules")
+        constraints = send_window_constraints("sending_rules")
+
+    def __str__(self) -> str:
+        return gettext("Sending rules")
 
 
 class StaffProfile(models.Model):

@@ -19,6 +19,7 @@ Importing the package registers every admin; each module owns one group of model
 - dashboard.py: the admin's index (the site and its grouping are in config/admin_site.py)
 - deliveries.py: deliveries and their events, read-only
 - exports.py: the lists' export links; export_jobs.py: "Your exports", written in the background
+- sending_rules.py: the site's sending rules (default zone and send window), one page
 - seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
@@ -39,6 +40,7 @@ from . import (
     keys,
     recipients,
     seeds,
+    sending_rules,
     staff,
     templates,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "keys",
     "recipients",
     "seeds",
+    "sending_rules",
     "staff",
     "templates",
 ]

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -26,10 +27,13 @@ from notifications.campaigns.selectors import (
     campaigns_progress,
     campaigns_sms_clicks,
 )
+from notifications.campaigns.sending_rules import WINDOW_FIELDS, new_campaign_window
 from notifications.campaigns.services import (
     campaign_delete,
     campaign_save,
+    campaign_window_changeable,
 )
+from notifications.campaigns.windows import days_of
 
 from ..formats import number_text
 from ..models import Campaign
@@ -135,6 +139,16 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 ]
             },
         ),
+        (
+            _("Send window"),
+            {
+                "fields": list(WINDOW_FIELDS),
+                "description": _(
+                    "In each recipient's local time (their time zone, else the site's default "
+                    "zone in Sending rules). Outside it, messages wait for it to open."
+                ),
+            },
+        ),
         (_("SMS callbacks (Sendios)"), {"fields": ["sendios_project_id", "sendios_template_id"]}),
         (
             _("History"),
@@ -161,10 +175,40 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         return CampaignChangeList
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
-        # Content and audience freeze at dispatch: only a draft can be edited.
-        if obj is not None and obj.status != Campaign.Status.DRAFT:
-            return [*self.readonly_fields, *CampaignForm.Meta.fields, "excluded_audiences"]
-        return self.readonly_fields
+        # Content and audience freeze at dispatch: only a draft can be edited, and the send
+        # window until the campaign starts.
+        if obj is None or obj.status == Campaign.Status.DRAFT:
+            return self.readonly_fields
+        frozen = [*self.readonly_fields, *CampaignForm.Meta.fields, "excluded_audiences"]
+        if campaign_window_changeable(obj):
+            return [name for name in frozen if name not in WINDOW_FIELDS]
+        return [*frozen, "send_window"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> list:
+        if obj is None or campaign_window_changeable(obj):
+            return self.fieldsets
+        # Frozen: the window in one line rather than a mask of days.
+        window = list(WINDOW_FIELDS)
+        return [
+            (name, {**options, "fields": ["send_window"]})
+            if options["fields"] == window
+            else (name, options)
+            for name, options in self.fieldsets
+        ]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        return {**new_campaign_window(), **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=_("Send window"))
+    def send_window(self, obj: Campaign) -> str:
+        if not obj.window_on:
+            return gettext("Off: sent at any hour")
+        days = ", ".join(str(WEEKDAYS_ABBR[day]) for day in sorted(days_of(obj.window_days)))
+        return gettext("%(start)s to %(end)s local time, %(days)s") % {
+            "start": obj.window_start.strftime("%H:%M"),
+            "end": obj.window_end.strftime("%H:%M"),
+            "days": days,
+        }
 
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -346,10 +390,12 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             extra["message"] = message_summary(campaign)
             extra["test_sends"] = campaign_test_results(campaign)
             if campaign.status != Campaign.Status.DRAFT:
-                # campaign_save and campaign_delete would refuse: no buttons that lead there.
+                # campaign_save and campaign_delete would refuse: no buttons that lead there,
+                # but for saving the send window while that can still change.
+                can_save = campaign_window_changeable(campaign)
                 extra.update(
-                    show_save=False,
-                    show_save_and_continue=False,
+                    show_save=can_save,
+                    show_save_and_continue=can_save,
                     show_save_and_add_another=False,
                     show_delete=False,
                 )

@@ -42,7 +42,13 @@ from ..models import Campaign
 from .base import age_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
 from .follow_up import follow_up_url
-from .live import LIVE_STATUSES, campaign_live, duration_text, rate_text, share_text
+from .live import (
+    LIVE_STATUSES,
+    campaign_live,
+    duration_text,
+    rate_text,
+    share_text,
+)
 
 
 def plan_sentence(plan: SendPlan) -> str:
@@ -283,6 +289,7 @@ def campaign_desk(campaign: Campaign) -> dict:
     )
     report = campaign_report(campaign_id=campaign.pk)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
+    desk["quiet_hours_url"] = deliveries_url(campaign.pk, stage="quiet_hours")
     desk["funnel"] = _funnel(campaign, live, report)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)

@@ -6,18 +6,34 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from notifications.campaigns.sending_rules import window_errors, window_fields_of
 from notifications.campaigns.services import campaign_audiences_errors, campaign_errors
+from notifications.campaigns.windows import days_mask, days_of
 from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
 from notifications.errors import InvalidInput
 from notifications.formats import number_text
 from notifications.recipients.attributes import attributes_typed
-from notifications.recipients.validators import clean_address, clean_addresses_free, clean_phone
+from notifications.recipients.validators import (
+    clean_address,
+    clean_addresses_free,
+    clean_phone,
+    clean_time_zone,
+)
 
-from ..models import Address, Audience, Campaign, MessageTemplate, Recipient, RecipientAttribute
+from ..models import (
+    Address,
+    Audience,
+    Campaign,
+    MessageTemplate,
+    Recipient,
+    RecipientAttribute,
+    SendingRules,
+)
 from .base import age_text
 from .timezones import ZonedDateTimeField
 
@@ -74,7 +90,7 @@ class RecipientForm(forms.ModelForm):
 
     class Meta:
         model = Recipient
-        fields = ["external_id", "phone", "first_name", "last_name", "opted_out_at"]
+        fields = ["external_id", "phone", "first_name", "last_name", "timezone", "opted_out_at"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,6 +113,9 @@ class RecipientForm(forms.ModelForm):
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"]
         return clean_phone(phone) if phone else ""
+
+    def clean_timezone(self) -> str:
+        return clean_time_zone(self.cleaned_data["timezone"])
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -156,14 +175,78 @@ class MessageTemplateForm(forms.ModelForm):
         return cleaned
 
 
+class WeekdaysField(forms.MultipleChoiceField):
+    """Days of the week as ticks, Monday first, held as the models store them (a mask).
+
+    Not required: no day ticked is the domain's error, worded there."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(choices=[(str(day), WEEKDAYS_ABBR[day]) for day in range(7)], **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return [str(day) for day in sorted(days_of(value))]
+        return value
+
+    def clean(self, value: Any) -> int:
+        return days_mask([int(day) for day in super().clean(value)])
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return super().has_changed(self.prepare_value(initial), data)
+
+
+# Local times with the browser's own picker, to the minute.
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+WINDOW_WIDGETS = {"window_start": TIME_INPUT, "window_end": TIME_INPUT}
+
+
+WINDOW_SETTINGS = ("window_start", "window_end", "window_days")
+
+
+def window_fields_optional(form: forms.ModelForm) -> None:
+    """The window's times and days are asked for only when it is on (`clean_window`)."""
+    for name in WINDOW_SETTINGS:
+        if name in form.fields:
+            form.fields[name].required = False
+
+
+def clean_window(form: forms.ModelForm, cleaned: dict) -> None:
+    """Times and days left empty keep what was shown when the window is off (they wait for it
+    to be turned on), and are required when it is on; then the domain's window errors beside
+    their fields, for the window the form would save (a field shown read-only is the
+    object's own)."""
+    window_on = cleaned.get("window_on", form.instance.window_on)
+    for name in WINDOW_SETTINGS:
+        if name not in form.fields or name in form.errors or cleaned.get(name) not in (None, 0):
+            continue
+        if window_on:
+            form.add_error(name, form.fields[name].error_messages["required"])
+        else:
+            shown = form.get_initial_for_field(form.fields[name], name)
+            cleaned[name] = shown if shown not in (None, 0) else getattr(form.instance, name)
+    if any(name in form.errors for name in WINDOW_SETTINGS):
+        return
+    fields = {**window_fields_of(form.instance), **cleaned}
+    for field, messages in window_errors(fields).items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 class CampaignForm(forms.ModelForm):
-    """A campaign with a template its channel can send and Sendios ids given in pairs."""
+    """A campaign with a template its channel can send, Sendios ids given in pairs and a send
+    window that can open."""
+
+    window_days = WeekdaysField(label=_("Window days"), show_hidden_initial=True)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # The model allows none for API messages with literal content; staff always choose one.
         if "template" in self.fields:
             self.fields["template"].required = True
+        window_fields_optional(self)
 
     class Meta:
         model = Campaign
@@ -175,10 +258,16 @@ class CampaignForm(forms.ModelForm):
             "scheduled_at",
             "sendios_project_id",
             "sendios_template_id",
+            "window_on",
+            "window_start",
+            "window_end",
+            "window_days",
         ]
+        widgets = WINDOW_WIDGETS
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        clean_window(self, cleaned)
         errors = campaign_errors(
             channel=cleaned.get("channel"),
             template=cleaned.get("template"),
@@ -290,4 +379,27 @@ class CampaignAdminForm(CampaignForm):
             for field, messages in errors.items():
                 for message in messages:
                     self.add_error(field, message)
+        return cleaned
+
+
+class SendingRulesForm(forms.ModelForm):
+    """The site's sending rules: a zone this system knows and a window that can open."""
+
+    window_days = WeekdaysField(label=_("Window days"), show_hidden_initial=True)
+
+    class Meta:
+        model = SendingRules
+        fields = ["time_zone", "window_on", "window_start", "window_end", "window_days"]
+        widgets = WINDOW_WIDGETS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        window_fields_optional(self)
+
+    def clean_time_zone(self) -> str:
+        return clean_time_zone(self.cleaned_data["time_zone"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        clean_window(self, cleaned)
         return cleaned

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
 from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
+from notifications.campaigns.quiet_hours import NOBODY_WAITS, Waiting
 from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
 from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
 from notifications.models import Campaign, Delivery
@@ -225,7 +226,20 @@ def _state_sentence(campaign: Campaign, activity: Activity) -> tuple[str, bool, 
     return "", False, ""
 
 
-def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity) -> dict:
+def quiet_hours_text(campaign: Campaign, waiting: Waiting) -> str:
+    """'Waiting for quiet hours to end: 1,204, from 10:00 their time', or '' when nobody is
+    outside the window."""
+    if not waiting.count:
+        return ""
+    return gettext("Waiting for quiet hours to end: %(count)s, from %(time)s their time") % {
+        "count": number_text(waiting.count),
+        "time": campaign.window_start.strftime("%H:%M"),
+    }
+
+
+def _time_left(
+    campaign: Campaign, progress: dict[str, int], activity: Activity
+) -> tuple[dict, Waiting]:
     estimate = campaign_time_left_estimate(campaign=campaign, progress=progress)
     seconds = estimate.seconds
     if seconds and activity.state in (State.WAITING, State.HELD):
@@ -240,11 +254,12 @@ def _time_left(campaign: Campaign, progress: dict[str, int], activity: Activity)
         basis = gettext("at the current pace of %(count)s/min") % {
             "count": number_text(round(estimate.per_minute))
         }
-    return {
+    eta = {
         "eta_seconds": seconds,
         "eta": duration_text(seconds) if seconds is not None else "",
         "eta_basis": basis,
     }
+    return eta, estimate.waiting
 
 
 LIVE_STATUSES = ("scheduled", "running")
@@ -272,8 +287,12 @@ def campaign_live(campaign: Campaign) -> dict:
     text, alert, help_url = _state_sentence(campaign, activity)
     live = campaign.status in LIVE_STATUSES and (left or campaign.materialised_at is None)
     eta = {"eta_seconds": None, "eta": "", "eta_basis": ""}
+    waiting = NOBODY_WAITS
     if live or campaign.status == Campaign.Status.PAUSED:
-        eta = _time_left(campaign, progress, activity)
+        eta, waiting = _time_left(campaign, progress, activity)
+    if activity.state == State.RETRYING and waiting.count:
+        # Not retries: those left wait for their window, which the quiet hours' line says.
+        text = ""
     counts = {status: progress[status] for status in Delivery.Status.values}
     counts.update(in_flight=in_flight, waiting=left - in_flight)
     return {
@@ -298,5 +317,6 @@ def campaign_live(campaign: Campaign) -> dict:
             for status, share in delivery_rates(progress).items()
         },
         **eta,
+        "quiet_hours_text": quiet_hours_text(campaign, waiting),
         "pause_reason": reason_text(campaign.pause_reason) if campaign.status == "paused" else "",
     }

@@ -13,6 +13,7 @@ from notifications.campaigns.lifecycle import Action, campaign_lock, campaign_mo
 from notifications.campaigns.materialise import deliveries_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message
+from notifications.campaigns.sending_rules import new_campaign_window
 from notifications.campaigns.versions import content_version_add
 from notifications.content.checks import channel_message_errors
 from notifications.content.rendering import template_fields
@@ -115,11 +116,14 @@ def message_send(
     external_ids: Iterable[str],
     template: MessageTemplate | None = None,
     content: dict[str, str] | None = None,
+    send_window: bool = False,
     user: Any = None,
 ) -> Campaign:
     """Send one message now to a few recipients: a running campaign of kind `transactional`.
 
-    The content is frozen from `template` or given literally as `content`. Raises
+    The content is frozen from `template` or given literally as `content`. A message goes out
+    at any hour (a password reset cannot wait for morning) unless `send_window` asks for the
+    site's default window, in each recipient's local time. Raises
     InvalidInput, and creates nothing, when a recipient is unknown or the message cannot go
     out on `channel` (named by the field it came from: `template` or `content`).
     """
@@ -161,6 +165,7 @@ def message_send(
             template=template,
             content=fields,
             created_by=user if getattr(user, "pk", None) else None,
+            **({**new_campaign_window(), "window_on": True} if send_window else {}),
         )
         _start_now(message, sorted(ids.values()), InvalidInput)
     return message

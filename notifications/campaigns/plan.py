@@ -17,6 +17,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_counts
+from notifications.campaigns.quiet_hours import (
+    NOBODY_WAITS,
+    Waiting,
+    recipients_outside_window,
+    recipients_per_second,
+    waiting_seconds,
+)
 from notifications.campaigns.selectors import (
     RATE_WINDOW_SECONDS,
     campaign_message,
@@ -207,11 +214,13 @@ PACE_MIN_SECONDS = 5
 @dataclass(frozen=True)
 class TimeLeft:
     """How long a campaign still takes, and on what: "limit" (the send plan's estimate),
-    "pace" (`per_minute`, measured over the last minute), or "" (nothing left or known)."""
+    "pace" (`per_minute`, measured over the last minute), or "" (nothing left or known); and
+    who of what is left waits for their send window (`waiting`), whose wait it includes."""
 
     seconds: float | None
     basis: str = ""
     per_minute: float = 0.0
+    waiting: Waiting = NOBODY_WAITS
 
 
 def campaign_time_left_estimate(
@@ -233,12 +242,21 @@ def campaign_time_left_estimate(
         left = campaign_people_counts(campaign=campaign).reachable
     if not left:
         return TimeLeft(0.0)
+    waiting = NOBODY_WAITS
+    if campaign.window_on:
+        waiting = recipients_outside_window(
+            campaign=campaign, recipients=campaign_recipients_left(campaign), now=now
+        )
     at_limit = send_eta_seconds(
         channel=campaign.channel,
         content=campaign_message(campaign),
         messages=left,
         campaign=campaign,
     )
+    if at_limit is not None and waiting.count:
+        # The last to wait for their window go out after it opens, however fast the rest go.
+        per_second = recipients_per_second(channel_limits(campaign.channel))
+        at_limit = max(at_limit, waiting_seconds(waiting, per_second, now))
     if campaign.status == Campaign.Status.RUNNING and campaign.started_at:
         since = max(campaign.started_at, now - timedelta(seconds=RATE_WINDOW_SECONDS))
         resolved, first = campaign_resolved_since(campaign_id=campaign.pk, since=since)
@@ -246,8 +264,8 @@ def campaign_time_left_estimate(
         if seconds >= PACE_MIN_SECONDS:
             paced = left * seconds / resolved
             if at_limit is None or at_limit < paced * SLOWER_THAN_LIMIT:
-                return TimeLeft(paced, "pace", resolved * 60 / seconds)
-    return TimeLeft(at_limit, "limit" if at_limit is not None else "")
+                return TimeLeft(paced, "pace", resolved * 60 / seconds, waiting)
+    return TimeLeft(at_limit, "limit" if at_limit is not None else "", waiting=waiting)
 
 
 def campaign_time_left(*, campaign: Campaign, progress: Mapping[str, int]) -> float | None:
@@ -279,6 +297,9 @@ class SendPlan:
     eta_seconds: float | None
     configured: bool
     not_configured_reason: str
+    # The reachable outside their send window now, and when the first of them opens; the
+    # ETA includes their wait.
+    waiting: Waiting = NOBODY_WAITS
 
     @property
     def reachable(self) -> int:
@@ -324,6 +345,11 @@ def campaign_send_plan(
                 limit=ESTIMATE_SAMPLE_BATCHES * limits.batch_size,
             )
         eta = limits.min_duration(requests).total_seconds() if requests else 0.0
+    waiting = recipients_outside_window(
+        campaign=campaign, recipients=campaign_recipients_left(campaign)
+    )
+    if eta is not None and waiting.count:
+        eta = max(eta, waiting_seconds(waiting, recipients_per_second(limits), timezone.now()))
     return SendPlan(
         channel=campaign.channel,
         people=counts.people,
@@ -339,6 +365,7 @@ def campaign_send_plan(
         eta_seconds=eta,
         configured=configured,
         not_configured_reason=reason,
+        waiting=waiting,
     )
 
 

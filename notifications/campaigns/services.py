@@ -13,12 +13,20 @@ from django.utils.translation import gettext, ngettext
 
 from notifications.campaigns.lifecycle import (
     Action,
+    campaign_allows,
     campaign_dispatch,
     campaign_lock,
     campaign_move,
+    refusal_sentence,
 )
 from notifications.campaigns.people import campaign_people_count
 from notifications.campaigns.preflight import render_failures
+from notifications.campaigns.sending_rules import (
+    WINDOW_FIELDS,
+    new_campaign_window,
+    window_errors,
+    window_fields_of,
+)
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.campaigns.versions import content_version_add
 from notifications.content.checks import channel_message_errors, channel_template_errors
@@ -103,14 +111,25 @@ def campaign_save(
     caller has checked the fields with `campaign_errors`. `audiences` and
     `excluded_audiences`, when given, replace the campaign's.
 
+    A new campaign's send window starts as the site's default (`sending_rules`). The window
+    alone may also change while the campaign is scheduled (`_refuse_change`). An impossible
+    window is InvalidInput on its field.
+
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
     """
     with transaction.atomic():
         if campaign_id is None:
-            campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
+            campaign = Campaign(
+                created_by=user if getattr(user, "pk", None) else None, **new_campaign_window()
+            )
         else:
-            campaign = campaign_lock(campaign_id, Action.CHANGE)
+            campaign = campaign_lock(campaign_id)
+            _refuse_change(campaign, data, audiences is not None or excluded_audiences is not None)
+        problems = window_errors({**window_fields_of(campaign), **data})
+        if problems:
+            field, messages = next(iter(problems.items()))
+            raise InvalidInput(messages, field=field)
         save_fields(campaign, data)
         if audiences is not None:
             campaign.audiences.set(audiences)
@@ -130,6 +149,23 @@ def campaign_save(
         # Who it is for changed: the pages show the new count, not one from before.
         campaign_people_count(campaign=campaign)
     return campaign
+
+
+def campaign_window_changeable(campaign: Campaign) -> bool:
+    """Whether `campaign`'s send window may change: as long as its start may (a draft, or a
+    scheduled campaign, which can be rescheduled), as none of its messages has gone out yet."""
+    return campaign_allows(campaign, Action.CHANGE) or campaign_allows(campaign, Action.RESCHEDULE)
+
+
+def _refuse_change(campaign: Campaign, data: dict[str, Any], audiences_given: bool) -> None:
+    """StateConflict unless the lifecycle lets this change through: anything while a draft,
+    the send window alone while it is changeable."""
+    if campaign_allows(campaign, Action.CHANGE):
+        return
+    window_only = not audiences_given and set(data) <= set(WINDOW_FIELDS)
+    if window_only and campaign_window_changeable(campaign):
+        return
+    raise StateConflict(refusal_sentence(campaign, Action.CHANGE))
 
 
 def _future(scheduled_at: datetime) -> datetime:
@@ -240,7 +276,7 @@ def _next_recipients(campaign: Campaign, limit: int = 20) -> list[Recipient]:
 
 
 def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, MessageTemplate | None]:
-    """A new draft with the campaign's channel, message, audiences and exclusions.
+    """A new draft with the campaign's channel, message, audiences, exclusions and send window.
 
     The copy sends what the campaign sends now. A draft's message is its template, so when
     the campaign's current version differs from its template (edited after dispatch, or the
@@ -273,6 +309,7 @@ def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, Mess
             channel=source.channel,
             template=template,
             created_by=user if getattr(user, "pk", None) else None,
+            **window_fields_of(source),
         )
         copy.audiences.set(source.audiences.all())
         copy.excluded_audiences.set(source.excluded_audiences.all())

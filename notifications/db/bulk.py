@@ -50,6 +50,16 @@ def db_timestamp(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+def sql_plus_seconds(timestamp: str, seconds: str) -> str:
+    """SQL for the timestamp expression `timestamp` plus `seconds` (a numeric SQL expression),
+    in the form the database stores timestamps."""
+    if connection.vendor == "postgresql":
+        return f"({timestamp} + ({seconds}) * INTERVAL '1 second')"
+    # Day numbers, not a '+N seconds' modifier: SQLite writes small reals as '1.0e-05', which
+    # no modifier reads. Milliseconds are kept, as far as a spread needs.
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', julianday({timestamp}) + ({seconds}) / 86400.0)"
+
+
 def bulk_upsert(
     model: type[Model],
     columns: Sequence[str],

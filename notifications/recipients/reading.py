@@ -2,7 +2,8 @@
 
 Writing them is `services.recipients_import`; this module only turns bytes into rows.
 
-Columns: `external_id` (required), `phone`, `first_name`, `last_name`, one column per channel
+Columns: `external_id` (required), `phone`, `first_name`, `last_name`, `timezone` (an IANA
+zone), one column per channel
 (`imshop`, `leadconverter`, `yandex_market`, `bitrix24`) holding the recipient's address there;
 every other column becomes an attribute of that name. Headers are matched ignoring case, and
 spaces or dashes in them count as underscores. An empty cell leaves the stored value unchanged.
@@ -27,12 +28,13 @@ from notifications.recipients.validators import (
     clean_external_id,
     clean_phone,
     clean_text,
+    clean_time_zone,
 )
 
 NAME_COLUMNS = {"first_name": 150, "last_name": 150}
 CHANNEL_COLUMNS = tuple(Channel.values)
 # Every other column is an attribute.
-KNOWN_COLUMNS = frozenset({"external_id", "phone", *NAME_COLUMNS, *CHANNEL_COLUMNS})
+KNOWN_COLUMNS = frozenset({"external_id", "phone", "timezone", *NAME_COLUMNS, *CHANNEL_COLUMNS})
 SNIFF_BYTES = 64 * 1024
 
 
@@ -49,6 +51,7 @@ class RecipientRow:
     phone: str = ""
     first_name: str = ""
     last_name: str = ""
+    timezone: str = ""
     addresses: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -154,6 +157,7 @@ def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | 
     try:
         external_id = clean_external_id(raw_id)
         phone = clean_phone(cells["phone"]) if cells.get("phone") else ""
+        time_zone = clean_time_zone(cells.get("timezone", ""))
         names = {}
         for column, max_length in NAME_COLUMNS.items():
             value = clean_text(column, cells.get(column, ""))
@@ -180,6 +184,7 @@ def _parse_row(line: int, row: list[str], columns: list[str]) -> RecipientRow | 
         line=line,
         external_id=external_id,
         phone=phone,
+        timezone=time_zone,
         addresses=addresses,
         attributes=attributes,
         **names,

@@ -140,12 +140,12 @@ def _in_file_conflict(
 def _import_chunk(
     rows: list[RecipientRow], audience: Audience | None, report: ImportReport
 ) -> None:
-    # Person data per external_id, as (phone, first_name, last_name, attributes).
+    # Person data per external_id, as (phone, first_name, last_name, timezone, attributes).
     existing = {
         external_id: tuple(data)
         for external_id, *data in Recipient.objects.filter(
             external_id__in=[row.external_id for row in rows]
-        ).values_list("external_id", "phone", "first_name", "last_name", "attributes")
+        ).values_list("external_id", "phone", "first_name", "last_name", "timezone", "attributes")
     }
     stored_addresses: dict[str, dict[str, str]] = {}
     for external_id, channel, value in Address.objects.filter(
@@ -177,11 +177,12 @@ def _import_chunk(
         accepted.append(row)
         typed_attributes.append(typed)
         current = existing.get(row.external_id)
-        phone, first_name, last_name, attributes = current or ("", "", "", {})
+        phone, first_name, last_name, time_zone, attributes = current or ("", "", "", "", {})
         merged = (
             row.phone or phone,
             row.first_name or first_name,
             row.last_name or last_name,
+            row.timezone or time_zone,
             {**attributes, **typed},
         )
         if current is None:
@@ -205,6 +206,7 @@ def _import_chunk(
             "phone",
             "first_name",
             "last_name",
+            "timezone",
             "attributes",
             "created_at",
             "updated_at",
@@ -215,14 +217,15 @@ def _import_chunk(
                 phone,
                 first_name,
                 last_name,
+                time_zone,
                 db_value(Recipient, "attributes", attributes),
                 stamp,
                 stamp,
             )
-            for external_id, phone, first_name, last_name, attributes in to_write
+            for external_id, phone, first_name, last_name, time_zone, attributes in to_write
         ],
         conflict=["external_id"],
-        update=["phone", "first_name", "last_name", "attributes", "updated_at"],
+        update=["phone", "first_name", "last_name", "timezone", "attributes", "updated_at"],
     )
     ids = dict(
         Recipient.objects.filter(external_id__in=[row.external_id for row in accepted]).values_list(

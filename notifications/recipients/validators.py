@@ -21,6 +21,7 @@ from notifications.db.storable import unstorable_character
 from notifications.errors import InvalidInput
 from notifications.models import Address, Recipient
 from notifications.providers.registry import provider_class
+from notifications.staff import known_time_zones
 
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -54,6 +55,21 @@ def clean_phone(value: str) -> str:
             % {"value": value}
         )
     return digits
+
+
+def clean_time_zone(value: str) -> str:
+    """A recipient's zone: an IANA name this system knows (`zoneinfo.available_timezones`), or
+    empty for the site's default zone."""
+    value = clean_text("timezone", value).strip()
+    if value and value not in known_time_zones():
+        raise ValidationError(
+            gettext(
+                "timezone '%(value)s' is not a time zone: use an IANA name such as "
+                "Europe/Moscow, or leave it empty for the site's default zone."
+            )
+            % {"value": value}
+        )
+    return value
 
 
 def clean_address(channel: str, value: str) -> str:

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from ..db.bulk import db_timestamp
@@ -235,8 +235,17 @@ def deliveries_restart(
         return {pk for (pk,) in cursor.fetchall()}
 
 
-def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool = False) -> int:
+def deliveries_release(
+    *,
+    campaign_id: int,
+    token: uuid.UUID,
+    started_too: bool = False,
+    waiting: Mapping[int, datetime] | None = None,
+) -> int:
     """Give back this claim's deliveries whose request has not begun; they become pending.
+
+    `waiting`: ids outside their recipient's send window, with when each is due again (quiet
+    hours: not an attempt, no event); set in the same statement.
 
     With `started_too`, also those whose request the provider refused as a whole before it
     did anything (bad credentials, a repeat that must not go): that request does not count as
@@ -253,6 +262,15 @@ def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool 
         "updated_at": now,
     }
     held = Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+    until = back
+    if waiting:
+        whens = [When(pk=pk, then=Value(due)) for pk, due in waiting.items()]
+        until = {
+            **back,
+            "next_attempt_at": Case(
+                *whens, default=F("next_attempt_at"), output_field=DateTimeField()
+            ),
+        }
     with transaction.atomic():
         begun_target = Status.PENDING
         if started_too:
@@ -264,7 +282,7 @@ def deliveries_release(*, campaign_id: int, token: uuid.UUID, started_too: bool 
             )
             if status == Campaign.Status.CANCELLED:
                 begun_target = Status.CANCELLED
-        released = held.filter(request_started_at__isnull=True).update(**back)
+        released = held.filter(request_started_at__isnull=True).update(**until)
         begun = 0
         if started_too:
             begun = held.filter(request_started_at__isnull=False).update(

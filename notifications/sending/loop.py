@@ -11,12 +11,17 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_pause
+from notifications.campaigns.plan import channel_limits
+from notifications.campaigns.quiet_hours import recipients_per_second, spread_waits, zone_openings
+from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
+from notifications.campaigns.windows import SendWindow
 from notifications.content.checks import render_for_channel
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.providers.exceptions import NoPermit, ProviderConfigurationError
@@ -42,6 +47,8 @@ Status = Delivery.Status
 MAX_CLAIM = 1000
 # Claim what the provider's limits let us send in about this many seconds.
 CLAIM_HORIZON_SECONDS = 10
+# A delivery due within this many seconds is waited for; one due later is left to the tick.
+SOON_DUE_SECONDS = CLAIM_HORIZON_SECONDS
 
 
 @dataclass
@@ -54,21 +61,58 @@ class SendReport:
     more_work: bool = False
 
 
+@dataclass
+class _QuietHours:
+    """What one run needs to hold those outside their send window: the window, the zone of
+    recipients who have none, the provider's pace, and how many wait per opening so far."""
+
+    window: SendWindow | None
+    default_zone: tzinfo | None
+    per_second: float | None
+    held: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> _QuietHours:
+        window = send_window_of(campaign)
+        if window is None:
+            return cls(None, None, None)
+        return cls(
+            window,
+            recipients_default_zone(),
+            recipients_per_second(channel_limits(campaign.channel)),
+        )
+
+    def waiting(self, claimed: Sequence[Claimed], zones: dict[int, str]) -> dict[int, datetime]:
+        """The claimed deliveries outside their window now, and when each is due."""
+        if self.window is None:
+            return {}
+        zone_of = {c.id: zones[c.recipient_id] for c in claimed}
+        openings = zone_openings(
+            self.window, zone_of.values(), timezone.now(), default=self.default_zone
+        )
+        return spread_waits(zone_of, openings, self.per_second, self.held)
+
+
 def _render(
-    campaign: Campaign, claimed: Sequence[Claimed]
-) -> tuple[list[OutboundMessage], list[SendResult], dict[int, Content]]:
+    campaign: Campaign, claimed: Sequence[Claimed], quiet: _QuietHours
+) -> tuple[list[OutboundMessage], list[SendResult], dict[int, Content], dict[int, datetime]]:
+    """The claimed deliveries' messages and render failures, and those that must wait for their
+    window (neither rendered nor sent), read with one query of their recipients."""
     compiled = compile_template(campaign.content)
     people = {
         pk: data
         for pk, *data in Recipient.objects.filter(
             id__in={c.recipient_id for c in claimed}
-        ).values_list("id", *RECIPIENT_FIELDS, "attributes")
+        ).values_list("id", "timezone", *RECIPIENT_FIELDS, "attributes")
     }
+    waiting = quiet.waiting(claimed, {pk: data[0] for pk, data in people.items()})
     messages: list[OutboundMessage] = []
     failures: list[SendResult] = []
     contents: dict[int, Content] = {}
     for delivery in claimed:
-        *fields, attributes = people[delivery.recipient_id]
+        if delivery.id in waiting:
+            continue
+        _zone, *fields, attributes = people[delivery.recipient_id]
         context = {**(attributes or {}), **dict(zip(RECIPIENT_FIELDS, fields, strict=True))}
         try:
             content = render_for_channel(compiled, campaign.channel, context)
@@ -79,7 +123,7 @@ def _render(
             continue
         contents[delivery.id] = content
         messages.append(OutboundMessage(delivery.id, delivery.address, content))
-    return messages, failures, contents
+    return messages, failures, contents, waiting
 
 
 def campaign_send(
@@ -100,6 +144,7 @@ def campaign_send(
     claim_size = _claim_size(limits, limiter.enabled)
     after_id = 0
     next_sweep = time.monotonic()
+    quiet: _QuietHours | None = None
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
@@ -124,8 +169,18 @@ def campaign_send(
         if not claimed:
             held_for = _others_hold_for(campaign_id)
             if held_for is None:
-                report.stopped_because = "nothing is due"
-                return report
+                due_in = _next_due_in(campaign_id)
+                if (
+                    due_in is None
+                    or due_in > SOON_DUE_SECONDS
+                    or due_in >= deadline - time.monotonic()
+                ):
+                    report.stopped_because = "nothing is due"
+                    return report
+                # Due in a moment (those let out at a window's opening come due one after
+                # another at the provider's pace): wait for it rather than for the next tick.
+                time.sleep(max(0.01, due_in))
+                continue
             # Another sender holds rows that have not gone out. If it died, they come back when
             # its lease runs out, and this sender is there to send them; if it lives, it is
             # about to finish them, and this sender stops once it has.
@@ -135,7 +190,9 @@ def campaign_send(
         after_id = claimed[-1].id
         attempts = {c.id: c.attempts for c in claimed}
         recipients = {c.id: c.recipient_id for c in claimed}
-        messages, failures, contents = _render(campaign, claimed)
+        # The window is frozen at dispatch: read once a run, with the zone for those without.
+        quiet = quiet or _QuietHours.of(campaign)
+        messages, failures, contents, waiting = _render(campaign, claimed, quiet)
         if failures:
             # Render errors are the message's own fault: recorded without any request.
             report.outcomes.update(
@@ -164,13 +221,21 @@ def campaign_send(
             attempts=attempts,
             report=report,
         )
-        deliveries_release(campaign_id=campaign_id, token=token)
+        deliveries_release(campaign_id=campaign_id, token=token, waiting=waiting)
         if stop:
             report.stopped_because = stop
             return report
     report.stopped_because = "the time budget is spent"
     report.more_work = True
     return report
+
+
+def _next_due_in(campaign_id: int) -> float | None:
+    """Seconds until the campaign's next pending delivery that is not due yet comes due."""
+    first = Delivery.objects.filter(
+        campaign_id=campaign_id, status=Status.PENDING, next_attempt_at__isnull=False
+    ).aggregate(first=Min("next_attempt_at"))["first"]
+    return None if first is None else (first - timezone.now()).total_seconds()
 
 
 def _others_hold_for(campaign_id: int) -> float | None:

@@ -1,7 +1,10 @@
 """Fixtures for the tests that follow a campaign through its life (see `flows.py`)."""
 
+from datetime import datetime
+
 import pytest
 import responses
+from django.utils import timezone
 
 from tests.notifications.flows import use_test_providers
 
@@ -17,3 +20,13 @@ def mocked():
     """The providers' HTTP, answered by `responses` as each test registers."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """A function that sets the clock every `timezone.now()` reads to an instant."""
+
+    def freeze(moment: datetime) -> None:
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    return freeze

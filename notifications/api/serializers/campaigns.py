@@ -4,16 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.campaigns.services import campaign_errors
+from notifications.campaigns.windows import WEEKDAY_NAMES, days_mask, days_of
 
 from ...models import Audience, Campaign, Channel, MessageTemplate
 from .base import ReasonCodeField, ReasonField, StrictModelSerializer, StrictSerializer
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "10:00"}
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time with no zone, such as 10:00: read in each recipient's own zone."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
+class WeekdaysField(serializers.ListField):
+    """Days of the week by name (`mon` ... `sun`), stored as the models store them."""
+
+    child = serializers.ChoiceField(choices=WEEKDAY_NAMES)
+
+    def to_internal_value(self, data: Any) -> int:
+        return days_mask([WEEKDAY_NAMES.index(name) for name in super().to_internal_value(data)])
+
+    def to_representation(self, value: int) -> list[str]:
+        return [WEEKDAY_NAMES[day] for day in sorted(days_of(value))]
+
+
 class CampaignSerializer(StrictModelSerializer):
-    """A campaign; only drafts can be changed."""
+    """A campaign; only drafts can be changed, and the send window while scheduled too."""
 
     template = serializers.PrimaryKeyRelatedField(queryset=MessageTemplate.objects.all())
     audiences = serializers.PrimaryKeyRelatedField(
@@ -40,6 +64,24 @@ class CampaignSerializer(StrictModelSerializer):
         help_text="Who paused it: `staff` chose to; `breaker` and `configuration` mean the "
         "provider kept failing or refused our settings. Empty unless paused.",
     )
+    window_on = serializers.BooleanField(
+        required=False,
+        help_text="Send only inside the window (`window_start` to `window_end` on "
+        "`window_days`), in each recipient's local time. A new campaign starts with the "
+        "site's default window; it can change while the campaign is a draft or scheduled.",
+    )
+    window_start = LocalTimeField(
+        required=False, help_text="Local time the window opens, such as 10:00."
+    )
+    window_end = LocalTimeField(
+        required=False,
+        help_text="Local time it closes; earlier than `window_start` (22:00 to 06:00), the "
+        "window ends the next day, and belongs to the day it started.",
+    )
+    window_days = WeekdaysField(
+        required=False,
+        help_text='The days the window opens on, such as ["mon", "tue"]; at least one.',
+    )
 
     class Meta:
         model = Campaign
@@ -56,6 +98,10 @@ class CampaignSerializer(StrictModelSerializer):
             "scheduled_at",
             "sendios_project_id",
             "sendios_template_id",
+            "window_on",
+            "window_start",
+            "window_end",
+            "window_days",
             "content_version",
             "pause_reason",
             "pause_reason_code",

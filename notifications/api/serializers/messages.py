@@ -38,6 +38,12 @@ class MessageSerializer(StrictSerializer):
         queryset=MessageTemplate.objects.all(), required=False, allow_null=True
     )
     content = MessageContentSerializer(required=False)
+    send_window = serializers.BooleanField(
+        default=False,
+        help_text="Send only inside the site's default send window, in each recipient's local "
+        "time (their `timezone`, else the site's default zone). Off by default: a "
+        "transactional message goes out at any hour.",
+    )
 
 
 class MessageDeliverySerializer(serializers.ModelSerializer):

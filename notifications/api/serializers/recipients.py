@@ -16,6 +16,7 @@ from notifications.recipients.validators import (
     clean_addresses_free,
     clean_attributes,
     clean_phone,
+    clean_time_zone,
 )
 
 from ...models import Audience, Channel, Recipient
@@ -80,6 +81,13 @@ class AddressesField(serializers.DictField):
         return {address.channel: address.value for address in value.all()}
 
 
+def _clean_time_zone(value: str) -> str:
+    try:
+        return clean_time_zone(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(_django_errors(exc)) from None
+
+
 def _clean_phone(value: str) -> str:
     if not value:
         return ""
@@ -104,6 +112,7 @@ class RecipientSerializer(StrictModelSerializer):
             "phone",
             "first_name",
             "last_name",
+            "timezone",
             "attributes",
             "addresses",
             "opted_out_at",
@@ -114,6 +123,9 @@ class RecipientSerializer(StrictModelSerializer):
 
     def validate_phone(self, value: str) -> str:
         return _clean_phone(value)
+
+    def validate_timezone(self, value: str) -> str:
+        return _clean_time_zone(value)
 
     def validate_addresses(self, addresses: dict[str, str]) -> dict[str, str]:
         try:
@@ -140,11 +152,20 @@ class BulkRecipientItemSerializer(StrictSerializer):
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    timezone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA zone such as Europe/Moscow; send windows are in its local time.",
+    )
     addresses = AddressesField(required=False)
     attributes = AttributesField(required=False)
 
     def validate_phone(self, value: str) -> str:
         return _clean_phone(value)
+
+    def validate_timezone(self, value: str) -> str:
+        return _clean_time_zone(value)
 
 
 class BulkRecipientsSerializer(StrictSerializer):

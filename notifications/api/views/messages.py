@@ -43,6 +43,7 @@ class MessageView(ApiView):
                 external_ids=data["recipients"],
                 template=data.get("template"),
                 content=dict(data["content"]) if "content" in data else None,
+                send_window=data["send_window"],
                 user=request.user,
             )
             deliveries = message.deliveries.select_related("recipient").order_by(

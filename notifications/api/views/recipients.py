@@ -126,6 +126,7 @@ def _bulk_row(index: int, item: Any) -> RecipientRow | RejectedRow:
         phone=data.get("phone", ""),
         first_name=data.get("first_name", ""),
         last_name=data.get("last_name", ""),
+        timezone=data.get("timezone", ""),
         addresses=data.get("addresses", {}),
         attributes=data.get("attributes", {}),
     )

@@ -16,6 +16,7 @@ function startCampaignProgress() {
       status_label: data.status_label,
       headline: data.headline,
       state_text: data.state_text,
+      quiet_hours_text: data.quiet_hours_text,
       left: fmt(data.left),
       rate_per_minute: fmt(data.rate_per_minute),
       eta: data.eta || "—",
@@ -43,6 +44,8 @@ function startCampaignProgress() {
       bar.setAttribute("aria-valuenow", data.percent);
       bar.setAttribute("aria-label", data.headline);
     }
+    const quiet = document.getElementById("live-quiet-hours");
+    if (quiet) quiet.hidden = !data.quiet_hours_text;
     // What is happening: information, or an alert when someone has to act.
     const state = document.getElementById("live-state");
     if (state) {

@@ -419,3 +419,32 @@ def test_the_audience_filter_shows_a_segments_people(staff):
     )
     page = staff.get(changelist(f"?audience={segment.pk}"))
     assert [r.external_id for r in page.context["cl"].result_list] == ["c-1"]
+
+
+def test_a_time_zone_that_is_not_one_is_an_error_beside_the_field(staff):
+    response = staff.post(
+        reverse("admin:notifications_recipient_add"),
+        {
+            "external_id": "c-1",
+            "timezone": "Moscow",
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "is not a time zone" in str(response.context["adminform"].form.errors["timezone"])
+    assert not Recipient.objects.exists()
+
+
+def test_a_recipients_time_zone_is_saved_from_their_page(staff):
+    response = staff.post(
+        reverse("admin:notifications_recipient_add"),
+        {
+            "external_id": "c-1",
+            "timezone": "Australia/Lord_Howe",
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert Recipient.objects.get().timezone == "Australia/Lord_Howe"

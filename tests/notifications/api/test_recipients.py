@@ -170,3 +170,40 @@ def test_bulk_upsert_rejects_an_item_whose_attribute_is_of_the_wrong_type(api):
         {"index": 1, "external_id": "c-2", "result": "created", "reason": ""},
     ]
     assert list(Recipient.objects.values_list("external_id", flat=True)) == ["c-2"]
+
+
+def test_a_recipients_time_zone_is_stored_and_shown(api):
+    response = api.post(
+        "/api/recipients/", {"external_id": "c-1", "timezone": "Asia/Kathmandu"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["timezone"] == "Asia/Kathmandu"
+    assert Recipient.objects.get().timezone == "Asia/Kathmandu"
+
+
+def test_a_time_zone_that_is_not_one_is_400_on_its_field(api):
+    response = api.post(
+        "/api/recipients/", {"external_id": "c-1", "timezone": "Moscow"}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["timezone"]
+    assert "is not a time zone" in response.json()["timezone"][0]
+    assert not Recipient.objects.exists()
+
+
+def test_the_bulk_upsert_takes_a_time_zone_per_item(api):
+    response = api.post(
+        "/api/recipients/bulk/",
+        {
+            "recipients": [
+                {"external_id": "c-1", "timezone": "Pacific/Marquesas"},
+                {"external_id": "c-2", "timezone": "Nowhere/Land"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [result["result"] for result in results] == ["created", "rejected"]
+    assert results[1]["reason"].startswith("timezone: timezone 'Nowhere/Land' is not")
+    assert Recipient.objects.get().timezone == "Pacific/Marquesas"
