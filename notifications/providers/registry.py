@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from notifications.reasons import reason_text
+
 from .base import Provider
 from .bitrix24.provider import Bitrix24Provider
 from .exceptions import ProviderConfigurationError
@@ -57,7 +59,7 @@ def provider_status(channel: str, *, token_store: Any = None) -> tuple[bool, str
         provider.read_settings()
         provider.limits_from_settings()
     except ProviderConfigurationError as error:
-        return False, str(error)
+        return False, reason_text(str(error))
     if token_store is not None and (problem := provider.connection_problem(token_store)):
         return False, problem
     return True, ""

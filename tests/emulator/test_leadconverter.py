@@ -5,6 +5,7 @@ import pytest
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import get_provider
 from notifications.providers.values import ResultStatus
+from notifications.reasons import reason_text
 from tests.emulator.conftest import CREDENTIALS, message, provider_stats
 
 FILE = "db0227be-c7c7-484e-8fa4-de9bcfd4723f"
@@ -37,8 +38,10 @@ def test_the_same_batch_twice_is_counted_as_duplicates(emulator, pointed):
 def test_a_wrong_token_is_refused_and_our_client_asks_for_a_person(emulator, pointed, settings):
     pointed(emulator)
     settings.LEADCONVERTER_TOKEN = "not-the-token"
-    with pytest.raises(ProviderConfigurationError, match="LEADCONVERTER_TOKEN"):
+    with pytest.raises(ProviderConfigurationError) as refused:
         get_provider("leadconverter").send([message(1, "1", body="Hi")])
+    # Stored as a reason (a worker has no reader); it reads as a sentence naming the setting.
+    assert "LEADCONVERTER_TOKEN" in reason_text(str(refused.value))
     assert provider_stats(emulator, "leadconverter")["refusals"] == {"unauthorized": 1}
 
 
