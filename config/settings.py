@@ -4,6 +4,7 @@
 """
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -156,6 +157,15 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # One way to write a moment per language, on our pages and Django's alike (config/formats/).
 FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# The send window a new install starts with, in each recipient's local time ("10:00-21:00"), or
+# "off". Staff change it afterwards on the Sending rules page; this is only where it begins.
+SEND_WINDOW_DEFAULT = env.str("SEND_WINDOW_DEFAULT", default="10:00-21:00").strip()
+if SEND_WINDOW_DEFAULT != "off" and not re.fullmatch(
+    r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", SEND_WINDOW_DEFAULT
+):
+    raise ImproperlyConfigured(
+        f"SEND_WINDOW_DEFAULT must be like 10:00-21:00, or off, not {SEND_WINDOW_DEFAULT!r}."
+    )
 USE_I18N = True
 USE_TZ = True
 

@@ -10,6 +10,9 @@ import os
 # the tests start inherit this, so they don't read it either.
 os.environ["VESTNIK_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else")
+# A test that sends must not wait for the morning because the suite runs at night: the site's
+# window starts off here (and in the processes tests start); quiet hours' tests set their own.
+os.environ["SEND_WINDOW_DEFAULT"] = "off"
 
 from config.settings import *  # noqa: F403
 

@@ -7,7 +7,7 @@ zone of a recipient who has none, are read from here.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import time, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -28,11 +28,18 @@ WINDOW_FIELDS = ("window_on", "window_start", "window_end", "window_days")
 
 
 def sending_rules() -> SendingRules:
-    """The site's rules, made with the defaults the first time they are read."""
-    rules, _ = SendingRules.objects.get_or_create(
-        pk=RULES_ID, defaults={"time_zone": settings.TIME_ZONE}
-    )
+    """The site's rules, made the first time they are read: recipients in the site's zone, and
+    the window `SEND_WINDOW_DEFAULT` says ("10:00-21:00", or "off")."""
+    rules, _ = SendingRules.objects.get_or_create(pk=RULES_ID, defaults=_first_rules())
     return rules
+
+
+def _first_rules() -> dict[str, Any]:
+    first: dict[str, Any] = {"time_zone": settings.TIME_ZONE}
+    if settings.SEND_WINDOW_DEFAULT == "off":
+        return {**first, "window_on": False}
+    start, end = (time.fromisoformat(edge) for edge in settings.SEND_WINDOW_DEFAULT.split("-"))
+    return {**first, "window_on": True, "window_start": start, "window_end": end}
 
 
 def sending_rules_errors(data: dict[str, Any], rules: SendingRules) -> dict[str, list[str]]:

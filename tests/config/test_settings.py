@@ -113,3 +113,9 @@ def test_the_commands_speak_language_code(tmp_path):
 
     assert refusal("en") == "CommandError: No such file: missing.csv."
     assert refusal("ru") == "CommandError: Файл не найден: missing.csv."
+
+
+def test_a_send_window_default_that_is_not_one_is_refused():
+    result = run_settings(SECRET_KEY="x" * 50, SEND_WINDOW_DEFAULT="10-21")
+    assert result.returncode != 0
+    assert "SEND_WINDOW_DEFAULT must be like 10:00-21:00, or off, not '10-21'." in result.stderr

@@ -23,6 +23,13 @@ def mocked():
 
 
 @pytest.fixture
+def product_window(settings):
+    """The site's window as a new install starts with it (the suite starts with none, see
+    tests/settings.py)."""
+    settings.SEND_WINDOW_DEFAULT = "10:00-21:00"
+
+
+@pytest.fixture
 def frozen(monkeypatch):
     """A function that sets the clock every `timezone.now()` reads to an instant."""
 

@@ -14,7 +14,7 @@ from notifications.models import Campaign, SendingRules
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 from tests.notifications.admin.test_base import browser_form
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("product_window")]
 
 RULES_URL = reverse("admin:notifications_sendingrules_change", args=[1])
 

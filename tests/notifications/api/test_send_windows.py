@@ -10,7 +10,7 @@ from notifications.campaigns.sending_rules import sending_rules_save
 from notifications.models import Campaign
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("product_window")]
 
 
 def test_a_new_campaign_shows_the_sites_window(api):

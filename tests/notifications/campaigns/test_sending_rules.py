@@ -18,7 +18,7 @@ from notifications.errors import InvalidInput, StateConflict
 from notifications.models import Campaign, SendingRules
 from tests.factories import make_audience, make_campaign, make_recipient, make_template
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("product_window")]
 
 WEEKDAYS = days_mask({0, 1, 2, 3, 4})
 
@@ -145,3 +145,15 @@ def test_a_message_goes_out_at_any_hour_unless_it_asks_for_the_window(settings):
     asked = message_send(channel="imshop", external_ids=["c-1"], content=content, send_window=True)
     assert send_window_of(plain) is None
     assert send_window_of(asked) == send_window_of(sending_rules())
+
+
+@pytest.mark.parametrize(
+    ("default", "on", "start", "end"),
+    [("off", False, time(10), time(21)), ("08:30-22:15", True, time(8, 30), time(22, 15))],
+)
+def test_a_new_install_starts_with_the_window_the_environment_names(
+    settings, default, on, start, end
+):
+    settings.SEND_WINDOW_DEFAULT = default
+    rules = sending_rules()
+    assert (rules.window_on, rules.window_start, rules.window_end) == (on, start, end)
