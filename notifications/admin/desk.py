@@ -238,7 +238,9 @@ def _personalisation_warnings(campaign: Campaign, plan: SendPlan) -> list[str]:
             "names": names,
             "noun": provider.messages_noun,
             "requests": number_text(plan.requests),
-            "duration": duration_text(plan.eta_seconds),
+            # The requests' own time, beside the shared text's: the plan's ETA also holds
+            # the wait for quiet hours to end, the same either way.
+            "duration": duration_text(plan.limits.min_duration(plan.requests).total_seconds()),
             "shared": number_text(shared),
             "shared_duration": duration_text(plan.limits.min_duration(shared).total_seconds()),
             "fields": ", ".join(provider.content_fields),

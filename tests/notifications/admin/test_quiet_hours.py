@@ -96,3 +96,24 @@ def test_the_quiet_hours_line_reads_in_russian(held_campaign):
     with translation.override("ru"):
         text = campaign_live(held_campaign)["quiet_hours_text"]
     assert text == "Ждут окончания тихих часов: 3, с 10:00 по их местному времени"
+
+
+def test_the_personalisation_warning_counts_the_requests_time_not_the_wait(frozen, staff):
+    """The plan's ETA holds the wait for the window; what personalised texts cost does not."""
+    frozen(MOSCOW_23H)
+    people = [
+        make_recipient(first_name=name, timezone="Europe/Moscow", addresses={"imshop": n})
+        for n, name in (("1", "Anna"), ("2", "Boris"), ("3", "Vera"))
+    ]
+    campaign = make_campaign(
+        make_audience(*people),
+        channel="imshop",
+        window_on=True,
+        window_start=time(10),
+        window_end=time(21),
+        window_days=ALL_DAYS,
+    )
+    page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    html = page.content.decode()
+    assert "3 requests (under a minute) instead of 1 (under a minute)" in html
+    assert "≈ 11 h" in html  # the plan's own estimate still waits for 07:00 UTC
