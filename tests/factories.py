@@ -1,7 +1,9 @@
 """Small builders for test data: real rows in the test database, with sensible defaults."""
 
 import itertools
+from datetime import time
 
+from notifications.campaigns.windows import ALL_DAYS
 from notifications.models import (
     Address,
     Audience,
@@ -13,6 +15,15 @@ from notifications.models import (
 )
 
 _sequence = itertools.count(1)
+
+# A campaign's send window of 10:00-21:00 in each recipient's time, every day: `make_campaign(
+# ..., **DAYTIME_WINDOW)`.
+DAYTIME_WINDOW = {
+    "window_on": True,
+    "window_start": time(10),
+    "window_end": time(21),
+    "window_days": ALL_DAYS,
+}
 
 
 def make_recipient(*, addresses: dict[str, str] | None = None, **fields) -> Recipient:

@@ -1,7 +1,7 @@
 """The desk while quiet hours hold part of a campaign: the sentence, and its count equal to the
 rows its link opens."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -11,8 +11,7 @@ from notifications.admin.desk import deliveries_url
 from notifications.admin.live import campaign_live
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.campaigns.windows import ALL_DAYS
-from tests.factories import make_audience, make_campaign, make_recipient
+from tests.factories import DAYTIME_WINDOW, make_audience, make_campaign, make_recipient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
@@ -31,10 +30,7 @@ def held_campaign(frozen):
     campaign = make_campaign(
         make_audience(*recipients),
         channel="leadconverter",
-        window_on=True,
-        window_start=time(10),
-        window_end=time(21),
-        window_days=ALL_DAYS,
+        **DAYTIME_WINDOW,
     )
     campaign_dispatch(campaign_id=campaign.pk)
     campaign_materialise(campaign_id=campaign.pk)
@@ -81,10 +77,7 @@ def test_a_drafts_send_plan_shows_who_is_outside_their_window_now(frozen, staff)
             )
         ),
         channel="leadconverter",
-        window_on=True,
-        window_start=time(10),
-        window_end=time(21),
-        window_days=ALL_DAYS,
+        **DAYTIME_WINDOW,
     )
     page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
     html = page.content.decode()
@@ -108,10 +101,7 @@ def test_the_personalisation_warning_counts_the_requests_time_not_the_wait(froze
     campaign = make_campaign(
         make_audience(*people),
         channel="imshop",
-        window_on=True,
-        window_start=time(10),
-        window_end=time(21),
-        window_days=ALL_DAYS,
+        **DAYTIME_WINDOW,
     )
     page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
     html = page.content.decode()

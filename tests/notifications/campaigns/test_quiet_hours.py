@@ -11,7 +11,7 @@ from notifications.campaigns.plan import campaign_send_plan
 from notifications.campaigns.selectors import campaign_message
 from notifications.campaigns.windows import ALL_DAYS
 from notifications.models import Delivery, DeliveryEvent
-from tests.factories import make_audience, make_campaign, make_recipient
+from tests.factories import DAYTIME_WINDOW, make_audience, make_campaign, make_recipient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
@@ -130,10 +130,7 @@ def test_the_send_plan_counts_who_waits_as_dispatch_holds_them_and_waits_in_its_
     campaign = make_campaign(
         make_audience(*(person(zone, i) for i, zone in enumerate(zones))),
         channel="leadconverter",
-        window_on=True,
-        window_start=time(10),
-        window_end=time(21),
-        window_days=ALL_DAYS,
+        **DAYTIME_WINDOW,
     )
     plan = campaign_send_plan(campaign=campaign, content=campaign_message(campaign))
     assert plan.waiting.count == 3

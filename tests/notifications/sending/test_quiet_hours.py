@@ -2,7 +2,7 @@
 until it opens again, without an attempt or an event, and the campaign waits, running."""
 
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,11 +11,10 @@ from django.utils import timezone
 
 from notifications.campaigns.lifecycle import campaign_complete_if_done, campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.campaigns.windows import ALL_DAYS
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.sending import loop
 from notifications.sending.tasks import tick
-from tests.factories import make_audience, make_campaign
+from tests.factories import DAYTIME_WINDOW, make_audience, make_campaign
 from tests.notifications.flows import (
     LEADCONVERTER_SEND,
     counted_truth,
@@ -52,10 +51,7 @@ def closing_campaign(frozen, mocked, monkeypatch, settings):
     campaign = make_campaign(
         make_audience(*recipients),
         channel="leadconverter",
-        window_on=True,
-        window_start=time(10),
-        window_end=time(21),
-        window_days=ALL_DAYS,
+        **DAYTIME_WINDOW,
     )
     campaign_dispatch(campaign_id=campaign.pk)
     campaign_materialise(campaign_id=campaign.pk)
