@@ -273,6 +273,13 @@ def send_window_constraints(model: str) -> list[models.CheckConstraint]:
     ]
 
 
+class CappedAction(models.TextChoices):
+    """What becomes of a campaign's delivery to a recipient who has reached a frequency cap."""
+
+    DEFER = "defer", _("Send it later, as soon as the caps allow")
+    SKIP = "skip", _("Skip the recipient")
+
+
 class Campaign(SendWindowFields):
     """One message to one or more audiences through one channel, and its lifecycle."""
 
@@ -419,6 +426,22 @@ class Campaign(SendWindowFields):
         _("send window"),
         default=False,
         help_text=_("Send only inside the window, in each recipient's local time."),
+    )
+    # Frequency caps (`campaigns.caps`): on for every campaign unless staff who may dispatch
+    # turn them off, which its history records.
+    caps_on = models.BooleanField(
+        _("frequency caps"),
+        default=True,
+        help_text=_(
+            "Off: this campaign also sends to recipients who have reached a cap. Needs the "
+            "permission to dispatch; the campaign's history records who turned them off."
+        ),
+    )
+    capped_action = models.CharField(
+        _("when a recipient has reached a cap"),
+        max_length=8,
+        choices=CappedAction.choices,
+        default=CappedAction.DEFER,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -736,6 +759,101 @@ class SendingRules(SendWindowFields):
 
     def __str__(self) -> str:
         return gettext("Sending rules")
+
+
+class FrequencyCap(models.Model):
+    """A site policy: at most `limit` marketing messages to one recipient within a rolling
+    `period`, on one channel or on all of them together (`campaigns.caps`)."""
+
+    class Period(models.TextChoices):
+        DAY = "day", _("rolling day (24 hours)")
+        WEEK = "week", _("rolling week (7 days)")
+
+    limit = models.PositiveSmallIntegerField(
+        _("at most"), help_text=_("Marketing messages to one recipient.")
+    )
+    period = models.CharField(_("per"), max_length=8, choices=Period.choices)
+    channel = models.CharField(
+        _("channel"),
+        max_length=32,
+        choices=Channel.choices,
+        blank=True,
+        help_text=_("Empty: messages on every channel count together."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("frequency cap")
+        verbose_name_plural = _("frequency caps")
+        ordering = ["channel", "period"]
+        constraints = [
+            # Two caps on one channel and period would leave staff guessing which one holds.
+            models.UniqueConstraint(fields=["channel", "period"], name="frequency_cap_unique"),
+            models.CheckConstraint(condition=Q(limit__gte=1), name="frequency_cap_limit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        """'2 a day on Imshop push', '5 a week across all channels'."""
+        from notifications.reasons import reason_text  # the sentences live there
+
+        return reason_text(cap_reason_code(self))
+
+
+def cap_reason_code(cap: "FrequencyCap") -> str:
+    """A cap as a stored reason: it reads in the reader's language wherever it is shown."""
+    from notifications.reasons import reason_encode
+
+    return reason_encode(
+        f"cap_{cap.period}" if cap.channel else f"cap_{cap.period}_all",
+        count=cap.limit,
+        **({"channel": cap.channel} if cap.channel else {}),
+    )
+
+
+class CountedSend(models.Model):
+    """A marketing message as frequency caps count it: a delivery of a campaign (never a test
+    send or a transactional message) whose request began, written in the same transaction as
+    the start. It counts while its delivery is in flight, sent or unknown (a failed message
+    reached nobody); the tick removes rows older than the longest period."""
+
+    delivery = models.OneToOneField(
+        Delivery,
+        verbose_name=_("delivery"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # No index of its own: the one below starts with the recipient.
+    recipient = models.ForeignKey(
+        Recipient,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("counted send")
+        verbose_name_plural = _("counted sends")
+        indexes = [models.Index(fields=["recipient", "sent_at"], name="counted_send_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.channel} {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class StaffProfile(models.Model):

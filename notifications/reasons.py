@@ -67,6 +67,21 @@ SENTENCES: dict[str, Promise] = {
         "count",
     ),
     "worker_lost": _("The worker sending this stopped before the provider answered."),
+    # Frequency caps (`campaigns.caps`): a cap as staff read it, and what it did to a delivery.
+    "cap_day": ngettext_lazy(
+        "%(count)s a day on %(channel)s", "%(count)s a day on %(channel)s", "count"
+    ),
+    "cap_week": ngettext_lazy(
+        "%(count)s a week on %(channel)s", "%(count)s a week on %(channel)s", "count"
+    ),
+    "cap_day_all": ngettext_lazy(
+        "%(count)s a day across all channels", "%(count)s a day across all channels", "count"
+    ),
+    "cap_week_all": ngettext_lazy(
+        "%(count)s a week across all channels", "%(count)s a week across all channels", "count"
+    ),
+    "capped_skipped": _("Skipped by the frequency cap: %(cap)s."),
+    "capped_deferred": _("Deferred by the frequency cap: %(cap)s."),
     # Why the shared limiter holds a provider (`RateLimitState.hold_reason`).
     "provider_asked_to_wait": _("provider asked to wait"),
     # Outbound webhooks: why an endpoint is off (`Endpoint.disabled_reason`), and what became

@@ -16,6 +16,7 @@ from notifications.errors import InvalidInput
 from notifications.models import (
     Address,
     AudienceMember,
+    CountedSend,
     Delivery,
     DeliveryEvent,
     Recipient,
@@ -72,6 +73,8 @@ def recipient_delete(*, recipient: Recipient) -> None:
         _lock(Delivery.objects.filter(recipient=recipient).order_by("id"))
         _lock(Recipient.objects.filter(pk=recipient.pk))
         DeliveryEvent.objects.filter(delivery__recipient=recipient).update(delivery=None)
+        # What the frequency caps counted of theirs goes first: it points at the deliveries.
+        CountedSend.objects.filter(recipient=recipient).delete()
         # The deltas come from what this statement deleted: a separate SELECT (Django's
         # collector makes one) misses a delivery materialised between the two.
         quote = connection.ops.quote_name

@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import Case, DateTimeField, F, TextField, Value, When
 from django.utils import timezone
 
 from ..db.bulk import db_timestamp
@@ -241,11 +241,13 @@ def deliveries_release(
     token: uuid.UUID,
     started_too: bool = False,
     waiting: Mapping[int, datetime] | None = None,
+    reasons: Mapping[int, str] | None = None,
 ) -> int:
     """Give back this claim's deliveries whose request has not begun; they become pending.
 
-    `waiting`: ids outside their recipient's send window, with when each is due again (quiet
-    hours: not an attempt, no event); set in the same statement.
+    `waiting`: ids that may not go yet, with when each is due again (quiet hours, a frequency
+    cap: not an attempt, no event), and `reasons`, what some of those rows say meanwhile; set
+    in the same statement.
 
     With `started_too`, also those whose request the provider refused as a whole before it
     did anything (bad credentials, a repeat that must not go): that request does not count as
@@ -262,7 +264,7 @@ def deliveries_release(
         "updated_at": now,
     }
     held = Delivery.objects.filter(claim_token=token, status=Status.SENDING)
-    until = back
+    until = dict(back)
     if waiting:
         whens = [When(pk=pk, then=Value(due)) for pk, due in waiting.items()]
         until = {
@@ -271,6 +273,9 @@ def deliveries_release(
                 *whens, default=F("next_attempt_at"), output_field=DateTimeField()
             ),
         }
+    if reasons:
+        notes = [When(pk=pk, then=Value(reason)) for pk, reason in reasons.items()]
+        until["error"] = Case(*notes, default=F("error"), output_field=TextField())
     with transaction.atomic():
         begun_target = Status.PENDING
         if started_too:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
+from notifications.campaigns.caps import CapCheck, deliveries_start_capped
 from notifications.campaigns.lifecycle import campaign_pause
 from notifications.campaigns.plan import channel_limits
 from notifications.campaigns.quiet_hours import recipients_per_second, spread_waits, zone_openings
@@ -34,13 +35,13 @@ from notifications.providers.values import (
 )
 from notifications.reasons import reason_encode
 
-from ..models import Campaign, Delivery, ProviderQuota, Recipient
+from ..models import Campaign, CappedAction, Delivery, ProviderQuota, Recipient
 from ..providers.base import Provider
 from .breaker import breaker_trips, last_error
 from .claims import Claimed, deliveries_claim, deliveries_release, deliveries_start
 from .leases import Lease, deliveries_expire_leases
 from .limiter import Limiter, get_limiter
-from .outcomes import deliveries_record
+from .outcomes import deliveries_record, deliveries_skip
 from .permits import REPEAT_MAX_WAIT_SECONDS, repeat_permit, turn
 
 Status = Delivery.Status
@@ -49,6 +50,8 @@ MAX_CLAIM = 1000
 CLAIM_HORIZON_SECONDS = 10
 # A delivery due within this many seconds is waited for; one due later is left to the tick.
 SOON_DUE_SECONDS = CLAIM_HORIZON_SECONDS
+# A run reads its campaign's frequency caps with its first claim, as it reads its window.
+_UNREAD = object()
 
 
 @dataclass
@@ -145,6 +148,7 @@ def campaign_send(
     after_id = 0
     next_sweep = time.monotonic()
     quiet: _QuietHours | None = None
+    caps: CapCheck | object | None = _UNREAD
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
@@ -192,6 +196,8 @@ def campaign_send(
         recipients = {c.id: c.recipient_id for c in claimed}
         # The window is frozen at dispatch: read once a run, with the zone for those without.
         quiet = quiet or _QuietHours.of(campaign)
+        if caps is _UNREAD:
+            caps = CapCheck.of(campaign)
         messages, failures, contents, waiting = _render(campaign, claimed, quiet)
         if failures:
             # Render errors are the message's own fault: recorded without any request.
@@ -206,8 +212,11 @@ def campaign_send(
                     content_version=campaign.content_version,
                 )
             )
+        capped = _Capped()
         stop = _send_groups(
             campaign=campaign,
+            caps=caps,
+            capped=capped,
             provider=provider,
             limiter=limiter,
             key=key,
@@ -221,13 +230,74 @@ def campaign_send(
             attempts=attempts,
             report=report,
         )
-        deliveries_release(campaign_id=campaign_id, token=token, waiting=waiting)
+        deliveries_release(
+            campaign_id=campaign_id,
+            token=token,
+            waiting={**waiting, **capped.due},
+            reasons=capped.reasons,
+        )
         if stop:
             report.stopped_because = stop
             return report
     report.stopped_because = "the time budget is spent"
     report.more_work = True
     return report
+
+
+@dataclass
+class _Capped:
+    """The deliveries of one claim a frequency cap defers: when each is due, and what it says."""
+
+    due: dict[int, datetime] = field(default_factory=dict)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+
+def _start(
+    *,
+    campaign: Campaign,
+    caps: CapCheck | None,
+    capped: _Capped,
+    token: uuid.UUID,
+    ids: list[int],
+    calls: int,
+    recipients: dict[int, int],
+    attempts: dict[int, int],
+    report: SendReport,
+) -> set[int]:
+    """Begin the request for `ids`: the ids that may go. Those a frequency cap holds back are
+    deferred with the claim's release or skipped now, as the campaign says."""
+    if caps is None:
+        return deliveries_start(
+            campaign_id=campaign.pk,
+            token=token,
+            ids=ids,
+            calls=calls,
+            content_version=campaign.content_version,
+        )
+    started, held = deliveries_start_capped(
+        check=caps,
+        campaign_id=campaign.pk,
+        token=token,
+        ids=ids,
+        recipients=recipients,
+        calls=calls,
+        content_version=campaign.content_version,
+    )
+    if held and caps.action == CappedAction.SKIP:
+        report.outcomes.update(
+            deliveries_skip(
+                campaign_id=campaign.pk,
+                token=token,
+                reasons={pk: caps.reason(verdict) for pk, verdict in held.items()},
+                recipients=recipients,
+                attempts=attempts,
+            )
+        )
+    elif held:
+        for pk, verdict in held.items():
+            capped.due[pk] = verdict.allowed_at
+            capped.reasons[pk] = caps.reason(verdict)
+    return started
 
 
 def _next_due_in(campaign_id: int) -> float | None:
@@ -257,6 +327,8 @@ def _claim_size(limits, limited: bool) -> int:
 def _send_groups(
     *,
     campaign: Campaign,
+    caps: CapCheck | None,
+    capped: _Capped,
     provider: Provider,
     limiter: Limiter,
     key: str,
@@ -289,12 +361,16 @@ def _send_groups(
                 report.more_work = True
                 return stop
             # Until a repeat renews them, the rows must outlast the calls before it.
-            started = deliveries_start(
-                campaign_id=campaign.pk,
+            started = _start(
+                campaign=campaign,
+                caps=caps,
+                capped=capped,
                 token=token,
                 ids=[m.delivery_id for m in group],
                 calls=max(1, calls - 1),
-                content_version=campaign.content_version,
+                recipients=recipients,
+                attempts=attempts,
+                report=report,
             )
             if not started:
                 continue

@@ -10,7 +10,7 @@ import logging
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -127,10 +127,64 @@ def deliveries_record(
                     next_attempt_at=later,
                 )
             )
+    return _store(
+        campaign_id=campaign_id,
+        token=token,
+        rows=rows,
+        contents=contents,
+        responses=responses,
+        recipients=recipients,
+        attempts=attempts,
+        content_version=content_version,
+        now=now,
+    )
+
+
+def deliveries_skip(
+    *,
+    campaign_id: int,
+    token: uuid.UUID,
+    reasons: Mapping[int, str],
+    recipients: dict[int, int],
+    attempts: dict[int, int],
+) -> Counter:
+    """Skip this claim's deliveries in `reasons` (id -> why) without any request: `skipped`,
+    with the reason on the row and in its history."""
+    rows = [
+        StatusChange(pk, Status.SKIPPED, DeliveryEvent.Type.SKIPPED, reason)
+        for pk, reason in sorted(reasons.items())
+    ]
+    return _store(
+        campaign_id=campaign_id,
+        token=token,
+        rows=rows,
+        contents={},
+        responses={},
+        recipients=recipients,
+        attempts=attempts,
+        content_version=None,
+        now=timezone.now(),
+    )
+
+
+def _store(
+    *,
+    campaign_id: int,
+    token: uuid.UUID,
+    rows: Sequence[StatusChange],
+    contents: dict[int, Content],
+    responses: dict[int, Any],
+    recipients: dict[int, int],
+    attempts: dict[int, int],
+    content_version: int | None,
+    now: datetime,
+) -> Counter:
+    """Store the `rows` on deliveries still carrying this claim, with their counters and
+    events, in one transaction; returns how many reached each status."""
     # Many rows share one content (an unpersonalised message) and one response (a whole
     # request's answer): each is turned into JSON once.
     content_json = _json_once(
-        (contents[r.delivery_id] for r in results if r.delivery_id in contents), Content.as_dict
+        (contents[r.delivery_id] for r in rows if r.delivery_id in contents), Content.as_dict
     )
     response_json = _json_once(responses.values())
     stamp = db_timestamp(now)
@@ -159,7 +213,9 @@ def deliveries_record(
                         content_json[id(contents[row.delivery_id])]
                         if row.delivery_id in contents
                         else None,
-                        response_json[id(responses[row.delivery_id])],
+                        response_json[id(responses[row.delivery_id])]
+                        if row.delivery_id in responses
+                        else None,
                         db_timestamp(row.next_attempt_at) if row.next_attempt_at else None,
                         stamp if row.status == Status.SENT else None,
                         max(0, attempts.get(row.delivery_id, 0) - row.attempts_back),

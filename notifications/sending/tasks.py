@@ -18,6 +18,7 @@ from django_q.models import Schedule
 
 from notifications.api.idempotency import idempotency_records_purge
 from notifications.audiences.services import audience_size_count
+from notifications.campaigns.caps import counted_sends_purge
 from notifications.campaigns.lifecycle import (
     campaign_complete_if_done,
     campaign_pause,
@@ -160,6 +161,7 @@ def tick() -> dict:
         "segments_counted": segments_recount(now=now),
         "drafts_counted": drafts_recount(now=now),
         "exports": export_jobs_tidy(now=now),
+        "counted_sends_purged": counted_sends_purge(now=now),
     }
 
 
