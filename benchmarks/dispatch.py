@@ -8,10 +8,12 @@ texts) to the same emulator, from as many processes, with no database. The emula
 process of its own and counts what it accepted, so each row also says whether anything was
 lost or sent twice.
 
-With a send window (`WINDOW_PROVIDERS`): the same campaign with quiet hours on, its recipients
-in five zones (one of them none, the site's), every one inside the window, so the rows measure
-what checking costs (materialisation's zones, the sender's check of every claim) against the
-row without it; the target is 1.3 times the time without.
+With the sending rules on (`WINDOW_PROVIDERS`): the same campaign with quiet hours and frequency
+caps on, its recipients in five zones (one of them none, the site's), every one inside the window
+and under every cap, so the rows measure what checking costs (materialisation's zones, the
+sender's check of every claim, and at every request's start the recipients' locks and the count
+of what each was sent) against the row without them; the target is 1.3 times the time without.
+(Without them, a marketing campaign's messages are still counted for the caps to come.)
 
 Child roles (`python -m benchmarks.dispatch ROLE ...`) do the work in their own processes.
 """
@@ -66,7 +68,9 @@ PROVIDERS: dict[str, dict[str, Any]] = {
 WORKERS = (1, 2)
 # Recipient i's zone: ZONES[i % 5] ("" is the site's default zone).
 ZONES = ("Europe/Moscow", "Asia/Vladivostok", "Asia/Kathmandu", "America/New_York", "")
-# Measured again with a send window that is open in every zone (all day but a minute).
+# Measured again with a send window that is open in every zone (all day but a minute) and caps
+# nobody reaches: (limit, period, channel or "" for all).
+BENCH_CAPS = ((10, "day", "leadconverter"), (20, "week", ""))
 WINDOW_PROVIDERS = ("leadconverter",)
 WINDOW_TARGET = 1.3
 AUDIENCES = {"everyone": 1.0, "a tenth": 0.1}
@@ -99,14 +103,14 @@ def run(*, smoke: bool) -> list[Row]:
                         rows.append(row)
                         if provider in WINDOW_PROVIDERS:
                             windowed = _measure(
-                                database, env, emulator, provider, workers, count, window=True
+                                database, env, emulator, provider, workers, count, rules=True
                             )
                             rows.append(_against(windowed, row))
     return rows
 
 
 def _against(windowed: Row, without: Row) -> Row:
-    """The windowed row, with its time as a multiple of the same row's without a window."""
+    """The row with the rules on, its time as a multiple of the same row's without them."""
     if windowed.error or without.error or not windowed.value or not without.value:
         return windowed
     times = without.value / windowed.value
@@ -115,7 +119,7 @@ def _against(windowed: Row, without: Row) -> Row:
         ratio=times,
         target=f"<= {WINDOW_TARGET}x the time without",
         met=times <= WINDOW_TARGET,
-        extra=f"{windowed.extra}; {times:.2f}x the time without a window",
+        extra=f"{windowed.extra}; {times:.2f}x the time without them",
     )
 
 
@@ -127,15 +131,15 @@ def _measure(
     workers: int,
     count: int,
     *,
-    window: bool = False,
+    rules: bool = False,
 ) -> Row:
     count = max(1, int(count * PROVIDERS[provider].get("share", 1.0)))
     case = f"{provider}, {workers} process{'es' if workers > 1 else ''}, {count:,} recipients"
-    if window:
-        case += ", send window on"
+    if rules:
+        case += ", send window and frequency caps on"
     try:
         bare = _bare_loop(env, emulator, provider, workers, count)
-        flags = ["--window"] if window else []
+        flags = ["--rules"] if rules else []
         campaign = _child(database, env, "campaign", "--channel", provider, *flags)["campaign"]
         emulator.reset()
         children = [_start(env, "materialise", "--campaign", str(campaign))]
@@ -379,14 +383,16 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
     from notifications.models import (
         Audience,
         Campaign,
+        CountedSend,
         Delivery,
         DeliveryCounter,
         DeliveryEvent,
+        FrequencyCap,
         MessageTemplate,
     )
 
     with connection.cursor() as cursor:
-        for model in (DeliveryEvent, DeliveryCounter, Delivery):
+        for model in (CountedSend, DeliveryEvent, DeliveryCounter, Delivery):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -395,9 +401,13 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
     template = MessageTemplate.objects.create(name=f"{args.channel} {time.time()}", **fields)
     window = (
         {"window_on": True, "window_start": dtime(0), "window_end": dtime(23, 59)}
-        if args.window
+        if args.rules
         else {}
     )
+    FrequencyCap.objects.all().delete()
+    if args.rules:
+        for limit, period, channel in BENCH_CAPS:
+            FrequencyCap.objects.create(limit=limit, period=period, channel=channel)
     campaign = Campaign.objects.create(
         name=template.name, channel=args.channel, template=template, **window
     )
@@ -524,7 +534,9 @@ def main(argv: list[str] | None = None) -> None:
     campaign = roles.add_parser("campaign")
     campaign.add_argument("--channel", choices=PROVIDERS, required=True)
     campaign.add_argument("--all", action="store_true", help="to everyone, whatever the share")
-    campaign.add_argument("--window", action="store_true", help="with a send window, open now")
+    campaign.add_argument(
+        "--rules", action="store_true", help="with a send window open now and caps not reached"
+    )
     for role in ("materialise", "send", "statuses"):
         roles.add_parser(role).add_argument("--campaign", type=int, required=True)
     bare = roles.add_parser("bare")
