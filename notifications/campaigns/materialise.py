@@ -17,9 +17,11 @@ from notifications.campaigns.quiet_hours import recipients_per_second, spread_of
 from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
 from notifications.campaigns.sms import sms_events_link_pending
 from notifications.db.bulk import db_timestamp, db_value, sql_plus_seconds
+from notifications.db.statistics import statistics_refresh
 from notifications.models import (
     Address,
     Audience,
+    AudienceMember,
     Campaign,
     Delivery,
     DeliveryEvent,
@@ -43,6 +45,8 @@ def campaign_materialise(*, campaign_id: int, chunk: int = 50_000) -> dict[str, 
         # A second run (a re-delivered task, or the tick's) must not rebuild the counters
         # under senders that are already adding to them.
         return counters_read(campaign_id=campaign_id)
+    # An import just before the dispatch leaves the planner blind to the audience's size.
+    statistics_refresh([Recipient, Address, AudienceMember])
     people = Recipient.objects.filter(audiences_q(campaign.audiences.all()))
     bounds = people.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is not None:
