@@ -329,13 +329,17 @@ class SendPlan:
     capped_skipped: bool = False
 
     @property
+    def skipped_by_caps(self) -> int:
+        return self.capped.count if self.capped_skipped else 0
+
+    @property
     def reachable(self) -> int:
-        skipped_by_caps = self.capped.count if self.capped_skipped else 0
-        return self.people - self.excluded - self.opted_out - self.no_address - skipped_by_caps
+        return self.people - self.skipped - self.skipped_by_caps
 
     @property
     def skipped(self) -> int:
-        return self.people - self.reachable
+        """Those the audience itself skips: excluded, opted out, no address."""
+        return self.excluded + self.opted_out + self.no_address
 
 
 def campaign_send_plan(
