@@ -98,7 +98,7 @@ def test_the_dispatch_confirmation_says_who_a_cap_holds(at_the_cap, staff):
     url = reverse("admin:notifications_campaign_transition", args=[skipping.pk, "dispatch"])
     response = staff.get(url)
     assert response.context["plan_holds"] == ["At a frequency cap now: 2, skipped."]
-    assert "'%s' to 1 recipient" % skipping.name in response.context["question"]
+    assert f"'{skipping.name}' to 1 recipient" in response.context["question"]
 
 
 def test_a_campaign_with_caps_off_says_so(at_the_cap, staff):
