@@ -26,7 +26,7 @@ from notifications.errors import REFUSALS
 from ..formats import number_text
 from ..models import Campaign, Delivery, Recipient
 from .base import refusal_on_form
-from .desk import plan_sentence
+from .desk import plan_holds, plan_sentence
 from .transitions import TRANSITIONS, TransitionForm, _offered
 
 
@@ -252,6 +252,7 @@ def transition_view(model_admin, request: HttpRequest, pk: int, action: str) -> 
         "blocks": blocks,
         "question": "" if blocks else transition.question(campaign),
         "plan_sentence": plan_sentence(plan) if plan else "",
+        "plan_holds": plan_holds(campaign, plan) if plan else [],
         "notes": []
         if blocks
         else transition_notes(campaign, action, reachable=plan.reachable if plan else None),

@@ -39,7 +39,7 @@ from notifications.providers.registry import provider_class
 
 from ..formats import number_text
 from ..models import Campaign
-from .base import age_text
+from .base import age_text, moment_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
 from .follow_up import follow_up_url
 from .live import (
@@ -69,6 +69,37 @@ def plan_sentence(plan: SendPlan) -> str:
         )
         return sentence % names
     return gettext("%(messages)s at %(rate)s %(duration)s") % names
+
+
+def plan_holds(campaign: Campaign, plan: SendPlan) -> list[str]:
+    """Who the plan's reachable are held back by, as sentences for the dispatch confirmation:
+    those outside their send window now, and those at a frequency cap (deferred until, or
+    skipped), or that the campaign's caps are off."""
+    holds = []
+    if plan.waiting.count:
+        holds.append(
+            gettext("Outside their send window now: %(count)s; the first window opens %(moment)s.")
+            % {
+                "count": number_text(plan.waiting.count),
+                "moment": moment_text(plan.waiting.first_opening),
+            }
+        )
+    if not campaign.caps_on:
+        holds.append(gettext("Frequency caps are off for this campaign."))
+    elif plan.capped.count and plan.capped_skipped:
+        holds.append(
+            gettext("At a frequency cap now: %(count)s, skipped.")
+            % {"count": number_text(plan.capped.count)}
+        )
+    elif plan.capped.count:
+        holds.append(
+            gettext("At a frequency cap now: %(count)s, deferred until %(moment)s at the latest.")
+            % {
+                "count": number_text(plan.capped.count),
+                "moment": moment_text(plan.capped.last_allowed),
+            }
+        )
+    return holds
 
 
 PREVIEW_RECIPIENTS = 3
@@ -292,6 +323,8 @@ def campaign_desk(campaign: Campaign) -> dict:
     report = campaign_report(campaign_id=campaign.pk)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
     desk["quiet_hours_url"] = deliveries_url(campaign.pk, stage="quiet_hours")
+    desk["capped_url"] = deliveries_url(campaign.pk, stage="capped")
+    desk["capped_skipped_url"] = deliveries_url(campaign.pk, stage="capped_skipped")
     desk["funnel"] = _funnel(campaign, live, report)
     progress = {**live["counts"], "total": live["total"]}
     desk["follow_ups"] = follow_up_links(campaign, progress)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audiences_q
+from notifications.campaigns.caps import CAPPED_DEFERRED, CAPPED_SKIPPED
 from notifications.campaigns.plan import campaign_recipients_left
 from notifications.campaigns.quiet_hours import recipients_outside_window
 from notifications.campaigns.report import NO_LINK
@@ -126,7 +127,8 @@ class ReachFilter(admin.SimpleListFilter):
 
 class DeliveryStageFilter(admin.SimpleListFilter):
     """Deliveries not finished yet, by where they stand: waiting for a turn (pending, or claimed
-    by a worker whose request has not begun) or being sent (the request has begun)."""
+    by a worker whose request has not begun) or being sent (the request has begun); and those
+    quiet hours or a frequency cap hold back (a cap's skipped ones too, finished as they are)."""
 
     title = _("stage")
     parameter_name = "stage"
@@ -149,14 +151,22 @@ class DeliveryStageFilter(admin.SimpleListFilter):
     # Left to send, with the recipient outside the campaign's send window now: the rows the
     # desk counts as waiting for quiet hours to end. Needs the list filtered to one campaign.
     QUIET_HOURS = "quiet_hours"
+    # Held back by a frequency cap, as their rows say: the rows the desk and the stats count.
+    CAPPED = {
+        "capped": (_("Deferred by frequency caps"), CAPPED_DEFERRED),
+        "capped_skipped": (_("Skipped by frequency caps"), CAPPED_SKIPPED),
+    }
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         stages = [(value, label) for value, (label, _) in self.STAGES.items()]
-        return [*stages, (self.QUIET_HOURS, _("Waiting for quiet hours to end"))]
+        capped = [(value, label) for value, (label, _) in self.CAPPED.items()]
+        return [*stages, (self.QUIET_HOURS, _("Waiting for quiet hours to end")), *capped]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == self.QUIET_HOURS:
             return queryset.filter(self._quiet_hours(request))
+        if self.value() in self.CAPPED:
+            return queryset.filter(self.CAPPED[self.value()][1])
         if self.value() not in self.STAGES:
             return queryset
         return queryset.filter(self.STAGES[self.value()][1])

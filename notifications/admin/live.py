@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
+from notifications.campaigns.caps import CappedDeliveries, campaign_capped_deliveries
 from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
 from notifications.campaigns.quiet_hours import NOBODY_WAITS, Waiting
 from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
@@ -237,6 +238,24 @@ def quiet_hours_text(campaign: Campaign, waiting: Waiting) -> str:
     }
 
 
+def capped_texts(capped: CappedDeliveries) -> tuple[str, str]:
+    """'Deferred by frequency caps: 1,204, until 8 Dec, 12:00 at the latest' (in the staff
+    member's zone) and 'Skipped by frequency caps: 12'; each '' when there are none."""
+    deferred = skipped = ""
+    if capped.deferred:
+        deferred = gettext(
+            "Deferred by frequency caps: %(count)s, until %(moment)s at the latest"
+        ) % {
+            "count": number_text(capped.deferred),
+            "moment": local_time_text(capped.deferred_until),
+        }
+    if capped.skipped:
+        skipped = gettext("Skipped by frequency caps: %(count)s") % {
+            "count": number_text(capped.skipped)
+        }
+    return deferred, skipped
+
+
 def _time_left(
     campaign: Campaign, progress: dict[str, int], activity: Activity
 ) -> tuple[dict, Waiting]:
@@ -295,6 +314,9 @@ def campaign_live(campaign: Campaign) -> dict:
         text = ""
     counts = {status: progress[status] for status in Delivery.Status.values}
     counts.update(in_flight=in_flight, waiting=left - in_flight)
+    capped = campaign_capped_deliveries(campaign_id=campaign.pk)
+    capped_text, capped_skipped_text = capped_texts(capped)
+    counts.update(capped_deferred=capped.deferred, capped_skipped=capped.skipped)
     return {
         "status": campaign.status,
         "status_label": campaign.get_status_display(),
@@ -318,5 +340,7 @@ def campaign_live(campaign: Campaign) -> dict:
         },
         **eta,
         "quiet_hours_text": quiet_hours_text(campaign, waiting),
+        "capped_text": capped_text,
+        "capped_skipped_text": capped_skipped_text,
         "pause_reason": reason_text(campaign.pause_reason) if campaign.status == "paused" else "",
     }

@@ -16,6 +16,12 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from notifications.campaigns.caps import (
+    NOBODY_CAPPED,
+    CapForecast,
+    campaign_capped_deliveries,
+    recipients_capped,
+)
 from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_counts
 from notifications.campaigns.quiet_hours import (
     NOBODY_WAITS,
@@ -31,7 +37,7 @@ from notifications.campaigns.selectors import (
     campaign_resolved_since,
 )
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
-from notifications.models import Campaign, Delivery, Recipient
+from notifications.models import Campaign, CappedAction, Delivery, Recipient
 from notifications.providers.exceptions import ProviderError
 from notifications.providers.limits import Limits
 from notifications.providers.registry import (
@@ -215,12 +221,14 @@ PACE_MIN_SECONDS = 5
 class TimeLeft:
     """How long a campaign still takes, and on what: "limit" (the send plan's estimate),
     "pace" (`per_minute`, measured over the last minute), or "" (nothing left or known); and
-    who of what is left waits for their send window (`waiting`), whose wait it includes."""
+    who of what is left waits for their send window (`waiting`), and until when the last of
+    those a frequency cap defers waits (`capped_until`): it includes both waits."""
 
     seconds: float | None
     basis: str = ""
     per_minute: float = 0.0
     waiting: Waiting = NOBODY_WAITS
+    capped_until: datetime | None = None
 
 
 def campaign_time_left_estimate(
@@ -231,7 +239,8 @@ def campaign_time_left_estimate(
     An ended campaign has none left (0). Otherwise the send plan's estimate (`send_eta_seconds`,
     None when the limits are unknown), unless the pace since its first answer of the last minute
     (measured over `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. Before its
-    deliveries exist, what is left is its audience.
+    deliveries exist, what is left is its audience, and those a frequency cap holds now wait
+    for it (`recipients_capped`) or are not sent; after, the deliveries a cap deferred wait.
     """
     if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
         return TimeLeft(0.0)
@@ -240,6 +249,15 @@ def campaign_time_left_estimate(
     if campaign.materialised_at is None:
         # As last counted (minutes old at most): counting takes a second at a million.
         left = campaign_people_counts(campaign=campaign).reachable
+    capped_until = None
+    if campaign.materialised_at is None:
+        capped = recipients_capped(campaign_recipients_left(campaign), campaign, now)
+        if campaign.capped_action == CappedAction.SKIP:
+            left -= capped.count
+        else:
+            capped_until = capped.last_allowed
+    else:
+        capped_until = campaign_capped_deliveries(campaign_id=campaign.pk).deferred_until
     if not left:
         return TimeLeft(0.0)
     waiting = NOBODY_WAITS
@@ -257,6 +275,9 @@ def campaign_time_left_estimate(
         # The last to wait for their window go out after it opens, however fast the rest go.
         per_second = recipients_per_second(channel_limits(campaign.channel))
         at_limit = max(at_limit, waiting_seconds(waiting, per_second, now))
+    if at_limit is not None and capped_until is not None:
+        # Nor do those a cap defers go before it allows them.
+        at_limit = max(at_limit, (capped_until - now).total_seconds())
     if campaign.status == Campaign.Status.RUNNING and campaign.started_at:
         since = max(campaign.started_at, now - timedelta(seconds=RATE_WINDOW_SECONDS))
         resolved, first = campaign_resolved_since(campaign_id=campaign.pk, since=since)
@@ -264,8 +285,9 @@ def campaign_time_left_estimate(
         if seconds >= PACE_MIN_SECONDS:
             paced = left * seconds / resolved
             if at_limit is None or at_limit < paced * SLOWER_THAN_LIMIT:
-                return TimeLeft(paced, "pace", resolved * 60 / seconds, waiting)
-    return TimeLeft(at_limit, "limit" if at_limit is not None else "", waiting=waiting)
+                return TimeLeft(paced, "pace", resolved * 60 / seconds, waiting, capped_until)
+    basis = "limit" if at_limit is not None else ""
+    return TimeLeft(at_limit, basis, waiting=waiting, capped_until=capped_until)
 
 
 def campaign_time_left(*, campaign: Campaign, progress: Mapping[str, int]) -> float | None:
@@ -300,14 +322,24 @@ class SendPlan:
     # The reachable outside their send window now, and when the first of them opens; the
     # ETA includes their wait.
     waiting: Waiting = NOBODY_WAITS
+    # The reachable a frequency cap holds now (none when the campaign's caps are off or no
+    # policy applies), and whether they are skipped (not reached) or deferred (the ETA
+    # includes their wait).
+    capped: CapForecast = NOBODY_CAPPED
+    capped_skipped: bool = False
+
+    @property
+    def skipped_by_caps(self) -> int:
+        return self.capped.count if self.capped_skipped else 0
 
     @property
     def reachable(self) -> int:
-        return self.people - self.excluded - self.opted_out - self.no_address
+        return self.people - self.skipped - self.skipped_by_caps
 
     @property
     def skipped(self) -> int:
-        return self.people - self.reachable
+        """Those the audience itself skips: excluded, opted out, no address."""
+        return self.excluded + self.opted_out + self.no_address
 
 
 def campaign_send_plan(
@@ -320,12 +352,17 @@ def campaign_send_plan(
 
     The people counts are the kept ones when no older than `max_age`, else counted now
     (`campaign_people_counts`); the request estimate reads a bounded sample of the reachable
-    (`requests_needed`), so a page with a million people stays fast.
+    (`requests_needed`), so a page with a million people stays fast. Those a frequency cap
+    holds now (`recipients_capped`) are deferred, and the ETA includes their wait, or skipped
+    and not counted as reachable, as the campaign says.
     """
     counts = campaign_people_counts(campaign=campaign, max_age=max_age)
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)
-    reachable = counts.reachable
+    now = timezone.now()
+    capped = recipients_capped(campaign_recipients_left(campaign), campaign, now)
+    capped_skipped = campaign.capped_action == CappedAction.SKIP
+    reachable = max(0, counts.reachable - capped.count) if capped_skipped else counts.reachable
     per_request, requests, shared, eta = 1, reachable, reachable, None
     personalised_by: tuple[str, ...] = ()
     if limits is not None:
@@ -346,10 +383,12 @@ def campaign_send_plan(
             )
         eta = limits.min_duration(requests).total_seconds() if requests else 0.0
     waiting = recipients_outside_window(
-        campaign=campaign, recipients=campaign_recipients_left(campaign)
+        campaign=campaign, recipients=campaign_recipients_left(campaign), now=now
     )
     if eta is not None and waiting.count:
-        eta = max(eta, waiting_seconds(waiting, recipients_per_second(limits), timezone.now()))
+        eta = max(eta, waiting_seconds(waiting, recipients_per_second(limits), now))
+    if eta is not None and capped.count and not capped_skipped:
+        eta = max(eta, (capped.last_allowed - now).total_seconds())
     return SendPlan(
         channel=campaign.channel,
         people=counts.people,
@@ -366,6 +405,8 @@ def campaign_send_plan(
         configured=configured,
         not_configured_reason=reason,
         waiting=waiting,
+        capped=capped,
+        capped_skipped=capped_skipped,
     )
 
 

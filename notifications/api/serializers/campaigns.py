@@ -178,6 +178,12 @@ class CampaignStatsSerializer(serializers.Serializer):
     sms = SmsStatsSerializer()
     progress = serializers.FloatField()
     eta_seconds = serializers.FloatField(allow_null=True)
+    capped_deferred = serializers.IntegerField(
+        help_text="Deliveries pending now because a frequency cap deferred them."
+    )
+    capped_skipped = serializers.IntegerField(
+        help_text="Deliveries skipped because their recipient had reached a frequency cap."
+    )
 
 
 class RateSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from notifications.campaigns.caps import campaign_capped_deliveries
 from notifications.campaigns.lifecycle import (
     campaign_cancel,
     campaign_dispatch,
@@ -153,10 +154,12 @@ class CampaignViewSet(
     @extend_schema(responses=CampaignStatsSerializer)
     @action(detail=True, methods=["get"])
     def stats(self, request: Request, pk: str) -> Response:
-        """Deliveries by status, SMS sent/lost/clicked, the fraction done, and the least time
-        the rest takes within the provider's limits (`eta_seconds`, null if unknown)."""
+        """Deliveries by status, SMS sent/lost/clicked, the fraction done, the least time
+        the rest takes within the provider's limits (`eta_seconds`, null if unknown), and the
+        deliveries frequency caps hold back now or skipped."""
         campaign = self.get_object()
         counts = campaign_progress(campaign_id=campaign.pk)
+        capped = campaign_capped_deliveries(campaign_id=campaign.pk)
         sms = campaign_sms_stats(campaign_id=campaign.pk)
         eta = campaign_time_left(campaign=campaign, progress=counts)
         return Response(
@@ -173,6 +176,8 @@ class CampaignViewSet(
                 },
                 "progress": counts["done"] / counts["total"] if counts["total"] else 0.0,
                 "eta_seconds": eta,
+                "capped_deferred": capped.deferred,
+                "capped_skipped": capped.skipped,
             }
         )
 

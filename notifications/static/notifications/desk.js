@@ -17,6 +17,8 @@ function startCampaignProgress() {
       headline: data.headline,
       state_text: data.state_text,
       quiet_hours_text: data.quiet_hours_text,
+      capped_text: data.capped_text,
+      capped_skipped_text: data.capped_skipped_text,
       left: fmt(data.left),
       rate_per_minute: fmt(data.rate_per_minute),
       eta: data.eta || "—",
@@ -46,6 +48,10 @@ function startCampaignProgress() {
     }
     const quiet = document.getElementById("live-quiet-hours");
     if (quiet) quiet.hidden = !data.quiet_hours_text;
+    const capped = document.getElementById("live-capped");
+    if (capped) capped.hidden = !data.capped_text;
+    const cappedSkipped = document.getElementById("live-capped-skipped");
+    if (cappedSkipped) cappedSkipped.hidden = !data.capped_skipped_text;
     // What is happening: information, or an alert when someone has to act.
     const state = document.getElementById("live-state");
     if (state) {

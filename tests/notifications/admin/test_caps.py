@@ -1,0 +1,109 @@
+"""Frequency caps on the campaign's pages: the draft's plan and the dispatch confirmation say
+who is at a cap; a sending campaign's desk says how many a cap deferred (until when) or
+skipped, each count the rows its link opens."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from notifications.admin.desk import deliveries_url
+from notifications.admin.live import campaign_live
+from notifications.models import Campaign, Delivery, FrequencyCap
+from tests.factories import make_audience, make_campaign
+from tests.notifications.flows import LEADCONVERTER_SEND, dispatched, people, send_all
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
+
+NOON = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def at_the_cap(frozen, mocked):
+    """A cap of 1 a day; Ann and Bob were sent a message at noon, Cid nothing. Now 13:00."""
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    FrequencyCap.objects.create(limit=1, period="day")
+    ann, bob, cid = people(3)
+    frozen(NOON)
+    send_all(dispatched("leadconverter", [ann, bob]))
+    frozen(NOON + timedelta(hours=1))
+    return ann, bob, cid
+
+
+def sent(recipients, **fields) -> Campaign:
+    campaign = dispatched("leadconverter", recipients)
+    Campaign.objects.filter(pk=campaign.pk).update(**fields)
+    send_all(campaign)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def opened(staff, url: str) -> list[Delivery]:
+    response = staff.get(url)
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+def test_the_desk_says_how_many_a_cap_deferred_and_until_when_at_the_latest(at_the_cap):
+    live = campaign_live(sent(at_the_cap))
+    # In the staff member's zone (the site's, UTC here): noon tomorrow.
+    assert live["capped_text"] == "Deferred by frequency caps: 2, until 8 Dec, 09:00 at the latest"
+    assert live["capped_skipped_text"] == ""
+    assert live["counts"]["capped_deferred"] == 2
+
+
+def test_the_deferred_count_is_the_rows_its_link_opens(at_the_cap, staff):
+    campaign = sent(at_the_cap)
+    rows = opened(staff, deliveries_url(campaign.pk, stage="capped"))
+    assert len(rows) == campaign_live(campaign)["counts"]["capped_deferred"] == 2
+    assert {row.recipient for row in rows} == set(at_the_cap[:2])
+    assert {row.status for row in rows} == {"pending"}
+
+
+def test_the_skipped_count_is_the_rows_its_link_opens(at_the_cap, staff):
+    campaign = sent(at_the_cap, capped_action="skip")
+    live = campaign_live(campaign)
+    assert live["capped_skipped_text"] == "Skipped by frequency caps: 2"
+    assert live["capped_text"] == ""
+    rows = opened(staff, deliveries_url(campaign.pk, stage="capped_skipped"))
+    assert len(rows) == live["counts"]["capped_skipped"] == 2
+    assert {row.status for row in rows} == {"skipped"}
+
+
+def test_the_desk_links_both_lines_to_their_rows(at_the_cap, staff):
+    campaign = sent(at_the_cap)
+    page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    html = page.content.decode()
+    assert "Deferred by frequency caps: 2" in html
+    assert deliveries_url(campaign.pk, stage="capped").replace("&", "&amp;") in html
+
+
+def test_the_drafts_plan_counts_those_at_a_cap(at_the_cap, staff):
+    campaign = make_campaign(make_audience(*at_the_cap), channel="leadconverter")
+    page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    plan = page.context["desk"]["plan"]
+    assert (plan.capped.count, plan.reachable) == (2, 3)
+    assert "At a frequency cap now: deferred" in page.content.decode()
+
+
+def test_the_dispatch_confirmation_says_who_a_cap_holds(at_the_cap, staff):
+    deferring = make_campaign(make_audience(*at_the_cap), channel="leadconverter")
+    url = reverse("admin:notifications_campaign_transition", args=[deferring.pk, "dispatch"])
+    assert staff.get(url).context["plan_holds"] == [
+        "At a frequency cap now: 2, deferred until 8 Dec, 09:00 (in 23 h) at the latest."
+    ]
+    skipping = make_campaign(
+        make_audience(*at_the_cap), channel="leadconverter", capped_action="skip"
+    )
+    url = reverse("admin:notifications_campaign_transition", args=[skipping.pk, "dispatch"])
+    response = staff.get(url)
+    assert response.context["plan_holds"] == ["At a frequency cap now: 2, skipped."]
+    assert f"'{skipping.name}' to 1 recipient" in response.context["question"]
+
+
+def test_a_campaign_with_caps_off_says_so(at_the_cap, staff):
+    campaign = make_campaign(make_audience(*at_the_cap), channel="leadconverter", caps_on=False)
+    url = reverse("admin:notifications_campaign_transition", args=[campaign.pk, "dispatch"])
+    assert staff.get(url).context["plan_holds"] == ["Frequency caps are off for this campaign."]
+    page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    assert "Frequency caps are off for this campaign" in page.content.decode()
