@@ -333,8 +333,14 @@ class SendPlan:
         return self.capped.count if self.capped_skipped else 0
 
     @property
+    def reachable_people(self) -> int:
+        """Those the audience reaches (the recipient list it links to counts them)."""
+        return self.people - self.skipped
+
+    @property
     def reachable(self) -> int:
-        return self.people - self.skipped - self.skipped_by_caps
+        """Those a message goes to: the audience's reachable but those a cap skips."""
+        return self.reachable_people - self.skipped_by_caps
 
     @property
     def skipped(self) -> int:

@@ -107,3 +107,18 @@ def test_a_campaign_with_caps_off_says_so(at_the_cap, staff):
     assert staff.get(url).context["plan_holds"] == ["Frequency caps are off for this campaign."]
     page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
     assert "Frequency caps are off for this campaign" in page.content.decode()
+
+
+def test_a_plan_that_skips_the_capped_still_counts_its_reachable_as_the_link_opens(
+    at_the_cap, staff
+):
+    campaign = make_campaign(
+        make_audience(*at_the_cap), channel="leadconverter", capped_action="skip"
+    )
+    page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
+    desk = page.context["desk"]
+    # Three reachable (the link's list), two of them skipped by the cap: one message.
+    assert (desk["plan"].reachable_people, desk["plan"].reachable) == (3, 1)
+    listed = staff.get(desk["links"]["reachable"])
+    assert listed.context["cl"].result_count == 3
+    assert "1 LeadConverter message" in page.content.decode()
