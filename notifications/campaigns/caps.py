@@ -283,7 +283,20 @@ def recipients_capped(
     """
     if not counts_against_caps(campaign) or not campaign.caps_on:
         return NOBODY_CAPPED
-    caps = caps_for(campaign.channel)
+    return recipients_at_caps(recipients, campaign.channel, now)
+
+
+def capped_of(campaign: Campaign, forecast: CapForecast) -> CapForecast:
+    """`forecast` (`recipients_at_caps`, kept with a draft's people counts) as it applies to
+    `campaign`: nobody when its messages are not capped."""
+    if not counts_against_caps(campaign) or not campaign.caps_on:
+        return NOBODY_CAPPED
+    return forecast
+
+
+def recipients_at_caps(recipients: QuerySet[Recipient], channel: str, now: datetime) -> CapForecast:
+    """`recipients_capped` for a marketing message on `channel` with its caps on."""
+    caps = caps_for(channel)
     if not caps:
         return NOBODY_CAPPED
     allowed: dict[int, datetime] = {}

@@ -12,9 +12,16 @@ from django.db.models import Count, FilteredRelation, Q
 from django.utils import timezone
 
 from notifications.audiences.query import audiences_q
+from notifications.campaigns.caps import (
+    NOBODY_CAPPED,
+    CapForecast,
+    counts_against_caps,
+    recipients_at_caps,
+)
 from notifications.campaigns.selectors import campaign_people
 from notifications.models import Campaign, Recipient
 from notifications.providers.registry import provider_class
+from notifications.recipients.selectors import reachable_recipients
 
 # How old a draft's kept people counts may be before a page that shows them counts again.
 PEOPLE_COUNT_MAX_AGE = timedelta(minutes=5)
@@ -35,6 +42,9 @@ class PeopleCounts:
     opted_out: int
     no_address: int
     counted_at: datetime
+    # Who of the reachable a frequency cap held when counted, were the campaign's caps on
+    # (`caps.capped_of` applies its own setting): counting them takes as long as the rest.
+    at_caps: CapForecast = NOBODY_CAPPED
 
     @property
     def reachable(self) -> int:
@@ -78,6 +88,7 @@ def campaign_people_count(*, campaign: Campaign) -> PeopleCounts:
         "excluded": counts["excluded"],
         "opted_out": counts["opted_out"],
         "no_address": no_address,
+        "at_caps": _forecast_kept(campaign, now),
     }
     Campaign.objects.filter(pk=campaign.pk).update(people_counts=kept_counts, people_counted_at=now)
     campaign.people_counts, campaign.people_counted_at = kept_counts, now
@@ -102,10 +113,35 @@ def campaign_people_counts(
 
 def _people_counts(campaign: Campaign) -> PeopleCounts:
     kept = campaign.people_counts
+    at_caps = kept.get("at_caps") or {}
     return PeopleCounts(
         people=kept["people"],
         excluded=kept["excluded"],
         opted_out=kept["opted_out"],
         no_address=kept["no_address"],
         counted_at=campaign.people_counted_at,
+        at_caps=CapForecast(
+            at_caps.get("count", 0),
+            at_caps.get("policies", 0),
+            *(
+                datetime.fromisoformat(at_caps[edge]) if at_caps.get(edge) else None
+                for edge in ("first_allowed", "last_allowed")
+            ),
+        ),
     )
+
+
+def _forecast_kept(campaign: Campaign, now: datetime) -> dict:
+    """Who of a marketing campaign's reachable is at a cap now, as the kept counts hold it."""
+    if not counts_against_caps(campaign):
+        return {}
+    reachable = reachable_recipients(
+        campaign_people(campaign), campaign.channel, excluded=campaign.excluded_audiences.all()
+    )
+    forecast = recipients_at_caps(reachable, campaign.channel, now)
+    return {
+        "count": forecast.count,
+        "policies": forecast.policies,
+        "first_allowed": forecast.first_allowed and forecast.first_allowed.isoformat(),
+        "last_allowed": forecast.last_allowed and forecast.last_allowed.isoformat(),
+    }

@@ -20,7 +20,7 @@ from notifications.campaigns.caps import (
     NOBODY_CAPPED,
     CapForecast,
     campaign_capped_deliveries,
-    recipients_capped,
+    capped_of,
 )
 from notifications.campaigns.people import PEOPLE_COUNT_MAX_AGE, campaign_people_counts
 from notifications.campaigns.quiet_hours import (
@@ -246,12 +246,12 @@ def campaign_time_left_estimate(
         return TimeLeft(0.0)
     now = now or timezone.now()
     left = progress["pending"] + progress["sending"]
-    if campaign.materialised_at is None:
-        # As last counted (minutes old at most): counting takes a second at a million.
-        left = campaign_people_counts(campaign=campaign).reachable
     capped_until = None
     if campaign.materialised_at is None:
-        capped = recipients_capped(campaign_recipients_left(campaign), campaign, now)
+        # As last counted (minutes old at most): counting takes a second at a million.
+        counts = campaign_people_counts(campaign=campaign)
+        left = counts.reachable
+        capped = capped_of(campaign, counts.at_caps)
         if campaign.capped_action == CappedAction.SKIP:
             left -= capped.count
         else:
@@ -366,7 +366,7 @@ def campaign_send_plan(
     configured, reason = channel_status(campaign.channel)
     limits = channel_limits(campaign.channel)
     now = timezone.now()
-    capped = recipients_capped(campaign_recipients_left(campaign), campaign, now)
+    capped = capped_of(campaign, counts.at_caps)
     capped_skipped = campaign.capped_action == CappedAction.SKIP
     reachable = max(0, counts.reachable - capped.count) if capped_skipped else counts.reachable
     per_request, requests, shared, eta = 1, reachable, reachable, None
