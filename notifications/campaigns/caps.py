@@ -15,9 +15,10 @@ A capped delivery is deferred (pending, `next_attempt_at` at the earliest moment
 allows it, not an attempt) or skipped, as its campaign says (`Campaign.capped_action`).
 
 What the pages show: before dispatch, who of the reachable a cap holds now
-(`recipients_capped`, for the send plan and its estimate); once sent, the deliveries whose
-row says a cap deferred or skipped them (`campaign_capped_deliveries`, `CAPPED_DEFERRED`,
-`CAPPED_SKIPPED`), for the desk, the delivery list's filters and the stats.
+(`recipients_capped`, kept with a draft's people counts for the send plan and its estimate);
+once sent, the deliveries whose row says a cap deferred or skipped them
+(`campaign_capped_deliveries`, `CAPPED_DEFERRED`, `CAPPED_SKIPPED`), for the desk, the
+delivery list's filters and the stats.
 """
 
 from __future__ import annotations

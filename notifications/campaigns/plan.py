@@ -240,7 +240,8 @@ def campaign_time_left_estimate(
     None when the limits are unknown), unless the pace since its first answer of the last minute
     (measured over `PACE_MIN_SECONDS` at least) is clearly slower: then that pace. Before its
     deliveries exist, what is left is its audience, and those a frequency cap holds now wait
-    for it (`recipients_capped`) or are not sent; after, the deliveries a cap deferred wait.
+    for it (as counted with its people, `PeopleCounts.at_caps`) or are not sent; after, the
+    deliveries a cap deferred wait.
     """
     if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
         return TimeLeft(0.0)
@@ -359,8 +360,8 @@ def campaign_send_plan(
     The people counts are the kept ones when no older than `max_age`, else counted now
     (`campaign_people_counts`); the request estimate reads a bounded sample of the reachable
     (`requests_needed`), so a page with a million people stays fast. Those a frequency cap
-    holds now (`recipients_capped`) are deferred, and the ETA includes their wait, or skipped
-    and not counted as reachable, as the campaign says.
+    holds (counted with the people, `PeopleCounts.at_caps`) are deferred, and the ETA includes
+    their wait, or skipped and not counted as reachable, as the campaign says.
     """
     counts = campaign_people_counts(campaign=campaign, max_age=max_age)
     configured, reason = channel_status(campaign.channel)
