@@ -62,16 +62,17 @@ def recipient_delete(*, recipient: Recipient) -> None:
     """Forget a recipient; their deliveries go with them, events stay unlinked.
 
     The campaigns' counters lose exactly the deliveries deleted, in the same transaction. Locks
-    come in the workers' order: the deliveries first (in id order), then the recipient. A worker
-    recording one of them either commits first (its new status is the one taken off, and the
-    events it wrote are unlinked with the others) or finds the row gone and records nothing.
+    come in the senders' order: the recipient first (a sender counting frequency caps locks its
+    recipients, then their deliveries), then the deliveries in id order. A worker recording one
+    of them either commits first (its new status is the one taken off, and the events it wrote
+    are unlinked with the others) or finds the row gone and records nothing.
     Once the recipient is locked no new delivery of theirs can commit (its foreign key check
     waits on the lock), so one materialised meanwhile is either deleted and counted below or
     refused.
     """
     with transaction.atomic():
-        _lock(Delivery.objects.filter(recipient=recipient).order_by("id"))
         _lock(Recipient.objects.filter(pk=recipient.pk))
+        _lock(Delivery.objects.filter(recipient=recipient).order_by("id"))
         DeliveryEvent.objects.filter(delivery__recipient=recipient).update(delivery=None)
         # What the frequency caps counted of theirs goes first: it points at the deliveries.
         CountedSend.objects.filter(recipient=recipient).delete()

@@ -141,11 +141,17 @@ def _import_chunk(
     rows: list[RecipientRow], audience: Audience | None, report: ImportReport
 ) -> None:
     # Person data per external_id, as (phone, first_name, last_name, timezone, attributes).
+    # Locked here, in id order, the order senders lock recipients in to count their frequency
+    # caps (`campaigns.caps`): the upsert below, in the file's order, would otherwise take
+    # them in an order that can deadlock with a sender.
     existing = {
         external_id: tuple(data)
         for external_id, *data in Recipient.objects.filter(
             external_id__in=[row.external_id for row in rows]
-        ).values_list("external_id", "phone", "first_name", "last_name", "timezone", "attributes")
+        )
+        .select_for_update(no_key=True)
+        .order_by("pk")
+        .values_list("external_id", "phone", "first_name", "last_name", "timezone", "attributes")
     }
     stored_addresses: dict[str, dict[str, str]] = {}
     for external_id, channel, value in Address.objects.filter(
