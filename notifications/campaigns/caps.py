@@ -7,6 +7,10 @@ while its delivery is in flight, sent or unknown; a failed or retried message re
 Test sends and transactional messages neither count nor are capped. A campaign with caps off
 (`Campaign.caps_on`) is not held back, but what it sends counts against the others.
 
+Only a channel some active policy covers is counted: without policies a message costs nothing
+more. A policy made or turned on counts what went out before it from the deliveries
+(`counted_sends_backfill`), so "5 a week" made on Friday counts the whole week.
+
 Exact under concurrency: the start locks its recipients' rows (PostgreSQL; SQLite's one writer
 holds the whole transaction) before counting, so two senders racing for one recipient never
 both pass a cap of 1: the second counts the first's message once the first commits.
@@ -134,8 +138,9 @@ def sends_counted(
 
 @dataclass
 class CapCheck:
-    """What one send run needs to start its requests under the caps: the campaign's channel,
-    the policies it respects (none when its caps are off), and what it does to those capped."""
+    """What a sender needs to start a claim's requests under the caps: the campaign's channel,
+    the policies it respects (none when its caps are off: its messages are only counted), and
+    what it does to those capped."""
 
     channel: str
     caps: tuple[Cap, ...]
@@ -143,12 +148,15 @@ class CapCheck:
 
     @classmethod
     def of(cls, campaign: Campaign) -> CapCheck | None:
-        """None for a campaign whose messages do not count (a test send, a transactional
-        message): its requests start as they always did."""
+        """None when nothing is counted: a test send, a transactional message, or a channel no
+        active policy covers (a policy made later counts what went before it from the
+        deliveries, `counted_sends_backfill`). Its requests start as they always did."""
         if not counts_against_caps(campaign):
             return None
-        caps = caps_for(campaign.channel) if campaign.caps_on else ()
-        return cls(campaign.channel, caps, campaign.capped_action)
+        caps = caps_for(campaign.channel)
+        if not caps:
+            return None
+        return cls(campaign.channel, caps if campaign.caps_on else (), campaign.capped_action)
 
     def reason(self, capped: Capped) -> str:
         """What a capped delivery's row says: deferred or skipped, by which cap."""
@@ -232,6 +240,50 @@ def sends_count(
             f"VALUES {values} ON CONFLICT (delivery_id) DO UPDATE SET sent_at = excluded.sent_at",
             params,
         )
+
+
+def counted_sends_backfill(*, channel: str = "", now: datetime | None = None) -> int:
+    """Count what marketing campaigns on `channel` (every channel: "") sent within the longest
+    period before their messages were counted, for a policy just made or turned on: a cap of 5
+    a week made on Friday counts the week's messages. Reads the deliveries of the campaigns
+    that may have sent since (not finished before it), through their (campaign, status) index;
+    rows already counted stay. Returns how many it added."""
+    since = (now or timezone.now()) - LONGEST_PERIOD
+    campaigns = Campaign.objects.filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gt=since),
+        kind=Campaign.Kind.CAMPAIGN,
+        started_at__isnull=False,
+    )
+    if channel:
+        campaigns = campaigns.filter(channel=channel)
+    quote = connection.ops.quote_name
+    delivery = quote(Delivery._meta.db_table)
+    campaign = quote(Campaign._meta.db_table)
+    table = quote(CountedSend._meta.db_table)
+    added = 0
+    with connection.cursor() as cursor:
+        for campaign_id in campaigns.values_list("pk", flat=True):
+            cursor.execute(
+                f"INSERT INTO {table} (delivery_id, recipient_id, channel, sent_at) "  # noqa: S608
+                "SELECT d.id, d.recipient_id, c.channel, at FROM ("
+                "SELECT id, recipient_id, campaign_id, CASE status WHEN %s THEN sent_at "
+                "WHEN %s THEN request_started_at ELSE updated_at END AS at "
+                f"FROM {delivery} WHERE campaign_id = %s AND (status IN (%s, %s) "
+                "OR (status = %s AND request_started_at IS NOT NULL))) d "
+                f"JOIN {campaign} c ON c.id = d.campaign_id WHERE at > %s "
+                "ON CONFLICT (delivery_id) DO NOTHING",
+                [
+                    Status.SENT,
+                    Status.SENDING,
+                    campaign_id,
+                    Status.SENT,
+                    Status.UNKNOWN,
+                    Status.SENDING,
+                    db_timestamp(since),
+                ],
+            )
+            added += cursor.rowcount
+    return added
 
 
 def counted_sends_purge(

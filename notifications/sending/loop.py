@@ -50,8 +50,6 @@ MAX_CLAIM = 1000
 CLAIM_HORIZON_SECONDS = 10
 # A delivery due within this many seconds is waited for; one due later is left to the tick.
 SOON_DUE_SECONDS = CLAIM_HORIZON_SECONDS
-# A run reads its campaign's frequency caps with its first claim, as it reads its window.
-_UNREAD = object()
 
 
 @dataclass
@@ -148,7 +146,6 @@ def campaign_send(
     after_id = 0
     next_sweep = time.monotonic()
     quiet: _QuietHours | None = None
-    caps: CapCheck | object | None = _UNREAD
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
@@ -196,8 +193,8 @@ def campaign_send(
         recipients = {c.id: c.recipient_id for c in claimed}
         # The window is frozen at dispatch: read once a run, with the zone for those without.
         quiet = quiet or _QuietHours.of(campaign)
-        if caps is _UNREAD:
-            caps = CapCheck.of(campaign)
+        # Read with every claim: a policy made meanwhile counts this run's next messages.
+        caps = CapCheck.of(campaign)
         messages, failures, contents, waiting = _render(campaign, claimed, quiet)
         if failures:
             # Render errors are the message's own fault: recorded without any request.

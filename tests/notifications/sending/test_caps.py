@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.campaigns.caps import counted_sends_purge
+from notifications.campaigns.caps import counted_sends_backfill, counted_sends_purge
 from notifications.campaigns.direct import campaign_send_test, message_send
 from notifications.models import Campaign, CountedSend, Delivery, DeliveryEvent, FrequencyCap
 from notifications.reasons import reason_code, reason_text
@@ -179,6 +179,7 @@ def test_a_failed_message_does_not_count(frozen, mocked):
 
 def test_counted_sends_older_than_a_week_are_purged(frozen, provider_ok):
     frozen(NOON)
+    cap(10, "week")
     (ann,) = people(1)
     sent_campaign([ann])
     frozen(NOON + timedelta(days=6))
@@ -189,6 +190,7 @@ def test_counted_sends_older_than_a_week_are_purged(frozen, provider_ok):
 
 def test_the_tick_purges_counted_sends_older_than_a_week(frozen, provider_ok):
     frozen(NOON)
+    cap(10, "week")
     (ann,) = people(1)
     sent_campaign([ann])
     frozen(NOON + timedelta(days=6))
@@ -200,8 +202,42 @@ def test_the_tick_purges_counted_sends_older_than_a_week(frozen, provider_ok):
 
 def test_a_recipient_with_counted_sends_can_be_deleted(frozen, provider_ok):
     frozen(NOON)
+    cap(10, "week")
     (ann,) = people(1)
     sent_campaign([ann])
     recipient_delete(recipient=ann)
     assert not CountedSend.objects.exists()
     assert not Delivery.objects.exists()
+
+
+def test_without_a_policy_nothing_is_counted(frozen, provider_ok):
+    frozen(NOON)
+    cap(1, "day", channel="imshop")
+    (ann,) = people(1)
+    sent_campaign([ann])
+    # No policy covers LeadConverter: its messages cost no count.
+    assert not CountedSend.objects.exists()
+
+
+def test_a_policy_made_later_counts_what_went_before_it(frozen, provider_ok):
+    frozen(NOON)
+    ann, bob = people(2)
+    sent_campaign([ann])
+    frozen(NOON + timedelta(hours=2))
+    policy = cap(1, "day")
+    assert counted_sends_backfill(now=NOON + timedelta(hours=2)) == 1
+    # Counted once only, however often it is asked.
+    assert counted_sends_backfill(now=NOON + timedelta(hours=2)) == 0
+    second = sent_campaign([ann, bob])
+    assert statuses(second) == {"sent": 1, "pending": 1}
+    assert Delivery.objects.get(campaign=second, status="pending").recipient == ann
+    assert policy.describe() == "1 a day across all channels"
+
+
+def test_a_backfill_leaves_out_what_is_older_than_a_week_and_other_channels(frozen, provider_ok):
+    frozen(NOON)
+    (ann,) = people(1)
+    sent_campaign([ann])
+    assert counted_sends_backfill(channel="imshop", now=NOON) == 0
+    assert counted_sends_backfill(now=NOON + timedelta(days=7, seconds=1)) == 0
+    assert counted_sends_backfill(channel="leadconverter", now=NOON) == 1
