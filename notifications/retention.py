@@ -43,11 +43,11 @@ FINISHED = (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
 UNITS = ("minute", "hour", "day")
 
 
-def retention_purge(*, now: datetime, budget_seconds: float = BUDGET_SECONDS) -> dict[str, int]:
+def retention_purge(*, now: datetime) -> dict[str, int]:
     """Remove a batch of each kind in turn, round after round, until nothing is due or the
     budget is spent (a round takes a batch of each kind, so it may overrun by that much); how
     many campaigns were summarised and rows removed, by kind."""
-    deadline = time.monotonic() + budget_seconds
+    deadline = time.monotonic() + BUDGET_SECONDS
     steps: dict[str, Callable[[datetime], int]] = {
         "campaigns_summarised": _summarise_next,
         "campaign_events": _campaign_events_batch,
