@@ -142,6 +142,7 @@ def _campaign_rows_batch(
         **{f"{flag}__isnull": True},
         campaign__finished_at__lt=cutoff,
     ).order_by("campaign__finished_at", "campaign_id")
+    # A few at a time: each one found empty is flagged and not looked at again.
     for campaign_id in due.values_list("campaign_id", flat=True)[:10]:
         ids = list(
             model.objects.filter(rows, campaign_id=campaign_id).values_list("pk", flat=True)[
