@@ -137,6 +137,27 @@ EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
 EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=10)
 EXPORT_TIMEOUT_SECONDS = env.int("EXPORT_TIMEOUT_SECONDS", default=1800)
 
+
+def keep_days(name: str, default: int) -> int | None:
+    """Days a kind of row is kept (`notifications.campaigns.retention`): None, for ever, when
+    the variable is 0 or empty; a sentence naming it when it is anything but a whole number."""
+    text = env.str(name, default=str(default)).strip() or "0"
+    if not text.isdigit():
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of days (0 or empty: keep for ever), not {text!r}."
+        )
+    return int(text) or None
+
+
+# Retention: a finished campaign's deliveries and events are removed this many days after it
+# finished (its numbers are kept in a summary first), events of no campaign and the SMS webhook
+# inbox by their own age, and django-q2's finished tasks by when they stopped: its `save_limit`
+# above caps the successes it keeps, but it keeps every failure for ever.
+DELIVERIES_KEEP_DAYS = keep_days("DELIVERIES_KEEP_DAYS", 180)
+EVENTS_KEEP_DAYS = keep_days("EVENTS_KEEP_DAYS", 180)
+WEBHOOK_INBOX_KEEP_DAYS = keep_days("WEBHOOK_INBOX_KEEP_DAYS", 30)
+TASKS_KEEP_DAYS = keep_days("TASKS_KEEP_DAYS", 7)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -410,6 +410,14 @@ class Campaign(SendWindowFields):
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Set with its `CampaignSummary`, in one transaction, before retention removes the first
+    # of its deliveries and events: from then on its pages read the summary, not the rows.
+    details_removed_at = models.DateTimeField(
+        _("details removed at"),
+        null=True,
+        blank=True,
+        help_text=_("When its deliveries and events began to be removed; its numbers are kept."),
+    )
     # A draft's send plan as last counted (`campaigns.people.campaign_people_count`): counting a
     # million people on every view of a page took over a second; pages show the count's age.
     people_counts = models.JSONField(
@@ -465,6 +473,43 @@ class Campaign(SendWindowFields):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CampaignSummary(models.Model):
+    """What a campaign's pages and the API read from its deliveries and events, kept when
+    retention removes those rows (`campaigns.retention`); `campaigns.kept` decides which is
+    read. Delivery counts need no copy: `DeliveryCounter` is apart from the rows.
+
+    `sms` holds the SMS funnel's counts (sent, lost, clicked); `links` each link's
+    [link, clickers, clicks]; `timeline` per bucket unit (the campaign's own and the coarser
+    ones) a list of [bucket start, event type, count].
+    """
+
+    campaign = models.OneToOneField(
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="summary",
+    )
+    sms = models.JSONField(_("SMS"))
+    links = models.JSONField(_("clicks by link"))
+    capped_skipped = models.BigIntegerField(_("skipped by frequency caps"))
+    timeline = models.JSONField(_("timeline"))
+    kept_days = models.PositiveIntegerField(
+        _("kept days"), help_text=_("Days after it finished that its details were kept.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set when none of the kind is left, so the tick stops looking for them.
+    deliveries_removed_at = models.DateTimeField(_("deliveries removed at"), null=True, blank=True)
+    events_removed_at = models.DateTimeField(_("events removed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign summary")
+        verbose_name_plural = _("campaign summaries")
+
+    def __str__(self) -> str:
+        return str(self.campaign_id)
 
 
 class CampaignContent(models.Model):
@@ -688,6 +733,13 @@ class DeliveryEvent(models.Model):
                 fields=["sendios_project_id", "sendios_template_id"],
                 condition=Q(campaign__isnull=True, sendios_project_id__isnull=False),
                 name="event_unlinked_campaign",
+            ),
+            # Retention removes events of no campaign by their age (`notifications.retention`);
+            # every other event has a campaign, so the index stays small.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(campaign__isnull=True),
+                name="event_unlinked_age",
             ),
         ]
 

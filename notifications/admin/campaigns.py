@@ -256,6 +256,8 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             deliveries = getattr(obj, "desk_deliveries", None)
             if deliveries is None:
                 return "—"
+            if obj.details_removed_at is not None:  # the rows it counted are gone
+                return number_text(deliveries)
             return format_html(
                 '<a href="{}">{}</a>', deliveries_url(obj.pk), number_text(deliveries)
             )
@@ -286,6 +288,8 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             return "—"
         count = progress[status]
         css = f"count {status}" if count else "count zero"
+        if obj.details_removed_at is not None:
+            return format_html('<span class="{}">{}</span>', css, number_text(count))
         return format_html(
             '<a class="{}" href="{}">{}</a>',
             css,
@@ -310,6 +314,8 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         clicks = getattr(obj, "desk_clicks", None)
         if clicks is None:
             return "—"
+        if obj.details_removed_at is not None:
+            return number_text(clicks)
         # Each SMS clicked once, as counted: a link to the click events would list repeats.
         return format_html(
             '<a href="{}">{}</a>', events_url(obj.pk, sms="clicked"), number_text(clicks)

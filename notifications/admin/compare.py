@@ -144,7 +144,7 @@ def _table(compared: list[ComparedCampaign]) -> list[dict]:
             cells.append(
                 {
                     "count": metric.count(report),
-                    "url": _metric_url(metric, campaign.id),
+                    "url": None if campaign.details_removed else _metric_url(metric, campaign.id),
                     "rate": share_text(rate, RATE_LABELS[metric.rate]) if rate else "",
                 }
             )
@@ -179,7 +179,7 @@ def compare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
                     "name": c.name,
                     "css": series_css(i),
                     "count": timeline.totals[c.id],
-                    "url": events_url(c.id, "sent"),
+                    "url": None if c.details_removed else events_url(c.id, "sent"),
                 }
                 for i, c in enumerate(compared)
                 if c.id in timeline.series

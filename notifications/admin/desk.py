@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.follow_up import Outcome
+from notifications.campaigns.kept import campaign_kept
 from notifications.campaigns.plan import (
     SendPlan,
     campaign_missing_variables,
@@ -39,7 +40,7 @@ from notifications.providers.registry import provider_class
 
 from ..formats import number_text
 from ..models import Campaign
-from .base import age_text, moment_text
+from .base import age_text, local_time_text, moment_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
 from .follow_up import follow_up_url
 from .live import (
@@ -321,27 +322,47 @@ def campaign_desk(campaign: Campaign) -> dict:
         finished=campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED),
     )
     report = campaign_report(campaign_id=campaign.pk)
+    # Once retention removed the rows, each number is shown without the list it would open:
+    # that list would no longer hold what the number counts.
+    removed = campaign.details_removed_at is not None
+    if removed:
+        desk["details_removed"] = details_removed_sentence(campaign)
     desk["left_url"] = deliveries_url(campaign.pk, stage="left")
     desk["quiet_hours_url"] = deliveries_url(campaign.pk, stage="quiet_hours")
     desk["capped_url"] = deliveries_url(campaign.pk, stage="capped")
     desk["capped_skipped_url"] = deliveries_url(campaign.pk, stage="capped_skipped")
     desk["funnel"] = _funnel(campaign, live, report)
     progress = {**live["counts"], "total": live["total"]}
-    desk["follow_ups"] = follow_up_links(campaign, progress)
+    # A follow-up audience is made of the campaign's deliveries: none are left to make it of.
+    desk["follow_ups"] = [] if removed else follow_up_links(campaign, progress)
     if campaign.sendios_project_id is not None or report.sms.sent:
         desk["sms_funnel"] = _sms_funnel(campaign, report)
     desk["link_clicks"] = [
         {
             "label": row.label,
             "clickers": row.clickers,
-            "clickers_url": events_url(campaign.pk, clickers_of=row.link),
+            "clickers_url": None if removed else events_url(campaign.pk, clickers_of=row.link),
             "clicks": row.clicks,
-            "clicks_url": events_url(campaign.pk, "sms_click", link=row.link),
+            "clicks_url": None if removed else events_url(campaign.pk, "sms_click", link=row.link),
         }
         for row in report.links
     ]
     desk.update(timeline_section(campaign))
     return desk
+
+
+def details_removed_sentence(campaign: Campaign) -> str:
+    """'Details removed after 180 days, on 4 Jun, 03:00: the numbers are kept, the lists of
+    deliveries and events they counted are not.'"""
+    kept = campaign_kept(campaign_id=campaign.pk)
+    days = kept.kept_days if kept else 0
+    return ngettext(
+        "Details removed after %(days)s day, on %(date)s: the numbers are kept, the lists of "
+        "deliveries and events they counted are not.",
+        "Details removed after %(days)s days, on %(date)s: the numbers are kept, the lists of "
+        "deliveries and events they counted are not.",
+        days,
+    ) % {"days": number_text(days), "date": local_time_text(campaign.details_removed_at)}
 
 
 # How often the page asks for the timeline again while the campaign sends. Drawing it reads
@@ -396,7 +417,7 @@ def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) 
             "label": s.legend,
             "css": s.css,
             "count": timeline.total(s.type),
-            "url": events_url(campaign.pk, s.type),
+            "url": None if campaign.details_removed_at else events_url(campaign.pk, s.type),
         }
         for s in series
     ]
@@ -431,6 +452,7 @@ def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict
         )
         if counts[stage] or live["status"] in LIVE_STATUSES
     ]
+    removed = campaign.details_removed_at is not None
     return [
         {
             "label": label,
@@ -438,7 +460,7 @@ def _funnel(campaign: Campaign, live: dict, report: CampaignReport) -> list[dict
             "css": css,
             "percent": round(count * 100 / total, 1),
             "rate": _rate(report, css),
-            "url": url,
+            "url": None if removed else url,
         }
         for label, count, url, css in rows
     ]
@@ -468,7 +490,7 @@ def _sms_funnel(campaign: Campaign, report: CampaignReport) -> list[dict]:
             "css": css,
             "percent": round(count * 100 / base, 1),
             "rate": _rate(report, rate),
-            "url": events_url(campaign.pk, sms=outcome),
+            "url": None if campaign.details_removed_at else events_url(campaign.pk, sms=outcome),
         }
         for label, count, outcome, css, rate in rows
     ]

@@ -18,7 +18,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
-from notifications.campaigns.caps import CappedDeliveries, campaign_capped_deliveries
+from notifications.campaigns.caps import CappedDeliveries
+from notifications.campaigns.kept import campaign_capped
 from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
 from notifications.campaigns.quiet_hours import NOBODY_WAITS, Waiting
 from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
@@ -314,7 +315,7 @@ def campaign_live(campaign: Campaign) -> dict:
         text = ""
     counts = {status: progress[status] for status in Delivery.Status.values}
     counts.update(in_flight=in_flight, waiting=left - in_flight)
-    capped = campaign_capped_deliveries(campaign_id=campaign.pk)
+    capped = campaign_capped(campaign_id=campaign.pk)
     capped_text, capped_skipped_text = capped_texts(capped)
     counts.update(capped_deferred=capped.deferred, capped_skipped=capped.skipped)
     return {

@@ -34,7 +34,8 @@ NOT_STARTED = _("not started")
 @dataclass(frozen=True)
 class ComparedCampaign:
     """One campaign of a comparison; `report` is None when it never started. `sms_reported`:
-    it may hear of its SMS (a Sendios project) or has, as the campaign page shows SMS rows."""
+    it may hear of its SMS (a Sendios project) or has, as the campaign page shows SMS rows.
+    `details_removed`: retention removed its rows, its report is the summary kept."""
 
     id: int
     name: str
@@ -46,6 +47,7 @@ class ComparedCampaign:
     finished_at: datetime | None
     report: CampaignReport | None
     sms_reported: bool
+    details_removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def _compared(campaign: Campaign) -> ComparedCampaign:
         report=report,
         sms_reported=campaign.sendios_project_id is not None
         or (report is not None and report.sms.sent > 0),
+        details_removed=campaign.details_removed_at is not None,
     )
 
 

@@ -126,8 +126,15 @@ _REFUSALS = {
 _NEEDS_DELIVERIES = {Action.RETRY_FAILED: "failed", Action.RESEND_UNKNOWN: "unknown"}
 
 
+# Acting on a campaign's deliveries again: once retention began to remove them, there are
+# none left to act on (and a new message would reach no one).
+NEEDS_DETAILS = frozenset({Action.RETRY_FAILED, Action.RESEND_UNKNOWN, Action.EDIT_CONTENT})
+
+
 def campaign_allows(campaign: Campaign, action: Action) -> bool:
     """Whether the lifecycle lets `campaign`, as it stands, take `action`."""
+    if campaign.details_removed_at is not None and action in NEEDS_DETAILS:
+        return False
     return action in ALLOWED[campaign.status]
 
 
@@ -194,6 +201,11 @@ def campaign_move(campaign: Campaign, status: str, *, user: Any = None, note: st
 def refusal_sentence(campaign: Campaign, action: Action) -> str:
     """Why the lifecycle refuses `action` to `campaign`: "Cannot retry 'Spring': it is
     cancelled." The services raise it; the pages say it before anyone clicks."""
+    if campaign.details_removed_at is not None and action in NEEDS_DETAILS:
+        return gettext(
+            "Cannot act on the deliveries of '%(name)s': they were removed, only its numbers "
+            "are kept."
+        ) % {"name": campaign.name}
     return _REFUSALS[action] % {
         "name": campaign.name,
         "status": campaign.get_status_display().lower(),

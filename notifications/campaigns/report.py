@@ -6,7 +6,8 @@ the same `campaign_report`.
 
 Cheap at a million deliveries: delivery counts come from the per-status counters, SMS outcomes
 from one aggregate over the campaign's SMS events, links from one grouped query over the
-(campaign, type) index.
+(campaign, type) index. Once retention removed a campaign's rows, its SMS outcomes and links
+are read from the summary kept before (`kept.campaign_kept` says which); the counters stay.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryEvent
 
+from .kept import campaign_kept
 from .selectors import campaign_progress
 from .sms import SmsStats, campaign_sms_stats
 
@@ -96,7 +98,13 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
     """
     deliveries = campaign_progress(campaign_id=campaign_id)
     reachable = deliveries["total"] - deliveries["skipped"]
-    sms = campaign_sms_stats(campaign_id=campaign_id)
+    kept = campaign_kept(campaign_id=campaign_id)
+    if kept is None:
+        sms = campaign_sms_stats(campaign_id=campaign_id)
+        links = campaign_link_clicks(campaign_id=campaign_id)
+    else:
+        sms = SmsStats.of(**kept.sms)
+        links = [LinkClicks(link, clickers, clicks) for link, clickers, clicks in kept.links]
     rates = {
         **delivery_rates(deliveries),
         "sms_delivered": Rate(sms.delivered, sms.sent),
@@ -108,13 +116,21 @@ def campaign_report(*, campaign_id: int) -> CampaignReport:
         reachable=reachable,
         sms=sms,
         rates=rates,
-        links=campaign_link_clicks(campaign_id=campaign_id),
+        links=links,
     )
+
+
+def campaign_sms(*, campaign_id: int) -> SmsStats:
+    """The campaign's SMS outcomes as its report counts them, without its links."""
+    kept = campaign_kept(campaign_id=campaign_id)
+    if kept is None:
+        return campaign_sms_stats(campaign_id=campaign_id)
+    return SmsStats.of(**kept.sms)
 
 
 def campaign_link_clicks(*, campaign_id: int) -> list[LinkClicks]:
     """Each link of the campaign's `sms_click` events with its clickers and clicks, most
-    clicked first (then by link, so the order is stable).
+    clicked first (then by link, so the order is stable), counted from the events.
 
     A clicker is the recipient who clicked; a click whose recipient is not known (yet) counts
     by its SMS instead, each `sms_id` once. Clicks with neither count in the clicks only; the

@@ -25,6 +25,8 @@ from notifications.models import (
     Recipient,
 )
 
+from .kept import campaigns_kept
+
 
 def _progress_from(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
     counts = dict.fromkeys(Delivery.Status.values, 0)
@@ -105,17 +107,22 @@ def campaigns_people_sizes(*, campaigns: Iterable[Campaign]) -> dict[int, People
 
 
 def campaigns_sms_clicks(*, campaign_ids: Iterable[int]) -> dict[int, int]:
-    """Distinct SMS clicked per campaign (one grouped query over the (campaign, type) index)."""
+    """Distinct SMS clicked per campaign (one grouped query over the (campaign, type) index),
+    or as kept for those whose events were removed (`kept.campaigns_kept`)."""
     ids = list(campaign_ids)
+    kept = campaigns_kept(campaign_ids=ids)
     clicks = dict.fromkeys(ids, 0)
     clicks.update(
         DeliveryEvent.objects.filter(
-            campaign_id__in=ids, type=DeliveryEvent.Type.SMS_CLICK, sms_id__isnull=False
+            campaign_id__in=[i for i in ids if i not in kept],
+            type=DeliveryEvent.Type.SMS_CLICK,
+            sms_id__isnull=False,
         )
         .values("campaign_id")
         .annotate(n=Count("sms_id", distinct=True))
         .values_list("campaign_id", "n")
     )
+    clicks.update((pk, summary.sms["clicked"]) for pk, summary in kept.items())
     return clicks
 
 

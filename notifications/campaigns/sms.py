@@ -275,9 +275,22 @@ class SmsStats:
     clicked: int
     click_through_rate: float | None
 
+    @classmethod
+    def of(cls, *, sent: int, lost: int, clicked: int) -> SmsStats:
+        """The stats of SMS counted sent, lost and clicked; the rest follows from them."""
+        delivered = sent - lost
+        return cls(
+            sent=sent,
+            lost=lost,
+            delivered=delivered,
+            clicked=clicked,
+            click_through_rate=clicked / delivered if delivered else None,
+        )
+
 
 def campaign_sms_stats(*, campaign_id: int) -> SmsStats:
-    """SMS sent, lost, delivered and clicked for a campaign: one aggregate query."""
+    """SMS sent, lost, delivered and clicked for a campaign, counted from its events: one
+    aggregate query (`report.campaign_report` reads what was kept once they are removed)."""
     totals = DeliveryEvent.objects.filter(
         campaign_id=campaign_id, type__in=SMS_EVENT_TYPES, sms_id__isnull=False
     ).aggregate(
@@ -285,11 +298,4 @@ def campaign_sms_stats(*, campaign_id: int) -> SmsStats:
         lost=Count("sms_id", distinct=True, filter=Q(type=DeliveryEvent.Type.SMS_LOST)),
         clicked=Count("sms_id", distinct=True, filter=Q(type=DeliveryEvent.Type.SMS_CLICK)),
     )
-    delivered = totals["sent"] - totals["lost"]
-    return SmsStats(
-        sent=totals["sent"],
-        lost=totals["lost"],
-        delivered=delivered,
-        clicked=totals["clicked"],
-        click_through_rate=totals["clicked"] / delivered if delivered else None,
-    )
+    return SmsStats.of(**totals)

@@ -31,6 +31,7 @@ from notifications.exports.jobs import export_jobs_tidy
 from notifications.providers.exceptions import ProviderConfigurationError
 from notifications.providers.registry import build_provider
 from notifications.reasons import reason_encode
+from notifications.retention import retention_purge
 
 from ..models import Audience, Campaign, Delivery
 from .leases import deliveries_expire_leases
@@ -162,6 +163,7 @@ def tick() -> dict:
         "drafts_counted": drafts_recount(now=now),
         "exports": export_jobs_tidy(now=now),
         "counted_sends_purged": counted_sends_purge(now=now),
+        "retention": retention_purge(now=now),
     }
 
 

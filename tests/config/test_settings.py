@@ -119,3 +119,48 @@ def test_a_send_window_default_that_is_not_one_is_refused():
     result = run_settings(SECRET_KEY="x" * 50, SEND_WINDOW_DEFAULT="10-21")
     assert result.returncode != 0
     assert "SEND_WINDOW_DEFAULT must be like 10:00-21:00, or off, not '10-21'." in result.stderr
+
+
+def test_a_retention_that_is_not_a_number_of_days_is_refused_with_a_sentence():
+    result = run_settings(SECRET_KEY="x" * 50, DELIVERIES_KEEP_DAYS="half a year")
+    assert result.returncode != 0
+    assert (
+        "DELIVERIES_KEEP_DAYS must be a whole number of days (0 or empty: keep for ever), "
+        "not 'half a year'." in result.stderr
+    )
+
+
+def test_a_negative_retention_is_refused_with_a_sentence():
+    result = run_settings(SECRET_KEY="x" * 50, TASKS_KEEP_DAYS="-7")
+    assert result.returncode != 0
+    assert "TASKS_KEEP_DAYS must be a whole number of days" in result.stderr
+
+
+PRINT_RETENTION = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps([s.DELIVERIES_KEEP_DAYS, s.EVENTS_KEEP_DAYS, s.WEBHOOK_INBOX_KEEP_DAYS, "
+    "s.TASKS_KEEP_DAYS]))"
+)
+
+
+def test_retention_defaults_and_zero_or_empty_keeping_for_ever():
+    env = {"SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.update(VESTNIK_ENV_FILE="", PATH=os.environ.get("PATH", ""))
+    defaults = subprocess.run(
+        [sys.executable, "-c", PRINT_RETENTION],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert defaults.stdout.strip() == "[180, 180, 30, 7]", defaults.stderr
+    forever = subprocess.run(
+        [sys.executable, "-c", PRINT_RETENTION],
+        cwd=settings.BASE_DIR,
+        env={**env, "DELIVERIES_KEEP_DAYS": "0", "WEBHOOK_INBOX_KEEP_DAYS": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert forever.stdout.strip() == "[null, 180, null, 7]", forever.stderr

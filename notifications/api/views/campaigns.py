@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notifications.campaigns.caps import campaign_capped_deliveries
+from notifications.campaigns.kept import campaign_capped
 from notifications.campaigns.lifecycle import (
     campaign_cancel,
     campaign_dispatch,
@@ -20,10 +20,9 @@ from notifications.campaigns.lifecycle import (
     campaign_retry_failed,
 )
 from notifications.campaigns.plan import campaign_time_left
-from notifications.campaigns.report import CampaignReport, campaign_report
+from notifications.campaigns.report import CampaignReport, campaign_report, campaign_sms
 from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
-from notifications.campaigns.sms import campaign_sms_stats
 
 from ...models import Campaign
 from ..serializers.base import EmptySerializer
@@ -159,8 +158,8 @@ class CampaignViewSet(
         deliveries frequency caps hold back now or skipped."""
         campaign = self.get_object()
         counts = campaign_progress(campaign_id=campaign.pk)
-        capped = campaign_capped_deliveries(campaign_id=campaign.pk)
-        sms = campaign_sms_stats(campaign_id=campaign.pk)
+        capped = campaign_capped(campaign_id=campaign.pk)
+        sms = campaign_sms(campaign_id=campaign.pk)
         eta = campaign_time_left(campaign=campaign, progress=counts)
         return Response(
             {
