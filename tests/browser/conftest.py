@@ -37,21 +37,21 @@ LEADCONVERTER_RATE = "5/s"
 
 
 # The PostgreSQL pass drives one journey through the browser: the campaign desk (import,
-# dispatch, pause and resume) on the live product over PostgreSQL. The other browser tests check
-# pages, whose markup and behaviour the database does not change, once, on the SQLite pass: run
-# twice they cost CI three of its twenty minutes.
+# dispatch, pause and resume) on the live product over PostgreSQL. Its tests carry the
+# `real_database` mark (the product's processes use a database made from DATABASE_URL); the other
+# browser tests check pages, whose markup and behaviour the database does not change, so they run
+# once, on the SQLite pass (tests/conftest.py leaves them out of the PostgreSQL pass).
 POSTGRES_JOURNEYS = {"test_campaign_desk.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    on_postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
-            if on_postgres and Path(item.fspath).name not in POSTGRES_JOURNEYS:
-                item.add_marker(pytest.mark.skip(reason="a page test: it runs on the SQLite pass"))
-            elif not CHROMIUM.exists():
+            if Path(item.fspath).name in POSTGRES_JOURNEYS:
+                item.add_marker(pytest.mark.real_database)
+            if not CHROMIUM.exists():
                 item.add_marker(
                     pytest.mark.skip(
                         reason=f"needs Debian's Chromium at {CHROMIUM} (apt install chromium)"
