@@ -21,7 +21,7 @@ def reaches_the_database(item: pytest.Item) -> bool:
     processes either give them a scratch SQLite file or say so with the `real_database` mark.
     """
     return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))) or any(
-        item.iter_markers(name) for name in ("django_db", "postgres", "real_database")
+        item.get_closest_marker(name) for name in ("django_db", "postgres", "real_database")
     )
 
 
