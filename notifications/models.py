@@ -646,6 +646,10 @@ class DeliveryEvent(models.Model):
 
     class Type(models.TextChoices):
         CAMPAIGN_STATUS = "campaign_status", pgettext_lazy("delivery event", "Campaign status")
+        CAMPAIGN_CAPS = (
+            "campaign_caps",
+            pgettext_lazy("delivery event", "Campaign's frequency caps turned off or on"),
+        )
         QUEUED = "queued", pgettext_lazy("delivery event", "Queued")
         SENT = "sent", pgettext_lazy("delivery event", "Sent")
         FAILED = "failed", pgettext_lazy("delivery event", "Failed")
