@@ -91,3 +91,14 @@ def test_a_running_campaigns_caps_are_shown_not_edited(staff):
     assert "caps_on" not in form
     assert "capped_action" not in form
     assert "Skip the recipient" in page.content.decode()
+
+
+def test_the_history_names_the_event_and_who_turned_caps_off(staff, admin_user):
+    campaign = make_campaign(make_audience())
+    form = browser_form(staff.get(page_url(campaign)))
+    del form["caps_on"]
+    staff.post(page_url(campaign), form)
+    events = reverse("admin:notifications_deliveryevent_changelist")
+    page = staff.get(events, {"campaign__id__exact": campaign.pk}).content.decode()
+    assert "Campaign&#x27;s frequency caps turned off or on" in page
+    assert "Frequency caps turned off by admin." in page
