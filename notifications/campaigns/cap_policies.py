@@ -6,6 +6,10 @@ the model knows, and at most one policy per channel and period, since two would 
 guessing which one holds. A duplicate is refused beside `period`, naming the policy there is,
 also when two people add the same one at once (the unique constraint's refusal, read back as
 the same sentence). Who saved last is kept in `updated_by`.
+
+A policy made, turned on or moved to another channel counts the messages that went out on its
+channel in the past week (`caps.counted_sends_backfill`): the send path counts messages only
+on channels some active policy covers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
+from notifications.campaigns.caps import counted_sends_backfill
 from notifications.db.save import save_fields
 from notifications.errors import InvalidInput, NotFound
 from notifications.models import Channel, FrequencyCap
@@ -58,11 +63,12 @@ def frequency_cap_save(
     if unknown:
         raise ValueError(f"Not a frequency cap's field: {', '.join(sorted(unknown))}")
     data = {**data, "channel": data["channel"] or ""} if "channel" in data else data
-    cap = FrequencyCap()
+    cap, counted_before = FrequencyCap(), None
     try:
         with transaction.atomic():
             if cap_id is not None:
                 cap = _locked(cap_id)
+                counted_before = cap.channel if cap.active else None
             errors = frequency_cap_errors(data, cap_id=cap_id, current=cap)
             if errors:
                 field, messages = next(iter(errors.items()))
@@ -75,6 +81,11 @@ def frequency_cap_save(
         if taken is None:
             raise
         raise InvalidInput(_duplicate_sentence(taken), field="period") from None
+    if cap.active and cap.channel != counted_before:
+        # A policy that starts to hold on a channel counts what went out there before it.
+        # After the commit: from then on every sender reads the policy and counts its own
+        # messages, so only a start already under way at that moment can be missed.
+        counted_sends_backfill(channel=cap.channel)
     return cap
 
 

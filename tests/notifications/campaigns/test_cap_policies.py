@@ -11,7 +11,8 @@ from notifications.campaigns.cap_policies import (
     frequency_cap_save,
 )
 from notifications.errors import InvalidInput, NotFound
-from notifications.models import FrequencyCap
+from notifications.models import CountedSend, FrequencyCap
+from tests.notifications.flows import LEADCONVERTER_SEND, dispatched, people, send_all, statuses
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +130,20 @@ def test_two_people_adding_the_same_cap_at_once_get_a_field_error_not_a_500():
     assert len(refusals) == 1
     assert list(refusals[0].message_dict) == ["period"]
     assert FrequencyCap.objects.count() == 1
+
+
+@pytest.mark.usefixtures("test_providers")
+def test_a_cap_made_or_turned_on_counts_the_weeks_messages_on_its_channel(mocked):
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    ann, bob = people(2)
+    send_all(dispatched("leadconverter", [ann, bob]))
+    # No policy yet: the send path counted nothing.
+    assert not CountedSend.objects.exists()
+    other = frequency_cap_save(cap_id=None, data={"limit": 1, "period": DAY, "channel": "imshop"})
+    assert not CountedSend.objects.exists()
+    frequency_cap_save(cap_id=other.pk, data={"active": False})
+    frequency_cap_save(cap_id=other.pk, data={"channel": "leadconverter", "active": True})
+    assert set(CountedSend.objects.values_list("recipient_id", flat=True)) == {ann.pk, bob.pk}
+    second = dispatched("leadconverter", [ann])
+    send_all(second)
+    assert statuses(second) == {"pending": 1}
