@@ -82,10 +82,12 @@ def frequency_cap_save(
             raise
         raise InvalidInput(_duplicate_sentence(taken), field="period") from None
     if cap.active and cap.channel != counted_before:
-        # A policy that starts to hold on a channel counts what went out there before it.
-        # After the commit: from then on every sender reads the policy and counts its own
-        # messages, so only a start already under way at that moment can be missed.
-        counted_sends_backfill(channel=cap.channel)
+        # A policy that starts to hold on a channel counts what went out there before it,
+        # once it is committed (also the admin's transaction around this): from then on every
+        # sender reads it and counts its own messages, so only a start already under way at
+        # that moment can be missed.
+        channel = cap.channel
+        transaction.on_commit(lambda: counted_sends_backfill(channel=channel))
     return cap
 
 

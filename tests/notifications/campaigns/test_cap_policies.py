@@ -133,16 +133,24 @@ def test_two_people_adding_the_same_cap_at_once_get_a_field_error_not_a_500():
 
 
 @pytest.mark.usefixtures("test_providers")
-def test_a_cap_made_or_turned_on_counts_the_weeks_messages_on_its_channel(mocked):
+def test_a_cap_made_or_turned_on_counts_the_weeks_messages_on_its_channel(
+    mocked, django_capture_on_commit_callbacks
+):
     mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
     ann, bob = people(2)
     send_all(dispatched("leadconverter", [ann, bob]))
     # No policy yet: the send path counted nothing.
     assert not CountedSend.objects.exists()
-    other = frequency_cap_save(cap_id=None, data={"limit": 1, "period": DAY, "channel": "imshop"})
+    with django_capture_on_commit_callbacks(execute=True):
+        other = frequency_cap_save(
+            cap_id=None, data={"limit": 1, "period": DAY, "channel": "imshop"}
+        )
     assert not CountedSend.objects.exists()
     frequency_cap_save(cap_id=other.pk, data={"active": False})
-    frequency_cap_save(cap_id=other.pk, data={"channel": "leadconverter", "active": True})
+    with django_capture_on_commit_callbacks(execute=True) as counting:
+        frequency_cap_save(cap_id=other.pk, data={"channel": "leadconverter", "active": True})
+    # Once committed.
+    assert len(counting) == 1
     assert set(CountedSend.objects.values_list("recipient_id", flat=True)) == {ann.pk, bob.pk}
     second = dispatched("leadconverter", [ann])
     send_all(second)
