@@ -661,6 +661,10 @@ class DeliveryEvent(models.Model):
         SMS_LOST = "sms_lost", pgettext_lazy("delivery event", "SMS lost")
         SMS_CLICK = "sms_click", pgettext_lazy("delivery event", "SMS click")
 
+    # What became of a campaign itself, as staff and integrations read its history: kept when
+    # retention removes the campaign's other events.
+    CAMPAIGN_HISTORY = (Type.CAMPAIGN_STATUS, Type.CAMPAIGN_CAPS)
+
     # Not limited to Type: callbacks of other kinds are stored under their own name.
     type = models.CharField(_("type"), max_length=32)
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
