@@ -55,6 +55,7 @@ GROUPS: tuple[tuple[Promise, str, tuple[tuple[str, str], ...]], ...] = (
         "settings",
         (
             ("notifications", "SendingRules"),
+            ("notifications", "FrequencyCap"),
             ("notifications", "IntegrationKey"),
             ("notifications", "Bitrix24Token"),
             ("outbound", "Endpoint"),

@@ -646,6 +646,10 @@ class DeliveryEvent(models.Model):
 
     class Type(models.TextChoices):
         CAMPAIGN_STATUS = "campaign_status", pgettext_lazy("delivery event", "Campaign status")
+        CAMPAIGN_CAPS = (
+            "campaign_caps",
+            pgettext_lazy("delivery event", "Campaign's frequency caps turned off or on"),
+        )
         QUEUED = "queued", pgettext_lazy("delivery event", "Queued")
         SENT = "sent", pgettext_lazy("delivery event", "Sent")
         FAILED = "failed", pgettext_lazy("delivery event", "Failed")
@@ -656,6 +660,10 @@ class DeliveryEvent(models.Model):
         SMS_SENT = "sms_sent", pgettext_lazy("delivery event", "SMS sent")
         SMS_LOST = "sms_lost", pgettext_lazy("delivery event", "SMS lost")
         SMS_CLICK = "sms_click", pgettext_lazy("delivery event", "SMS click")
+
+    # What became of a campaign itself, as staff and integrations read its history: kept when
+    # retention removes the campaign's other events.
+    CAMPAIGN_HISTORY = (Type.CAMPAIGN_STATUS, Type.CAMPAIGN_CAPS)
 
     # Not limited to Type: callbacks of other kinds are stored under their own name.
     type = models.CharField(_("type"), max_length=32)

@@ -52,6 +52,10 @@ SENTENCES: dict[str, Promise] = {
     # Notes of a campaign's other moves in its history.
     "back_to_draft": _("Back to draft."),
     "scheduled_time_came": _("Its scheduled time came."),
+    "caps_off": _("Frequency caps turned off."),
+    "caps_off_by": _("Frequency caps turned off by %(who)s."),
+    "caps_on": _("Frequency caps turned on again."),
+    "caps_on_by": _("Frequency caps turned on again by %(who)s."),
     "to_send_again": ngettext_lazy(
         "%(count)s message to send again.", "%(count)s messages to send again.", "count"
     ),

@@ -5,7 +5,8 @@
   lifecycle refuses to retry or resend it), once it finished more than the shorter of
   `DELIVERIES_KEEP_DAYS` and `EVENTS_KEEP_DAYS` ago. Its deliveries go once it finished
   `DELIVERIES_KEEP_DAYS` ago, its events `EVENTS_KEEP_DAYS` ago, except its own status
-  changes: a few rows, its history. Running, paused and scheduled campaigns' rows are never
+  changes and frequency caps turned off or on (`DeliveryEvent.CAMPAIGN_HISTORY`): a few
+  rows, its history. Running, paused and scheduled campaigns' rows are never
   read here, let alone locked.
 - Events of no campaign (SMS callbacks never linked), the SMS webhook inbox and django-q2's
   finished tasks go by their own age.
@@ -167,7 +168,7 @@ def _campaign_events_batch(now: datetime) -> int:
         settings.EVENTS_KEEP_DAYS,
         DeliveryEvent,
         "events_removed_at",
-        ~Q(type=DeliveryEvent.Type.CAMPAIGN_STATUS),
+        ~Q(type__in=DeliveryEvent.CAMPAIGN_HISTORY),
     )
 
 

@@ -19,7 +19,8 @@ Importing the package registers every admin; each module owns one group of model
 - dashboard.py: the admin's index (the site and its grouping are in config/admin_site.py)
 - deliveries.py: deliveries and their events, read-only
 - exports.py: the lists' export links; export_jobs.py: "Your exports", written in the background
-- sending_rules.py: the site's sending rules (default zone and send window), one page
+- sending_rules.py: the site's sending rules (default zone and send window), one page;
+  frequency_caps.py: the site's frequency caps, a list of policies
 - seeds.py: the test lists (own and shared); test_sends.py: the send-test page and its results
 - bitrix24.py: the Bitrix24 connection and its OAuth flow
 - keys.py: API keys for integrations
@@ -37,6 +38,7 @@ from . import (
     campaigns,
     deliveries,
     export_jobs,
+    frequency_caps,
     keys,
     recipients,
     seeds,
@@ -52,6 +54,7 @@ __all__ = [
     "campaigns",
     "deliveries",
     "export_jobs",
+    "frequency_caps",
     "keys",
     "recipients",
     "seeds",

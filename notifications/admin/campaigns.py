@@ -29,6 +29,7 @@ from notifications.campaigns.selectors import (
 )
 from notifications.campaigns.sending_rules import WINDOW_FIELDS, new_campaign_window
 from notifications.campaigns.services import (
+    CAPS_FIELDS,
     campaign_delete,
     campaign_save,
     campaign_window_changeable,
@@ -149,6 +150,17 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
                 ),
             },
         ),
+        (
+            _("Frequency caps"),
+            {
+                "fields": list(CAPS_FIELDS),
+                "description": _(
+                    "The site's caps (Settings: Frequency caps) limit how many marketing "
+                    "messages one person gets a day or a week; they apply to this campaign "
+                    "unless turned off here."
+                ),
+            },
+        ),
         (_("SMS callbacks (Sendios)"), {"fields": ["sendios_project_id", "sendios_template_id"]}),
         (
             _("History"),
@@ -181,7 +193,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             return self.readonly_fields
         frozen = [*self.readonly_fields, *CampaignForm.Meta.fields, "excluded_audiences"]
         if campaign_window_changeable(obj):
-            return [name for name in frozen if name not in WINDOW_FIELDS]
+            return [name for name in frozen if name not in (*WINDOW_FIELDS, *CAPS_FIELDS)]
         return [*frozen, "send_window"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> list:
@@ -195,6 +207,10 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             else (name, options)
             for name, options in self.fieldsets
         ]
+
+    def get_form(self, request: HttpRequest, obj: Campaign | None = None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"may_dispatch": self.has_dispatch_permission(request)})
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {**new_campaign_window(), **super().get_changeform_initial_data(request)}
@@ -226,6 +242,7 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
             audiences=audiences,
             excluded_audiences=excluded_audiences,
             user=request.user,
+            may_dispatch=self.has_dispatch_permission(request),
         )
         # The admin's own messages and log entry name the object it holds.
         obj.pk, obj._state.adding = saved.pk, False

@@ -11,7 +11,11 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.sending_rules import window_errors, window_fields_of
-from notifications.campaigns.services import campaign_audiences_errors, campaign_errors
+from notifications.campaigns.services import (
+    campaign_audiences_errors,
+    campaign_caps_errors,
+    campaign_errors,
+)
 from notifications.campaigns.windows import days_mask, days_of
 from notifications.content.checks import message_template_errors
 from notifications.content.rendering import TEMPLATE_FIELDS
@@ -236,10 +240,12 @@ def clean_window(form: forms.ModelForm, cleaned: dict) -> None:
 
 
 class CampaignForm(forms.ModelForm):
-    """A campaign with a template its channel can send, Sendios ids given in pairs and a send
-    window that can open."""
+    """A campaign with a template its channel can send, Sendios ids given in pairs, a send
+    window that can open, and frequency caps turned off only by staff who may dispatch."""
 
     window_days = WeekdaysField(label=_("Window days"), show_hidden_initial=True)
+    # Whether the person may dispatch campaigns, set by the admin for each request.
+    may_dispatch = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -262,12 +268,22 @@ class CampaignForm(forms.ModelForm):
             "window_start",
             "window_end",
             "window_days",
+            "caps_on",
+            "capped_action",
         ]
         widgets = WINDOW_WIDGETS
 
     def clean(self) -> dict:
         cleaned = super().clean()
         clean_window(self, cleaned)
+        if "caps_on" in self.fields:
+            caps = campaign_caps_errors(
+                caps_on=cleaned.get("caps_on", self.instance.caps_on),
+                were_on=self.instance.caps_on,
+                may_dispatch=self.may_dispatch,
+            )
+            for message in caps.get("caps_on", []):
+                self.add_error("caps_on", message)
         errors = campaign_errors(
             channel=cleaned.get("channel"),
             template=cleaned.get("template"),

@@ -115,3 +115,12 @@ def _joined(phrases: list[str]) -> str:
 
 def _permission(model: type[Model], verb: str) -> str:
     return f"{model._meta.app_label}.{get_permission_codename(verb, model._meta)}"
+
+
+def may_dispatch(request: Request) -> bool:
+    """Whether the caller may make sending decisions, as the campaign's dispatch action asks:
+    an API key that is not read-only (keys carry no Django permissions, and may dispatch), or
+    staff with `dispatch_campaign`. Services that need to know are told this."""
+    if isinstance(request.auth, IntegrationKey):
+        return not request.auth.read_only
+    return request.user.has_perm("notifications.dispatch_campaign")

@@ -47,6 +47,10 @@ from notifications.models import (
 from notifications.providers.registry import provider_class
 from notifications.reasons import reason_encode
 
+# A campaign's frequency caps (`campaigns.caps`): whether they hold it back, and what becomes
+# of a delivery they do. Like the send window, they may change until the campaign starts.
+CAPS_FIELDS = ("caps_on", "capped_action")
+
 
 def campaign_errors(
     *,
@@ -106,14 +110,18 @@ def campaign_save(
     audiences: Iterable[Audience] | None = None,
     excluded_audiences: Iterable[Audience] | None = None,
     user: Any = None,
+    may_dispatch: bool = False,
 ) -> Campaign:
     """Create a draft campaign, or change one that is still a draft (else StateConflict); the
     caller has checked the fields with `campaign_errors`. `audiences` and
     `excluded_audiences`, when given, replace the campaign's.
 
     A new campaign's send window starts as the site's default (`sending_rules`). The window
-    alone may also change while the campaign is scheduled (`_refuse_change`). An impossible
-    window is InvalidInput on its field.
+    and the frequency caps' fields alone may also change while the campaign is scheduled
+    (`_refuse_change`). An impossible window is InvalidInput on its field; so is turning the
+    caps off when the caller may not dispatch (`may_dispatch`, which the interface answers
+    from its permissions: `campaign_caps_errors`). Turning them off or on again is written in
+    the campaign's history with `user`'s name.
 
     Only the fields in `data` are written, under the campaign's lock: workers and transitions
     write the others (status, heartbeat, pause reason), and their changes stay.
@@ -126,11 +134,21 @@ def campaign_save(
         else:
             campaign = campaign_lock(campaign_id)
             _refuse_change(campaign, data, audiences is not None or excluded_audiences is not None)
-        problems = window_errors({**window_fields_of(campaign), **data})
+        caps_were_on = campaign.caps_on
+        problems = {
+            **window_errors({**window_fields_of(campaign), **data}),
+            **campaign_caps_errors(
+                caps_on=data.get("caps_on", caps_were_on),
+                were_on=caps_were_on,
+                may_dispatch=may_dispatch,
+            ),
+        }
         if problems:
             field, messages = next(iter(problems.items()))
             raise InvalidInput(messages, field=field)
         save_fields(campaign, data)
+        if campaign.caps_on != caps_were_on:
+            _caps_record(campaign, user)
         if audiences is not None:
             campaign.audiences.set(audiences)
         if excluded_audiences is not None:
@@ -152,18 +170,49 @@ def campaign_save(
 
 
 def campaign_window_changeable(campaign: Campaign) -> bool:
-    """Whether `campaign`'s send window may change: as long as its start may (a draft, or a
-    scheduled campaign, which can be rescheduled), as none of its messages has gone out yet."""
+    """Whether `campaign`'s send window and frequency caps may change: as long as its start
+    may (a draft, or a scheduled campaign, which can be rescheduled), as none of its messages
+    has gone out yet."""
     return campaign_allows(campaign, Action.CHANGE) or campaign_allows(campaign, Action.RESCHEDULE)
+
+
+def campaign_caps_errors(
+    *, caps_on: bool, were_on: bool, may_dispatch: bool
+) -> dict[str, list[str]]:
+    """Turning a campaign's frequency caps off, as an error on `caps_on` unless the person may
+    dispatch campaigns: sending to people who have had their fill is a sending decision.
+    Turning them on again, or leaving them as they are, is anyone's who may change it."""
+    if caps_on or not were_on or may_dispatch:
+        return {}
+    return {
+        "caps_on": [
+            gettext(
+                "Only staff who may dispatch campaigns can turn frequency caps off (the "
+                "permission notifications.dispatch_campaign)."
+            )
+        ]
+    }
+
+
+def _caps_record(campaign: Campaign, user: Any) -> None:
+    """The campaign's caps turned off or on, in its history, with who did it."""
+    who = getattr(user, "get_username", lambda: "")()
+    code = "caps_off" if not campaign.caps_on else "caps_on"
+    DeliveryEvent.objects.create(
+        type=DeliveryEvent.Type.CAMPAIGN_CAPS,
+        campaign_id=campaign.pk,
+        detail=reason_encode(f"{code}_by", who=who) if who else reason_encode(code),
+        data={"caps_on": campaign.caps_on, "by": who},
+    )
 
 
 def _refuse_change(campaign: Campaign, data: dict[str, Any], audiences_given: bool) -> None:
     """StateConflict unless the lifecycle lets this change through: anything while a draft,
-    the send window alone while it is changeable."""
+    the send window and the caps' fields alone while they are changeable."""
     if campaign_allows(campaign, Action.CHANGE):
         return
-    window_only = not audiences_given and set(data) <= set(WINDOW_FIELDS)
-    if window_only and campaign_window_changeable(campaign):
+    late_only = not audiences_given and set(data) <= {*WINDOW_FIELDS, *CAPS_FIELDS}
+    if late_only and campaign_window_changeable(campaign):
         return
     raise StateConflict(refusal_sentence(campaign, Action.CHANGE))
 
@@ -276,7 +325,8 @@ def _next_recipients(campaign: Campaign, limit: int = 20) -> list[Recipient]:
 
 
 def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, MessageTemplate | None]:
-    """A new draft with the campaign's channel, message, audiences, exclusions and send window.
+    """A new draft with the campaign's channel, message, audiences, exclusions, send window and
+    what it does to capped deliveries (its caps start on).
 
     The copy sends what the campaign sends now. A draft's message is its template, so when
     the campaign's current version differs from its template (edited after dispatch, or the
@@ -309,6 +359,8 @@ def campaign_copy(*, campaign_id: int, user: Any = None) -> tuple[Campaign, Mess
             channel=source.channel,
             template=template,
             created_by=user if getattr(user, "pk", None) else None,
+            # Caps turned off were a decision for that campaign: the copy starts with them on.
+            capped_action=source.capped_action,
             **window_fields_of(source),
         )
         copy.audiences.set(source.audiences.all())

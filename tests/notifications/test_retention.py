@@ -256,3 +256,15 @@ def test_events_of_no_campaign_the_inbox_and_finished_tasks_go_by_their_own_age(
     assert list(DeliveryEvent.objects.values_list("sms_id", flat=True)) == [10]
     assert InboundWebhook.objects.count() == InboundEvent.objects.count() == 1
     assert list(Task.objects.values_list("name", flat=True)) == ["task-4"]
+
+
+def test_a_finished_campaigns_caps_turned_off_stay_in_its_history(small_turns):
+    old = _campaign_with_rows(status="completed", finished_days_ago=200)
+    DeliveryEvent.objects.create(
+        type="campaign_caps", campaign=old, data={"caps_on": False, "by": "admin"}
+    )
+    _tick_until_done()
+    old.refresh_from_db()
+    assert old.details_removed_at is not None
+    kept = DeliveryEvent.objects.filter(campaign=old, type="campaign_caps")
+    assert list(kept.values_list("data__by", flat=True)) == ["admin"]

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from notifications.campaigns.services import campaign_errors
 from notifications.campaigns.windows import WEEKDAY_NAMES, days_mask, days_of
 
-from ...models import Audience, Campaign, Channel, MessageTemplate
+from ...models import Audience, Campaign, CappedAction, Channel, MessageTemplate
 from .base import ReasonCodeField, ReasonField, StrictModelSerializer, StrictSerializer
 
 
@@ -82,6 +82,21 @@ class CampaignSerializer(StrictModelSerializer):
         required=False,
         help_text='The days the window opens on, such as ["mon", "tue"]; at least one.',
     )
+    caps_on = serializers.BooleanField(
+        required=False,
+        help_text="Whether the site's frequency caps hold this campaign's messages back (true "
+        "by default). Turning them off needs the permission to dispatch (a key that is not "
+        "read-only has it); without it the answer is 400 on `caps_on`. Written in the "
+        "campaign's history (`campaign_caps` events). Can change while the campaign is a "
+        "draft or scheduled.",
+    )
+    capped_action = serializers.ChoiceField(
+        choices=CappedAction.choices,
+        required=False,
+        help_text="What becomes of a message to a recipient who has reached a cap: `defer` "
+        "sends it as soon as the caps allow, `skip` skips the recipient with the reason. Can "
+        "change while the campaign is a draft or scheduled.",
+    )
 
     class Meta:
         model = Campaign
@@ -102,6 +117,8 @@ class CampaignSerializer(StrictModelSerializer):
             "window_start",
             "window_end",
             "window_days",
+            "caps_on",
+            "capped_action",
             "content_version",
             "pause_reason",
             "pause_reason_code",

@@ -25,6 +25,7 @@ from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
 
 from ...models import Campaign
+from ..permissions import may_dispatch
 from ..serializers.base import EmptySerializer
 from ..serializers.campaigns import (
     CampaignFilterSerializer,
@@ -87,6 +88,7 @@ class CampaignViewSet(
             audiences=audiences,
             excluded_audiences=excluded,
             user=self.request.user,
+            may_dispatch=may_dispatch(self.request),
         )
         serializer.instance = self.get_queryset().get(pk=campaign.pk)
 

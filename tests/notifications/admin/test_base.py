@@ -58,7 +58,9 @@ class _FormReader(HTMLParser):
                 kind in ("checkbox", "radio") and "checked" not in attributes
             ):
                 return
-            self.data.setdefault(name, []).append(attributes.get("value") or "")
+            # A ticked box with no value of its own is sent as "on", as browsers do.
+            default = "on" if kind == "checkbox" else ""
+            self.data.setdefault(name, []).append(attributes.get("value", default) or "")
         elif tag == "select" and name:
             self._select = name
             self.data.setdefault(name, [])

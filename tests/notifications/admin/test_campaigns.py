@@ -30,11 +30,21 @@ def test_a_campaign_needs_a_template_that_fits_its_channel(staff):
     assert not Campaign.objects.exists()
 
 
+# What the form's frequency caps fields send as a new campaign's page shows them.
+CAPS_AS_SENT = {"caps_on": "on", "capped_action": "defer"}
+
+
 def test_a_campaign_records_who_created_it(staff):
     template, audience = make_template(), make_audience()
     response = staff.post(
         reverse("admin:notifications_campaign_add"),
-        {"name": "Push", "channel": "imshop", "template": template.pk, "audiences": [audience.pk]},
+        {
+            "name": "Push",
+            "channel": "imshop",
+            "template": template.pk,
+            "audiences": [audience.pk],
+            **CAPS_AS_SENT,
+        },
     )
     assert response.status_code == 302
     assert Campaign.objects.get().created_by.username == "admin"
@@ -67,7 +77,13 @@ def test_a_dispatched_campaign_cannot_be_edited(staff):
 
 
 def _post(staff, **fields):
-    data = {"name": "Push", "channel": "imshop", "template": make_template().pk, **fields}
+    data = {
+        "name": "Push",
+        "channel": "imshop",
+        "template": make_template().pk,
+        **CAPS_AS_SENT,
+        **fields,
+    }
     return staff.post(reverse("admin:notifications_campaign_add"), data)
 
 

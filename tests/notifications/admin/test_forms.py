@@ -70,6 +70,8 @@ def test_a_campaign_form_refuses_a_template_its_channel_cannot_send_and_one_send
             "template": template.pk,
             "audiences": [make_audience().pk],
             "sendios_project_id": 3,
+            "caps_on": "on",
+            "capped_action": "defer",
         }
     )
     expected = campaign_errors(

@@ -233,6 +233,8 @@ def test_the_campaign_form_picks_the_time_in_the_persons_zone(boss, campaign):
         "template": campaign.template_id,
         "audiences": list(campaign.audiences.values_list("pk", flat=True)),
         "scheduled_at": picker(tomorrow_at(9)),
+        "caps_on": "on",
+        "capped_action": "defer",
         "_save": "Save",
     }
     assert boss.post(url, form).status_code == 302
