@@ -62,17 +62,25 @@ def recipient_delete(*, recipient: Recipient) -> None:
     """Forget a recipient; their deliveries go with them, events stay unlinked.
 
     The campaigns' counters lose exactly the deliveries deleted, in the same transaction. Locks
-    come in the senders' order: the recipient first (a sender counting frequency caps locks its
-    recipients, then their deliveries), then the deliveries in id order. A worker recording one
-    of them either commits first (its new status is the one taken off, and the events it wrote
-    are unlinked with the others) or finds the row gone and records nothing.
+    come in the workers' order. First the recipient, FOR NO KEY UPDATE, as a sender counting
+    frequency caps takes it before its deliveries: a sender starting a request to them finishes
+    its start first (this lock lets a new delivery's or event's foreign-key check by, so a worker
+    recording one of their deliveries is not held up by it). Then their deliveries (in id order),
+    then the recipient again, FOR UPDATE. A worker recording one of them either commits first
+    (its new status is the one taken off, and the events it wrote are unlinked with the others)
+    or finds the row gone and records nothing.
     Once the recipient is locked no new delivery of theirs can commit (its foreign key check
     waits on the lock), so one materialised meanwhile is either deleted and counted below or
     refused.
     """
     with transaction.atomic():
-        _lock(Recipient.objects.filter(pk=recipient.pk))
+        list(
+            Recipient.objects.filter(pk=recipient.pk)
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
         _lock(Delivery.objects.filter(recipient=recipient).order_by("id"))
+        _lock(Recipient.objects.filter(pk=recipient.pk))
         DeliveryEvent.objects.filter(delivery__recipient=recipient).update(delivery=None)
         # What the frequency caps counted of theirs goes first: it points at the deliveries.
         CountedSend.objects.filter(recipient=recipient).delete()
