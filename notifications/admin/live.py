@@ -20,10 +20,11 @@ from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from notifications.campaigns.activity import Activity, State, campaign_activity
 from notifications.campaigns.caps import CappedDeliveries
 from notifications.campaigns.kept import campaign_capped
-from notifications.campaigns.plan import campaign_time_left_estimate, channel_limits
+from notifications.campaigns.plan import channel_limits
 from notifications.campaigns.quiet_hours import NOBODY_WAITS, Waiting
 from notifications.campaigns.report import RATE_LABELS, Rate, delivery_rates
 from notifications.campaigns.selectors import campaign_progress, campaign_recent_rate
+from notifications.campaigns.time_left import campaign_time_left_estimate
 from notifications.models import Campaign, Delivery
 from notifications.providers.limits import Limits
 from notifications.reasons import reason_text

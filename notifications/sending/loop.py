@@ -11,18 +11,14 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
-from notifications.campaigns.caps import CapCheck, deliveries_start_capped
+from notifications.campaigns.caps import CapCheck
 from notifications.campaigns.lifecycle import campaign_pause
-from notifications.campaigns.plan import channel_limits
-from notifications.campaigns.quiet_hours import recipients_per_second, spread_waits, zone_openings
-from notifications.campaigns.sending_rules import recipients_default_zone, send_window_of
-from notifications.campaigns.windows import SendWindow
 from notifications.content.checks import render_for_channel
 from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.providers.exceptions import NoPermit, ProviderConfigurationError
@@ -35,13 +31,14 @@ from notifications.providers.values import (
 )
 from notifications.reasons import reason_encode
 
-from ..models import Campaign, CappedAction, Delivery, ProviderQuota, Recipient
+from ..models import Campaign, Delivery, ProviderQuota, Recipient
 from ..providers.base import Provider
 from .breaker import breaker_trips, last_error
-from .claims import Claimed, deliveries_claim, deliveries_release, deliveries_start
+from .claims import Claimed, deliveries_claim, deliveries_release
+from .holds import Deferred, QuietHours, request_start
 from .leases import Lease, deliveries_expire_leases
 from .limiter import Limiter, get_limiter
-from .outcomes import deliveries_record, deliveries_skip
+from .outcomes import deliveries_record
 from .permits import REPEAT_MAX_WAIT_SECONDS, repeat_permit, turn
 
 Status = Delivery.Status
@@ -62,40 +59,8 @@ class SendReport:
     more_work: bool = False
 
 
-@dataclass
-class _QuietHours:
-    """What one run needs to hold those outside their send window: the window, the zone of
-    recipients who have none, the provider's pace, and how many wait per opening so far."""
-
-    window: SendWindow | None
-    default_zone: tzinfo | None
-    per_second: float | None
-    held: Counter = field(default_factory=Counter)
-
-    @classmethod
-    def of(cls, campaign: Campaign) -> _QuietHours:
-        window = send_window_of(campaign)
-        if window is None:
-            return cls(None, None, None)
-        return cls(
-            window,
-            recipients_default_zone(),
-            recipients_per_second(channel_limits(campaign.channel)),
-        )
-
-    def waiting(self, claimed: Sequence[Claimed], zones: dict[int, str]) -> dict[int, datetime]:
-        """The claimed deliveries outside their window now, and when each is due."""
-        if self.window is None:
-            return {}
-        zone_of = {c.id: zones[c.recipient_id] for c in claimed}
-        openings = zone_openings(
-            self.window, zone_of.values(), timezone.now(), default=self.default_zone
-        )
-        return spread_waits(zone_of, openings, self.per_second, self.held)
-
-
 def _render(
-    campaign: Campaign, claimed: Sequence[Claimed], quiet: _QuietHours
+    campaign: Campaign, claimed: Sequence[Claimed], quiet: QuietHours
 ) -> tuple[list[OutboundMessage], list[SendResult], dict[int, Content], dict[int, datetime]]:
     """The claimed deliveries' messages and render failures, and those that must wait for their
     window (neither rendered nor sent), read with one query of their recipients."""
@@ -145,7 +110,7 @@ def campaign_send(
     claim_size = _claim_size(limits, limiter.enabled)
     after_id = 0
     next_sweep = time.monotonic()
-    quiet: _QuietHours | None = None
+    quiet: QuietHours | None = None
     while time.monotonic() < deadline:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Campaign.Status.RUNNING:
@@ -192,7 +157,7 @@ def campaign_send(
         attempts = {c.id: c.attempts for c in claimed}
         recipients = {c.id: c.recipient_id for c in claimed}
         # The window is frozen at dispatch: read once a run, with the zone for those without.
-        quiet = quiet or _QuietHours.of(campaign)
+        quiet = quiet or QuietHours.of(campaign)
         # Read with every claim: a policy made meanwhile counts this run's next messages.
         caps = CapCheck.of(campaign)
         messages, failures, contents, waiting = _render(campaign, claimed, quiet)
@@ -209,11 +174,11 @@ def campaign_send(
                     content_version=campaign.content_version,
                 )
             )
-        capped = _Capped()
+        deferred = Deferred()
         stop = _send_groups(
             campaign=campaign,
             caps=caps,
-            capped=capped,
+            deferred=deferred,
             provider=provider,
             limiter=limiter,
             key=key,
@@ -230,8 +195,8 @@ def campaign_send(
         deliveries_release(
             campaign_id=campaign_id,
             token=token,
-            waiting={**waiting, **capped.due},
-            reasons=capped.reasons,
+            waiting={**waiting, **deferred.due},
+            reasons=deferred.reasons,
         )
         if stop:
             report.stopped_because = stop
@@ -239,62 +204,6 @@ def campaign_send(
     report.stopped_because = "the time budget is spent"
     report.more_work = True
     return report
-
-
-@dataclass
-class _Capped:
-    """The deliveries of one claim a frequency cap defers: when each is due, and what it says."""
-
-    due: dict[int, datetime] = field(default_factory=dict)
-    reasons: dict[int, str] = field(default_factory=dict)
-
-
-def _start(
-    *,
-    campaign: Campaign,
-    caps: CapCheck | None,
-    capped: _Capped,
-    token: uuid.UUID,
-    ids: list[int],
-    calls: int,
-    recipients: dict[int, int],
-    attempts: dict[int, int],
-    report: SendReport,
-) -> set[int]:
-    """Begin the request for `ids`: the ids that may go. Those a frequency cap holds back are
-    deferred with the claim's release or skipped now, as the campaign says."""
-    if caps is None:
-        return deliveries_start(
-            campaign_id=campaign.pk,
-            token=token,
-            ids=ids,
-            calls=calls,
-            content_version=campaign.content_version,
-        )
-    started, held = deliveries_start_capped(
-        check=caps,
-        campaign_id=campaign.pk,
-        token=token,
-        ids=ids,
-        recipients=recipients,
-        calls=calls,
-        content_version=campaign.content_version,
-    )
-    if held and caps.action == CappedAction.SKIP:
-        report.outcomes.update(
-            deliveries_skip(
-                campaign_id=campaign.pk,
-                token=token,
-                reasons={pk: caps.reason(verdict) for pk, verdict in held.items()},
-                recipients=recipients,
-                attempts=attempts,
-            )
-        )
-    elif held:
-        for pk, verdict in held.items():
-            capped.due[pk] = verdict.allowed_at
-            capped.reasons[pk] = caps.reason(verdict)
-    return started
 
 
 def _next_due_in(campaign_id: int) -> float | None:
@@ -325,7 +234,7 @@ def _send_groups(
     *,
     campaign: Campaign,
     caps: CapCheck | None,
-    capped: _Capped,
+    deferred: Deferred,
     provider: Provider,
     limiter: Limiter,
     key: str,
@@ -358,16 +267,16 @@ def _send_groups(
                 report.more_work = True
                 return stop
             # Until a repeat renews them, the rows must outlast the calls before it.
-            started = _start(
+            started = request_start(
                 campaign=campaign,
                 caps=caps,
-                capped=capped,
+                deferred=deferred,
                 token=token,
                 ids=[m.delivery_id for m in group],
                 calls=max(1, calls - 1),
                 recipients=recipients,
                 attempts=attempts,
-                report=report,
+                outcomes=report.outcomes,
             )
             if not started:
                 continue

@@ -19,10 +19,10 @@ from notifications.campaigns.lifecycle import (
     campaign_resume,
     campaign_retry_failed,
 )
-from notifications.campaigns.plan import campaign_time_left
 from notifications.campaigns.report import CampaignReport, campaign_report, campaign_sms
 from notifications.campaigns.selectors import campaign_progress
 from notifications.campaigns.services import campaign_delete, campaign_save
+from notifications.campaigns.time_left import campaign_time_left
 
 from ...models import Campaign
 from ..permissions import may_dispatch

@@ -13,12 +13,9 @@ from notifications.campaigns.caps import (
     recipients_capped,
     sends_counted,
 )
-from notifications.campaigns.plan import (
-    campaign_recipients_left,
-    campaign_send_plan,
-    campaign_time_left_estimate,
-)
+from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
+from notifications.campaigns.time_left import campaign_time_left_estimate
 from notifications.models import Campaign, FrequencyCap
 from tests.factories import make_audience, make_campaign, make_recipient
 from tests.notifications.flows import LEADCONVERTER_SEND, dispatched, people, send_all

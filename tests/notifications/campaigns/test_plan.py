@@ -19,10 +19,10 @@ from notifications.campaigns.plan import (
     ESTIMATE_SAMPLE_BATCHES,
     campaign_missing_variables,
     campaign_send_plan,
-    campaign_time_left,
     send_eta_seconds,
 )
 from notifications.campaigns.selectors import campaign_people, campaign_progress
+from notifications.campaigns.time_left import campaign_time_left
 from notifications.models import (
     AudienceMember,
     Campaign,
