@@ -1,12 +1,20 @@
 """Fixtures for the tests that follow a campaign through its life (see `flows.py`)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import responses
 from django.utils import timezone
 
-from tests.notifications.flows import use_test_providers
+from notifications.models import FrequencyCap
+from tests.notifications.flows import (
+    LEADCONVERTER_SEND,
+    NOON,
+    dispatched,
+    people,
+    send_all,
+    use_test_providers,
+)
 
 
 @pytest.fixture
@@ -37,3 +45,15 @@ def frozen(monkeypatch):
         monkeypatch.setattr(timezone, "now", lambda: moment)
 
     return freeze
+
+
+@pytest.fixture
+def at_the_cap(frozen, mocked):
+    """A cap of 1 a day; Ann and Bob were sent a message at noon, Cid nothing. Now 13:00."""
+    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
+    FrequencyCap.objects.create(limit=1, period="day")
+    ann, bob, cid = people(3)
+    frozen(NOON)
+    send_all(dispatched("leadconverter", [ann, bob]))
+    frozen(NOON + timedelta(hours=1))
+    return ann, bob, cid

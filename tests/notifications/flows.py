@@ -2,9 +2,11 @@
 one through its life; the providers are the real backends, their HTTP answered by `responses`.
 """
 
+from datetime import UTC, datetime
+
 from notifications.campaigns.lifecycle import campaign_dispatch
 from notifications.campaigns.materialise import campaign_materialise
-from notifications.models import DeliveryCounter
+from notifications.models import Campaign, DeliveryCounter
 from notifications.providers.registry import build_provider
 from notifications.sending.counters import counters_rebuild
 from notifications.sending.loop import SendReport, campaign_send
@@ -64,3 +66,16 @@ def statuses(campaign) -> dict[str, int]:
 
 def counted_truth(campaign) -> dict[str, int]:
     return {k: v for k, v in counters_rebuild(campaign_id=campaign.pk).items() if v}
+
+
+# Noon in Moscow on a Monday: the frequency caps' tests' clock.
+NOON = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+def sent_with(recipients, **fields) -> Campaign:
+    """A LeadConverter campaign to `recipients` with `fields` set, dispatched and sent."""
+    campaign = dispatched("leadconverter", recipients)
+    Campaign.objects.filter(pk=campaign.pk).update(**fields)
+    send_all(campaign)
+    campaign.refresh_from_db()
+    return campaign

@@ -2,40 +2,16 @@
 who is at a cap; a sending campaign's desk says how many a cap deferred (until when) or
 skipped, each count the rows its link opens."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from django.urls import reverse
 
 from notifications.admin.desk import deliveries_url
 from notifications.admin.live import campaign_live
-from notifications.models import Campaign, Delivery, FrequencyCap
+from notifications.models import Delivery
 from tests.factories import make_audience, make_campaign
-from tests.notifications.flows import LEADCONVERTER_SEND, dispatched, people, send_all
+from tests.notifications.flows import sent_with
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
-
-NOON = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at_the_cap(frozen, mocked):
-    """A cap of 1 a day; Ann and Bob were sent a message at noon, Cid nothing. Now 13:00."""
-    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
-    FrequencyCap.objects.create(limit=1, period="day")
-    ann, bob, cid = people(3)
-    frozen(NOON)
-    send_all(dispatched("leadconverter", [ann, bob]))
-    frozen(NOON + timedelta(hours=1))
-    return ann, bob, cid
-
-
-def sent(recipients, **fields) -> Campaign:
-    campaign = dispatched("leadconverter", recipients)
-    Campaign.objects.filter(pk=campaign.pk).update(**fields)
-    send_all(campaign)
-    campaign.refresh_from_db()
-    return campaign
 
 
 def opened(staff, url: str) -> list[Delivery]:
@@ -45,7 +21,7 @@ def opened(staff, url: str) -> list[Delivery]:
 
 
 def test_the_desk_says_how_many_a_cap_deferred_and_until_when_at_the_latest(at_the_cap):
-    live = campaign_live(sent(at_the_cap))
+    live = campaign_live(sent_with(at_the_cap))
     # In the staff member's zone (the site's, UTC here): noon tomorrow.
     assert live["capped_text"] == "Deferred by frequency caps: 2, until 8 Dec, 09:00 at the latest"
     assert live["capped_skipped_text"] == ""
@@ -53,7 +29,7 @@ def test_the_desk_says_how_many_a_cap_deferred_and_until_when_at_the_latest(at_t
 
 
 def test_the_deferred_count_is_the_rows_its_link_opens(at_the_cap, staff):
-    campaign = sent(at_the_cap)
+    campaign = sent_with(at_the_cap)
     rows = opened(staff, deliveries_url(campaign.pk, stage="capped"))
     assert len(rows) == campaign_live(campaign)["counts"]["capped_deferred"] == 2
     assert {row.recipient for row in rows} == set(at_the_cap[:2])
@@ -61,7 +37,7 @@ def test_the_deferred_count_is_the_rows_its_link_opens(at_the_cap, staff):
 
 
 def test_the_skipped_count_is_the_rows_its_link_opens(at_the_cap, staff):
-    campaign = sent(at_the_cap, capped_action="skip")
+    campaign = sent_with(at_the_cap, capped_action="skip")
     live = campaign_live(campaign)
     assert live["capped_skipped_text"] == "Skipped by frequency caps: 2"
     assert live["capped_text"] == ""
@@ -71,7 +47,7 @@ def test_the_skipped_count_is_the_rows_its_link_opens(at_the_cap, staff):
 
 
 def test_the_desk_links_both_lines_to_their_rows(at_the_cap, staff):
-    campaign = sent(at_the_cap)
+    campaign = sent_with(at_the_cap)
     page = staff.get(reverse("admin:notifications_campaign_change", args=[campaign.pk]))
     html = page.content.decode()
     assert "Deferred by frequency caps: 2" in html

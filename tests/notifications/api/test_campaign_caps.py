@@ -1,39 +1,17 @@
 """The campaign stats endpoint counts the deliveries frequency caps deferred and skipped, and
 the schema says so."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from notifications.models import Campaign, FrequencyCap
-from tests.notifications.flows import LEADCONVERTER_SEND, dispatched, people, send_all
+from tests.notifications.flows import sent_with
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_providers")]
 
-NOON = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at_the_cap(frozen, mocked):
-    """A cap of 1 a day; two of three people were sent a message at noon. Now 13:00."""
-    mocked.post(LEADCONVERTER_SEND, json={"result": "ok"})
-    FrequencyCap.objects.create(limit=1, period="day")
-    crowd = people(3)
-    frozen(NOON)
-    send_all(dispatched("leadconverter", crowd[:2]))
-    frozen(NOON + timedelta(hours=1))
-    return crowd
-
-
-def sent(recipients, **fields) -> Campaign:
-    campaign = dispatched("leadconverter", recipients)
-    Campaign.objects.filter(pk=campaign.pk).update(**fields)
-    send_all(campaign)
-    return campaign
-
 
 def test_stats_count_the_deliveries_a_cap_deferred(api, at_the_cap):
-    campaign = sent(at_the_cap)
+    campaign = sent_with(at_the_cap)
     stats = api.get(f"/api/campaigns/{campaign.pk}/stats/").json()
     assert (stats["capped_deferred"], stats["capped_skipped"]) == (2, 0)
     assert stats["deliveries"]["pending"] == 2
@@ -42,7 +20,7 @@ def test_stats_count_the_deliveries_a_cap_deferred(api, at_the_cap):
 
 
 def test_stats_count_the_deliveries_a_cap_skipped(api, at_the_cap):
-    campaign = sent(at_the_cap, capped_action="skip")
+    campaign = sent_with(at_the_cap, capped_action="skip")
     stats = api.get(f"/api/campaigns/{campaign.pk}/stats/").json()
     assert (stats["capped_deferred"], stats["capped_skipped"]) == (0, 2)
     assert stats["deliveries"]["skipped"] == 2
