@@ -146,7 +146,7 @@ def _measure(
         emulator.reset()
         children = [_start(env, "materialise", "--campaign", str(campaign))]
         children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(workers)]
-        reports = _go(children)
+        reports = start_together(children)
         started = min(report["started"] for report in reports)
         finished = max(report["finished"] for report in reports)
         seconds = finished - started
@@ -273,7 +273,7 @@ def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
     )
 
 
-def _go(children: list[subprocess.Popen]) -> list[dict[str, Any]]:
+def start_together(children: list[subprocess.Popen]) -> list[dict[str, Any]]:
     """Wait until every child is ready, start them together, collect their reports."""
     for child in children:
         if child.stdout.readline().strip() != "ready":
@@ -303,7 +303,7 @@ def _bare_loop(
         _start(env, "bare", "--channel", provider, "--first", str(i * share), "--count", str(share))
         for i in range(workers)
     ]
-    reports = _go(children)
+    reports = start_together(children)
     seconds = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
     return sum(r["messages"] for r in reports) / seconds
 
@@ -341,7 +341,7 @@ def _sql_loop(
         _start(env, "sqlsend", "--channel", provider, "--campaign", str(campaign))
         for _ in range(workers)
     ]
-    reports = _go(children)
+    reports = start_together(children)
     send_seconds = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
     stats = emulator.stats()["providers"][provider]
     sent = sum(r["sent"] for r in reports)
@@ -352,7 +352,7 @@ def _sql_loop(
     return inserted / (insert_seconds + send_seconds)
 
 
-def _wait_for_go() -> None:
+def wait_for_go() -> None:
     print("ready", flush=True)
     sys.stdin.readline()
 
@@ -469,7 +469,7 @@ def _role_campaign(args: argparse.Namespace) -> dict[str, Any]:
 def _role_materialise(args: argparse.Namespace) -> dict[str, Any]:
     from notifications.campaigns.materialise import campaign_materialise
 
-    _wait_for_go()
+    wait_for_go()
     started = time.time()
     campaign_materialise(campaign_id=args.campaign)
     return {"started": started, "finished": time.time()}
@@ -485,7 +485,7 @@ def _role_send(args: argparse.Namespace) -> dict[str, Any]:
 
     campaign = Campaign.objects.get(pk=args.campaign)
     provider = build_provider(campaign.channel)
-    _wait_for_go()
+    wait_for_go()
     started = time.time()
     # As in production, senders start once the materialisation is complete.
     while campaign.materialised_at is None:
@@ -542,7 +542,7 @@ def _role_bare(args: argparse.Namespace) -> dict[str, Any]:
         content = render_for_channel(compiled, args.channel, context)
         messages.append(OutboundMessage(n, str(100000 + n), content))
     groups = provider.plan(messages)
-    _wait_for_go()
+    wait_for_go()
     started = time.time()
     sent = 0
     for group in groups:
@@ -676,7 +676,7 @@ def _role_sqlsend(args: argparse.Namespace) -> dict[str, Any]:
     lease = settings.VESTNIK_CLAIM_LEASE_SECONDS
     begun_lease = begun_lease_seconds(provider.calls_per_send)
     states = {ResultStatus.SENT: "sent", ResultStatus.FAILED: "failed"}
-    _wait_for_go()
+    wait_for_go()
     started = time.time()
     after = sent = 0
     while True:
