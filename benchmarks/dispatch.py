@@ -598,6 +598,8 @@ class _SqlSender:
             from urllib.parse import urlsplit
 
             self.conn = sqlite3.connect(urlsplit(url).path, timeout=60, isolation_level=None)
+            # As our settings open it: WAL (already the file's), commits not waiting for fsync.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             mark, lock, ids = "?", "", "IN (SELECT value FROM json_each(?))"
         backend = POSTGRESQL if self.postgresql else "SQLite"
         self.claim_sql = SQL_CLAIM.format(p=mark, lock=lock)
