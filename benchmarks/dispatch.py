@@ -572,7 +572,7 @@ SQL_RECORD = (
     "UPDATE notifications_delivery SET status = r.status, "
     "sent_at = CASE WHEN r.status = 'sent' THEN {p} END, claim_token = NULL, "
     "lease_expires_at = NULL, request_started_at = NULL, updated_at = {p} FROM ({results}) r "
-    "WHERE notifications_delivery.id = r.id AND claim_token = {p} AND "
+    "WHERE notifications_delivery.id = r.id AND {token} = {p} AND "
     "notifications_delivery.status = 'sending'"
 )
 RESULTS = {
@@ -604,7 +604,12 @@ class _SqlSender:
         backend = POSTGRESQL if self.postgresql else "SQLite"
         self.claim_sql = SQL_CLAIM.format(p=mark, lock=lock)
         self.begin_sql = SQL_BEGIN.format(p=mark, ids=ids)
-        self.record_sql = SQL_RECORD.format(p=mark, results=RESULTS[backend].format(p=mark))
+        # On SQLite the claim's index would drive the join and read the results' JSON again for
+        # each row; `+` keeps the index out, so each result finds its row by id.
+        token = "claim_token" if self.postgresql else "+claim_token"
+        self.record_sql = SQL_RECORD.format(
+            p=mark, token=token, results=RESULTS[backend].format(p=mark)
+        )
 
     def _stamp(self, seconds: float = 0.0) -> Any:
         from datetime import UTC, datetime, timedelta
