@@ -2,11 +2,13 @@
 
 For each provider, with limits off: N recipients, one campaign, timed from the start of
 materialisation until every delivery is final, with 1 and 2 send processes (each runs the send
-loop the worker task runs, `campaign_send`, on the same campaign). The ceiling is a bare loop in
-the same run: the same provider client sends the same requests (same batches, same rendered
-texts) to the same emulator, from as many processes, with no database. The emulator runs in a
-process of its own and counts what it accepted, so each row also says whether anything was
-lost or sent twice.
+loop the worker task runs, `campaign_send`, on the same campaign). Two ceilings in the same
+run, from as many processes: the SQL ceiling (`_sql_loop`), a bare connection running the
+fewest statements our guarantees need on the same tables, with the send loop's batch sizes and
+the same requests to the same emulator, which the row's ratio is against; and the no-database
+ceiling, the same provider client sending the same requests (same batches, same rendered texts)
+with no database at all. The emulator runs in a process of its own and counts what it
+accepted, so each row also says whether anything was lost or sent twice.
 
 With the sending rules on (`WINDOW_PROVIDERS`): the same campaign with quiet hours and frequency
 caps on, its recipients in five zones (one of them none, the site's), every one inside the window
