@@ -20,8 +20,10 @@ MODULES = (
     "materialise",
     "dispatch",
     "limits",
+    "retention",
     "webhooks",
     "admin_api",
+    "growth",
     "audiences",
     "exports",
 )

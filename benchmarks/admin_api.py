@@ -75,7 +75,7 @@ for name, url in PAGES.items():
 """
 
 
-def _pages(database: ScratchDatabase, pages: dict[str, str], repeats: int) -> dict:
+def pages_measure(database: ScratchDatabase, pages: dict[str, str], repeats: int) -> dict:
     """Each page's timings from a child process (the ceiling's page always among them)."""
     pages = {CEILING: CEILING_URL, **pages}
     code = f"PAGES = {pages!r}\nREPEATS = {repeats}\nPASSWORD = {PASSWORD!r}\n" + CHILD
@@ -115,7 +115,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         "API campaign stats": f"/api/campaigns/{big}/stats/",
         "API draft stats": f"/api/campaigns/{ids['campaigns']['draft']}/stats/",
     }
-    result = _pages(database, pages, sizes["repeats"])
+    result = pages_measure(database, pages, sizes["repeats"])
     # Then the Imshop draft gets the other draft's audience: measured apart, so the pages
     # above count the same memberships as in earlier runs.
     database.sql(
@@ -123,7 +123,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         f"{ids['audiences']['draft']} WHERE campaign_id = {ids['campaigns']['imshop-draft']}"
     )
     imshop = ids["campaigns"]["imshop-draft"]
-    result |= _pages(
+    result |= pages_measure(
         database,
         {
             "personalised Imshop draft page": f"/admin/notifications/campaign/{imshop}/change/",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import Row, ScratchDatabase, preferred_backend, scratch_database
-from .dispatch import Emulator, _child, _go, _start
+from .dispatch import Emulator, _child, _start, start_together
 
 NAME = "limits"
 # provider -> the time scale, the scaled limits in our settings' syntax, the allowed rate of
@@ -76,7 +76,7 @@ def _measure(
     emulator.reset()
     children = [_start(env, "materialise", "--campaign", str(campaign))]
     children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(WORKERS)]
-    _go(children)
+    start_together(children)
     stats = emulator.stats()["providers"][provider]
     moments = [message["at"] for message in emulator.messages(provider)]
     seconds = max(moments) - min(moments)

@@ -10,9 +10,11 @@ address unless `i` is a multiple of 20, and has opted out when `i` is a multiple
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from benchmarks.common import POSTGRESQL, ScratchDatabase
+from benchmarks.common import POSTGRESQL, ScratchDatabase, connect
 
 CHANNEL = "leadconverter"
 NO_ADDRESS_EVERY = 20
@@ -163,3 +165,98 @@ def deliveries(database: ScratchDatabase, campaign_id: int, count: int) -> None:
         ]
     )
     analyse(database)
+
+
+def shifted(database: ScratchDatabase, base: str, seconds: str) -> str:
+    """SQL: the timestamp `base` (an expression, or "now") moved by `seconds` (an expression),
+    in the form Django stores on this backend."""
+    if database.backend == POSTGRESQL:
+        start = "now()" if base == "now" else base
+        return f"({start} + make_interval(secs => {seconds}))"
+    start = "'now'" if base == "now" else base
+    return f"strftime('%Y-%m-%d %H:%M:%f', {start}, ({seconds}) || ' seconds')"
+
+
+def history(database: ScratchDatabase, campaign_ids: list[int], first: int, last: int) -> list[str]:
+    """SQL: deliveries of recipients `first..last` in each campaign, in the usual mix of outcomes,
+    and about two events each: its outcome, then for a sent one the SMS callback (every 30th a
+    click), spread over the hour after the campaign's `started_at`. Counters are left to
+    `counters`: recount once after all the history is in."""
+    campaigns = ", ".join(str(int(pk)) for pk in campaign_ids)
+    status = (
+        "CASE WHEN r.opted_out_at IS NOT NULL THEN 'skipped' WHEN r.id % 100 < 3 THEN 'failed' "
+        "WHEN r.id % 100 < 5 THEN 'pending' WHEN r.id % 100 < 6 THEN 'unknown' ELSE 'sent' END"
+    )
+    stamp = now(database)
+    when = shifted(database, "c.started_at", "d.id % 3600")
+    rows = f"d.campaign_id IN ({campaigns}) AND d.recipient_id BETWEEN {int(first)} AND {int(last)}"
+    return [
+        "INSERT INTO notifications_delivery (campaign_id, recipient_id, address, status, "
+        "attempts, content, error, sent_at, created_at, updated_at) "
+        f"SELECT c.id, r.id, {_text(database, '100000 + r.id')}, {status}, 1, "
+        f"'{{\"text\": \"Hello!\"}}', '', c.started_at, c.started_at, {stamp} "
+        "FROM notifications_campaign c JOIN notifications_recipient r "
+        f"ON r.id BETWEEN {int(first)} AND {int(last)} WHERE c.id IN ({campaigns})",
+        "INSERT INTO notifications_deliveryevent (type, occurred_at, campaign_id, delivery_id, "
+        "recipient_id, detail, data, created_at, link, sendios_user_id) "
+        "SELECT CASE d.status WHEN 'pending' THEN 'retry_scheduled' ELSE d.status END, "
+        f"{when}, d.campaign_id, d.id, d.recipient_id, '', '{{}}', {when}, '', '' "
+        "FROM notifications_delivery d JOIN notifications_campaign c ON c.id = d.campaign_id "
+        f"WHERE {rows}",
+        "INSERT INTO notifications_deliveryevent (type, occurred_at, campaign_id, delivery_id, "
+        "recipient_id, detail, data, created_at, sms_id, link, sendios_user_id, dedup_key) "
+        "SELECT CASE WHEN d.id % 30 = 0 THEN 'sms_click' ELSE 'sms_sent' END, "
+        f"{when}, d.campaign_id, d.id, d.recipient_id, '', '{{}}', {when}, d.id, '', "
+        f"'cust-' || {_text(database, 'd.recipient_id')}, 'h-' || {_text(database, 'd.id')} "
+        "FROM notifications_delivery d JOIN notifications_campaign c ON c.id = d.campaign_id "
+        f"WHERE {rows} AND d.status = 'sent'",
+    ]
+
+
+def counters(campaign_ids: list[int]) -> list[str]:
+    """SQL: the campaigns' delivery counters counted again from their rows."""
+    campaigns = ", ".join(str(int(pk)) for pk in campaign_ids)
+    return [
+        f"DELETE FROM notifications_deliverycounter WHERE campaign_id IN ({campaigns})",
+        "INSERT INTO notifications_deliverycounter (campaign_id, status, count) "
+        "SELECT campaign_id, status, COUNT(*) FROM notifications_delivery "
+        f"WHERE campaign_id IN ({campaigns}) GROUP BY campaign_id, status",
+    ]
+
+
+HISTORY_TABLES = ("notifications_delivery", "notifications_deliveryevent")
+
+
+def fill(database: ScratchDatabase, statements: list[str]) -> None:
+    """Run statements that add many deliveries and events, then analyse.
+
+    On PostgreSQL the two tables' indexes that back no constraint are dropped meanwhile and
+    built again after (the same indexes, as a fresh `CREATE INDEX` builds them), foreign-key
+    triggers are off for the session (the rows refer to rows made just before), and the tables
+    are vacuumed, as autovacuum would have left them: tens of millions of rows in minutes.
+    """
+    if database.backend != POSTGRESQL:
+        database.sql(statements)
+        analyse(database)
+        return
+    with _indexes_rebuilt(database):
+        database.sql(["SET session_replication_role = replica", *statements])
+    with connect(database) as conn:
+        conn.autocommit = True
+        for table in HISTORY_TABLES:
+            conn.execute(f"VACUUM ANALYZE {table}")
+
+
+@contextmanager
+def _indexes_rebuilt(database: ScratchDatabase) -> Iterator[None]:
+    with connect(database) as conn:
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            [list(HISTORY_TABLES)],
+        ).fetchall()
+    database.sql([f'DROP INDEX "{name}"' for name, _ in indexes])
+    try:
+        yield
+    finally:
+        database.sql(["SET maintenance_work_mem = '512MB'", *[sql for _, sql in indexes]])

@@ -13,7 +13,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = "import_recipients,materialise,dispatch,limits,webhooks,admin_api,audiences,exports"
+MODULES = ",".join(
+    [
+        "import_recipients",
+        "materialise",
+        "dispatch",
+        "limits",
+        "retention",
+        "webhooks",
+        "admin_api",
+        "growth",
+        "audiences",
+        "exports",
+    ]
+)
 
 
 # The smoke runs on scratch SQLite databases whatever DATABASE_URL says (it is dropped below):
