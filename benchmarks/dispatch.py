@@ -146,8 +146,8 @@ def _measure(
         flags = ["--rules"] if rules else []
         campaign = _child(database, env, "campaign", "--channel", provider, *flags)["campaign"]
         emulator.reset()
-        children = [_start(env, "materialise", "--campaign", str(campaign))]
-        children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(workers)]
+        children = [start_child(env, "materialise", "--campaign", str(campaign))]
+        children += [start_child(env, "send", "--campaign", str(campaign)) for _ in range(workers)]
         reports = start_together(children)
         started = min(report["started"] for report in reports)
         finished = max(report["finished"] for report in reports)
@@ -263,9 +263,12 @@ def _child(database: ScratchDatabase, env: dict[str, str], *args: str) -> dict[s
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
+def start_child(
+    env: dict[str, str], *args: str, module: str = "benchmarks.dispatch"
+) -> subprocess.Popen:
+    """A child of `module` (its roles), talking over pipes: `start_together` starts them."""
     return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.dispatch", *args],
+        [sys.executable, "-m", module, *args],
         env=env,
         cwd=ROOT,
         stdin=subprocess.PIPE,
@@ -302,7 +305,9 @@ def _bare_loop(
     emulator.reset()
     share = -(-count // workers)
     children = [
-        _start(env, "bare", "--channel", provider, "--first", str(i * share), "--count", str(share))
+        start_child(
+            env, "bare", "--channel", provider, "--first", str(i * share), "--count", str(share)
+        )
         for i in range(workers)
     ]
     reports = start_together(children)
@@ -340,7 +345,7 @@ def _sql_loop(
         conn.commit()
         insert_seconds = time.perf_counter() - started
     children = [
-        _start(env, "sqlsend", "--channel", provider, "--campaign", str(campaign))
+        start_child(env, "sqlsend", "--channel", provider, "--campaign", str(campaign))
         for _ in range(workers)
     ]
     reports = start_together(children)

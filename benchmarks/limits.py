@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import Row, ScratchDatabase, preferred_backend, scratch_database
-from .dispatch import Emulator, _child, _start, start_together
+from .dispatch import Emulator, _child, start_child, start_together
 
 NAME = "limits"
 # provider -> the time scale, the scaled limits in our settings' syntax, the allowed rate of
@@ -74,8 +74,8 @@ def _measure(
     _child(database, env, "prepare", "--count", str(count))
     campaign = _child(database, env, "campaign", "--channel", provider, "--all")["campaign"]
     emulator.reset()
-    children = [_start(env, "materialise", "--campaign", str(campaign))]
-    children += [_start(env, "send", "--campaign", str(campaign)) for _ in range(WORKERS)]
+    children = [start_child(env, "materialise", "--campaign", str(campaign))]
+    children += [start_child(env, "send", "--campaign", str(campaign)) for _ in range(WORKERS)]
     start_together(children)
     stats = emulator.stats()["providers"][provider]
     moments = [message["at"] for message in emulator.messages(provider)]

@@ -31,14 +31,13 @@ from typing import Any
 from benchmarks import seed
 from benchmarks.common import (
     BENCH_SECRET_KEY,
-    ROOT,
     Row,
     ScratchDatabase,
     format_table,
     machine,
     scratch_database,
 )
-from benchmarks.dispatch import Emulator, start_together, wait_for_go
+from benchmarks.dispatch import Emulator, start_child, start_together, wait_for_go
 
 NAME = "retention"
 FULL = {"purged": 1_000_000, "sending": 1_000_000}
@@ -153,15 +152,7 @@ def _count(database: ScratchDatabase, sql: str) -> int:
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.retention", *args],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_child(env, *args, module="benchmarks.retention")
 
 
 # --- Children ---------------------------------------------------------------------------------
