@@ -8,4 +8,9 @@ class OutboundConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from notifications.sending.history import history_reader_add
+
         from . import signals  # noqa: F401  (connects the wake-up on campaign moves)
+        from .fanout import history_wanted
+
+        history_reader_add(history_wanted)

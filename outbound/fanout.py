@@ -95,13 +95,24 @@ def settled_horizon(cursor: Cursor) -> int:
     return cursor.settled_event_id
 
 
+def types_wanted(endpoints: Iterable[Endpoint]) -> set[str]:
+    """The history's event types the `endpoints` subscribe to."""
+    return {EVENT_TYPES[name][0] for endpoint in endpoints for name in endpoint.events}
+
+
+def history_wanted() -> set[str]:
+    """What active endpoints want of the history now: the send path writes the events only
+    some reader wants (a message's "sent") while this names them."""
+    return types_wanted(Endpoint.objects.filter(is_active=True).only("events"))
+
+
 def events_fan_out() -> int:
     """Turn the settled events after the cursor into messages; how many events were read."""
     with transaction.atomic():
         cursor = cursor_lock()
         horizon = settled_horizon(cursor)
         endpoints = list(Endpoint.objects.filter(is_active=True))
-        wanted = {EVENT_TYPES[name][0] for endpoint in endpoints for name in endpoint.events}
+        wanted = types_wanted(endpoints)
         rows: list[dict] = []
         if wanted and horizon > cursor.event_id:
             rows = list(

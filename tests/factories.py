@@ -1,7 +1,7 @@
 """Small builders for test data: real rows in the test database, with sensible defaults."""
 
 import itertools
-from datetime import time
+from datetime import datetime, time
 
 from notifications.campaigns.windows import ALL_DAYS
 from notifications.models import (
@@ -9,6 +9,7 @@ from notifications.models import (
     Audience,
     AudienceMember,
     Campaign,
+    Delivery,
     MessageTemplate,
     Recipient,
     RecipientAttribute,
@@ -63,3 +64,14 @@ def make_campaign(*audiences: Audience, **fields) -> Campaign:
     campaign = Campaign.objects.create(**fields)
     campaign.audiences.set(audiences)
     return campaign
+
+
+def make_sent(campaign: Campaign, *moments: datetime) -> list[Delivery]:
+    """Messages of `campaign` that went at each of `moments`, each to a new person: a send is
+    its delivery's `sent_at` (no event repeats it). The counters are left to the caller."""
+    return [
+        Delivery.objects.create(
+            campaign=campaign, recipient=make_recipient(), status="sent", sent_at=moment
+        )
+        for moment in moments
+    ]

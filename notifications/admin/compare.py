@@ -27,6 +27,7 @@ from notifications.campaigns.compare import (
     MAX_COMPARED,
     METRICS,
     MIN_COMPARED,
+    RELATIVE_TYPE,
     ComparedCampaign,
     Metric,
     campaigns_compare,
@@ -40,7 +41,7 @@ from notifications.exports.writers import csv_stream, export_filename, xlsx_file
 
 from ..models import Delivery
 from .charts import relative_timeline_svg, relative_timeline_table, series_css
-from .desk import deliveries_url, events_url
+from .desk import deliveries_url, events_url, layer_url
 from .exports import XLSX_TYPE
 from .live import share_text
 
@@ -179,7 +180,7 @@ def compare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
                     "name": c.name,
                     "css": series_css(i),
                     "count": timeline.totals[c.id],
-                    "url": None if c.details_removed else events_url(c.id, "sent"),
+                    "url": None if c.details_removed else layer_url(c.id, RELATIVE_TYPE),
                 }
                 for i, c in enumerate(compared)
                 if c.id in timeline.series

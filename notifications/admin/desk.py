@@ -39,7 +39,7 @@ from notifications.content.rendering import (
 from notifications.providers.registry import provider_class
 
 from ..formats import number_text
-from ..models import Campaign
+from ..models import Campaign, Delivery, DeliveryEvent
 from .base import age_text, local_time_text, moment_text
 from .charts import DELIVERY_SERIES, SMS_SERIES, Series, timeline_svg, timeline_table
 from .follow_up import follow_up_url
@@ -115,6 +115,14 @@ def deliveries_url(campaign_id: int, status: str | None = None, *, stage: str = 
     if stage:
         filters["stage"] = stage
     return f"{reverse('admin:notifications_delivery_changelist')}?{urlencode(filters)}"
+
+
+def layer_url(campaign_id: int, event_type: str) -> str:
+    """What a timeline's layer counts: the messages that went (they have no event of their
+    own: `timeline.event_buckets_count`), or the events of the type."""
+    if event_type == DeliveryEvent.Type.SENT:
+        return deliveries_url(campaign_id, Delivery.Status.SENT)
+    return events_url(campaign_id, event_type)
 
 
 def events_url(
@@ -417,7 +425,7 @@ def _legend(campaign: Campaign, timeline: Timeline, series: tuple[Series, ...]) 
             "label": s.legend,
             "css": s.css,
             "count": timeline.total(s.type),
-            "url": None if campaign.details_removed_at else events_url(campaign.pk, s.type),
+            "url": None if campaign.details_removed_at else layer_url(campaign.pk, s.type),
         }
         for s in series
     ]

@@ -208,12 +208,12 @@ RELATIVE_TYPE = DeliveryEvent.Type.SENT
 def campaigns_relative_timeline(
     *, compared: Sequence[ComparedCampaign], now: datetime | None = None
 ) -> RelativeTimeline | None:
-    """Each started campaign's `sent` events per minute, hour or day since its start, one
+    """Each started campaign's messages sent per minute, hour or day since its start, one
     grouped query per campaign; None when none of them has sent anything.
 
     A bucket's index is how many units its start lies after the campaign's start, rounded up,
     so the bucket holding the start is 0 whatever zone the buckets were cut in. `totals` are
-    every sent event, including any past `MAX_TIMELINE_BUCKETS`.
+    every message sent, including any past `MAX_TIMELINE_BUCKETS`.
     """
     now = now or timezone.now()
     started = [c for c in compared if c.report is not None and c.started_at is not None]

@@ -155,6 +155,9 @@ def campaign_follow_up_counts(*, campaign_id: int, progress: dict[str, int]) -> 
 
 
 OUTCOME_EVENTS = (DeliveryEvent.Type.SENT, DeliveryEvent.Type.FAILED, DeliveryEvent.Type.UNKNOWN)
+# A message that went has no event of its own (its row's `sent_at` says when): what the history
+# holds of outcomes is these.
+LOGGED_OUTCOMES = (DeliveryEvent.Type.FAILED, DeliveryEvent.Type.UNKNOWN)
 
 
 RATE_WINDOW_SECONDS = 60
@@ -165,24 +168,35 @@ def campaign_resolved_recently(
 ) -> int:
     """Deliveries resolved (sent, failed or unknown) in the last `seconds`.
 
-    A range scan of the (campaign, occurred_at) index: at most that many seconds of events.
+    Range scans of the (campaign, sent_at) and (campaign, occurred_at) indexes: at most that
+    many seconds of sends and of events.
     """
     now = now or timezone.now()
-    return DeliveryEvent.objects.filter(
-        campaign_id=campaign_id,
-        occurred_at__gt=now - timedelta(seconds=seconds),
-        occurred_at__lte=now,
-        type__in=OUTCOME_EVENTS,
+    since = now - timedelta(seconds=seconds)
+    sent = Delivery.objects.filter(
+        campaign_id=campaign_id, sent_at__gt=since, sent_at__lte=now
     ).count()
+    return sent + (
+        DeliveryEvent.objects.filter(
+            campaign_id=campaign_id,
+            occurred_at__gt=since,
+            occurred_at__lte=now,
+            type__in=LOGGED_OUTCOMES,
+        ).count()
+    )
 
 
 def campaign_resolved_since(*, campaign_id: int, since: datetime) -> tuple[int, datetime | None]:
     """Deliveries resolved (sent, failed or unknown) since `since`, and when the first of them
     was: the pace a campaign really goes at is that many over the time since that first one."""
-    found = DeliveryEvent.objects.filter(
-        campaign_id=campaign_id, occurred_at__gt=since, type__in=OUTCOME_EVENTS
+    sent = Delivery.objects.filter(campaign_id=campaign_id, sent_at__gt=since).aggregate(
+        n=Count("id"), first=Min("sent_at")
+    )
+    others = DeliveryEvent.objects.filter(
+        campaign_id=campaign_id, occurred_at__gt=since, type__in=LOGGED_OUTCOMES
     ).aggregate(n=Count("id"), first=Min("occurred_at"))
-    return found["n"], found["first"]
+    firsts = [at for at in (sent["first"], others["first"]) if at is not None]
+    return sent["n"] + others["n"], min(firsts, default=None)
 
 
 def campaign_recent_rate(*, campaign_id: int, now: datetime | None = None) -> float:

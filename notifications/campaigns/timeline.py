@@ -1,6 +1,7 @@
-"""A campaign's events over time, in buckets of a minute, an hour or a day.
+"""A campaign's sends and events over time, in buckets of a minute, an hour or a day.
 
-Events are aggregated in one grouped query over the `(campaign, occurred_at)` index.
+Events are aggregated in one grouped query over the `(campaign, occurred_at)` index, sends
+(which have no event of their own) in one over the deliveries' `(campaign, sent_at)` index.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from notifications.campaigns.kept import campaign_kept
 from notifications.campaigns.selectors import OUTCOME_EVENTS
 from notifications.models import (
     Campaign,
+    Delivery,
     DeliveryEvent,
 )
 
@@ -106,19 +108,34 @@ def campaign_event_buckets(
 def event_buckets_count(
     *, campaign_id: int, unit: str, types: Iterable[str]
 ) -> dict[datetime, dict[str, int]]:
-    """`campaign_event_buckets` counted from the events: one grouped query over the
-    `(campaign, occurred_at)` index."""
-    rows = (
-        DeliveryEvent.objects.filter(campaign_id=campaign_id, type__in=list(types))
-        .annotate(bucket=_bucket("occurred_at", unit))
-        .values("bucket", "type")
-        .annotate(n=Count("*"))
-        .values_list("bucket", "type", "n")
-        .order_by()
-    )
+    """`campaign_event_buckets` counted from the rows: one grouped query over the events'
+    `(campaign, occurred_at)` index, and for "sent" one over the deliveries' `(campaign,
+    sent_at)` index (a message that went has no event of its own; an old one's is not read)."""
+    wanted = set(types)
     counts: dict[datetime, dict[str, int]] = defaultdict(dict)
-    for bucket, event_type, n in rows:
-        counts[_bucket_start(bucket, unit)][event_type] = n
+    logged = wanted - {DeliveryEvent.Type.SENT}
+    if logged:
+        rows = (
+            DeliveryEvent.objects.filter(campaign_id=campaign_id, type__in=sorted(logged))
+            .annotate(bucket=_bucket("occurred_at", unit))
+            .values("bucket", "type")
+            .annotate(n=Count("*"))
+            .values_list("bucket", "type", "n")
+            .order_by()
+        )
+        for bucket, event_type, n in rows:
+            counts[_bucket_start(bucket, unit)][event_type] = n
+    if DeliveryEvent.Type.SENT in wanted:
+        sent = (
+            Delivery.objects.filter(campaign_id=campaign_id, sent_at__isnull=False)
+            .annotate(bucket=_bucket("sent_at", unit))
+            .values("bucket")
+            .annotate(n=Count("*"))
+            .values_list("bucket", "n")
+            .order_by()
+        )
+        for bucket, n in sent:
+            counts[_bucket_start(bucket, unit)][DeliveryEvent.Type.SENT] = n
     return dict(counts)
 
 

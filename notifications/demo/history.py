@@ -115,6 +115,8 @@ def history_write(
             detail=delivery.error,
         )
         for delivery in deliveries
+        # As the send path: a message that went has its time on the row, not an event.
+        if delivery.status != Delivery.Status.SENT
     ]
     if history.sms:
         events += _sms_callbacks(campaign, deliveries, rng, sms_base)

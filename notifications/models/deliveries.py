@@ -87,6 +87,13 @@ class Delivery(models.Model):
                 condition=Q(claim_token__isnull=False),
                 name="delivery_claim",
             ),
+            # When each message went: the timeline and the pace read it here, and no
+            # per-delivery "sent" event repeats it. Written once, by the update that sends.
+            models.Index(
+                fields=["campaign", "sent_at"],
+                condition=Q(sent_at__isnull=False),
+                name="delivery_sent",
+            ),
         ]
 
     def __str__(self) -> str:

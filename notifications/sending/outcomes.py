@@ -26,6 +26,7 @@ from ..db.bulk import bulk_insert, bulk_update, db_json, db_timestamp
 from ..models import Delivery, DeliveryEvent
 from .claims import commit_without_flush, token_value
 from .counters import counters_add
+from .history import ON_REQUEST, events_unwanted
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +263,13 @@ def _json_once(values: Iterable[Any], convert: Callable[[Any], Any] = lambda v: 
 def events_add(
     campaign_id: int, rows: Sequence[StatusChange], recipients: dict[int, int], now: datetime
 ) -> None:
-    """Record each change in the deliveries' history (their `DeliveryEvent` rows)."""
+    """Record each change in the deliveries' history (their `DeliveryEvent` rows), but for
+    those of a type no reader wants now (`history.ON_REQUEST`)."""
+    if any(row.event in ON_REQUEST for row in rows):
+        unwanted = events_unwanted()
+        rows = [row for row in rows if row.event not in unwanted]
+    if not rows:
+        return
     stamp = db_timestamp(now)
     empty = db_json({})
     bulk_insert(

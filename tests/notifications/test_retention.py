@@ -58,14 +58,8 @@ def _campaign_with_rows(*, status: str, finished_days_ago: int | None, **fields)
     counters_rebuild(campaign_id=campaign.pk)
     old = started + timedelta(minutes=5)
     for minute, delivery in enumerate(made[:5]):
-        DeliveryEvent.objects.create(
-            type="sent",
-            campaign=campaign,
-            delivery=delivery,
-            recipient_id=delivery.recipient_id,
-            occurred_at=old + timedelta(minutes=minute * 20),
-            created_at=old,
-        )
+        delivery.sent_at = old + timedelta(minutes=minute * 20)
+        delivery.save(update_fields=["sent_at"])
     CountedSend.objects.create(
         delivery=made[0], recipient_id=made[0].recipient_id, channel="yandex_market", sent_at=old
     )

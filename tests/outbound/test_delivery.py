@@ -304,3 +304,22 @@ def test_the_readme_snippet_verifies_a_real_request(mocked, endpoint_on, receive
     (request,) = receiver.received
     assert scope["verified"](endpoint.secret, request.headers, request.body)
     assert not scope["verified"](endpoint.secret, request.headers, request.body[:-1] + b" ")
+
+
+def test_a_sent_event_is_written_only_while_an_active_endpoint_wants_it(mocked, endpoint_on):
+    def sent_events(campaign: Campaign) -> int:
+        return DeliveryEvent.objects.filter(campaign=campaign, type="sent").count()
+
+    failures = endpoint_on(events=["delivery.failed"])
+    unwanted = sent_campaign(mocked, count=2)
+    sends = endpoint_on(events=["delivery.sent"])
+    wanted = sent_campaign(mocked, count=2, offset=100)
+    endpoint_update(endpoint=sends, data={"is_active": False})
+    off_again = sent_campaign(mocked, count=2, offset=200)
+    endpoint_update(endpoint=failures, data={"events": ["delivery.failed", "delivery.sent"]})
+    wanted_again = sent_campaign(mocked, count=2, offset=300)
+
+    assert [sent_events(c) for c in (unwanted, wanted, off_again, wanted_again)] == [0, 2, 0, 2]
+    # The rows say the same whether or not an event repeats them.
+    for campaign in (unwanted, wanted):
+        assert campaign.deliveries.filter(status="sent", sent_at__isnull=False).count() == 2

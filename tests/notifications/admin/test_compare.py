@@ -47,15 +47,17 @@ def evil_campaign() -> Campaign:
         finished_at=started + timedelta(minutes=10),
     )
     for status, minutes in (("sent", 0), ("sent", 5), ("failed", 6)):
+        at = started + timedelta(minutes=minutes, seconds=1)
         delivery = Delivery.objects.create(
-            campaign=campaign, recipient=make_recipient(), status=status
-        )
-        DeliveryEvent.objects.create(
-            type=status,
             campaign=campaign,
-            delivery=delivery,
-            occurred_at=started + timedelta(minutes=minutes, seconds=1),
+            recipient=make_recipient(),
+            status=status,
+            sent_at=at if status == "sent" else None,
         )
+        if status == "failed":
+            DeliveryEvent.objects.create(
+                type=status, campaign=campaign, delivery=delivery, occurred_at=at
+            )
     counters_rebuild(campaign_id=campaign.pk)
     return campaign
 

@@ -15,7 +15,13 @@ from notifications.campaigns.people import campaign_people_count
 from notifications.models import Campaign, Delivery, DeliveryEvent, Recipient
 from notifications.reasons import reason_encode
 from notifications.sending.counters import counters_add
-from tests.factories import make_audience, make_campaign, make_recipient, make_template
+from tests.factories import (
+    make_audience,
+    make_campaign,
+    make_recipient,
+    make_sent,
+    make_template,
+)
 from tests.support.long_texts import AT_AND_OVER
 
 pytestmark = pytest.mark.django_db
@@ -270,10 +276,7 @@ def test_schedule_needs_a_future_time_and_then_schedules(
 def test_a_running_campaign_shows_progress_rate_and_a_poll_address(admin_client, chat_campaign):
     campaign = running(chat_campaign, sent=30, pending=10, failed=2, skipped=3)
     now = timezone.now()
-    DeliveryEvent.objects.bulk_create(
-        DeliveryEvent(type="sent", campaign=campaign, occurred_at=now - timedelta(seconds=s))
-        for s in range(12)
-    )
+    make_sent(campaign, *(now - timedelta(seconds=s) for s in range(12)))
     html = admin_client.get(change_url(campaign)).content.decode()
     assert "data-progress-url" in html
     assert '<strong data-live="headline">77 % — 35 of 45 deliveries done</strong>' in html
@@ -320,7 +323,8 @@ def test_the_timeline_draws_sends_and_sms_events_per_minute(admin_client, chat_c
     )
     campaign.refresh_from_db()
     start = campaign.started_at
-    moments = [(1, "sent"), (1, "sent"), (5, "failed"), (6, "sms_sent"), (7, "sms_click")]
+    make_sent(campaign, start + timedelta(minutes=1), start + timedelta(minutes=1))
+    moments = [(5, "failed"), (6, "sms_sent"), (7, "sms_click")]
     for minute, kind in moments:
         DeliveryEvent.objects.create(
             type=kind, campaign=campaign, occurred_at=start + timedelta(minutes=minute), sms_id=7
@@ -737,7 +741,7 @@ def test_the_timeline_endpoint_draws_the_running_campaigns_chart_to_refresh(
     admin_client, chat_campaign
 ):
     campaign = running(chat_campaign, sent=2)
-    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    make_sent(campaign, timezone.now())
     url = reverse("admin:notifications_campaign_timeline", args=[campaign.pk])
     assert f'data-timeline-url="{url}"' in admin_client.get(change_url(campaign)).content.decode()
 
@@ -747,13 +751,13 @@ def test_the_timeline_endpoint_draws_the_running_campaigns_chart_to_refresh(
     assert f'data-timeline-url="{url}"' in html
     assert "<html" not in html
 
-    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    make_sent(campaign, timezone.now())
     assert "Sent: 2<" in admin_client.get(url).content.decode()
 
 
 def test_a_finished_campaigns_timeline_asks_for_no_more_refreshes(admin_client, chat_campaign):
     campaign = running(chat_campaign, sent=1)
-    DeliveryEvent.objects.create(type="sent", campaign=campaign)
+    make_sent(campaign, timezone.now())
     Campaign.objects.filter(pk=campaign.pk).update(status="completed")
     url = reverse("admin:notifications_campaign_timeline", args=[campaign.pk])
     html = admin_client.get(url).content.decode()

@@ -64,5 +64,6 @@ def test_an_integration_sends_a_campaign_and_reads_what_happened(api, settings):
     stats = api.get(f"/api/campaigns/{campaign_id}/stats/").json()
     assert stats["status"] == "completed"
     assert stats["deliveries"]["sent"] == 2
-    events = api.get(f"/api/events/?campaign={campaign_id}&type=sent").json()["results"]
-    assert len(events) == 2
+    sent = api.get(f"/api/deliveries/?campaign={campaign_id}&status=sent").json()["results"]
+    assert len(sent) == 2
+    assert all(d["sent_at"] for d in sent)

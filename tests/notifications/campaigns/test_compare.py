@@ -18,7 +18,7 @@ from notifications.campaigns.compare import (
     offset_text,
 )
 from notifications.errors import InvalidInput
-from notifications.models import Campaign, Delivery, DeliveryEvent
+from notifications.models import Campaign, Delivery
 from notifications.sending.counters import counters_rebuild
 from tests.factories import make_campaign, make_recipient
 
@@ -42,14 +42,11 @@ def sent_campaign(name: str, started: datetime, sends: dict[int, int], **fields)
     )
     for minute, count in sends.items():
         for _ in range(count):
-            delivery = Delivery.objects.create(
-                campaign=campaign, recipient=make_recipient(), status="sent"
-            )
-            DeliveryEvent.objects.create(
-                type="sent",
+            Delivery.objects.create(
                 campaign=campaign,
-                delivery=delivery,
-                occurred_at=started + timedelta(minutes=minute, seconds=10),
+                recipient=make_recipient(),
+                status="sent",
+                sent_at=started + timedelta(minutes=minute, seconds=10),
             )
     Delivery.objects.create(campaign=campaign, recipient=make_recipient(), status="skipped")
     counters_rebuild(campaign_id=campaign.pk)

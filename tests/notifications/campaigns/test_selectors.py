@@ -67,12 +67,17 @@ def test_progress_reads_the_counters():
 )
 def test_the_timeline_counts_events_per_bucket_in_utc(span, unit, step):
     from notifications.campaigns.timeline import campaign_timeline
-    from notifications.models import DeliveryEvent
+    from notifications.models import Delivery, DeliveryEvent
+    from tests.factories import make_recipient
 
     start = datetime(2026, 11, 2, tzinfo=UTC)  # midnight: a bucket start for every unit
     campaign = make_campaign(status="completed", started_at=start, finished_at=start + span)
     moments = [start + step * 0.5, start + step * 0.9, start + step * 2.2]
     for moment in moments:
+        # A send is its delivery's `sent_at`; an old `sent` event is not counted again.
+        Delivery.objects.create(
+            campaign=campaign, recipient=make_recipient(), status="sent", sent_at=moment
+        )
         DeliveryEvent.objects.create(type="sent", campaign=campaign, occurred_at=moment)
     DeliveryEvent.objects.create(type="sms_click", campaign=campaign, occurred_at=moments[2])
 
