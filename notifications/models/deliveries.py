@@ -67,6 +67,11 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "recipient"], name="delivery_unique")
         ]
+        # No index on the lease or the claim token: a worker's rows and the expired ones are
+        # found among the campaign's `sending` rows (campaign, status), a few thousand at most.
+        # An index on either would cost every claim, start and record one more entry, and make
+        # the start, which changes only unindexed columns, unable to update the row in place
+        # (a HOT update: no index entry at all; the table's fillfactor leaves it the room).
         indexes = [
             models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
             # Claims take the lowest ids first: in id order the scan stops after the rows it
@@ -75,17 +80,6 @@ class Delivery(models.Model):
                 fields=["campaign", "id"],
                 condition=Q(status="pending"),
                 name="delivery_due",
-            ),
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=Q(status="sending"),
-                name="delivery_lease",
-            ),
-            # Start, release and record find a worker's deliveries by its claim.
-            models.Index(
-                fields=["claim_token"],
-                condition=Q(claim_token__isnull=False),
-                name="delivery_claim",
             ),
             # When each message went: the timeline and the pace read it here, and no
             # per-delivery "sent" event repeats it. Written once, by the update that sends.

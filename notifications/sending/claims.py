@@ -263,7 +263,9 @@ def deliveries_release(
         "request_started_at": None,
         "updated_at": now,
     }
-    held = Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+    held = Delivery.objects.filter(
+        campaign_id=campaign_id, status=Status.SENDING, claim_token=token
+    )
     until = dict(back)
     if waiting:
         whens = [When(pk=pk, then=Value(due)) for pk, due in waiting.items()]

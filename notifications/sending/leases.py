@@ -8,18 +8,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.providers.limits import Limits
 from notifications.reasons import reason_encode
 
 from ..db.bulk import bulk_update, db_timestamp
-from ..models import Campaign, Delivery, DeliveryEvent
+from ..models import Campaign, Delivery, DeliveryCounter, DeliveryEvent
 from .counters import counters_add
 from .limiter import Limiter
 from .outcomes import StatusChange, events_add
@@ -35,7 +36,10 @@ def deliveries_renew(*, campaign_id: int, token: uuid.UUID, lease_seconds: float
     """
     now = timezone.now()
     renewed = Delivery.objects.filter(
-        claim_token=token, status=Status.SENDING, request_started_at__isnull=True
+        campaign_id=campaign_id,
+        status=Status.SENDING,
+        claim_token=token,
+        request_started_at__isnull=True,
     ).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
     Campaign.objects.filter(pk=campaign_id).update(worker_seen_at=now)
     return renewed
@@ -48,9 +52,9 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
     dead worker's rows go back to the senders still at work without waiting for the tick.
     """
     now = timezone.now()
-    expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
-    if campaign_id is not None:
-        expired = expired.filter(campaign_id=campaign_id)
+    expired = deliveries_expired(
+        campaign_ids=campaigns_holding() if campaign_id is None else [campaign_id], now=now
+    )
     quote = connection.ops.quote_name
     # Re-checked in the UPDATE itself: a worker may record its answer in the meantime.
     still_expired = f"{quote('status')} = %s AND {quote('lease_expires_at')} < %s"
@@ -107,6 +111,25 @@ def deliveries_expire_leases(*, campaign_id: int | None = None) -> dict[str, int
             )
         totals.update({"unknown": len(unknown), "released": len(released)})
     return dict(totals)
+
+
+def campaigns_holding() -> set[int]:
+    """Campaigns whose deliveries workers may hold (`sending`): those the counters say have
+    some, and every running or paused campaign whatever its counters say."""
+    counted = DeliveryCounter.objects.filter(status=Status.SENDING, count__gt=0)
+    live = Campaign.objects.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED])
+    return set(counted.values_list("campaign_id", flat=True)) | set(
+        live.values_list("pk", flat=True)
+    )
+
+
+def deliveries_expired(*, campaign_ids: Iterable[int], now: datetime) -> QuerySet:
+    """The campaigns' deliveries whose worker's lease ran out. Read among each campaign's
+    `sending` rows through the (campaign, status) index: no index on the lease (see
+    `Delivery.Meta`)."""
+    return Delivery.objects.filter(
+        campaign_id__in=list(campaign_ids), status=Status.SENDING, lease_expires_at__lt=now
+    )
 
 
 class Lease:

@@ -34,7 +34,7 @@ from notifications.reasons import reason_encode
 from notifications.retention import retention_purge
 
 from ..models import Audience, Campaign, Delivery
-from .leases import deliveries_expire_leases
+from .leases import campaigns_holding, deliveries_expire_leases, deliveries_expired
 from .loop import campaign_send
 from .wake import enqueue, enqueue_senders
 
@@ -114,7 +114,7 @@ def tick() -> dict:
     # A claim that ran out means its worker died (a live one renews it), and so did the task,
     # which the Redis broker does not hand to anyone else: such a campaign needs new senders.
     orphaned = set(
-        Delivery.objects.filter(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+        deliveries_expired(campaign_ids=campaigns_holding(), now=now)
         .values_list("campaign_id", flat=True)
         .distinct()
     )
