@@ -14,8 +14,9 @@ Importing the package registers every admin; each module owns one group of model
   confirmations.py: what blocks or warns a move now, and the confirmation page
 - content.py: a dispatched campaign's message versions and the page that saves the next one
 - timezones.py and profile.py: the date-time picker in the person's zone, and their zone page
-- desk.py: what a campaign's page shows above its form; live.py its progress, state and time
-  left in words; charts.py draws its timelines in SVG
+- desk.py: what a campaign's page shows above its form; plan.py a draft's send plan in words,
+  its previews and warnings; live.py its progress, state and time left in words; charts.py
+  draws its timelines in SVG
 - dashboard.py: the admin's index (the site and its grouping are in config/admin_site.py)
 - deliveries.py: deliveries and their events, read-only
 - exports.py: the lists' export links; export_jobs.py: "Your exports", written in the background

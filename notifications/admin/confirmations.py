@@ -26,7 +26,7 @@ from notifications.errors import REFUSALS
 from ..formats import number_text
 from ..models import Campaign, Delivery, Recipient
 from .base import refusal_on_form
-from .desk import plan_holds, plan_sentence
+from .plan import plan_holds, plan_sentence
 from .transitions import TRANSITIONS, TransitionForm, _offered
 
 
