@@ -9,7 +9,8 @@ Importing the package registers every admin; each module owns one group of model
   rule builder's widget and field; imports.py: the CSV import
 - attributes.py: the registry of recipient attributes
 - templates.py: message templates and their preview
-- campaigns.py: the campaign list, the campaign page, progress, providers and bulk actions
+- campaigns.py: the campaign page, progress and providers; campaign_list.py: the list's counters
+  and columns; bulk.py: the bulk actions
 - transitions.py: which moves a campaign offers, each one's question and service call;
   confirmations.py: what blocks or warns a move now, and the confirmation page
 - content.py: a dispatched campaign's message versions and the page that saves the next one
