@@ -4,7 +4,8 @@ Importing the package registers every admin; each module owns one group of model
 
 - base.py: saving and deleting through the services, read-only history, shared links and tables
 - forms.py: the admin's model forms, turning the domain's checks into field errors
-- recipients.py: recipients, addresses and their filters
+- recipients.py: recipients, addresses and their filters; audience_membership.py: the list's
+  actions that add recipients to a static audience or remove them
 - audiences.py: static lists and segments (live count, members); rule_builder.py: the segment
   rule builder's widget and field; imports.py: the CSV import
 - attributes.py: the registry of recipient attributes
