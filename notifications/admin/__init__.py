@@ -3,7 +3,8 @@
 Importing the package registers every admin; each module owns one group of models:
 
 - base.py: saving and deleting through the services, read-only history, shared links and tables
-- forms.py: the admin's model forms, turning the domain's checks into field errors
+- forms.py: the admin's model forms, turning the domain's checks into field errors;
+  window_fields.py: a send window's fields and checks, for the campaign and the sending rules
 - recipients.py: recipients, addresses and their filters; audience_membership.py: the list's
   actions that add recipients to a static audience or remove them
 - audiences.py: static lists and segments (live count, members); rule_builder.py: the segment
