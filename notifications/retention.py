@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 
-from notifications.campaigns.caps import campaign_capped_deliveries
+from notifications.campaigns.capped import campaign_capped_deliveries
 from notifications.campaigns.report import campaign_link_clicks
 from notifications.campaigns.sms import campaign_sms_stats
 from notifications.campaigns.timeline import TIMELINE_TYPES, event_buckets_count, timeline_unit

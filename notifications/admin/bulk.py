@@ -11,14 +11,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from notifications.campaigns.lifecycle import (
-    Action,
-    campaign_allows,
-    campaign_cancel,
-    campaign_pause,
-    campaign_resume,
-    refusal_sentence,
-)
+from notifications.campaigns.actions import Action, campaign_allows, refusal_sentence
+from notifications.campaigns.lifecycle import campaign_cancel, campaign_pause, campaign_resume
 from notifications.campaigns.selectors import (
     campaigns_progress,
 )

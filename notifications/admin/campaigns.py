@@ -1,6 +1,6 @@
-"""The campaigns' admin: the list with each page's counters, the campaign page with its desk and
-sending buttons, the live progress endpoint and the providers page; the bulk actions are in
-`bulk.py`, the form in `forms.py`.
+"""The campaigns' admin: the campaign page with its desk and sending buttons, the live progress
+endpoint and the providers page; the list's columns and counters are in `campaign_list.py`, the
+bulk actions in `bulk.py`, the form in `forms.py`.
 """
 
 from __future__ import annotations
@@ -8,25 +8,17 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
-from django.utils.html import format_html
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.campaigns.channels import providers_overview
 from notifications.campaigns.people import campaign_people_count
-from notifications.campaigns.selectors import (
-    campaigns_people_sizes,
-    campaigns_progress,
-    campaigns_sms_clicks,
-)
 from notifications.campaigns.sending_rules import WINDOW_FIELDS, new_campaign_window
 from notifications.campaigns.services import (
     CAPS_FIELDS,
@@ -38,59 +30,24 @@ from notifications.campaigns.windows import days_of
 
 from ..formats import number_text
 from ..models import Campaign
-from .base import (
-    ThroughServicesAdmin,
-    age_text,
-    changed_values,
-    local_time_text,
-    moment_text,
-    until_text,
-)
+from .base import ThroughServicesAdmin, changed_values
 from .bulk import BulkTransitionsMixin
+from .campaign_list import CampaignListMixin
 from .compare import compare_selected, compare_urls
 from .confirmations import transition_view
 from .content import content_view, message_summary
-from .desk import (
-    campaign_desk,
-    campaign_live,
-    deliveries_url,
-    events_url,
-    rate_text,
-    recipients_url,
-    timeline_view,
-)
+from .desk import campaign_desk, timeline_view
 from .follow_up import FollowUpView
 from .forms import CampaignAdminForm, CampaignForm, audience_choice_label
-from .live import progress_bar_html
+from .live import campaign_live, rate_text
 from .test_sends import KindFilter, campaign_test_results, send_test_urls
 from .transitions import (
     transition_buttons,
 )
 
 
-class CampaignChangeList(ChangeList):
-    """The campaign list: each page's counters, people and SMS clicks are read in one query
-    each for the whole page, never by counting deliveries or recipients."""
-
-    def get_results(self, request: HttpRequest) -> None:
-        super().get_results(request)
-        campaigns = list(self.result_list)
-        progress = campaigns_progress(campaign_ids=[c.pk for c in campaigns])
-        people = campaigns_people_sizes(
-            campaigns=[c for c in campaigns if c.materialised_at is None]
-        )
-        clicks = campaigns_sms_clicks(
-            campaign_ids=[c.pk for c in campaigns if c.sendios_project_id is not None]
-        )
-        for campaign in campaigns:
-            campaign.desk_progress = progress[campaign.pk]
-            campaign.desk_people = people.get(campaign.pk)
-            campaign.desk_deliveries = progress[campaign.pk]["total"]
-            campaign.desk_clicks = clicks.get(campaign.pk)
-
-
 @admin.register(Campaign)
-class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
+class CampaignAdmin(CampaignListMixin, BulkTransitionsMixin, ThroughServicesAdmin):
     """Campaigns: a draft is edited here; sending goes through the transitions, behind the
     `dispatch_campaign` permission."""
 
@@ -183,9 +140,6 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
         css = {"all": ["notifications/desk.css"]}
         js = ["notifications/desk.js"]
 
-    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
-        return CampaignChangeList
-
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         # Content and audience freeze at dispatch: only a draft can be edited, and the send
         # window until the campaign starts.
@@ -253,108 +207,6 @@ class CampaignAdmin(BulkTransitionsMixin, ThroughServicesAdmin):
 
     def delete_through_service(self, obj: Campaign) -> None:
         campaign_delete(campaign_id=obj.pk)
-
-    # --- List columns: read from what CampaignChangeList attached to each row. --------------
-
-    @admin.display(description=_("Status"), ordering="status")
-    def status_badge(self, obj: Campaign) -> str:
-        # A pause the engine made needs someone to act: the badge says so, as the desk does.
-        label = obj.get_status_display()
-        if obj.status == Campaign.Status.PAUSED and obj.pause_cause not in ("", "staff"):
-            label = gettext("%(status)s: %(cause)s") % {
-                "status": label,
-                "cause": obj.get_pause_cause_display().lower(),
-            }
-        return format_html('<span class="badge status-{}">{}</span>', obj.status, label)
-
-    @admin.display(description=_("People"))
-    def audience(self, obj: Campaign) -> str:
-        if obj.materialised_at is not None:
-            deliveries = getattr(obj, "desk_deliveries", None)
-            if deliveries is None:
-                return "—"
-            if obj.details_removed_at is not None:  # the rows it counted are gone
-                return number_text(deliveries)
-            return format_html(
-                '<a href="{}">{}</a>', deliveries_url(obj.pk), number_text(deliveries)
-            )
-        people = getattr(obj, "desk_people", None)
-        if people is None:
-            return "—"
-        if people.exact:
-            return format_html(
-                '<a href="{}">{}</a>', recipients_url(obj.pk), number_text(people.count)
-            )
-        return format_html(
-            '<a href="{}">≈ {}</a> <span class="quiet">{}</span>',
-            recipients_url(obj.pk),
-            number_text(people.count),
-            gettext("counted %(age)s") % {"age": age_text(people.counted_at)},
-        )
-
-    @admin.display(description=_("Progress"))
-    def progress_bar(self, obj: Campaign) -> str:
-        progress = getattr(obj, "desk_progress", None)
-        if not progress or not progress["total"]:
-            return "—"
-        return progress_bar_html(obj.status, progress)
-
-    def _status_count(self, obj: Campaign, status: str) -> str:
-        progress = getattr(obj, "desk_progress", None)
-        if not progress or not progress["total"]:
-            return "—"
-        count = progress[status]
-        css = f"count {status}" if count else "count zero"
-        if obj.details_removed_at is not None:
-            return format_html('<span class="{}">{}</span>', css, number_text(count))
-        return format_html(
-            '<a class="{}" href="{}">{}</a>',
-            css,
-            deliveries_url(obj.pk, status),
-            number_text(count),
-        )
-
-    @admin.display(description=pgettext_lazy("deliveries", "Sent"))
-    def sent(self, obj: Campaign) -> str:
-        return self._status_count(obj, "sent")
-
-    @admin.display(description=pgettext_lazy("deliveries", "Failed"))
-    def failed(self, obj: Campaign) -> str:
-        return self._status_count(obj, "failed")
-
-    @admin.display(description=pgettext_lazy("deliveries", "Unknown"))
-    def unknown(self, obj: Campaign) -> str:
-        return self._status_count(obj, "unknown")
-
-    @admin.display(description=_("SMS clicked"))
-    def sms_clicks(self, obj: Campaign) -> str:
-        clicks = getattr(obj, "desk_clicks", None)
-        if clicks is None:
-            return "—"
-        if obj.details_removed_at is not None:
-            return number_text(clicks)
-        # Each SMS clicked once, as counted: a link to the click events would list repeats.
-        return format_html(
-            '<a href="{}">{}</a>', events_url(obj.pk, sms="clicked"), number_text(clicks)
-        )
-
-    @admin.display(description=_("When"), ordering="scheduled_at")
-    def when(self, obj: Campaign) -> str:
-        if obj.started_at:
-            return gettext("Started %(moment)s") % {"moment": local_time_text(obj.started_at)}
-        if obj.scheduled_at and obj.status == Campaign.Status.SCHEDULED:
-            at = local_time_text(obj.scheduled_at)
-            if obj.scheduled_at <= timezone.now():
-                return gettext("Starting, scheduled for %(moment)s") % {"moment": at}
-            return gettext("Scheduled %(until)s — %(moment)s") % {
-                "until": until_text(obj.scheduled_at),
-                "moment": at,
-            }
-        if obj.scheduled_at and obj.status == Campaign.Status.DRAFT:
-            return gettext("Draft, planned for %(moment)s") % {
-                "moment": moment_text(obj.scheduled_at)
-            }
-        return gettext("Created %(moment)s") % {"moment": local_time_text(obj.created_at)}
 
     # --- The campaign page, its live progress and the provider status page. -----------------
 

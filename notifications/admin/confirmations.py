@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 
-from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
+from notifications.campaigns.actions import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
 from notifications.campaigns.preflight import Fix, campaign_preflight, recipients_unrenderable
 from notifications.campaigns.selectors import campaign_message, campaign_progress
@@ -26,7 +26,7 @@ from notifications.errors import REFUSALS
 from ..formats import number_text
 from ..models import Campaign, Delivery, Recipient
 from .base import refusal_on_form
-from .desk import plan_holds, plan_sentence
+from .plan import plan_holds, plan_sentence
 from .transitions import TRANSITIONS, TransitionForm, _offered
 
 

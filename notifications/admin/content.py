@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
+from notifications.campaigns.actions import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.preflight import recipients_unrenderable
 from notifications.campaigns.services import campaign_content_edit
 from notifications.campaigns.versions import template_differs, tried_with, versions_tried

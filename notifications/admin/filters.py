@@ -17,7 +17,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from notifications.audiences.query import audiences_q
-from notifications.campaigns.caps import CAPPED_DEFERRED, CAPPED_SKIPPED
+from notifications.campaigns.capped import CAPPED_DEFERRED, CAPPED_SKIPPED
 from notifications.campaigns.plan import campaign_recipients_left
 from notifications.campaigns.quiet_hours import recipients_outside_window
 from notifications.campaigns.report import NO_LINK

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from notifications.campaigns.activity import Activity, State, campaign_activity
-from notifications.campaigns.caps import CappedDeliveries
+from notifications.campaigns.capped import CappedDeliveries
 from notifications.campaigns.kept import campaign_capped
 from notifications.campaigns.plan import channel_limits
 from notifications.campaigns.quiet_hours import NOBODY_WAITS, Waiting

@@ -25,8 +25,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from notifications.campaigns.actions import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.direct import MAX_TEST_RECIPIENTS, campaign_send_test
-from notifications.campaigns.lifecycle import Action, campaign_allows, refusal_sentence
 from notifications.campaigns.selectors import campaign_message
 from notifications.errors import REFUSALS
 from notifications.reasons import reason_text

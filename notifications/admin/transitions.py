@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from notifications.campaigns.actions import Action, campaign_actions
 from notifications.campaigns.lifecycle import (
-    Action,
-    campaign_actions,
     campaign_cancel,
     campaign_dispatch,
     campaign_pause,

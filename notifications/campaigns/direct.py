@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from notifications.campaigns.lifecycle import Action, campaign_lock, campaign_move
+from notifications.campaigns.actions import Action
+from notifications.campaigns.lifecycle import campaign_lock, campaign_move
 from notifications.campaigns.materialise import deliveries_materialise
 from notifications.campaigns.preflight import campaign_preflight
 from notifications.campaigns.selectors import campaign_message

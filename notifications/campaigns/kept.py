@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from notifications.models import CampaignSummary
 
-from .caps import CappedDeliveries, campaign_capped_deliveries
+from .capped import CappedDeliveries, campaign_capped_deliveries
 
 
 def campaigns_kept(*, campaign_ids: Iterable[int]) -> dict[int, CampaignSummary]:
@@ -27,7 +27,7 @@ def campaign_kept(*, campaign_id: int) -> CampaignSummary | None:
 
 
 def campaign_capped(*, campaign_id: int) -> CappedDeliveries:
-    """`caps.campaign_capped_deliveries`, or what was kept of it: a finished campaign defers
+    """`capped.campaign_capped_deliveries`, or what was kept of it: a finished campaign defers
     nothing any more, so only its skipped are kept."""
     kept = campaign_kept(campaign_id=campaign_id)
     if kept is None:

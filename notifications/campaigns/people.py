@@ -12,12 +12,8 @@ from django.db.models import Count, FilteredRelation, Q
 from django.utils import timezone
 
 from notifications.audiences.query import audiences_q
-from notifications.campaigns.caps import (
-    NOBODY_CAPPED,
-    CapForecast,
-    counts_against_caps,
-    recipients_at_caps,
-)
+from notifications.campaigns.capped import NOBODY_CAPPED, CapForecast, recipients_at_caps
+from notifications.campaigns.caps import counts_against_caps
 from notifications.campaigns.selectors import campaign_people
 from notifications.models import Campaign, Recipient
 from notifications.providers.registry import provider_class
@@ -43,7 +39,7 @@ class PeopleCounts:
     no_address: int
     counted_at: datetime
     # Who of the reachable a frequency cap held when counted, were the campaign's caps on
-    # (`caps.capped_of` applies its own setting): counting them takes as long as the rest.
+    # (`capped.capped_of` applies its own setting): counting them takes as long as the rest.
     at_caps: CapForecast = NOBODY_CAPPED
 
     @property

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications.campaigns.caps import (
+from notifications.campaigns.capped import (
     NOBODY_CAPPED,
     CapForecast,
     capped_of,

@@ -11,14 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from notifications.campaigns.lifecycle import (
-    Action,
-    campaign_allows,
-    campaign_dispatch,
-    campaign_lock,
-    campaign_move,
-    refusal_sentence,
-)
+from notifications.campaigns.actions import Action, campaign_allows, refusal_sentence
+from notifications.campaigns.lifecycle import campaign_dispatch, campaign_lock, campaign_move
 from notifications.campaigns.people import campaign_people_count
 from notifications.campaigns.preflight import render_failures
 from notifications.campaigns.sending_rules import (

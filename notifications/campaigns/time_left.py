@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from notifications.campaigns.caps import campaign_capped_deliveries, capped_of
+from notifications.campaigns.capped import campaign_capped_deliveries, capped_of
 from notifications.campaigns.people import campaign_people_counts
 from notifications.campaigns.plan import (
     campaign_recipients_left,

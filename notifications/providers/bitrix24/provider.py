@@ -4,25 +4,22 @@ Wire format (CONTRACTS.md, "Bitrix24"): `POST https://{portal}/rest/pull.applica
 with `USER_ID` (an array of ints), `TEXT`, `AVATAR` and the access token as `auth`, all in the JSON
 body so the token never appears in a URL. Recipients whose text and avatar differ go out as one
 `batch.json` request of up to 50 calls: the portal's leaky bucket (2 requests a second drained,
-50 burst) counts a batch as one request.
+50 burst) counts a batch as one request. The calls and the batch are built in `pushes`; here
+they are sent, and each answer read: errors per call inside a batch, REST-wide error codes with
+a hint for staff each.
 
 Access tokens live an hour and every refresh hands out a new refresh token, so tokens live
 behind a `TokenStore` (`tokens`). When a call answers `expired_token`, the provider refreshes
 under the store's lock and repeats the call once; a worker that finds the token already
 refreshed by another simply uses the new one.
-
-Over 400 lines because the protocol is: two request shapes (one call, or `batch.json`) with
-different answers, errors per call inside a batch, REST-wide error codes with a hint for staff
-each, and the refresh-and-repeat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
@@ -45,6 +42,7 @@ from ..values import (
 )
 from ..verdicts import NOT_THE_API, Verdict, verdict_for_status
 from .oauth import DEFAULT_OAUTH_URL, OAuthServer, portal_url
+from .pushes import MAX_BATCH_COMMANDS, Push, push_request, pushes_of, same_pushes
 from .tokens import (
     NOT_CONNECTED,
     NOT_CONNECTED_STORED,
@@ -98,42 +96,8 @@ DEFAULT_HINT = "bitrix24_needs_attention"
 # it gradually.
 OPERATION_TIME_LIMIT_HOLD = timedelta(seconds=60)
 
-PUSH_METHOD = "pull.application.push.add"
-MAX_BATCH_COMMANDS = 50
 # Cloud portals; Enterprise portals drain 5 a second with a burst of 250 (BITRIX24_RATE/_BURST).
 DEFAULT_LIMITS = Limits(batch_size=50, rate="2/s", burst=50)
-
-
-@dataclass(frozen=True)
-class _Push:
-    """One `pull.application.push.add` call: one text and avatar for several users."""
-
-    key: str
-    text: str
-    avatar: str
-    messages: tuple[OutboundMessage, ...]
-
-    @property
-    def user_ids(self) -> list[int]:
-        return [int(message.address) for message in self.messages]
-
-    def params(self, access_token: str) -> dict[str, Any]:
-        params: dict[str, Any] = {"USER_ID": self.user_ids, "TEXT": self.text}
-        if self.avatar:
-            params["AVATAR"] = self.avatar
-        return {**params, "auth": access_token}
-
-    def command(self) -> str:
-        """The call as a `batch.json` command string (its values URL-encoded once)."""
-        query = [f"USER_ID[]={user_id}" for user_id in self.user_ids]
-        query.append(f"TEXT={quote(self.text, safe='')}")
-        if self.avatar:
-            query.append(f"AVATAR={quote(self.avatar, safe='')}")
-        return f"{PUSH_METHOD}?{'&'.join(query)}"
-
-
-def _push_key(message: OutboundMessage) -> tuple[str, str]:
-    return (message.content.body, message.content.avatar_url)
 
 
 class Bitrix24Provider(Provider):
@@ -209,10 +173,7 @@ class Bitrix24Provider(Provider):
         A group whose pushes are all identical is one plain call; any other is one batch.json
         (a group of at most 50 messages never needs more than its 50 calls).
         """
-        by_push: dict[tuple[str, str], list[OutboundMessage]] = {}
-        for message in messages:
-            by_push.setdefault(_push_key(message), []).append(message)
-        ordered = [message for same in by_push.values() for message in same]
+        ordered = [message for same in same_pushes(messages).values() for message in same]
         size = self.limits.batch_size
         return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
@@ -220,7 +181,7 @@ class Bitrix24Provider(Provider):
         refused, sendable = self.split_refused(group)
         if not sendable:
             return merge(group, refused, None)
-        pushes = self._pushes(sendable)
+        pushes = pushes_of(sendable)
         if len(pushes) > MAX_BATCH_COMMANDS:
             raise ValueError(f"a batch.json carries at most {MAX_BATCH_COMMANDS} calls")
         tokens = self.token_store.get()
@@ -262,29 +223,9 @@ class Bitrix24Provider(Provider):
             )
         return None
 
-    @staticmethod
-    def _pushes(messages: Sequence[OutboundMessage]) -> list[_Push]:
-        by_push: dict[tuple[str, str], list[OutboundMessage]] = {}
-        for message in messages:
-            by_push.setdefault(_push_key(message), []).append(message)
-        return [
-            _Push(key=f"push_{number}", text=text, avatar=avatar, messages=tuple(same))
-            for number, ((text, avatar), same) in enumerate(by_push.items())
-        ]
-
-    def _post(self, pushes: Sequence[_Push], access_token: str) -> Answer:
-        if len(pushes) == 1:
-            return self.http.request(
-                "POST",
-                f"{self.portal_url}/rest/{PUSH_METHOD}.json",
-                json=pushes[0].params(access_token),
-            )
-        payload = {
-            "halt": 0,
-            "cmd": {push.key: push.command() for push in pushes},
-            "auth": access_token,
-        }
-        return self.http.request("POST", f"{self.portal_url}/rest/batch.json", json=payload)
+    def _post(self, pushes: Sequence[Push], access_token: str) -> Answer:
+        method, body = push_request(pushes, access_token)
+        return self.http.request("POST", f"{self.portal_url}/rest/{method}.json", json=body)
 
     @staticmethod
     def _error_code(answer: Answer) -> str:
@@ -292,7 +233,7 @@ class Bitrix24Provider(Provider):
         return str(body.get("error") or "")
 
     def _read(
-        self, pushes: Sequence[_Push], messages: Sequence[OutboundMessage], answer: Answer
+        self, pushes: Sequence[Push], messages: Sequence[OutboundMessage], answer: Answer
     ) -> BatchOutcome:
         body = answer.body if isinstance(answer.body, dict) else {}
         error = self._error_code(answer)

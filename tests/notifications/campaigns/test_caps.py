@@ -6,13 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.campaigns.caps import (
-    campaign_capped_deliveries,
-    cap_verdict,
-    caps_for,
-    recipients_capped,
-    sends_counted,
-)
+from notifications.campaigns.capped import campaign_capped_deliveries, recipients_capped
+from notifications.campaigns.caps import cap_verdict, caps_for, sends_counted
 from notifications.campaigns.plan import campaign_recipients_left, campaign_send_plan
 from notifications.campaigns.selectors import campaign_message, campaign_progress
 from notifications.campaigns.time_left import campaign_time_left_estimate

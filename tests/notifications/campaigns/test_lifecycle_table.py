@@ -6,11 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications.campaigns.actions import ALLOWED, Action, campaign_actions
 from notifications.campaigns.direct import campaign_send_test
 from notifications.campaigns.lifecycle import (
-    ALLOWED,
-    Action,
-    campaign_actions,
     campaign_cancel,
     campaign_dispatch,
     campaign_pause,
