@@ -320,8 +320,11 @@ def bulk_insert_objects(
     columns = ", ".join(quote(field.column) for field in fields)
     tail = ""
     if conflict:
-        names = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-        tail = f"ON CONFLICT ({names}) DO NOTHING"
+        columns_named = [quote(meta.get_field(name).column) for name in conflict]
+        # The predicate lets a partial unique index (WHERE column IS NOT NULL) be the arbiter,
+        # as well as a whole one, on PostgreSQL and SQLite alike; it filters no row.
+        present = " AND ".join(f"{column} IS NOT NULL" for column in columns_named)
+        tail = f"ON CONFLICT ({', '.join(columns_named)}) WHERE {present} DO NOTHING"
     if returning:
         names = ", ".join(quote(meta.get_field(name).column) for name in returning)
         tail = f"{tail} RETURNING {names}".lstrip()

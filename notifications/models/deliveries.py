@@ -173,7 +173,6 @@ class DeliveryEvent(models.Model):
         max_length=64,
         null=True,
         blank=True,
-        unique=True,
         help_text=_("Hash of the callback's identity (event, sms_id, ts, link): stored once."),
     )
 
@@ -181,10 +180,30 @@ class DeliveryEvent(models.Model):
         verbose_name = _("delivery event")
         verbose_name_plural = _("delivery events")
         ordering = ["-id"]
+        constraints = [
+            # Only callbacks have a key, so the send path's events write no entry here. The
+            # webhook's insert names the predicate (ON CONFLICT (dedup_key) WHERE dedup_key IS
+            # NOT NULL, `db.bulk.bulk_insert_objects`): without it a partial index is no arbiter.
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=Q(dedup_key__isnull=False),
+                name="event_dedup_key",
+            ),
+        ]
         indexes = [
             models.Index(fields=["campaign", "type"], name="event_campaign_type"),
             models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
-            models.Index(fields=["sms_id"], name="event_sms_id"),
+            # Only callbacks carry an sms_id or a dedup key: indexes of theirs skip every other
+            # event, so the send path's events (sent, failed, retry_scheduled...) write none.
+            # A campaign's SMS funnel counts its own callbacks' sms_ids by type from this index
+            # alone (an index-only scan, in sms_id order); the global one serves lookups of an
+            # sms_id in any campaign (an audience's "delivered" rule looks for its sms_lost).
+            models.Index(
+                fields=["campaign", "sms_id", "type"],
+                condition=Q(sms_id__isnull=False),
+                name="event_campaign_sms",
+            ),
+            models.Index(fields=["sms_id"], condition=Q(sms_id__isnull=False), name="event_sms_id"),
             # Callbacks waiting for their recipient or campaign to appear.
             models.Index(
                 fields=["sendios_user_id"],
