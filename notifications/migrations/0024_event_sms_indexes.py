@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0021_campaign_retention'),
+        ('notifications', '0023_delivery_hot_updates'),
     ]
 
     operations = [
