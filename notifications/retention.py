@@ -37,9 +37,12 @@ from notifications.campaigns.sms import campaign_sms_stats
 from notifications.campaigns.timeline import TIMELINE_TYPES, event_buckets_count, timeline_unit
 from notifications.models import Campaign, CampaignSummary, Delivery, DeliveryEvent
 
-# Rows per statement: about a tenth of a second of deleting on PostgreSQL (the retention test
-# measures it).
-BATCH_ROWS = 5000
+# Rows per statement and transaction. A deleted row's foreign keys are checked when its
+# transaction commits (one lookup per row and key pointing at it), so a transaction's locks are
+# held about as long as its rows: 5,000 held them 0.56 s at the median and 1.9 s at the
+# longest beside a sender on a two-CPU machine at a load of 7 (the retention benchmark,
+# 2026-12-07). The test and the benchmark measure it.
+BATCH_ROWS = 1000
 # Rows that let go of what they point at (because it goes) per transaction: each is a new
 # version of the row with an entry in most of its indexes (an event has eleven), where a
 # deletion adds to none. Letting go of a batch's 10,000 events in one statement took up to
