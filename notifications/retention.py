@@ -36,6 +36,7 @@ from notifications.campaigns.report import campaign_link_clicks
 from notifications.campaigns.sms import campaign_sms_stats
 from notifications.campaigns.timeline import TIMELINE_TYPES, event_buckets_count, timeline_unit
 from notifications.models import Campaign, CampaignSummary, Delivery, DeliveryEvent
+from notifications.sending.claims import commit_without_flush
 
 # Rows per statement and transaction. A deleted row's foreign keys are checked when its
 # transaction commits (one lookup per row and key pointing at it), so a transaction's locks are
@@ -267,6 +268,10 @@ def _rows_remove_step(model: type[models.Model], ids: Sequence) -> int | None:
         if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
     ]
     with transaction.atomic():
+        # A crash may lose the last of these commits: the rows are back, and the next tick
+        # removes them again. The write-ahead log keeps its order, so no later write (a summary
+        # saying the rows are gone) survives one lost before it.
+        commit_without_flush()
         for relation in relations:
             if relation.on_delete is models.SET_NULL:
                 manager = relation.related_model._base_manager
