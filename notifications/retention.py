@@ -11,9 +11,12 @@
 - Events of no campaign (SMS callbacks never linked), the SMS webhook inbox and django-q2's
   finished tasks go by their own age.
 
-Each statement removes at most `BATCH_ROWS` rows named by id, so no statement holds locks for
+Each statement removes at most `BATCH_ROWS` rows named by id, so no transaction holds locks for
 long, and `retention_purge` stops after `BUDGET_SECONDS`: the next tick goes on. Each kind
-gets a batch in turn, so a large campaign does not hold back the inbox.
+gets a batch in turn, so a large campaign does not hold back the inbox. A campaign's events go
+before its deliveries when both are due, so that no event is left pointing at a delivery that
+goes: letting go is a new version of the row with an entry in most of its table's indexes,
+dearer than deleting it, and the row would go a moment later.
 """
 
 from __future__ import annotations
@@ -33,10 +36,19 @@ from notifications.campaigns.report import campaign_link_clicks
 from notifications.campaigns.sms import campaign_sms_stats
 from notifications.campaigns.timeline import TIMELINE_TYPES, event_buckets_count, timeline_unit
 from notifications.models import Campaign, CampaignSummary, Delivery, DeliveryEvent
+from notifications.sending.claims import commit_without_flush
 
-# Rows per statement: about a tenth of a second of deleting on PostgreSQL (the retention test
-# measures it).
-BATCH_ROWS = 5000
+# Rows per statement and transaction. A deleted row's foreign keys are checked when its
+# transaction commits (one lookup per row and key pointing at it), so a transaction's locks are
+# held about as long as its rows: 5,000 held them 0.56 s at the median and 1.9 s at the
+# longest beside a sender on a two-CPU machine at a load of 7 (the retention benchmark,
+# 2026-12-07). The test and the benchmark measure it.
+BATCH_ROWS = 1000
+# Rows that let go of what they point at (because it goes) per transaction: each is a new
+# version of the row with an entry in most of its indexes (an event has eleven), where a
+# deletion adds to none. Letting go of a batch's 10,000 events in one statement took up to
+# 0.9 s in the retention benchmark of 2026-12-07.
+UNLINK_ROWS = 1000
 # A tick's share of retention work; what is left waits for the next tick.
 BUDGET_SECONDS = 5.0
 
@@ -132,23 +144,35 @@ def campaign_summary_count(campaign: Campaign) -> dict:
 
 
 def _campaign_rows_batch(
-    now: datetime, days: int | None, model: type[models.Model], flag: str, rows: Q
+    now: datetime,
+    days: int | None,
+    model: type[models.Model],
+    flag: str,
+    rows: Q,
+    ready: Q,
+    order: str,
 ) -> int:
-    """A batch of `model` rows (`rows` of a campaign) of the summarised campaign longest
-    finished more than `days` ago; when it has none left, `flag` is set on its summary."""
+    """A batch of `model` rows (`rows` of a campaign, first in `order`) of the summarised
+    campaign longest finished more than `days` ago whose summary is `ready`; when it has none
+    left, `flag` is set on its summary."""
     cutoff = _before(now, days)
     if cutoff is None:
         return 0
     due = CampaignSummary.objects.filter(
+        ready,
         **{f"{flag}__isnull": True},
         campaign__finished_at__lt=cutoff,
     ).order_by("campaign__finished_at", "campaign_id")
     # A few at a time: each one found empty is flagged and not looked at again.
     for campaign_id in due.values_list("campaign_id", flat=True)[:10]:
+        # In the order of an index that starts with the campaign, so that PostgreSQL reads
+        # the campaign's rows only: in an event's own order (newest first) it walked every
+        # newer event of every campaign back from the newest, and in no order it reads the
+        # table from its start, through the rows earlier batches deleted.
         ids = list(
-            model.objects.filter(rows, campaign_id=campaign_id).values_list("pk", flat=True)[
-                :BATCH_ROWS
-            ]
+            model.objects.filter(rows, campaign_id=campaign_id)
+            .order_by(order)
+            .values_list("pk", flat=True)[:BATCH_ROWS]
         )
         if ids:
             return rows_remove(model, ids)
@@ -157,8 +181,23 @@ def _campaign_rows_batch(
 
 
 def _deliveries_batch(now: datetime) -> int:
+    events_cutoff = _before(now, settings.EVENTS_KEEP_DAYS)
+    # Where the campaign's events are due too, they go first: then no event points at its
+    # deliveries when they go, and none has to be let go of (see the module's docstring).
+    ready = (
+        Q()
+        if events_cutoff is None
+        else Q(events_removed_at__isnull=False) | Q(campaign__finished_at__gte=events_cutoff)
+    )
     return _campaign_rows_batch(
-        now, settings.DELIVERIES_KEEP_DAYS, Delivery, "deliveries_removed_at", Q()
+        now,
+        settings.DELIVERIES_KEEP_DAYS,
+        Delivery,
+        "deliveries_removed_at",
+        Q(),
+        ready,
+        # The index of the (campaign, recipient) constraint.
+        "recipient_id",
     )
 
 
@@ -169,6 +208,9 @@ def _campaign_events_batch(now: datetime) -> int:
         DeliveryEvent,
         "events_removed_at",
         ~Q(type__in=DeliveryEvent.CAMPAIGN_HISTORY),
+        Q(),
+        # The index `event_campaign_time`.
+        "occurred_at",
     )
 
 
@@ -200,27 +242,50 @@ def _tasks_batch(now: datetime) -> int:
 
 
 def rows_remove(model: type[models.Model], ids: Sequence) -> int:
-    """Delete `model`'s rows `ids` in one transaction: first what refers to them (rows that
-    point at them through a SET_NULL key let go, CASCADE ones go too), then the rows
-    themselves in one statement, where the ORM's delete would first read them all and then
-    delete them a hundred at a time. How many went."""
+    """Delete `model`'s rows `ids`, first letting go of or deleting what refers to them; how
+    many went.
+
+    Rows that point at them through a SET_NULL key let go `UNLINK_ROWS` at a time, a
+    transaction each, while there are that many; the transaction that finds fewer lets go of
+    those, deletes what points at them through a CASCADE key and then the rows themselves in one
+    statement (the ORM's delete would first read them all, then delete a hundred at a time).
+    A crash between those transactions leaves rows that let go of rows still there: what the
+    last one would have made of them anyway, and the next tick removes the rest. Readers see
+    no half state that matters: a campaign's pages read its summary before its first row goes.
+    """
+    while (removed := _rows_remove_step(model, ids)) is None:
+        pass
+    return removed
+
+
+def _rows_remove_step(model: type[models.Model], ids: Sequence) -> int | None:
+    """One transaction of `rows_remove`: the rows' count once they went, None if it only let go
+    of `UNLINK_ROWS` rows pointing at them (there may be more)."""
+    # Hidden ones too: a key with related_name="+" (a counted send's) still refers to them.
+    relations = [
+        field
+        for field in model._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
+    ]
     with transaction.atomic():
-        # Hidden ones too: a key with related_name="+" (a counted send's) still refers to them.
-        relations = [
-            field
-            for field in model._meta.get_fields(include_hidden=True)
-            if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
-        ]
+        # A crash may lose the last of these commits: the rows are back, and the next tick
+        # removes them again. The write-ahead log keeps its order, so no later write (a summary
+        # saying the rows are gone) survives one lost before it.
+        commit_without_flush()
         for relation in relations:
-            related = relation.related_model._base_manager.filter(
-                **{f"{relation.field.name}__in": ids}
-            )
             if relation.on_delete is models.SET_NULL:
-                related.update(**{relation.field.name: None})
-            elif relation.on_delete is models.CASCADE:
-                related.delete()
-            else:
+                manager = relation.related_model._base_manager
+                pointing = manager.filter(**{f"{relation.field.name}__in": ids}).order_by()
+                some = pointing.values("pk")[:UNLINK_ROWS]
+                if manager.filter(pk__in=some).update(**{relation.field.name: None}) == UNLINK_ROWS:
+                    return None
+            elif relation.on_delete is not models.CASCADE:
                 raise NotImplementedError(f"{relation} cannot be removed by retention")
+        for relation in relations:
+            if relation.on_delete is models.CASCADE:
+                relation.related_model._base_manager.filter(
+                    **{f"{relation.field.name}__in": ids}
+                ).delete()
         quote = connection.ops.quote_name
         marks = ", ".join(["%s"] * len(ids))
         with connection.cursor() as cursor:

@@ -262,3 +262,56 @@ def test_a_finished_campaigns_caps_turned_off_stay_in_its_history(small_turns):
     assert old.details_removed_at is not None
     kept = DeliveryEvent.objects.filter(campaign=old, type="campaign_caps")
     assert list(kept.values_list("data__by", flat=True)) == ["admin"]
+
+
+def test_a_campaigns_events_go_before_its_deliveries(small_turns):
+    old = _campaign_with_rows(status="completed", finished_days_ago=200)
+    deliveries_before, _ = _rows(old)
+    seen = []
+
+    while any(retention.retention_purge(now=timezone.now()).values()):
+        seen.append(_rows(old))
+
+    # No delivery went while an event still pointed at it: none had to let go of its delivery.
+    assert [events for deliveries, events in seen if deliveries < deliveries_before]
+    assert all(events == 0 for deliveries, events in seen if deliveries < deliveries_before)
+    assert seen[-1] == (0, 0)
+
+
+def test_deliveries_kept_shorter_than_events_go_and_their_events_stay_without_them(
+    settings, small_turns, monkeypatch
+):
+    settings.DELIVERIES_KEEP_DAYS = 90
+    monkeypatch.setattr(retention, "UNLINK_ROWS", 2)
+    old = _campaign_with_rows(status="completed", finished_days_ago=100)
+    events = DeliveryEvent.objects.filter(campaign=old).count()
+
+    _tick_until_done()
+
+    assert _rows(old)[0] == 0
+    assert DeliveryEvent.objects.filter(campaign=old).count() == events
+    assert not DeliveryEvent.objects.filter(delivery__isnull=False).exists()
+    assert not CountedSend.objects.exists()
+
+
+def test_an_event_linked_again_between_the_unlinking_and_the_deletion_lets_go_too(monkeypatch):
+    monkeypatch.setattr(retention, "UNLINK_ROWS", 2)
+    old = _campaign_with_rows(status="completed", finished_days_ago=200)
+    ids = list(Delivery.objects.filter(campaign=old).values_list("pk", flat=True))
+    linked = DeliveryEvent.objects.filter(delivery_id__in=ids)
+    before = linked.count()
+    events = DeliveryEvent.objects.filter(campaign=old).count()
+
+    # A transaction that only let go of two events committed (the process could die here: the
+    # deliveries stay, two events fewer point at them).
+    assert retention._rows_remove_step(Delivery, ids) is None
+    assert Delivery.objects.filter(pk__in=ids).count() == len(ids)
+    assert linked.count() == before - 2
+    # SMS linking points one of them at its delivery again meanwhile.
+    again = DeliveryEvent.objects.filter(campaign=old, delivery__isnull=True, type="sms_sent")
+    again.filter(pk=again.values("pk")[:1]).update(delivery_id=ids[0])
+
+    assert retention.rows_remove(Delivery, ids) == len(ids)
+
+    assert not linked.exists()
+    assert DeliveryEvent.objects.filter(campaign=old).count() == events
