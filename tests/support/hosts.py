@@ -18,7 +18,6 @@ import contextlib
 import ctypes
 import fcntl
 import os
-import re
 import shutil
 import signal
 import socket
@@ -38,8 +37,6 @@ NAME_PREFIX = "vh-"
 LOCK_PATH = Path(tempfile.gettempdir()) / "vestnik-hosts.lock"
 LOCK_WAIT_SECONDS = 120
 CLONE_NEWNET = 0x40000000  # setns(2): the namespace is a network namespace
-# One line per send task in a cluster's log (`notifications.sending.tasks.send_campaign`).
-TASK_REPORT = re.compile(r"campaign (\d+): (\d+) requests, (\{[^}]*\}); stopped")
 IP = shutil.which("ip")
 
 
@@ -114,7 +111,7 @@ class Host:
         """Whether a connection from inside the host to `host:port` is accepted."""
         probe = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)"
         process = self.popen(
-            ["python3", "-c", probe, host, str(port)],
+            [sys.executable, "-c", probe, host, str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -249,85 +246,6 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         for sock in (source, sink):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-
-
-class HostCluster:
-    """A `qcluster` process on a host, given its environment (what a production host would be
-    given, with its own addresses of the shared services), logging to a file."""
-
-    def __init__(self, host: Host, log_path: Path, env: dict[str, str], *, cwd: Path) -> None:
-        self.host = host
-        self.log_path = log_path
-        self.workers = int(env["Q_WORKERS"])
-        with log_path.open("w") as log:
-            self.process = host.popen(
-                [sys.executable, "manage.py", "qcluster"],
-                cwd=cwd,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                process_group=0,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def ready(self) -> bool:
-        """Every worker of the cluster has started (Q_WORKERS of its environment)."""
-        return self.log().count("ready for work") >= self.workers
-
-    def _send_tasks(self, word: str) -> int:
-        return sum(word in line and "send_campaign" in line for line in self.log().splitlines())
-
-    def senders_started(self) -> int:
-        return self._send_tasks("processing")
-
-    def idle(self) -> bool:
-        """Every send task it began has ended (and written its report)."""
-        return self.senders_started() == self._send_tasks("Processed") + self._send_tasks("Failed")
-
-    def sent(self, campaign_id: int) -> tuple[int, int]:
-        """(requests, deliveries sent) by this cluster's finished send tasks of a campaign."""
-        requests = sent = 0
-        for campaign, count, outcomes in TASK_REPORT.findall(self.log()):
-            if int(campaign) == campaign_id:
-                requests += int(count)
-                # Counter keys are Delivery.Status members: {Delivery.Status.SENT: 1000}.
-                found = re.search(r"\.SENT: (\d+)", outcomes)
-                sent += int(found.group(1)) if found else 0
-        return requests, sent
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-
-class HostClusters(list):
-    """One `HostCluster` per host; `logs` for a failure's message."""
-
-    def idle(self) -> bool:
-        return all(cluster.idle() for cluster in self)
-
-    def stop(self, grace: float = 5) -> None:
-        """SIGTERM to all, then SIGKILL to what is left after `grace` seconds (django-q2's
-        shutdown can deadlock on its own event; what matters is in the database)."""
-        running = [cluster.process for cluster in self if cluster.process.poll() is None]
-        for process in running:
-            os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for process in running:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(0, deadline - time.monotonic()))
-        for cluster in self:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(cluster.process.pid, signal.SIGKILL)
-            cluster.process.wait()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {cluster.host.name}\n" + "\n".join(cluster.log().splitlines()[-30:])
-            for cluster in self
-        )
 
 
 @contextlib.contextmanager
