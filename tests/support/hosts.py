@@ -8,8 +8,9 @@ crosses its own link, as it would cross a network. The relay can listen inside a
 (a service on its own loopback, relayed across its link to the gateway).
 
 Making namespaces needs root and iproute2's `ip`; `hosts_problem` says why not, for a skip.
-Everything made here is removed on every exit path, and what a killed run left behind is removed
-before the next run makes its own (runs take a lock, so another run's hosts are never touched).
+Everything made here is removed on every exit path (SIGTERM included); what a run killed with
+SIGKILL left behind is removed before the next run makes its own (runs take a lock, so another
+run's hosts are never touched).
 """
 
 from __future__ import annotations
@@ -264,6 +265,9 @@ def hosts_linked(count: int) -> Iterator[tuple[list[Host], Relay]]:
                     f"hosts test needs {SUBNET_PREFIX}.0.0/16 free"
                 )
         relay = None
+        # A run stopped with SIGTERM (a CI job's timeout) unwinds as from Ctrl-C, through this
+        # `finally`: Python's default for SIGTERM would leave the hosts and what runs in them.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             for host in hosts:
                 host.create()
@@ -274,6 +278,11 @@ def hosts_linked(count: int) -> Iterator[tuple[list[Host], Relay]]:
                 relay.close()
             for host in hosts:
                 host.destroy()
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -160,14 +160,17 @@ def host_clusters(network, django_db_setup, tmp_path_factory) -> Iterator[HostCl
 
 
 @pytest.fixture
-def clusters(host_clusters, network) -> HostClusters:
+def clusters(host_clusters, network) -> Iterator[HostClusters]:
     """A cluster on each host, every worker ready: started for the module's first test, and
-    again on a host whose cluster a test killed."""
+    again on a host whose cluster a test killed. A test that leaves work behind (it failed)
+    has them stopped: they would go on sending while the database is emptied for the next."""
     host_clusters.start_missing(lambda host: _host_env(host, network.emulator.credentials))
     wait_until(
         host_clusters.ready, "every host's workers to start", clusters=host_clusters, seconds=60
     )
-    return host_clusters
+    yield host_clusters
+    if Campaign.objects.filter(status=Campaign.Status.RUNNING).exists() or not host_clusters.idle():
+        host_clusters.stop()
 
 
 def campaign_of(count: int, channel: str = "leadconverter") -> Campaign:
