@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 # Rows per statement: bounded for PostgreSQL, and SQLite's parameter limit lowers it further.
@@ -179,16 +179,26 @@ def bulk_update(
     )
     same_params = list(same.values())
     condition = f" AND ({where})" if where else ""
-    tail = f"WHERE {table}.{pk} = v.vestnik_pk{condition} RETURNING {table}.{pk}"
+    match = f"WHERE {table}.{pk} = v.vestnik_pk{condition}"
+    returning = f"RETURNING {table}.{pk}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            columns_sent = [list(column) for column in zip(*rows, strict=True)]
             arrays = ", ".join(f"CAST(%s AS {_array_type(f)})" for f in fields)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "  # noqa: S608
-                f"AS v ({', '.join(names)}) {tail}",
-                [*same_params, *(list(column) for column in zip(*rows, strict=True)), *params],
-            )
-            return [pk_value for (pk_value,) in cursor.fetchall()]
+            # Joined by a hash of the values, never a nested loop: a `where` such as a claim's
+            # token looks to the planner like a row or two, and it then compared every row with
+            # every value (1,000 results: 190 ms, against 16 ms hashed). The ids themselves
+            # narrow the rows by key when nothing else does.
+            with transaction.atomic(savepoint=False):
+                cursor.execute("SET LOCAL enable_nestloop = off")
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "  # noqa: S608
+                    f"AS v ({', '.join(names)}) {match} AND {table}.{pk} = ANY(%s) {returning}",
+                    [*same_params, *columns_sent, *params, columns_sent[0]],
+                )
+                updated = [pk_value for (pk_value,) in cursor.fetchall()]
+                cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+            return updated
         row_sql = "(" + ", ".join(["%s"] * len(names)) + ")"
         max_params = connection.features.max_query_params or 65_535
         spare = max_params - len(params) - len(same_params)
@@ -198,7 +208,7 @@ def bulk_update(
             part = rows[start : start + batch]
             cursor.execute(
                 f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([row_sql] * len(part))}) "  # noqa: S608
-                f"UPDATE {table} SET {assignments} FROM v {tail}",
+                f"UPDATE {table} SET {assignments} FROM v {match} {returning}",
                 [*(value for row in part for value in row), *same_params, *params],
             )
             updated.extend(pk_value for (pk_value,) in cursor.fetchall())

@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Min
@@ -19,8 +17,6 @@ from django.utils import timezone
 
 from notifications.campaigns.caps import CapCheck
 from notifications.campaigns.lifecycle import campaign_pause
-from notifications.content.checks import render_for_channel
-from notifications.content.rendering import RECIPIENT_FIELDS, RenderError, compile_template
 from notifications.providers.exceptions import NoPermit, ProviderConfigurationError
 from notifications.providers.values import (
     Content,
@@ -31,13 +27,14 @@ from notifications.providers.values import (
 )
 from notifications.reasons import reason_encode
 
-from ..models import Campaign, Delivery, ProviderQuota, Recipient
+from ..models import Campaign, Delivery, ProviderQuota
 from ..providers.base import Provider
 from .breaker import breaker_trips, last_error
-from .claims import Claimed, deliveries_claim, deliveries_release
+from .claims import deliveries_claim, deliveries_release
 from .holds import Deferred, QuietHours, request_start
 from .leases import Lease, deliveries_expire_leases
 from .limiter import Limiter, get_limiter
+from .messages import claimed_render
 from .outcomes import deliveries_record
 from .permits import REPEAT_MAX_WAIT_SECONDS, repeat_permit, turn
 
@@ -57,39 +54,6 @@ class SendReport:
     outcomes: Counter = field(default_factory=Counter)
     stopped_because: str = ""
     more_work: bool = False
-
-
-def _render(
-    campaign: Campaign, claimed: Sequence[Claimed], quiet: QuietHours
-) -> tuple[list[OutboundMessage], list[SendResult], dict[int, Content], dict[int, datetime]]:
-    """The claimed deliveries' messages and render failures, and those that must wait for their
-    window (neither rendered nor sent), read with one query of their recipients."""
-    compiled = compile_template(campaign.content)
-    people = {
-        pk: data
-        for pk, *data in Recipient.objects.filter(
-            id__in={c.recipient_id for c in claimed}
-        ).values_list("id", "timezone", *RECIPIENT_FIELDS, "attributes")
-    }
-    waiting = quiet.waiting(claimed, {pk: data[0] for pk, data in people.items()})
-    messages: list[OutboundMessage] = []
-    failures: list[SendResult] = []
-    contents: dict[int, Content] = {}
-    for delivery in claimed:
-        if delivery.id in waiting:
-            continue
-        _zone, *fields, attributes = people[delivery.recipient_id]
-        context = {**(attributes or {}), **dict(zip(RECIPIENT_FIELDS, fields, strict=True))}
-        try:
-            content = render_for_channel(compiled, campaign.channel, context)
-        except RenderError as exc:
-            failures.append(
-                SendResult(delivery.id, ResultStatus.FAILED, code="render_error", message=str(exc))
-            )
-            continue
-        contents[delivery.id] = content
-        messages.append(OutboundMessage(delivery.id, delivery.address, content))
-    return messages, failures, contents, waiting
 
 
 def campaign_send(
@@ -160,7 +124,7 @@ def campaign_send(
         quiet = quiet or QuietHours.of(campaign)
         # Read with every claim: a policy made meanwhile counts this run's next messages.
         caps = CapCheck.of(campaign)
-        messages, failures, contents, waiting = _render(campaign, claimed, quiet)
+        messages, failures, contents, waiting = claimed_render(campaign, claimed, quiet)
         if failures:
             # Render errors are the message's own fault: recorded without any request.
             report.outcomes.update(

@@ -290,4 +290,31 @@ def test_postgresql_gets_one_statement_for_an_update_of_many_rows(postgres_only)
     rows = deliveries(MANY)
     with CaptureQueriesContext(connection) as queries:
         bulk_update(Delivery, ["error"], [(d.pk, f"e{d.pk}") for d in rows])
-    assert [q["sql"].split()[0] for q in queries] == ["UPDATE"]
+    # One UPDATE, between the planner setting that keeps its join a hash join and its reset.
+    assert [q["sql"].split()[0] for q in queries] == ["SET", "UPDATE", "SET"]
+
+
+def test_postgresql_joins_the_rows_to_their_values_by_a_hash_not_a_nested_loop(postgres_only):
+    # A claim's condition looks to the planner like a row or two; joined in a nested loop, each
+    # row was compared with every value (1,000 results: 190 ms, against 16 ms hashed).
+    rows = deliveries(MANY)
+    plans = []
+
+    def explain(execute, sql, params, many, context):
+        if sql.startswith("UPDATE"):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sql, params)
+                plans.append("\n".join(line for (line,) in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain):
+        bulk_update(
+            Delivery,
+            ["error"],
+            [(d.pk, f"e{d.pk}") for d in rows],
+            where='"status" = %s',
+            params=["pending"],
+        )
+    (plan,) = plans
+    assert "Nested Loop" not in plan, plan
+    assert "Hash Join" in plan, plan
