@@ -17,6 +17,9 @@ def reltuples(model) -> float:
 
 def test_a_table_that_grew_after_its_last_analysis_is_analysed_again(postgres_only):
     with connection.cursor() as cursor:
+        # Rows earlier tests rolled back leave pages behind, which the analysis would count as
+        # the table's size: start from none (the test's transaction undoes it).
+        cursor.execute(f"TRUNCATE {Recipient._meta.db_table} CASCADE")
         cursor.execute(f"ANALYZE {Recipient._meta.db_table}")
     assert reltuples(Recipient) == 0
     Recipient.objects.bulk_create(Recipient(external_id=f"s-{i}") for i in range(3_000))
