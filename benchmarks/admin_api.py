@@ -146,13 +146,7 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
         page = result[name]
         scale = f"{sizes['deliveries']:,} {'members' if 'draft' in name else 'deliveries'}"
         value = page["median"] * 1000
-        extra = f"{page['queries']} queries, {page['db_seconds'] * 1000:.0f} ms in SQL"
-        if page["slowest_ms"] >= 20:
-            extra += f"; slowest {page['slowest_ms']:.0f} ms: {page['slowest_sql'][:120]}"
-        if page["plan"]:
-            print(f"--- {name} ({database.backend}): slowest query plan", file=sys.stderr)
-            print(page["slowest_sql"], file=sys.stderr)
-            print(page["plan"], file=sys.stderr)
+        extra = page_said(page, f"{name} ({database.backend})")
         rows.append(
             Row(
                 benchmark="admin_api",
@@ -167,6 +161,19 @@ def measure(database: ScratchDatabase, smoke: bool) -> list[Row]:
             )
         )
     return rows
+
+
+def page_said(page: dict, label: str) -> str:
+    """A measured page's queries, SQL time and slowest query for its row; the slowest query's
+    plan, when there is one, goes to stderr under `label`."""
+    said = f"{page['queries']} queries, {page['db_seconds'] * 1000:.0f} ms in SQL"
+    if page["slowest_ms"] >= 20:
+        said += f"; slowest {page['slowest_ms']:.0f} ms: {page['slowest_sql'][:120]}"
+    if page["plan"]:
+        print(f"--- {label}: slowest query plan", file=sys.stderr)
+        print(page["slowest_sql"], file=sys.stderr)
+        print(page["plan"], file=sys.stderr)
+    return said
 
 
 def run(*, smoke: bool) -> list[Row]:

@@ -19,7 +19,7 @@ import sys
 from dataclasses import replace
 
 from benchmarks import seed
-from benchmarks.admin_api import CEILING, PASSWORD, pages_measure
+from benchmarks.admin_api import CEILING, PASSWORD, page_said, pages_measure
 from benchmarks.common import (
     POSTGRESQL,
     SQLITE,
@@ -110,13 +110,7 @@ def measure(database: ScratchDatabase, sizes: dict, *, smoke: bool) -> list[Row]
 
 
 def _row(database: ScratchDatabase, case: str, page: dict, ceiling: dict | None) -> Row:
-    extra = f"{page['queries']} queries, {page['db_seconds'] * 1000:.0f} ms in SQL"
-    if page["slowest_ms"] >= 20:
-        extra += f"; slowest {page['slowest_ms']:.0f} ms: {page['slowest_sql'][:120]}"
-    if page["plan"]:
-        print(f"--- growth {case}: slowest query plan", file=sys.stderr)
-        print(page["slowest_sql"], file=sys.stderr)
-        print(page["plan"], file=sys.stderr)
+    extra = page_said(page, f"growth {case}")
     return Row(
         benchmark=NAME,
         case=case,

@@ -42,22 +42,20 @@ def claimed_render(
     messages: list[OutboundMessage] = []
     failures: list[SendResult] = []
     contents: dict[int, Content] = {}
-    shared: Content | RenderError | None = None
-    if same_for_all:
-        try:
-            shared = render_for_channel(compiled, campaign.channel, {})
-        except RenderError as exc:
-            shared = exc
+    shared = _rendered(compiled, campaign.channel, {}) if same_for_all else None
     for delivery in claimed:
         if delivery.id in waiting:
             continue
-        try:
-            if isinstance(shared, RenderError):
-                raise shared
-            content = shared or _render_one(compiled, campaign.channel, people, delivery)
-        except RenderError as exc:
+        content = (
+            shared
+            if same_for_all
+            else _rendered(compiled, campaign.channel, _context(people[delivery.recipient_id]))
+        )
+        if isinstance(content, RenderError):
             failures.append(
-                SendResult(delivery.id, ResultStatus.FAILED, code="render_error", message=str(exc))
+                SendResult(
+                    delivery.id, ResultStatus.FAILED, code="render_error", message=str(content)
+                )
             )
             continue
         contents[delivery.id] = content
@@ -65,9 +63,15 @@ def claimed_render(
     return messages, failures, contents, waiting
 
 
-def _render_one(
-    compiled: CompiledTemplate, channel: str, people: dict, delivery: Claimed
-) -> Content:
-    _zone, *fields, attributes = people[delivery.recipient_id]
-    context = {**(attributes or {}), **dict(zip(RECIPIENT_FIELDS, fields, strict=True))}
-    return render_for_channel(compiled, channel, context)
+def _context(person: list) -> dict:
+    """A recipient's template variables from its row: (zone, *fields, attributes)."""
+    _zone, *fields, attributes = person
+    return {**(attributes or {}), **dict(zip(RECIPIENT_FIELDS, fields, strict=True))}
+
+
+def _rendered(compiled: CompiledTemplate, channel: str, context: dict) -> Content | RenderError:
+    """The message for `context`, or why it cannot be sent."""
+    try:
+        return render_for_channel(compiled, channel, context)
+    except RenderError as exc:
+        return exc
