@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.campaigns.lifecycle import (
@@ -60,6 +62,18 @@ def test_personalised_leadconverter_messages_go_out_in_batches_of_100(mocked):
     first = json.loads(mocked.calls[0].request.body)["batch"][0]
     assert first == {"subscriber_id": 1000, "text": "Hi N0"}
     assert statuses(campaign) == {"sent": 250} == counted_truth(campaign)
+
+
+def test_a_message_the_same_for_everyone_is_sent_without_reading_its_recipients(mocked):
+    recipients = people(5)
+    campaign = dispatched("imshop", recipients, title="Sale", body="Today only")
+    mocked.post(IMSHOP_URL, json={"success": True})
+    with CaptureQueriesContext(connection) as queries:
+        report = send_all(campaign)
+    assert report.requests == 1
+    assert statuses(campaign) == {"sent": 5}
+    read_people = [q["sql"] for q in queries if '"notifications_recipient"' in q["sql"]]
+    assert read_people == []
 
 
 def test_a_recipient_whose_message_cannot_render_fails_alone(mocked):
